@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make run` and `make test` create .venv when it is
+# missing and (re)install the project whenever pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCENARIO ?= scenarios/jingan_integrated.toml
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,routing]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/urbangrid simulate $(SCENARIO) --out results/jingan_integrated
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check grid optimizer simulation tests
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

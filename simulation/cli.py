@@ -1,0 +1,70 @@
+"""The ``urbangrid`` command line: a thin layer over the library.
+
+Each package contributes its sub-commands through a ``register(subparsers)`` function
+(``urbangrid.grid.cli``, ``urbangrid.optimizer.cli``, and this package's own); every
+command handler takes the parsed arguments and returns an exit status. User mistakes
+raise :class:`urbangrid.grid.errors.InputError` and end here with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from urbangrid import __version__
+from urbangrid.grid.errors import InputError
+
+# Modules that add sub-commands, in the order they appear in ``--help``.
+_COMMAND_MODULES = (
+    "urbangrid.simulation.commands",
+    "urbangrid.optimizer.cli",
+    "urbangrid.grid.cli",
+)
+
+log = logging.getLogger("urbangrid")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="urbangrid",
+        description="Simulation and dispatch optimisation for urban grid management.",
+    )
+    parser.add_argument("--version", action="version", version=f"urbangrid {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a package whose commands are not written yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"urbangrid: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("urbangrid: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
