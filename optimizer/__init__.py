@@ -1,1 +1,25 @@
-"""placeholder"""
+"""Dispatch optimisation: problems, scoring kernels, assignment solvers, routing, policies.
+
+Entry points: :class:`DispatchProblem` (a validated snapshot of tasks and teams),
+:func:`solve` (one problem to one :class:`Assignment`), :func:`assign` (the
+geography-free core on a cost matrix), and the policy registry used by the simulation.
+This package never imports ``urbangrid.simulation`` or SimPy.
+"""
+
+from .check import PolicyContractError, check_assignment, check_policy
+from .policies import Policy, available_policies, get_policy, register_policy
+from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
+
+__all__ = [
+    "Assignment",
+    "DeferReason",
+    "DispatchProblem",
+    "Policy",
+    "PolicyContractError",
+    "ScoreWeights",
+    "available_policies",
+    "check_assignment",
+    "check_policy",
+    "get_policy",
+    "register_policy",
+]

@@ -1,0 +1,187 @@
+"""Dispatch policies: named callables from a :class:`DispatchProblem` to an :class:`Assignment`.
+
+A policy is any ``Callable[[DispatchProblem], Assignment]``. Researchers add one by
+decorating a *factory* (keyword parameters -> policy)::
+
+    @register_policy("my_policy")
+    def my_policy(alpha: float = 1.0) -> Policy:
+        def run(problem: DispatchProblem) -> Assignment: ...
+        return run
+
+and scenario files pick it by name: ``get_policy("my_policy", alpha=2.0)``. Check a new
+policy against the contract with :func:`urbangrid.optimizer.check_policy`.
+
+Built-in policies
+-----------------
+``nearest``
+    Tasks in priority-then-deadline order, each to the qualified team with capacity that
+    arrives first (``max(now, free_at, shift_start) + travel``); the chosen team's free
+    time moves on by travel + work before the next task.
+``legacy``
+    Pre-reform practice: each task (same order) goes to a qualified team of its own
+    sub-district (``team_area == task_area``) with the fewest queued tasks, ignoring
+    travel; failing that to a district-wide team (``team_area == -1``); else deferred.
+``greedy``
+    Global cheapest pair on the score matrix (:func:`solve` ``method="greedy"``).
+``mcf``
+    Batch min-cost flow, optimal for the score (:func:`solve` ``method="mcf"``).
+``mcf_route``
+    ``mcf`` followed by per-team sequencing (:func:`urbangrid.optimizer.route`).
+
+Every built-in policy gives each task a team or a :class:`DeferReason`, respects skills,
+capacities and shift ends, keeps pinned tasks on their team, and is deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from urbangrid.grid.errors import InputError
+
+from ._common import finish, priority_order, qualified
+from .problem import Assignment, DeferReason, DispatchProblem
+
+__all__ = ["Policy", "available_policies", "get_policy", "register_policy"]
+
+Policy = Callable[[DispatchProblem], Assignment]
+
+_REGISTRY: dict[str, Callable[..., Policy]] = {}
+
+
+def register_policy(name: str) -> Callable[[Callable[..., Policy]], Callable[..., Policy]]:
+    """Decorator registering a policy factory under ``name``.
+
+    Parameters
+    ----------
+    name
+        Name used in scenario files and :func:`get_policy`; must be new.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("policy name must be a non-empty string")
+
+    def deco(factory: Callable[..., Policy]) -> Callable[..., Policy]:
+        old = _REGISTRY.get(name)
+        if old is not None and old is not factory:
+            raise ValueError(f"policy {name!r} is already registered")
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def available_policies() -> tuple[str, ...]:
+    """Names of all registered policies, sorted."""
+    return tuple(sorted(_REGISTRY))
+
+
+def get_policy(name: str, **params) -> Policy:
+    """The policy registered as ``name``, built with ``params``.
+
+    Raises
+    ------
+    InputError
+        Unknown name or parameters the factory does not accept.
+    """
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise InputError(
+            f"unknown dispatch policy {name!r}; available: {', '.join(available_policies())}"
+        ) from None
+    try:
+        return factory(**params)
+    except TypeError as exc:
+        raise InputError(f"bad parameters for dispatch policy {name!r}: {exc}") from None
+
+
+def _sequential_prep(p: DispatchProblem):
+    team = np.full(p.n_tasks, -1, np.int32)
+    pinned = np.flatnonzero(p.task_pinned >= 0)
+    team[pinned] = p.task_pinned[pinned]
+    order = priority_order(p)
+    order = order[p.task_pinned[order] < 0]
+    return team, order
+
+
+@register_policy("nearest")
+def nearest() -> Policy:
+    """Earliest-arrival policy (see module docstring)."""
+
+    def run(p: DispatchProblem) -> Assignment:
+        t0 = time.perf_counter()
+        team, order = _sequential_prep(p)
+        reason = np.zeros(p.n_tasks, np.int8)
+        if order.size and p.n_teams:
+            start = p.team_start()
+            cap = p.team_capacity.astype(np.int64)
+            end = p.team_shift_end
+            q = qualified(p, order)  # (k, m), one vectorised pass
+            tr = p.travel[:, p.task_cell[order]].T.astype(np.float64)  # (k, m)
+            for k, i in enumerate(order):
+                arrival = start + tr[k]
+                ok = q[k] & (arrival <= end) & (cap > 0)
+                if ok.any():
+                    j = int(np.argmin(np.where(ok, arrival, np.inf)))
+                    team[i] = j
+                    cap[j] -= 1
+                    start[j] = arrival[j] + p.task_work[i]
+                else:
+                    reason[i] = _why_not(q[k], tr[k], start, end, cap)
+        elif order.size:
+            reason[order] = DeferReason.NO_QUALIFIED_TEAM
+        return finish(p, team, method="nearest", status="feasible", t0=t0, reason=reason)
+
+    return run
+
+
+def _why_not(q, tr, start, end, cap) -> int:
+    if not q.any():
+        return DeferReason.NO_QUALIFIED_TEAM
+    reach = q & np.isfinite(tr)
+    if not reach.any():
+        return DeferReason.UNREACHABLE
+    if not (reach & (start + tr <= end)).any():
+        return DeferReason.OFF_SHIFT
+    return DeferReason.NO_CAPACITY
+
+
+@register_policy("legacy")
+def legacy() -> Policy:
+    """Pre-reform area policy (see module docstring)."""
+
+    def run(p: DispatchProblem) -> Assignment:
+        t0 = time.perf_counter()
+        team, order = _sequential_prep(p)
+        reason = np.zeros(p.n_tasks, np.int8)
+        if order.size and p.n_teams:
+            start = p.team_start()
+            cap = p.team_capacity.astype(np.int64)
+            load = p.team_load.astype(np.int64)
+            end = p.team_shift_end
+            wide = p.team_area == -1
+            q = qualified(p, order)
+            tr = p.travel[:, p.task_cell[order]].T.astype(np.float64)
+            for k, i in enumerate(order):
+                ok = q[k] & (start + tr[k] <= end) & (cap > 0)
+                home = ok & (p.team_area == p.task_area[i])
+                cand = home if home.any() else ok & wide
+                if cand.any():
+                    # fewest queued tasks, ties to the lowest index
+                    j = int(np.argmin(np.where(cand, load, np.iinfo(np.int64).max)))
+                    team[i] = j
+                    cap[j] -= 1
+                    load[j] += 1
+                    start[j] = start[j] + tr[k, j] + p.task_work[i]
+                else:
+                    local = q[k] & ((p.team_area == p.task_area[i]) | wide)
+                    if q[k].any() and not local.any():
+                        reason[i] = DeferReason.OUT_OF_AREA
+                    else:
+                        reason[i] = _why_not(local, tr[k], start, end, cap)
+        elif order.size:
+            reason[order] = DeferReason.NO_QUALIFIED_TEAM
+        return finish(p, team, method="legacy", status="feasible", t0=t0, reason=reason)
+
+    return run

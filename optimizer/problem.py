@@ -1,0 +1,432 @@
+"""The dispatch problem, its score weights and the assignment every solver returns.
+
+A :class:`DispatchProblem` is a snapshot of open tasks and field teams as flat NumPy
+arrays (task ``i``, team ``j``, H3 cell ``c`` are plain indices). It is validated once, on
+construction, in O(n + m) vectorised checks, because the simulation builds one at every
+dispatch tick. Everything downstream (scoring kernels, solvers, policies) trusts it.
+
+Cost model (all terms in *seconds-equivalent*; see :class:`ScoreWeights`)::
+
+    start[j]   = max(now, team_free_at[j], team_shift_start[j])
+    arrival    = start[j] + travel[j, task_cell[i]]
+    cost[i, j] = w.travel   * travel[j, cell_i]
+               + w.wait     * (start[j] - now)
+               + w.lateness * priority_i * max(0, arrival + work_i - deadline_i)
+               + w.balance  * team_load[j]
+               + w.reassignment * [task_current_i not in (-1, j)]
+    cost[i, j] = inf  when the team lacks a required skill, cannot reach the cell
+                      (travel inf) or would arrive after its shift ends
+    defer[i]   = w.defer * priority_i
+
+Within one batch the ``k``-th extra task (``k = 0, 1, ...``) a team takes costs another
+``w.balance * k`` on top, a convex workload penalty the flow solver models with parallel
+team slots of rising cost. A task pinned to a team (already started) stays there whatever
+it costs and does not use the team's batch capacity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from urbangrid.grid.errors import InputError
+
+__all__ = ["Assignment", "DeferReason", "DispatchProblem", "ScoreWeights"]
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """Weights of the dispatch cost, in seconds-equivalent so that terms add up.
+
+    Parameters
+    ----------
+    travel
+        Cost per second of travel from the team's current cell to the task.
+    wait
+        Cost per second between ``now`` and the moment the team can set out
+        (its queue ends, or its shift starts).
+    lateness
+        Cost per second the expected completion (arrival + work) passes the deadline,
+        multiplied by the task's priority.
+    balance
+        Cost per task already queued at the team (``team_load``) and, within a batch,
+        ``balance * k`` for the ``k``-th extra task given to the same team (convex).
+    reassignment
+        Cost of moving a task away from the team it is currently assigned to.
+    defer
+        Cost of leaving a task unassigned in this batch, multiplied by its priority.
+        It bounds what any assignment may cost: a pair dearer than this is deferred.
+    """
+
+    travel: float = 1.0
+    wait: float = 1.0
+    lateness: float = 2.0
+    balance: float = 60.0
+    reassignment: float = 900.0
+    defer: float = 14_400.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InputError(f"ScoreWeights.{f.name} must be a number, got {value!r}") from None
+            if not np.isfinite(value) or value < 0:
+                raise InputError(
+                    f"ScoreWeights.{f.name} must be finite and >= 0, got {value!r}"
+                )
+            object.__setattr__(self, f.name, value)
+
+
+class DeferReason(enum.IntEnum):
+    """Why a task has no team after a solve (``ASSIGNED`` when it has one)."""
+
+    ASSIGNED = 0
+    #: no team has all the skills the task needs
+    NO_QUALIFIED_TEAM = 1
+    #: qualified teams exist but none can reach the cell (travel time inf)
+    UNREACHABLE = 2
+    #: qualified teams exist but none can arrive before its shift ends
+    OFF_SHIFT = 3
+    #: feasible teams exist but their batch capacity is used up
+    NO_CAPACITY = 4
+    #: a feasible team had room, but deferring costs less than any assignment
+    CHEAPER_TO_DEFER = 5
+    #: a qualified team exists only outside the task's sub-district (area policies)
+    OUT_OF_AREA = 6
+    #: the task needs more crews than could be given together (CP-SAT side constraint)
+    CREWS_UNAVAILABLE = 7
+
+
+_FLOAT_FIELDS = {
+    "task_priority": np.float64,
+    "task_deadline": np.float64,
+    "task_work": np.float64,
+    "team_free_at": np.float64,
+    "team_shift_start": np.float64,
+    "team_shift_end": np.float64,
+}
+_TASK_INT = {
+    "task_id": np.int64,
+    "task_cell": np.int32,
+    "task_skill": np.int64,
+    "task_area": np.int32,
+    "task_pinned": np.int32,
+    "task_current": np.int32,
+    "task_crews": np.int32,
+}
+_TEAM_INT = {
+    "team_id": np.int64,
+    "team_cell": np.int32,
+    "team_skills": np.int64,
+    "team_capacity": np.int32,
+    "team_load": np.int32,
+    "team_area": np.int32,
+}
+
+
+def _as_int(name: str, value: Any, dtype: type, size: int | None) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.ndim == 0 and size is not None:
+        arr = np.full(size, arr)
+    if arr.ndim != 1:
+        raise InputError(f"DispatchProblem.{name} must be 1-D, got shape {arr.shape}")
+    if size is not None and arr.shape[0] != size:
+        raise InputError(f"DispatchProblem.{name} has length {arr.shape[0]}, expected {size}")
+    if arr.dtype.kind == "b" or arr.dtype.kind in "iu":
+        return arr.astype(dtype, copy=False)
+    if arr.dtype.kind == "f":
+        if arr.size and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0]
+            raise InputError(f"DispatchProblem.{name} must hold integers, got {bad.item()!r}")
+        return arr.astype(dtype)
+    if arr.size == 0:
+        return arr.astype(dtype)
+    raise InputError(f"DispatchProblem.{name} must hold integers, got dtype {arr.dtype}")
+
+
+def _as_float(name: str, value: Any, size: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"DispatchProblem.{name} must hold numbers") from None
+    if arr.ndim == 0:
+        arr = np.full(size, arr)
+    if arr.shape != (size,):
+        raise InputError(f"DispatchProblem.{name} has shape {arr.shape}, expected ({size},)")
+    if np.isnan(arr).any():
+        raise InputError(
+            f"DispatchProblem.{name} holds NaN at index {int(np.flatnonzero(np.isnan(arr))[0])}"
+        )
+    return arr
+
+
+def _check_range(name: str, arr: np.ndarray, lo: float | None, hi: float | None) -> None:
+    if arr.size == 0:
+        return
+    bad = np.zeros(arr.shape, bool)
+    if lo is not None:
+        bad |= arr < lo
+    if hi is not None:
+        bad |= arr > hi
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise InputError(f"DispatchProblem.{name}[{k}] = {arr[k].item()!r} is outside {span}")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DispatchProblem:
+    """A dispatch snapshot: ``n`` open tasks, ``m`` teams, travel times, weights.
+
+    All times are absolute seconds since the simulation (or service) epoch. Arrays are
+    coerced to the dtypes below on construction; a wrong shape, NaN or out-of-range value
+    raises :class:`~urbangrid.grid.errors.InputError` naming the field. Scalars given for
+    per-task or per-team fields are broadcast.
+
+    Parameters
+    ----------
+    now
+        Current time.
+    task_id
+        int64[n], unique.
+    task_cell
+        int32[n], column of ``travel`` holding the task's cell.
+    task_priority
+        float64[n] > 0, larger is more urgent; scales lateness and defer cost.
+    task_skill
+        int64[n] >= 0, required skill bitmask; team ``j`` qualifies iff
+        ``team_skills[j] & task_skill[i] == task_skill[i]``.
+    task_deadline
+        float64[n], absolute time the task should be finished (may be in the past).
+    task_work
+        float64[n] >= 0, seconds of work on site.
+    task_area
+        int32[n] >= -1, sub-district index of the task's cell.
+    task_pinned
+        int32[n] in [-1, m), team that must keep the task (already started); -1 if none.
+    task_current
+        int32[n] in [-1, m), team the task is assigned to now; moving it costs
+        ``weights.reassignment``.
+    task_crews
+        int32[n] >= 1, number of teams the task needs at once (only the ``cpsat`` method
+        enforces more than one).
+    team_id
+        int64[m], unique.
+    team_cell
+        int32[m], the team's current cell.
+    team_skills
+        int64[m] >= 0, skill bitmask.
+    team_free_at
+        float64[m], absolute time the team's current queue ends.
+    team_capacity
+        int32[m] >= 0, how many more tasks the team may take in this batch.
+    team_shift_start, team_shift_end
+        float64[m], the current or next shift window; ``end >= start``.
+    team_load
+        int32[m] >= 0, tasks already queued at the team (for balancing).
+    team_area
+        int32[m] >= -1, home sub-district, -1 for a district-wide team.
+    travel
+        float32[m, n_cells] >= 0, seconds from each team's current cell to every cell
+        (``inf`` = unreachable); the caller gives each team's row for its travel mode.
+    cell_travel
+        Optional float32[n_cells, n_cells], cell-to-cell travel seconds used to sequence
+        several tasks of one team (routing); without it sequencing uses each team's row.
+    weights
+        :class:`ScoreWeights`.
+    """
+
+    now: float
+    task_id: np.ndarray
+    task_cell: np.ndarray
+    task_priority: np.ndarray
+    task_skill: np.ndarray
+    task_deadline: np.ndarray
+    task_work: np.ndarray
+    task_area: np.ndarray
+    task_pinned: np.ndarray | int = -1
+    task_current: np.ndarray | int = -1
+    team_id: np.ndarray
+    team_cell: np.ndarray
+    team_skills: np.ndarray
+    team_free_at: np.ndarray
+    team_capacity: np.ndarray
+    team_shift_start: np.ndarray
+    team_shift_end: np.ndarray
+    team_load: np.ndarray | int = 0
+    team_area: np.ndarray | int = -1
+    travel: np.ndarray
+    weights: ScoreWeights = field(default_factory=ScoreWeights)
+    task_crews: np.ndarray | int = 1
+    cell_travel: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        try:
+            now = float(self.now)
+        except (TypeError, ValueError):
+            raise InputError(f"DispatchProblem.now must be a number, got {self.now!r}") from None
+        if not np.isfinite(now):
+            raise InputError(f"DispatchProblem.now must be finite, got {self.now!r}")
+        put(self, "now", now)
+        if not isinstance(self.weights, ScoreWeights):
+            raise InputError("DispatchProblem.weights must be a ScoreWeights")
+
+        n = np.shape(self.task_id)[0] if np.ndim(self.task_id) == 1 else None
+        m = np.shape(self.team_id)[0] if np.ndim(self.team_id) == 1 else None
+        if n is None or m is None:
+            raise InputError("DispatchProblem.task_id and team_id must be 1-D arrays")
+        for name, dtype in _TASK_INT.items():
+            put(self, name, _as_int(name, getattr(self, name), dtype, n))
+        for name, dtype in _TEAM_INT.items():
+            put(self, name, _as_int(name, getattr(self, name), dtype, m))
+        for name in _FLOAT_FIELDS:
+            put(self, name, _as_float(name, getattr(self, name), n if name[:4] == "task" else m))
+
+        travel = np.asarray(self.travel)
+        if travel.dtype != np.float32:
+            travel = travel.astype(np.float32)
+        if travel.ndim != 2 or travel.shape[0] != m:
+            raise InputError(
+                f"DispatchProblem.travel has shape {travel.shape}, expected ({m}, n_cells)"
+            )
+        if not travel.flags.c_contiguous:
+            travel = np.ascontiguousarray(travel)
+        put(self, "travel", travel)
+        n_cells = travel.shape[1]
+        if travel.size:
+            # one reduction finds both NaN (min propagates it) and negative times
+            lo = travel.min()
+            if np.isnan(lo) or lo < 0:
+                raise InputError(
+                    "DispatchProblem.travel must be >= 0 (inf = unreachable) without NaN, "
+                    f"found {lo.item()!r}"
+                )
+        if self.cell_travel is not None:
+            ct = np.ascontiguousarray(self.cell_travel, dtype=np.float32)
+            if ct.shape != (n_cells, n_cells):
+                raise InputError(
+                    f"DispatchProblem.cell_travel has shape {ct.shape}, "
+                    f"expected ({n_cells}, {n_cells})"
+                )
+            if ct.size and not (ct.min() >= 0):
+                raise InputError("DispatchProblem.cell_travel must be >= 0 without NaN")
+            put(self, "cell_travel", ct)
+
+        _check_range("task_cell", self.task_cell, 0, n_cells - 1)
+        _check_range("team_cell", self.team_cell, 0, n_cells - 1)
+        _check_range("task_skill", self.task_skill, 0, None)
+        _check_range("team_skills", self.team_skills, 0, None)
+        _check_range("task_work", self.task_work, 0, None)
+        _check_range("task_area", self.task_area, -1, None)
+        _check_range("team_area", self.team_area, -1, None)
+        _check_range("task_pinned", self.task_pinned, -1, m - 1)
+        _check_range("task_current", self.task_current, -1, m - 1)
+        _check_range("task_crews", self.task_crews, 1, max(m, 1))
+        _check_range("team_capacity", self.team_capacity, 0, None)
+        _check_range("team_load", self.team_load, 0, None)
+        if n and not (self.task_priority > 0).all():
+            k = int(np.flatnonzero(~(self.task_priority > 0))[0])
+            raise InputError(
+                f"DispatchProblem.task_priority[{k}] = {self.task_priority[k].item()!r} must be > 0"
+            )
+        if n and not np.isfinite(self.task_work).all():
+            raise InputError("DispatchProblem.task_work must be finite")
+        if m and (self.team_shift_end < self.team_shift_start).any():
+            k = int(np.flatnonzero(self.team_shift_end < self.team_shift_start)[0])
+            raise InputError(
+                f"DispatchProblem.team_shift_end[{k}] = {self.team_shift_end[k].item()!r} "
+                f"is before "
+                f"team_shift_start[{k}] = {self.team_shift_start[k].item()!r}"
+            )
+        for name, ids in (("task_id", self.task_id), ("team_id", self.team_id)):
+            if ids.size > 1:
+                s = np.sort(ids)
+                dup = s[1:] == s[:-1]
+                if dup.any():
+                    raise InputError(
+                        f"DispatchProblem.{name} has duplicate id {int(s[1:][dup][0])}"
+                    )
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def n_tasks(self) -> int:
+        return int(self.task_id.shape[0])
+
+    @property
+    def n_teams(self) -> int:
+        return int(self.team_id.shape[0])
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.travel.shape[1])
+
+    def team_start(self) -> np.ndarray:
+        """Earliest time each team can set out: ``max(now, free_at, shift_start)``."""
+        return np.maximum(np.maximum(self.team_free_at, self.team_shift_start), self.now)
+
+    def defer_cost(self) -> np.ndarray:
+        """Cost of deferring each task: ``weights.defer * priority``."""
+        return self.weights.defer * self.task_priority
+
+    def replace(self, **changes: Any) -> DispatchProblem:
+        """A validated copy with some fields changed (for what-if variants)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class Assignment:
+    """The answer of a policy or solver, one entry per task.
+
+    Attributes
+    ----------
+    team
+        int32[n], team index per task, -1 if deferred.
+    reason
+        int8[n], :class:`DeferReason` codes (``ASSIGNED`` = 0 for assigned tasks).
+    cost
+        float64[n], the pair's score for assigned tasks, the defer cost otherwise.
+    eta
+        float64[n], expected arrival (absolute seconds); NaN for deferred tasks.
+    objective
+        Total cost: ``cost.sum()`` plus the convex within-batch balancing surcharge.
+    method
+        Policy or solver that produced it.
+    status
+        ``"optimal"``, ``"feasible"`` (heuristic), ``"time_limit"`` (greedy fallback after
+        a time limit) or ``"trivial"`` (nothing to assign).
+    solve_seconds
+        Wall time of the solve.
+    stats
+        Per-solve statistics (arcs, pricing rounds, ...).
+    order
+        Optional int32[n], position of the task in its team's sequence (0-based), -1 if
+        deferred; ``None`` when the method does not sequence.
+    lower_bound
+        Proven lower bound on the objective, NaN if none.
+    """
+
+    team: np.ndarray
+    reason: np.ndarray
+    cost: np.ndarray
+    eta: np.ndarray
+    objective: float
+    method: str
+    status: str
+    solve_seconds: float
+    stats: dict = field(default_factory=dict)
+    order: np.ndarray | None = None
+    lower_bound: float = float("nan")
+
+    @property
+    def n_assigned(self) -> int:
+        return int((self.team >= 0).sum())
+
+    @property
+    def n_deferred(self) -> int:
+        return int((self.team < 0).sum())
