@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/jingan_integrated.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-quick clean
+.PHONY: run test lint bench bench-quick bench-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check grid optimizer simulation tests
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.run --quick
+
+# Fails when a ratio in the quick suite regresses beyond its tolerance (benchmarks/run.py).
+bench-check: $(STAMP)
+	$(BIN)/python -m benchmarks.run --quick --check
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -1,0 +1,1 @@
+"""urbangrid performance benchmarks (run with ``make bench`` / ``make bench-quick``)."""
