@@ -69,6 +69,9 @@ class RoadGraph:
         Links added by the connection rule (empty when the network was connected).
     snap_m
         Straight-line distance from each cell centre to its road node (zeros for surrogate).
+    node_ids
+        For an OSM graph, the GraphML node id of road vertex ``i`` (vertices
+        ``0..n_road_vertices-1``); cell vertices follow.
     """
 
     lengths: sp.csr_matrix
@@ -79,6 +82,8 @@ class RoadGraph:
     kind: str
     connectors: tuple[ConnectorLink, ...] = ()
     snap_m: np.ndarray | None = None
+    node_ids: tuple | None = None
+    n_road_vertices: int = 0
 
     @property
     def n_vertices(self) -> int:

@@ -608,14 +608,17 @@ class District:
         far = straight > 1000.0
         walk = self.travel_time(origins, mode="walk") * (self._speeds["walk"] / 3.6)
         ratio = float(np.median(walk[far] / straight[far])) if far.any() else float("nan")
+        coo = g.lengths.tocoo()
+        n_road = g.n_road_vertices or g.n_vertices
+        road = (coo.row < n_road) & (coo.col < n_road)
         network = {
             "kind": g.kind,
-            "route_over_straight_median": round(ratio, 3),
             "label": ("SURROGATE (H3 adjacency x detour factor, not a real road network)"
                       if g.kind == "surrogate" else "OpenStreetMap road network"),
-            "vertices": int(g.n_vertices),
-            "edges": int(g.lengths.nnz // 2),
-            "length_km": round(float(g.lengths.data.sum()) / 2 / 1000, 1),
+            "vertices": int(n_road),
+            "edges": int(road.sum() // 2),
+            "length_km": round(float(coo.data[road].sum()) / 2 / 1000, 1),
+            "route_over_straight_median": round(ratio, 3),
             "detour_factor": self._detour,
             "connector_links": len(g.connectors),
             "connector_max_m": round(max((c.straight_m for c in g.connectors), default=0.0),
