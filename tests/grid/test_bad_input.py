@@ -170,3 +170,30 @@ def test_unreadable_permissions(tmp_path):
         pytest.skip("running as a user that can read any file (root)")
     with pytest.raises(InputError, match="not readable"):
         District.from_files(p)
+
+
+@pytest.mark.parametrize("driver,suffix", [("GPKG", ".gpkg"), ("ESRI Shapefile", ".shp")])
+def test_geopackage_and_shapefile(tmp_path, driver, suffix):
+    import geopandas as gpd
+
+    gdf = gpd.read_file(GOOD)
+    p = tmp_path / f"two_parts{suffix}"
+    gdf.to_file(p, driver=driver)
+    a = District.from_files(GOOD)
+    b = District.from_files(p)
+    assert list(a.cells["h3"]) == list(b.cells["h3"])
+    assert list(a.cells["subdistrict"]) == list(b.cells["subdistrict"])
+
+
+def test_duplicate_codes_are_merged_and_logged(tmp_path, caplog):
+    import geopandas as gpd
+
+    gdf = gpd.read_file(GOOD)
+    gdf["code"] = ["SAME", "SAME"]
+    p = tmp_path / "dup.geojson"
+    gdf.to_file(p)
+    with caplog.at_level(logging.WARNING, logger="urbangrid.grid"):
+        d = District.from_files(p)
+    assert "merged" in caplog.text
+    assert len(d.subdistricts) == 1
+    assert d.n_cells == District.from_files(GOOD).n_cells

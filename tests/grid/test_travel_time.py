@@ -97,3 +97,36 @@ def test_bad_mode_and_indices(jingan9):
         jingan9.travel_time([456])
     with pytest.raises(TypeError):
         jingan9.travel_time([0.5])
+
+
+def test_row_memo_is_bounded(monkeypatch):
+    import urbangrid.grid.district as mod
+
+    d = District.jingan(9)
+    monkeypatch.setattr(mod, "ROW_MEMO_BYTES", 4 * d.n_cells * 10)  # room for 10 rows
+    first = d.travel_time(np.arange(10))
+    d.travel_time(np.arange(10, 40))
+    assert len(d._memo["ebike"]) <= 30
+    again = d.travel_time(np.arange(10))  # recomputed after eviction: same values
+    np.testing.assert_array_equal(first, again)
+
+
+def test_disconnected_surrogate_is_joined_and_reported(tmp_path):
+    # two squares 1.5 km apart: the connection rule adds one straight-line link
+    p = tmp_path / "islands.geojson"
+    p.write_text('{"type":"FeatureCollection","features":['
+                 '{"type":"Feature","properties":{"code":"A","name":"a"},"geometry":'
+                 '{"type":"Polygon","coordinates":[[[121.40,31.20],[121.41,31.20],[121.41,31.21],'
+                 '[121.40,31.21],[121.40,31.20]]]}},'
+                 '{"type":"Feature","properties":{"code":"B","name":"b"},"geometry":'
+                 '{"type":"Polygon","coordinates":[[[121.425,31.20],[121.435,31.20],'
+                 '[121.435,31.21],[121.425,31.21],[121.425,31.20]]]}}]}')
+    d = District.from_files(p, cache_dir=tmp_path / "cache")
+    assert len(d.connectors) == 1
+    link = d.connectors[0]
+    assert 1300 < link.straight_m < 1700
+    assert link.length_m == pytest.approx(link.straight_m * 1.31)
+    s = d.summary()
+    assert s["network"]["connector_links"] == 1
+    m = d.travel_time_matrix()
+    assert np.all(np.isfinite(m))
