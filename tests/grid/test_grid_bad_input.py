@@ -5,10 +5,9 @@ import shutil
 
 import numpy as np
 import pytest
+from grid_helpers import DATA, shared_file
 from urbangrid.grid import District, InputError
 from urbangrid.simulation.cli import main
-
-from .conftest import DATA, shared_file
 
 GOOD = DATA / "peoples_square_two_parts.geojson"
 

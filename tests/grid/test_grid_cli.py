@@ -3,10 +3,9 @@
 import json
 
 import pytest
+from grid_helpers import DATA, shared_file
 from urbangrid.grid.measure import measure
 from urbangrid.simulation.cli import main
-
-from .conftest import DATA, shared_file
 
 
 def test_info_default(capsys, tmp_path):

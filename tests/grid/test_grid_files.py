@@ -5,11 +5,10 @@ import time
 import networkx as nx
 import numpy as np
 import pytest
+from grid_helpers import DATA, shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from urbangrid.grid import District
-
-from .conftest import DATA, shared_file
 
 
 def test_osm_boundary_matches_builtin_default(jingan10):
