@@ -6,20 +6,28 @@ geography-free core on a cost matrix), and the policy registry used by the simul
 This package never imports ``urbangrid.simulation`` or SimPy.
 """
 
+from .assignment import AssignmentResult, assign, greedy_assign
 from .check import PolicyContractError, check_assignment, check_policy
 from .policies import Policy, available_policies, get_policy, register_policy
 from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
+from .scoring import score
+from .solver import solve
 
 __all__ = [
     "Assignment",
+    "AssignmentResult",
     "DeferReason",
     "DispatchProblem",
     "Policy",
     "PolicyContractError",
     "ScoreWeights",
+    "assign",
     "available_policies",
     "check_assignment",
     "check_policy",
     "get_policy",
+    "greedy_assign",
     "register_policy",
+    "score",
+    "solve",
 ]

@@ -127,11 +127,14 @@ def finish(
     order: np.ndarray | None = None,
     reason: np.ndarray | None = None,
     lower_bound: float = float("nan"),
+    crew_teams: np.ndarray | None = None,
 ) -> Assignment:
     """Build the :class:`Assignment` for ``team`` (int[n], -1 = deferred).
 
     ``reason`` may carry solver-specific codes for deferred tasks; missing ones (0) are
-    derived from feasibility and the capacity left over.
+    derived from feasibility and the capacity left over. ``crew_teams`` (int[n, k], -1
+    padded) lists every team of multi-crew tasks; their extra crews count against
+    capacity and their pair costs are added to the task's cost.
     """
     n = p.n_tasks
     team = np.asarray(team, np.int32)
@@ -143,6 +146,13 @@ def finish(
     # batch load of each team (pinned tasks do not use batch capacity)
     counted = assigned[~pinned[assigned]]
     used = np.bincount(team[counted], minlength=p.n_teams)
+    if crew_teams is not None:
+        extra = crew_teams[:, 1:]
+        ei, ek = np.nonzero((extra >= 0) & ~pinned[:, None])
+        if ei.size:
+            ej = extra[ei, ek]
+            used += np.bincount(ej, minlength=p.n_teams)
+            np.add.at(cost, ei, pair_cost(p, ei, ej, feasible_only=False))
     surcharge = p.weights.balance * float((used * (used - 1) // 2).sum())
     out_reason = np.zeros(n, np.int8)
     deferred = np.flatnonzero(team < 0)
@@ -166,4 +176,5 @@ def finish(
         stats=stats,
         order=pos if order is not None else None,
         lower_bound=lower_bound,
+        crew_teams=crew_teams,
     )

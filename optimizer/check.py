@@ -61,6 +61,12 @@ def check_assignment(p: DispatchProblem, a: Assignment, *, where: str = "") -> N
     if bad.size:
         fail(f"task {bad[0]} given to team {team[bad[0]]} that cannot arrive within its shift")
     used = np.bincount(j, minlength=m)
+    if a.crew_teams is not None:
+        extra = np.asarray(a.crew_teams)[:, 1:]
+        ei, ek = np.nonzero((extra >= 0) & (p.task_pinned < 0)[:, None])
+        used += np.bincount(extra[ei, ek], minlength=m)
+        if (np.asarray(a.crew_teams)[:, 0] != team).any():
+            fail("crew_teams[:, 0] must equal team")
     over = np.flatnonzero(used > p.team_capacity)
     if over.size:
         fail(f"team {over[0]} got {used[over[0]]} tasks, capacity {p.team_capacity[over[0]]}")

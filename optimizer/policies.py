@@ -42,6 +42,7 @@ from urbangrid.grid.errors import InputError
 
 from ._common import finish, priority_order, qualified
 from .problem import Assignment, DeferReason, DispatchProblem
+from .solver import solve
 
 __all__ = ["Policy", "available_policies", "get_policy", "register_policy"]
 
@@ -183,5 +184,27 @@ def legacy() -> Policy:
         elif order.size:
             reason[order] = DeferReason.NO_QUALIFIED_TEAM
         return finish(p, team, method="legacy", status="feasible", t0=t0, reason=reason)
+
+    return run
+
+
+@register_policy("greedy")
+def greedy() -> Policy:
+    """Global cheapest pair on the score matrix."""
+
+    def run(p: DispatchProblem) -> Assignment:
+        return solve(p, method="greedy")
+
+    return run
+
+
+@register_policy("mcf")
+def mcf(candidates: int = 10, time_limit: float | None = None) -> Policy:
+    """Batch min-cost flow (exact, see :func:`urbangrid.optimizer.assign`)."""
+    if candidates < 1:
+        raise InputError(f"mcf: candidates must be >= 1, got {candidates}")
+
+    def run(p: DispatchProblem) -> Assignment:
+        return solve(p, method="mcf", time_limit=time_limit, candidates=candidates)
 
     return run

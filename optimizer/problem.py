@@ -408,7 +408,11 @@ class Assignment:
         Optional int32[n], position of the task in its team's sequence (0-based), -1 if
         deferred; ``None`` when the method does not sequence.
     lower_bound
-        Proven lower bound on the objective, NaN if none.
+        Lower bound on the objective proven by the solver (up to the documented cost
+        rounding), NaN if none.
+    crew_teams
+        Optional int32[n, k]: every team serving each task when some task needs more than
+        one crew (``cpsat`` method), -1 padded; ``team`` holds the first of them.
     """
 
     team: np.ndarray
@@ -422,6 +426,7 @@ class Assignment:
     stats: dict = field(default_factory=dict)
     order: np.ndarray | None = None
     lower_bound: float = float("nan")
+    crew_teams: np.ndarray | None = None
 
     @property
     def n_assigned(self) -> int:

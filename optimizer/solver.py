@@ -1,0 +1,189 @@
+"""``solve(problem, method=...)``: score, assign, and return an :class:`Assignment`.
+
+Methods
+-------
+``"mcf"``
+    Exact batch min-cost flow on candidate arcs with pricing (:func:`assign`).
+``"mcf_dense"``
+    The same flow with every feasible arc at once (reference for measurements).
+``"greedy"``
+    Global cheapest pair (:func:`greedy_assign`).
+``"cpsat"``
+    OR-Tools CP-SAT for side constraints the flow cannot express: tasks needing several
+    crews at once (``task_crews > 1``). Started from the flow solution as a hint, on each
+    task's ``candidates`` cheapest teams plus the flow's choice, with a time limit.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from urbangrid.grid.errors import InputError
+
+from . import scoring
+from ._common import finish, pair_cost
+from .assignment import assign, greedy_assign
+from .problem import Assignment, DeferReason, DispatchProblem
+
+__all__ = ["METHODS", "solve"]
+
+METHODS = ("mcf", "mcf_dense", "greedy", "cpsat")
+CPSAT_DEFAULT_LIMIT = 10.0
+
+
+def solve(
+    problem: DispatchProblem,
+    method: str = "mcf",
+    time_limit: float | None = None,
+    seed: int = 0,
+    *,
+    candidates: int = 10,
+    workers: int = 1,
+) -> Assignment:
+    """Assign the problem's tasks to teams.
+
+    Parameters
+    ----------
+    problem
+        The snapshot.
+    method
+        ``"mcf"`` (default, exact), ``"mcf_dense"``, ``"greedy"`` or ``"cpsat"``.
+    time_limit
+        Seconds; ``mcf`` falls back as documented in :func:`assign` (status
+        ``"time_limit"``), ``cpsat`` returns its best solution (default 10 s).
+    seed
+        Random seed (only CP-SAT uses randomness; flow and greedy are deterministic).
+    candidates
+        Candidate teams per task for ``mcf`` and ``cpsat``.
+    workers
+        CP-SAT search workers; 1 (default) keeps CP-SAT deterministic.
+
+    Returns
+    -------
+    Assignment
+        With ``stats`` holding the scoring and solver timings, arc counts and rounds.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if time_limit is not None and not (time_limit > 0):
+        raise InputError(f"time_limit must be > 0 seconds, got {time_limit!r}")
+    t0 = time.perf_counter()
+    p = problem
+    costs = scoring.score(p)
+    stats = {"seconds_scoring": time.perf_counter() - t0}
+    if method == "greedy":
+        team = greedy_assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
+                             pinned=p.task_pinned)
+        return finish(p, team, method="greedy", status="feasible", t0=t0, stats=stats)
+    remaining = None if time_limit is None else max(time_limit - stats["seconds_scoring"], 0.0)
+    flow_limit = remaining if method != "cpsat" else None
+    r = assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
+               pinned=p.task_pinned, candidates=candidates, dense=method == "mcf_dense",
+               time_limit=flow_limit)
+    stats.update(r.stats)
+    stats["flow_method"] = r.method
+    if method == "cpsat":
+        return _solve_cpsat(p, costs, r.team, t0, stats, time_limit, seed, candidates, workers)
+    lb = float("nan")
+    if r.status == "optimal":
+        lb = _lower_bound(p, r)
+    name = "greedy" if r.method == "greedy" else method
+    return finish(p, r.team, method=name, status=r.status, t0=t0, stats=stats, lower_bound=lb)
+
+
+def _lower_bound(p: DispatchProblem, r) -> float:
+    # the flow's bound covers free tasks; pinned ones add their fixed cost. Scores are
+    # float32 (7 digits), so the bound holds up to that rounding.
+    pinned = np.flatnonzero(p.task_pinned >= 0)
+    fixed = float(pair_cost(p, pinned, p.task_pinned[pinned], feasible_only=False).sum())
+    return r.lower_bound + fixed
+
+
+def _solve_cpsat(p, costs, flow_team, t0, stats, time_limit, seed, candidates, workers):
+    from ortools.sat.python import cp_model
+
+    n, m = costs.shape
+    crews = p.task_crews
+    free = np.flatnonzero(p.task_pinned < 0)
+    scale = 1.0  # CP-SAT works on whole seconds-equivalent: small coefficients solve faster
+    k = min(m, max(candidates, int(crews.max(initial=1)) * 2))
+    order = np.argsort(costs[free], axis=1, kind="stable")[:, :k]
+    model = cp_model.CpModel()
+    x: dict[tuple[int, int], cp_model.IntVar] = {}
+    y = {}
+    objective = []
+    team_vars: list[list] = [[] for _ in range(m)]
+    for row, i in enumerate(free):
+        cand = [int(j) for j in order[row] if np.isfinite(costs[i, j])]
+        if flow_team[i] >= 0 and int(flow_team[i]) not in cand:
+            cand.append(int(flow_team[i]))
+        y[i] = model.new_bool_var(f"y{i}")
+        xs = []
+        for j in cand:
+            v = model.new_bool_var(f"x{i}_{j}")
+            x[i, j] = v
+            xs.append(v)
+            team_vars[j].append(v)
+            objective.append(int(round(float(costs[i, j]) * scale)) * v)
+        model.add(sum(xs) == int(crews[i]) * y[i])
+        objective.append(int(round(float(p.defer_cost()[i]) * scale)) * (1 - y[i]))
+    bal = p.weights.balance
+    for j in range(m):
+        if not team_vars[j]:
+            continue
+        cap = min(int(p.team_capacity[j]), len(team_vars[j]))
+        model.add(sum(team_vars[j]) <= cap)
+        if bal > 0 and cap > 1:
+            # convex balancing: ordered slot indicators, slot s costs balance * s
+            z = [model.new_bool_var(f"z{j}_{s}") for s in range(1, cap)]
+            for a, b in zip(z, z[1:], strict=False):
+                model.add_implication(b, a)
+            model.add(sum(team_vars[j]) <= 1 + sum(z))
+            objective += [int(round(bal * s * scale)) * zs for s, zs in enumerate(z, 1)]
+    model.minimize(sum(objective))
+    # hint: the flow solution, with multi-crew tasks (which the flow cannot staff) deferred
+    for (i, j), v in x.items():
+        model.add_hint(v, int(flow_team[i] == j and crews[i] == 1))
+    for i, v in y.items():
+        model.add_hint(v, int(flow_team[i] >= 0 and crews[i] == 1))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit or CPSAT_DEFAULT_LIMIT)
+    solver.parameters.random_seed = int(seed)
+    solver.parameters.num_workers = int(workers)
+    ts = time.perf_counter()
+    status = solver.solve(model)
+    stats["seconds_cpsat"] = time.perf_counter() - ts
+    stats["cpsat_status"] = solver.status_name(status)
+    team = p.task_pinned.astype(np.int32).copy()
+    width = max(int(crews.max(initial=1)), 1)
+    crew_teams = np.full((n, width), -1, np.int32)
+    crew_teams[:, 0] = team
+    reason = np.zeros(n, np.int8)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen: dict[int, list[int]] = {}
+        for (i, j), v in x.items():
+            if solver.boolean_value(v):
+                chosen.setdefault(i, []).append(j)
+        for i, js in chosen.items():
+            js = sorted(js, key=lambda j: (costs[i, j], j))
+            crew_teams[i, : len(js)] = js
+            team[i] = js[0]
+        state = "optimal" if status == cp_model.OPTIMAL else "time_limit"
+        lb = float("nan")
+        if status == cp_model.OPTIMAL:  # exact for whole-unit rounded costs
+            lb = solver.best_objective_bound / scale - 0.5 * free.size / scale
+    else:
+        # no CP-SAT solution in time: keep the flow answer for one-crew tasks
+        one = free[crews[free] == 1]
+        team[one] = flow_team[one]
+        crew_teams[:, 0] = team
+        state, lb = "time_limit", float("nan")
+    multi = free[(crews[free] > 1) & (team[free] < 0)]
+    reason[multi] = DeferReason.CREWS_UNAVAILABLE
+    # a multi-crew task is only unservable for lack of crews if it had feasible teams
+    fin = np.isfinite(costs[multi]).sum(1) if multi.size else np.zeros(0)
+    reason[multi[fin == 0]] = 0  # derived in finish (no qualified team, off shift, ...)
+    stats["cpsat_variables"] = len(x)
+    return finish(p, team, method="cpsat", status=state, t0=t0, stats=stats, reason=reason,
+                  crew_teams=crew_teams if width > 1 else None, lower_bound=lb)

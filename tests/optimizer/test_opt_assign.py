@@ -1,0 +1,259 @@
+"""The assignment core: exactness of candidate + pricing, kernels vs references, bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+from urbangrid.grid.errors import InputError
+from urbangrid.optimizer import _kernels, assign, greedy_assign, scoring
+from urbangrid.optimizer._random import random_problem
+
+
+def optimum_by_lsa(costs, capacity, defer, balance=0.0, pinned=None):
+    """Reference optimum: expand team slots and per-task defer columns, solve with
+    scipy's Hungarian-type solver."""
+    n, m = costs.shape
+    pinned = np.full(n, -1) if pinned is None else pinned
+    free = np.flatnonzero(pinned < 0)
+    big = 1e12
+    cols, extra = [], []
+    for j in range(m):
+        for k in range(min(int(capacity[j]), free.size)):
+            cols.append(j)
+            extra.append(balance * k)
+    c = np.full((free.size, len(cols) + free.size), big)
+    if cols:
+        sub = costs[free][:, cols].astype(np.float64) + np.array(extra)[None, :]
+        c[:, : len(cols)] = np.where(np.isfinite(sub), sub, big)
+    c[np.arange(free.size), len(cols) + np.arange(free.size)] = defer[free]
+    r, k = linear_sum_assignment(c)
+    return float(c[r, k].sum())
+
+
+def random_costs(rng, n, m, p_inf=0.4, cap=(0, 3)):
+    costs = rng.uniform(0, 1000, (n, m)).astype(np.float32)
+    costs[rng.random((n, m)) < p_inf] = np.inf
+    capacity = rng.integers(cap[0], cap[1] + 1, m)
+    defer = rng.uniform(200, 1500, n)
+    return costs, capacity, defer
+
+
+def check_feasible(res, costs, capacity, pinned=None):
+    team = res.team
+    n, m = costs.shape
+    pinned = np.full(n, -1) if pinned is None else pinned
+    assert team.shape == (n,) and team.dtype == np.int32
+    np.testing.assert_array_equal(team[pinned >= 0], pinned[pinned >= 0])
+    f = np.flatnonzero((team >= 0) & (pinned < 0))
+    assert np.isfinite(costs[f, team[f]]).all()
+    assert (np.bincount(team[f], minlength=m) <= capacity).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("balance", [0.0, 75.0])
+def test_candidate_pricing_is_exactly_optimal(seed, balance):
+    rng = np.random.default_rng(seed)
+    costs, capacity, defer = random_costs(rng, 60, 25)
+    # few candidates force pricing rounds
+    res = assign(costs, capacity, defer, balance=balance, candidates=2)
+    dense = assign(costs, capacity, defer, balance=balance, dense=True)
+    ref = optimum_by_lsa(costs, capacity, defer, balance)
+    check_feasible(res, costs, capacity)
+    assert res.status == "optimal" and res.method == "mcf"
+    assert dense.method == "mcf_dense"
+    # optimal for costs rounded to 1/100: within n/100 of the true optimum
+    assert res.objective == pytest.approx(ref, abs=60 / 100)
+    assert dense.objective == pytest.approx(ref, abs=60 / 100)
+    assert res.lower_bound <= res.objective + 1e-6
+
+
+def test_pricing_recovers_what_plain_nearest_k_pruning_drops():
+    # 6 tasks all prefer team 0 (capacity 1); k=1 candidates would leave 5 deferred
+    costs = np.array([[1.0, 50.0, 60.0]] * 6, np.float32)
+    res = assign(costs, [1, 3, 2], np.full(6, 1000.0), candidates=1)
+    assert (res.team >= 0).all()
+    assert res.stats["pricing_rounds"] >= 1
+    assert res.objective == pytest.approx(1 + 3 * 50 + 2 * 60)
+
+
+def test_defers_when_cheaper_and_never_drops():
+    costs = np.array([[10.0, np.inf], [500.0, np.inf], [np.inf, np.inf]])
+    res = assign(costs, [2, 5], [100.0, 100.0, 7.0])
+    assert res.team.tolist() == [0, -1, -1]
+    assert res.objective == pytest.approx(10 + 100 + 7)
+
+
+def test_convex_balance_spreads_tasks():
+    costs = np.array([[0.0, 30.0]] * 4)
+    flat = assign(costs, [4, 4], np.full(4, 1e6))
+    assert flat.team.tolist() == [0, 0, 0, 0]
+    # 4th task on team 0 would cost 3 x 20 = 60 more than 30 on team 1
+    bal = assign(costs, [4, 4], np.full(4, 1e6), balance=20.0)
+    assert np.bincount(bal.team, minlength=2).tolist() == [3, 1]
+    assert bal.objective == pytest.approx(0 + 20 + 40 + 30)
+
+
+def test_pinned_tasks_stay_and_use_no_capacity():
+    costs = np.array([[5.0, 1.0], [1.0, 5.0], [1.0, 2.0]])
+    pinned = np.array([0, -1, -1])
+    res = assign(costs, [1, 1], np.full(3, 100.0), pinned=pinned)
+    assert res.team.tolist() == [0, 0, 1]
+    assert res.objective == pytest.approx(1 + 2)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pinned_random_against_reference(seed):
+    rng = np.random.default_rng(100 + seed)
+    costs, capacity, defer = random_costs(rng, 40, 12)
+    pinned = np.where(rng.random(40) < 0.2, rng.integers(0, 12, 40), -1)
+    res = assign(costs, capacity, defer, pinned=pinned, balance=10.0, candidates=3)
+    check_feasible(res, costs, capacity, pinned)
+    assert res.objective == pytest.approx(
+        optimum_by_lsa(costs, capacity, defer, 10.0, pinned), abs=0.4)
+
+
+def test_full_scale_problem_matches_dense_flow():
+    p = random_problem(7, 600, 120, n_cells=400, capacity=(3, 8))
+    c = scoring.score(p)
+    args = (c, p.team_capacity, p.defer_cost())
+    res = assign(*args, balance=p.weights.balance)
+    dense = assign(*args, balance=p.weights.balance, dense=True)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(dense.objective, rel=1e-9, abs=600 / 100)
+    assert res.stats["arcs_final"] < dense.stats["arcs_final"] / 3
+
+
+def test_empty_and_degenerate_inputs():
+    r = assign(np.zeros((0, 3)), [1, 1, 1], np.zeros(0))
+    assert r.team.shape == (0,) and r.objective == 0
+    r = assign(np.zeros((3, 0)), np.zeros(0, int), [1.0, 2.0, 3.0])
+    assert r.team.tolist() == [-1, -1, -1] and r.objective == 6
+    r = assign(np.full((2, 2), np.inf), [1, 1], 5.0)
+    assert r.team.tolist() == [-1, -1] and r.objective == 10
+
+
+def test_time_limit_before_any_flow_falls_back_to_greedy():
+    rng = np.random.default_rng(0)
+    costs, capacity, defer = random_costs(rng, 50, 20)
+    r = assign(costs, capacity, defer, time_limit=1e-12)
+    assert r.status == "time_limit" and r.method == "greedy"
+    check_feasible(r, costs, capacity)
+    g = greedy_assign(costs, capacity, defer)
+    np.testing.assert_array_equal(r.team, g)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"costs": np.zeros(3)}, "2-D"),
+        ({"costs": np.array([[np.nan, 1.0]])}, "NaN"),
+        ({"costs": np.array([[-np.inf, 1.0]])}, "-inf"),
+        ({"capacity": [1]}, "capacity has shape"),
+        ({"capacity": [1, -1]}, "capacity must be >= 0"),
+        ({"capacity": [1.5, 1]}, "integers"),
+        ({"defer_cost": [1.0, 2.0]}, "defer_cost has shape"),
+        ({"defer_cost": [np.inf]}, "defer_cost must be finite"),
+        ({"pinned": [5]}, "pinned team indices"),
+        ({"balance": -1.0}, "balance"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = {"costs": np.array([[1.0, 2.0]]), "capacity": [1, 1], "defer_cost": [3.0]}
+    args.update(kwargs)
+    with pytest.raises(InputError, match=match):
+        assign(args.pop("costs"), args.pop("capacity"), args.pop("defer_cost"), **args)
+
+
+# ---------------------------------------------------------------- kernels vs references
+def topk_reference(cost, k):
+    out = np.full((cost.shape[0], k), -1, np.int32)
+    for i, row in enumerate(cost):
+        fin = np.flatnonzero(np.isfinite(row))
+        fin = fin[np.argsort(row[fin], kind="stable")][:k]
+        out[i, : fin.size] = fin
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 15), m=st.integers(1, 20),
+       k=st.integers(1, 6))
+def test_topk_rows_equals_reference(seed, n, m, k):
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 5, (n, m)).astype(np.float32)  # many ties
+    cost[rng.random((n, m)) < 0.3] = np.inf
+    out = np.empty((n, k), np.int32)
+    _kernels.topk_rows(cost, k, out)
+    np.testing.assert_array_equal(out, topk_reference(cost, k))
+
+
+def test_price_rows_equals_reference():
+    rng = np.random.default_rng(3)
+    n, m, r = 30, 17, 4
+    cost = rng.uniform(0, 100, (n, m)).astype(np.float32)
+    cost[rng.random((n, m)) < 0.3] = np.inf
+    pt = rng.integers(-5000, 0, n)
+    pm = rng.integers(-5000, 0, m)
+    team_of = rng.integers(-1, m, n).astype(np.int32)
+    skip = rng.random(n) < 0.2
+    out = np.empty((n, r), np.int32)
+    cnt = _kernels.price_rows(cost, 100.0, pt, pm, team_of, skip, r, out)
+    for i in range(n):
+        rc = np.floor(cost[i].astype(np.float64) * 100 + 0.5) + pt[i] - pm
+        neg = np.flatnonzero(np.isfinite(rc) & (rc < 0) & (np.arange(m) != team_of[i]))
+        if skip[i]:
+            neg = neg[:0]
+        assert cnt[i] == neg.size
+        best = neg[np.argsort(rc[neg], kind="stable")][:r]
+        assert out[i, : best.size].tolist() == best.tolist()
+        assert (out[i, best.size:] == -1).all()
+
+
+def bellman_ford_reference(n_nodes, tail, head, cost):
+    d = [0] * n_nodes
+    for _ in range(n_nodes + 1):
+        changed = False
+        for t, h, c in zip(tail, head, cost, strict=True):
+            if d[t] + c < d[h]:
+                d[h] = d[t] + c
+                changed = True
+        if not changed:
+            return np.array(d), True
+    return np.array(d), False
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_potentials_equal_bellman_ford(seed):
+    rng = np.random.default_rng(seed)
+    n_nodes, n_arcs = 25, 80
+    # potentials of a random function make every cycle non-negative
+    phi = rng.integers(-100, 100, n_nodes)
+    tail = rng.integers(0, n_nodes, n_arcs)
+    head = rng.integers(0, n_nodes, n_arcs)
+    cost = phi[head] - phi[tail] + rng.integers(0, 20, n_arcs)
+    d, ok = _kernels.potentials(n_nodes, tail, head, cost)
+    d_ref, ok_ref = bellman_ford_reference(n_nodes, tail, head, cost)
+    assert ok and ok_ref
+    np.testing.assert_array_equal(d, d_ref)
+    assert (d[head] <= d[tail] + cost).all()
+
+
+def test_potentials_detect_negative_cycle():
+    d, ok = _kernels.potentials(3, np.array([0, 1, 2]), np.array([1, 2, 0]),
+                                np.array([1, 1, -5]))
+    assert not ok
+
+
+def test_greedy_equals_python_reference():
+    rng = np.random.default_rng(9)
+    costs, capacity, defer = random_costs(rng, 40, 10)
+    got = greedy_assign(costs, capacity, defer, balance=15.0)
+    team = np.full(40, -1)
+    used = np.zeros(10, int)
+    pairs = sorted((float(costs[i, j]), i, j) for i in range(40) for j in range(10)
+                   if np.isfinite(costs[i, j]))
+    for c, i, j in pairs:
+        if team[i] < 0 and used[j] < capacity[j] and c + 15.0 * used[j] < defer[i]:
+            team[i] = j
+            used[j] += 1
+    np.testing.assert_array_equal(got, team)
