@@ -17,6 +17,7 @@ import h3.api.basic_int as h3i
 import numpy as np
 import pandas as pd
 import pyproj
+from scipy.sparse import triu as sp_triu
 from scipy.spatial import cKDTree
 
 from . import _grids, _network
@@ -407,6 +408,32 @@ class District:
         """Straight-line links the connection rule added to the road graph (may be empty)."""
         return self._graph.connectors
 
+    def to_networkx(self):
+        """The road graph as an undirected :class:`networkx.Graph` (a copy).
+
+        Nodes are vertex indices with ``x``, ``y`` (metres in :attr:`metric_crs`) and, for
+        cell vertices, ``cell`` (the cell index); edges carry ``length`` in metres. For the
+        surrogate network vertex ``i`` is cell ``i``; for an OSM network road nodes come
+        first (``osmid`` attribute) and the cell vertices follow, each joined to its
+        nearest road node by an access edge.
+        """
+        import networkx as nx
+
+        g = self._graph
+        G = nx.Graph(kind=g.kind, crs=self._metric_crs)
+        cell_of_vertex = {int(v): i for i, v in enumerate(g.cell_vertex)}
+        for vtx in range(g.n_vertices):
+            attrs = {"x": float(g.x[vtx]), "y": float(g.y[vtx])}
+            if vtx in cell_of_vertex:
+                attrs["cell"] = cell_of_vertex[vtx]
+            elif g.node_ids is not None:
+                attrs["osmid"] = g.node_ids[vtx]
+            G.add_node(vtx, **attrs)
+        coo = sp_triu(g.lengths)
+        G.add_edges_from((int(a), int(b), {"length": float(w)})
+                         for a, b, w in zip(coo.row, coo.col, coo.data, strict=True))
+        return G
+
     # ------------------------------------------------------------------ lookups
     def cell_of(self, lat, lon) -> np.ndarray:
         """int32 cell index of each WGS84 point, -1 where the point is in no cell."""
@@ -607,7 +634,7 @@ class District:
         straight = np.hypot(dx, dy)
         far = straight > 1000.0
         walk = self.travel_time(origins, mode="walk") * (self._speeds["walk"] / 3.6)
-        ratio = float(np.median(walk[far] / straight[far])) if far.any() else float("nan")
+        ratio = float(np.median(walk[far] / straight[far])) if far.any() else None
         coo = g.lengths.tocoo()
         n_road = g.n_road_vertices or g.n_vertices
         road = (coo.row < n_road) & (coo.col < n_road)
@@ -618,7 +645,8 @@ class District:
             "vertices": int(n_road),
             "edges": int(road.sum() // 2),
             "length_km": round(float(coo.data[road].sum()) / 2 / 1000, 1),
-            "route_over_straight_median": round(ratio, 3),
+            "route_over_straight_median": None if ratio is None else round(ratio, 3),
+            "one_way_rules": "ignored (edges used in both directions)",
             "detour_factor": self._detour,
             "connector_links": len(g.connectors),
             "connector_max_m": round(max((c.straight_m for c in g.connectors), default=0.0),

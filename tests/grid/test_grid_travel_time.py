@@ -130,3 +130,14 @@ def test_disconnected_surrogate_is_joined_and_reported(tmp_path):
     assert s["network"]["connector_links"] == 1
     m = d.travel_time_matrix()
     assert np.all(np.isfinite(m))
+
+
+def test_to_networkx_matches_rows(jingan9):
+    G = jingan9.to_networkx()
+    assert G.number_of_nodes() == jingan9.n_cells
+    assert G.nodes[5]["cell"] == 5
+    v = jingan9.speeds_kmh["car"] / 3.6
+    ref = nx.single_source_dijkstra_path_length(G, 12, weight="length")
+    row = jingan9.travel_time([12], mode="car")[0]
+    got = np.array([ref[i] / v for i in range(jingan9.n_cells)])
+    np.testing.assert_allclose(row, got, rtol=1e-5, atol=1e-3)
