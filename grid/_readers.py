@@ -171,6 +171,12 @@ def read_boundary(boundary, *, code_column: str, name_column: str, source_crs: s
             raise InputError(f"geometry of sub-district {codes[still][0]!r} is invalid and "
                              f"has no area after repair", source=src)
 
+    # Keep only polygon parts (a GeometryCollection may also hold lines or points).
+    geoms = np.array([_polygonal(g) for g in geoms], dtype=object)
+    no_area = shapely.is_empty(geoms)
+    if no_area.any():
+        raise InputError(f"sub-district {codes[no_area][0]!r} has no polygon area",
+                         source=src)
     names = gdf[name_col].astype(str).to_numpy()
     if pd.isna(gdf[code_col]).any() or (codes == "").any():
         row = int(np.flatnonzero(pd.isna(gdf[code_col]).to_numpy() | (codes == ""))[0])

@@ -72,7 +72,8 @@ class District:
 
     Build one with :meth:`District.jingan` (the built-in default) or
     :meth:`District.from_files` (any district). A district is immutable: its attributes are
-    read-only properties; do not modify the DataFrames they return in place.
+    read-only properties, and the DataFrames they return are copies (cheap under pandas
+    copy-on-write), so editing them never changes the district.
 
     Attributes
     ----------
@@ -335,7 +336,9 @@ class District:
 
     @property
     def cells(self) -> pd.DataFrame:
-        return self._cells
+        # A shallow copy: free under pandas copy-on-write, and edits by a caller never
+        # reach the district.
+        return self._cells.copy(deep=False)
 
     @property
     def weight_columns(self) -> tuple[str, ...]:
@@ -343,7 +346,9 @@ class District:
 
     @property
     def subdistricts(self) -> pd.DataFrame:
-        return self._subdistricts
+        # A shallow copy: free under pandas copy-on-write, and edits by a caller never
+        # reach the district.
+        return self._subdistricts.copy(deep=False)
 
     @property
     def subdistrict_index(self) -> np.ndarray:
@@ -354,7 +359,9 @@ class District:
 
     @property
     def points(self) -> pd.DataFrame:
-        return self._points
+        # A shallow copy: free under pandas copy-on-write, and edits by a caller never
+        # reach the district.
+        return self._points.copy(deep=False)
 
     @property
     def n_cells(self) -> int:

@@ -19,6 +19,7 @@ GOOD = DATA / "peoples_square_two_parts.geojson"
         ("garbage.geojson", {}, "cannot read"),
         ("empty_collection.geojson", {}, "no features"),
         ("null_geometry.geojson", {}, "empty or missing geometry for sub-district 'B'"),
+        ("empty_coordinates.geojson", {}, "empty or missing geometry for sub-district 'A'"),
         ("point_geometry.geojson", {}, "polygons are needed"),
         ("no_code_column.geojson", {}, "no code column 'code'"),
         ("peoples_square_two_parts.geojson", {"name_column": "nom"}, "no name column 'nom'"),
@@ -196,3 +197,9 @@ def test_duplicate_codes_are_merged_and_logged(tmp_path, caplog):
     assert "merged" in caplog.text
     assert len(d.subdistricts) == 1
     assert d.n_cells == District.from_files(GOOD).n_cells
+
+
+def test_geometry_collection_keeps_polygon_parts():
+    d = District.from_files(DATA / "collection_with_line.geojson")
+    w = District.from_files(GOOD)
+    assert set(d.cells["h3"]) == set(w.cells.loc[w.cells["subdistrict"] == "W", "h3"])

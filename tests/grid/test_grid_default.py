@@ -132,3 +132,18 @@ def test_speeds_are_parameters():
     np.testing.assert_allclose(d.travel_time(o), d15.travel_time(o) / 2, rtol=1e-5)
     with pytest.raises(InputError, match="speed"):
         District.jingan(9, speeds={"walk": -1})
+
+
+def test_district_cannot_be_changed_through_its_attributes():
+    d = District.jingan(9)
+    c = d.cells
+    c["lat"] = 0.0
+    c["extra"] = 1
+    s = d.subdistricts
+    s.loc[0, "name"] = "changed"
+    assert d.cells["lat"].between(31, 32).all() and "extra" not in d.cells
+    assert d.subdistricts.loc[0, "name"] != "changed"
+    with pytest.raises(AttributeError):
+        d.n_cells = 3
+    with pytest.raises(ValueError):
+        d.subdistrict_index[0] = 5
