@@ -22,7 +22,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from . import _network
-from .coords import to_wgs84
+from .coords import canonical_crs, to_wgs84
 from .errors import InputError
 
 log = logging.getLogger("urbangrid.grid")
@@ -38,11 +38,11 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 
 
 def _norm_crs(source_crs: str) -> str:
-    key = str(source_crs).lower().replace("-", "").replace("_", "")
-    if key not in SOURCE_CRS:
-        raise InputError(f"source_crs must be one of {', '.join(SOURCE_CRS)}, "
-                         f"got {source_crs!r}")
-    return key
+    try:
+        return canonical_crs(source_crs)
+    except ValueError:
+        raise InputError(f"source_crs must be one of {', '.join(SOURCE_CRS)} "
+                         f"(or EPSG:4326), got {source_crs!r}") from None
 
 
 def _check_file(path, what: str) -> Path:

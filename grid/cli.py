@@ -23,8 +23,9 @@ def _add_district_options(p: argparse.ArgumentParser) -> None:
                    help="column with the sub-district code (default: code; code9/adcode/... "
                         "are detected when 'code' is absent)")
     g.add_argument("--name-column", default="name", help="column with the sub-district name")
-    g.add_argument("--source-crs", default="wgs84", choices=("wgs84", "gcj02", "bd09"),
-                   help="datum of the boundary/points coordinates (default: wgs84)")
+    g.add_argument("--source-crs", default="wgs84",
+                   help="datum of the boundary/points coordinates: wgs84 (EPSG:4326, "
+                        "default), gcj02 or bd09")
     g.add_argument("--resolution", type=int, default=10, metavar="N",
                    help="H3 resolution (default 10; the built-in district has 10, 9 and 8)")
     g.add_argument("--network", metavar="GRAPHML",

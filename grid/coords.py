@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "canonical_crs",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "out_of_china",
@@ -158,13 +159,38 @@ def bd09_to_wgs84(lat, lon) -> tuple[np.ndarray, np.ndarray]:
     return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
 
 
+_ALIASES = {
+    "wgs84": "wgs84", "epsg4326": "wgs84", "4326": "wgs84", "ogccrs84": "wgs84",
+    "crs84": "wgs84",
+    "gcj02": "gcj02", "gcj": "gcj02", "mars": "gcj02",
+    "bd09": "bd09", "bd09ll": "bd09", "baidu": "bd09",
+}
+
+
+def canonical_crs(source_crs: str) -> str:
+    """``"wgs84"``, ``"gcj02"`` or ``"bd09"`` for any accepted spelling.
+
+    Accepted: ``wgs84``/``WGS-84``/``EPSG:4326``/``OGC:CRS84``, ``gcj02``/``GCJ-02``,
+    ``bd09``/``BD-09``/``bd09ll`` (case, ``-``, ``_``, ``:`` and spaces ignored).
+
+    Raises
+    ------
+    ValueError
+        Any other name.
+    """
+    key = "".join(ch for ch in str(source_crs).lower() if ch.isalnum())
+    try:
+        return _ALIASES[key]
+    except KeyError:
+        raise ValueError(f"unknown source_crs {source_crs!r}: use 'wgs84' (EPSG:4326), "
+                         f"'gcj02' or 'bd09'") from None
+
+
 def to_wgs84(lat, lon, source_crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Convert from ``source_crs`` (``"wgs84"``, ``"gcj02"`` or ``"bd09"``) to WGS84."""
-    key = source_crs.lower().replace("-", "").replace("_", "")
-    if key == "wgs84":
-        return _as_arrays(lat, lon)
+    """Convert from ``source_crs`` (see :func:`canonical_crs`) to WGS84."""
+    key = canonical_crs(source_crs)
     if key == "gcj02":
         return gcj02_to_wgs84(lat, lon)
     if key == "bd09":
         return bd09_to_wgs84(lat, lon)
-    raise ValueError(f"unknown source_crs {source_crs!r}: use 'wgs84', 'gcj02' or 'bd09'")
+    return _as_arrays(lat, lon)

@@ -82,3 +82,6 @@ def test_vectorised_and_to_wgs84_dispatch():
     np.testing.assert_allclose(wlon, lon, atol=1e-8)
     with pytest.raises(ValueError, match="source_crs"):
         to_wgs84(lat, lon, "etrs89")
+    for alias in ("EPSG:4326", "WGS-84", "ogc:crs84"):
+        np.testing.assert_array_equal(to_wgs84(lat, lon, alias)[0], lat)
+    np.testing.assert_allclose(to_wgs84(*wgs84_to_bd09(lat, lon), "BD-09")[1], lon, atol=1e-8)
