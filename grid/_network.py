@@ -213,13 +213,18 @@ def connect_components(g: RoadGraph, detour_factor: float) -> RoadGraph:
                                connectors=g.connectors + tuple(links))
 
 
+_CHUNK_BYTES = 64 * 2**20
+
+
 def shortest_rows(weights: sp.csr_matrix, sources: np.ndarray, targets: np.ndarray,
-                  chunk: int = 256) -> np.ndarray:
+                  chunk: int | None = None) -> np.ndarray:
     """float32 seconds from each source vertex to each target vertex.
 
     Runs :func:`scipy.sparse.csgraph.dijkstra` on ``chunk`` sources at a time so the
-    float64 intermediate (chunk x n_vertices) stays small.
+    float64 intermediate (chunk x n_vertices) stays within about 64 MiB.
     """
+    if chunk is None:
+        chunk = int(max(1, min(512, _CHUNK_BYTES // (8 * weights.shape[0]))))
     out = np.empty((sources.size, targets.size), dtype=np.float32)
     for start in range(0, sources.size, chunk):
         src = sources[start:start + chunk]
