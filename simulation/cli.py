@@ -14,8 +14,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from urbangrid import __version__
 from urbangrid.grid.errors import InputError
+
+from urbangrid import __version__
 
 # Modules that add sub-commands, in the order they appear in ``--help``.
 _COMMAND_MODULES = (

@@ -1,0 +1,741 @@
+"""The SimPy model: the case life cycle, teams and the dispatcher (hot path).
+
+Design for speed (see PERFORMANCE.md): one SimPy event per stage of a case, scheduled
+with a plain callback instead of one generator process per case; case state lives in
+preallocated NumPy arrays and the event log in ``array`` columns; first-attempt random
+variates are drawn vectorised per day; open unassigned tasks are indexed by
+(skill, sub-district) so a dispatch round never rescans the whole backlog; the
+dispatcher calls the policy only when there are unassigned tasks and free capacity, with
+team state gathered from preallocated arrays.
+
+The readable entry point is :func:`urbangrid.simulation.simulate`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from array import array
+from collections import deque
+
+import numpy as np
+from simpy import Environment
+from simpy.events import NORMAL, Event
+
+from .calendar import DAY, WorkCalendar
+from .catalogue import CHANNELS, Catalogue
+from .demand import DemandModel
+from .scenario import Scenario
+from .space import MODES, Space
+
+# Event types of the log (int8 codes); EVENT_NAMES[code] is the name.
+EVENT_NAMES = (
+    "reported", "registered", "invalid", "fixed_on_spot", "forwarded", "dispatched",
+    "signed", "returned", "prepared", "travel", "arrived", "work_done", "unresolved",
+    "extended", "parked", "verified", "rework", "callback_ok", "callback_bad", "reopened",
+    "closed",
+)
+(REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
+ PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
+ CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED) = range(len(EVENT_NAMES))
+
+# Case status codes.
+STATUS_NAMES = ("new", "registered", "waiting", "assigned", "in_progress", "closed",
+                "parked", "invalid")
+(S_NEW, S_REGISTERED, S_WAITING, S_ASSIGNED, S_PROGRESS, S_CLOSED, S_PARKED,
+ S_INVALID) = range(len(STATUS_NAMES))
+
+IOT, PATROL, HOTLINE, OTHER = range(4)
+
+
+class _Call(Event):
+    """A timeout that runs one callback; cheaper than ``Timeout`` + ``callbacks.append``."""
+
+    def __init__(self, env: Environment, delay: float, callback, value) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = value
+        self._ok = True
+        env.schedule(self, NORMAL, delay)
+
+
+class _Buffer:
+    """Blocks of uniform / standard-normal variates from one stream, handed out one by one."""
+
+    def __init__(self, rng: np.random.Generator, size: int = 8192) -> None:
+        self.rng = rng
+        self.size = size
+        self._u: list[float] = []
+        self._z: list[float] = []
+
+    def u(self) -> float:
+        if not self._u:
+            self._u = self.rng.random(self.size).tolist()
+        return self._u.pop()
+
+    def z(self) -> float:
+        if not self._z:
+            self._z = self.rng.standard_normal(self.size).tolist()
+        return self._z.pop()
+
+    def exp(self, mean: float) -> float:
+        return -mean * math.log(1.0 - self.u()) if mean > 0 else 0.0
+
+
+class _Growable:
+    """Named NumPy columns that grow by doubling."""
+
+    def __init__(self, spec: dict[str, tuple[type, object]], capacity: int) -> None:
+        self.spec = spec
+        self.n = 0
+        self.cap = max(capacity, 16)
+        for name, (dtype, fill) in spec.items():
+            setattr(self, name, np.full(self.cap, fill, dtype=dtype))
+
+    def reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need <= self.cap:
+            return
+        cap = max(need, int(self.cap * 1.5))
+        for name, (dtype, fill) in self.spec.items():
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        self.cap = cap
+
+
+_CASE_SPEC = {
+    "t_occur": (np.float64, np.nan), "t_report": (np.float64, np.nan),
+    "t_register": (np.float64, np.nan), "t_dispatch": (np.float64, np.nan),
+    "t_close": (np.float64, np.nan), "t_pool": (np.float64, np.nan),
+    "cell": (np.int32, -1), "category": (np.int16, -1), "channel": (np.int8, -1),
+    "status": (np.int8, S_NEW), "team": (np.int32, -1), "resolved": (np.int8, -1),
+    "satisfied": (np.int8, -1), "n_misroute": (np.int16, 0), "n_rework": (np.int16, 0),
+    "n_reopen": (np.int16, 0), "n_extension": (np.int16, 0), "n_attempt": (np.int16, 0),
+    "on_spot": (np.int8, 0),
+    # First-attempt variates, drawn per day (common random numbers across policies).
+    "d_register": (np.float32, 0), "d_sign": (np.float32, 0), "d_prep": (np.float32, 0),
+    "d_work": (np.float32, 0), "d_verify": (np.float32, 0), "d_callback": (np.float32, 0),
+    "d_feedback": (np.float32, 0), "u_loop": (np.float32, 0),
+}
+
+
+class Model:
+    """One run of the model (a mutable run of a fixed scenario description).
+
+    Parameters
+    ----------
+    scenario, space, catalogue, calendar
+        Validated inputs.
+    policy
+        Dispatch policy ``(DispatchProblem) -> Assignment``.
+    streams
+        Named ``numpy.random.Generator`` per component: ``demand``, ``cases``, ``repeat``.
+    """
+
+    def __init__(self, scenario: Scenario, space: Space, catalogue: Catalogue,
+                 calendar: WorkCalendar, policy, streams: dict[str, np.random.Generator],
+                 teams: dict[str, np.ndarray]) -> None:
+        from urbangrid.optimizer import DispatchProblem, ScoreWeights
+
+        self._Problem = DispatchProblem
+        self._weights = ScoreWeights(**scenario.dispatch.params.get("weights", {}))
+        self.sc = scenario
+        self.space = space
+        self.cat = catalogue
+        self.cal = calendar
+        self.policy = policy
+        self.rng_demand = streams["demand"]
+        self.rng_cases = streams["cases"]
+        self.buf = _Buffer(streams["repeat"])
+        self.env = Environment()
+        run = scenario.run
+        self.t_stats = run.warmup_days * DAY
+        self.t_end = (run.warmup_days + run.days) * DAY
+        wf = scenario.workflow
+        self.legacy = wf.process == "legacy"
+        self.forward_means = [h * 3600.0 for h in wf.forwarding_hours]
+
+        # -- categories as Python lists for cheap scalar access in callbacks
+        skills = catalogue.skills
+        self.skill_names = skills
+        self.cat_skill_bit = catalogue.skill_index()
+        self.cat_priority = catalogue.priority.astype(float)
+        self.cat_work_mean = catalogue.work_mean_s
+        self.cat_sub = None
+        self._cat_res = catalogue.resolution_prob.tolist()
+        self._cat_work_mean = catalogue.work_mean_s.tolist()
+        self._cat_work_cv = catalogue.work_cv.tolist()
+        self._cat_work_dist = list(catalogue.work_dist)
+        self._cat_bit = self.cat_skill_bit.tolist()
+        self._cat_prio = catalogue.priority.tolist()
+        self._cell_sub = space.subdistrict.tolist()
+        self._cell_list_sub = space.subdistrict
+
+        # -- teams (preallocated state arrays)
+        self.team_skills = teams["skills"].astype(np.int64)
+        self.team_area = teams["area"].astype(np.int32)
+        self.team_home = teams["home"].astype(np.int32)
+        self.team_cell = self.team_home.copy()
+        self.team_mode = teams["mode"].astype(np.int8)
+        self.team_pattern = teams["pattern"].astype(np.int16)
+        self.team_capacity = teams["capacity"].astype(np.int32)
+        self.team_kind = teams["kind"].astype(np.int16)
+        self.patterns = teams["patterns"]  # list of ShiftWindows
+        m = self.team_skills.shape[0]
+        self.n_teams = m
+        self.team_load = np.zeros(m, np.int32)
+        self.team_slots = self.team_capacity.copy()
+        self.team_free_at = np.zeros(m)
+        self.team_shift_start = np.zeros(m)
+        self.team_shift_end = np.full(m, -1.0)
+        self.team_busy_s = np.zeros(m)
+        self.team_travel_s = np.zeros(m)
+        self.team_tasks = np.zeros(m, np.int64)
+        self._team_queue = [deque() for _ in range(m)]
+        self._team_busy = [False] * m
+        self._team_waking = [False] * m
+        self._team_task_start = [0.0] * m
+        self._team_task_travel = [0.0] * m
+        self._refresh_shifts(0.0, force=True)
+        self.travel = [space.travel_matrix(mode) if (self.team_mode == k).any() else None
+                       for k, mode in enumerate(MODES)]
+        self._team_mode_l = self.team_mode.tolist()
+        n_sub = space.n_subdistricts
+        self.n_areas = n_sub
+        area_col = np.where(self.team_area < 0, n_sub, self.team_area)
+        self._area_onehot = np.zeros((m, n_sub + 1))
+        self._area_onehot[np.arange(m), area_col] = 1.0
+        self._bits = np.arange(len(skills), dtype=np.int64)
+        self.inspector_windows = teams["inspector_windows"]
+
+        # -- cases, pools and log
+        self.cases = _Growable(_CASE_SPEC, int(scenario.demand.cases_per_day * 1.2
+                                               * (run.days + run.warmup_days + 1)) + 1024)
+        self._pools: dict[tuple[int, int], list] = {}
+        self.n_waiting = 0
+        self._dispatch_pending = False
+        self._seq = 0
+        self.ev_t = array("d")
+        self.ev_case = array("q")
+        self.ev_kind = array("b")
+        self.ev_team = array("i")
+        self.n_policy_calls = 0
+        self.policy_seconds = 0.0
+        self.demand = DemandModel(scenario, space, catalogue, calendar,
+                                  self.inspector_windows)
+        self._on_events = scenario.dispatch.on_events
+        self._surges = [(s.start_day * DAY, (s.start_day + s.days) * DAY, s.travel_factor)
+                        for s in scenario.demand.surges if s.travel_factor != 1.0]
+        self._prep_factor = wf.prep_factor
+
+    # ------------------------------------------------------------------ utilities
+    def _log(self, case: int, kind: int, team: int = -1) -> None:
+        self.ev_t.append(self.env._now)
+        self.ev_case.append(case)
+        self.ev_kind.append(kind)
+        self.ev_team.append(team)
+
+    def _delay_after(self, mean_or_value: float, working: bool) -> float:
+        """Delay until ``value`` seconds (calendar, or working time when ``working``)."""
+        if not working:
+            return mean_or_value
+        now = self.env._now
+        return float(self.cal.add_working(now, mean_or_value)) - now
+
+    def _travel_factor(self, t: float) -> float:
+        f = 1.0
+        for a, b, k in self._surges:
+            if a <= t < b:
+                f *= k
+        return f
+
+    def _refresh_shifts(self, now: float, force: bool = False) -> None:
+        stale = self.team_shift_end <= now
+        if not force and not stale.any():
+            return
+        for p, win in enumerate(self.patterns):
+            sel = stale & (self.team_pattern == p)
+            if sel.any():
+                s, e = win.window_at(now)
+                self.team_shift_start[sel] = s
+                self.team_shift_end[sel] = e
+
+    # ------------------------------------------------------------------ arrivals
+    def _days(self):
+        """Process generating each calendar day's arrivals just before it starts."""
+        cal = self.cal
+        first = int(cal.day_index(0.0))
+        last = int(cal.day_index(self.t_end - 1e-6))
+        for day in range(first, last + 1):
+            d0 = max(cal.day_start(day), 0.0)
+            if d0 > self.env._now:
+                yield self.env.timeout(d0 - self.env._now)
+            self._generate(day)
+
+    def _generate(self, day: int) -> None:
+        arr = self.demand.generate(day, self.rng_demand)
+        keep = (arr.t >= 0.0) & (arr.t < self.t_end)
+        t, cell, cat, ch = arr.t[keep], arr.cell[keep], arr.category[keep], arr.channel[keep]
+        n = t.shape[0]
+        cs = self.cases
+        cs.reserve(n)
+        i0 = cs.n
+        sl = slice(i0, i0 + n)
+        rng = self.rng_cases
+        sc = self.sc
+        chn = sc.channels
+        wf = sc.workflow
+        # Variates drawn in a fixed order from the "cases" stream, one block per day.
+        e = rng.standard_exponential((8, n))
+        z = rng.standard_normal((2, n))
+        u = rng.random((2, n))
+        det_mean = np.select(
+            [ch == IOT, ch == PATROL],
+            [chn.iot.detection_delay_min * 60.0, chn.patrol.detection_delay_hours * 3600.0],
+            0.0)
+        cs.t_occur[sl] = t - det_mean * e[0]
+        cs.t_report[sl] = t
+        cs.cell[sl] = cell
+        cs.category[sl] = cat
+        cs.channel[sl] = ch
+        prio = self.cat.priority[cat]
+        reg_mean = np.where(prio >= 3, wf.register_mean_min_urgent,
+                            wf.register_mean_min_normal) * 60.0
+        cs.d_register[sl] = reg_mean * e[1]
+        cs.d_sign[sl] = wf.sign_mean_min * 60.0 * e[2]
+        cs.d_feedback[sl] = wf.feedback_mean_min * 60.0 * e[3]
+        cs.d_verify[sl] = sc.inspectors.verify_delay_min * 60.0 * e[4]
+        cs.d_callback[sl] = chn.hotline.callback_delay_hours * 3600.0 * e[5]
+        mean = self.cat.work_mean_s[cat]
+        cv = self.cat.work_cv[cat]
+        sig2 = np.log1p(cv * cv)
+        lognorm = mean * np.exp(np.sqrt(sig2) * z[0] - sig2 / 2.0)
+        dist = np.array([("exp", "lognormal", "fixed").index(d) for d in self.cat.work_dist])
+        kd = dist[cat]
+        cs.d_work[sl] = np.select([kd == 0, kd == 1], [mean * e[6], lognorm], mean)
+        pm = self.cat.prep_mean_s[cat] * self._prep_factor
+        pcv = self.cat.prep_cv[cat]
+        ps2 = np.log1p(pcv * pcv)
+        cs.d_prep[sl] = np.where(pm > 0, pm * np.exp(np.sqrt(ps2) * z[1] - ps2 / 2.0), 0.0)
+        cs.u_loop[sl] = u[0]
+        # The on-the-spot and false-positive draws share u[1] (they apply to disjoint
+        # channels).
+        onspot = (ch == PATROL) & self.cat.onspot_fixable[cat] & (u[1] < chn.patrol.onspot_fix_prob)
+        invalid = (ch == IOT) & (u[1] < chn.iot.false_positive_rate)
+        cs.on_spot[sl] = onspot.astype(np.int8)
+        cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
+        cs.n = i0 + n
+        env = self.env
+        now = env._now
+        on_report = self._on_report
+        for k, tk in enumerate(t.tolist()):
+            _Call(env, tk - now, on_report, i0 + k)
+
+    # ------------------------------------------------------------------ life cycle
+    def _on_report(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        self._log(c, REPORTED)
+        d = float(cs.d_register[c])
+        if self.legacy:
+            d = self._delay_after(d, True)
+        _Call(self.env, d, self._on_register, c)
+
+    def _on_register(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        now = self.env._now
+        cs.t_register[c] = now
+        if cs.status[c] == S_INVALID:
+            cs.t_close[c] = now
+            self._log(c, REGISTERED)
+            self._log(c, INVALID)
+            return
+        cs.status[c] = S_REGISTERED
+        self._log(c, REGISTERED)
+        if cs.on_spot[c]:
+            cs.t_close[c] = now
+            cs.status[c] = S_CLOSED
+            cs.resolved[c] = 1
+            self._log(c, FIXED_ON_SPOT)
+            self._log(c, CLOSED)
+            return
+        self._route(c, 0)
+
+    def _route(self, c: int, hop: int) -> None:
+        """Forwarding hops (legacy hierarchy), preparation, then the dispatch pool."""
+        if hop < len(self.forward_means):
+            d = self.buf.exp(self.forward_means[hop])
+            _Call(self.env, self._delay_after(d, self.legacy), self._on_forwarded,
+                  (c, hop + 1))
+            return
+        cs = self.cases
+        d = float(cs.d_prep[c]) if cs.n_attempt[c] == 0 else 0.0
+        if d > 0:
+            # Coordination by the handling unit (approvals, contacting parties) before a
+            # crew can be sent; it holds no crew.
+            _Call(self.env, self._delay_after(d, self.legacy), self._on_prepared, c)
+        else:
+            self._to_pool(c)
+
+    def _on_forwarded(self, ev) -> None:
+        c, hop = ev._value
+        self._log(c, FORWARDED)
+        self._route(c, hop)
+
+    def _to_pool(self, c: int) -> None:
+        cs = self.cases
+        now = self.env._now
+        cs.status[c] = S_WAITING
+        if math.isnan(cs.t_pool[c]):
+            cs.t_pool[c] = now
+        cat = int(cs.category[c])
+        key = (self._cat_bit[cat], self._cell_sub[cs.cell[c]])
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = []
+        prio = self._cat_prio[cat] + (self.sc.channels.other.priority_boost
+                                      if cs.channel[c] == OTHER else 0)
+        self._seq += 1
+        heapq.heappush(pool, (-prio, now, self._seq, c))
+        self.n_waiting += 1
+        if self._on_events == "all" or (self._on_events == "urgent" and prio >= 3):
+            self._request_dispatch()
+
+    def _request_dispatch(self) -> None:
+        if not self._dispatch_pending:
+            self._dispatch_pending = True
+            _Call(self.env, 0.0, self._dispatch_event, None)
+
+    def _dispatch_event(self, ev) -> None:
+        self._dispatch_pending = False
+        self._dispatch_round()
+
+    def _dispatcher(self):
+        interval = self.sc.dispatch.interval_s
+        while True:
+            self._dispatch_round()
+            yield self.env.timeout(interval)
+
+    def _dispatch_round(self) -> None:
+        if self.n_waiting == 0:
+            return
+        now = self.env._now
+        self._refresh_shifts(now)
+        look = self.sc.dispatch.shift_lookahead_h * 3600.0
+        free = (self.team_slots > 0) & (self.team_shift_start <= now + look)
+        cand = np.flatnonzero(free)
+        if cand.size == 0:
+            return
+        slots = self.team_slots[cand]
+        has = (self.team_skills[cand][None, :] >> self._bits[:, None]) & 1
+        avail = (has * slots[None, :]) @ self._area_onehot[cand]  # (skills, areas + 1)
+        avail = (avail[:, :-1] + avail[:, -1:]).tolist()
+        per = self.sc.dispatch.batch_per_slot
+        taken: list[tuple] = []
+        for key, pool in self._pools.items():
+            if not pool:
+                continue
+            a = avail[key[0]][key[1]]
+            if a <= 0:
+                continue
+            k = min(len(pool), int(a) * per)
+            for _ in range(k):
+                taken.append(heapq.heappop(pool))
+        if not taken:
+            return
+        ids = np.fromiter((x[3] for x in taken), dtype=np.int64, count=len(taken))
+        prio = -np.fromiter((x[0] for x in taken), dtype=np.float64, count=len(taken))
+        cs = self.cases
+        cells = cs.cell[ids]
+        cats = cs.category[ids]
+        deadline = self._deadlines(ids)
+        uc, inv = np.unique(cells, return_inverse=True)
+        tcell = self.team_cell[cand]
+        travel = np.empty((cand.size, uc.size), dtype=np.float32)
+        modes = self.team_mode[cand]
+        for k, mat in enumerate(self.travel):
+            if mat is None:
+                continue
+            rows = modes == k
+            if rows.any():
+                travel[rows] = mat[np.ix_(tcell[rows], uc)]
+        f = self._travel_factor(now)
+        if f != 1.0:
+            travel *= f
+        problem = self._Problem(
+            now=now, task_id=ids, task_cell=inv.astype(np.int32), task_priority=prio,
+            task_skill=np.left_shift(1, self.cat_skill_bit[cats]).astype(np.int64),
+            task_deadline=deadline, task_work=self.cat_work_mean[cats],
+            task_area=self._cell_list_sub[cells],
+            team_id=cand.astype(np.int64), team_cell=np.zeros(cand.size, np.int32),
+            team_skills=self.team_skills[cand],
+            team_free_at=np.maximum(self.team_free_at[cand], now), team_capacity=slots,
+            team_shift_start=self.team_shift_start[cand],
+            team_shift_end=self.team_shift_end[cand], team_load=self.team_load[cand],
+            team_area=self.team_area[cand], travel=travel, weights=self._weights,
+        )
+        t0 = time.perf_counter()
+        result = self.policy(problem)
+        self.policy_seconds += time.perf_counter() - t0
+        self.n_policy_calls += 1
+        team = result.team.tolist()
+        trav = travel
+        for i, x in enumerate(taken):
+            j = team[i]
+            if j < 0 or self.team_slots[cand[j]] <= 0:
+                key = (self._cat_bit[int(cats[i])], self._cell_sub[int(cells[i])])
+                heapq.heappush(self._pools[key], x)
+                continue
+            self._assign(x[3], int(cand[j]), float(trav[j, inv[i]]))
+
+    def _deadlines(self, ids: np.ndarray) -> np.ndarray:
+        cs = self.cases
+        return deadlines(self.cal, self.cat, cs.t_register[ids], cs.category[ids])
+
+    def _assign(self, c: int, j: int, travel_est: float) -> None:
+        cs = self.cases
+        now = self.env._now
+        self.n_waiting -= 1
+        cs.status[c] = S_ASSIGNED
+        cs.team[c] = j
+        if math.isnan(cs.t_dispatch[c]):
+            cs.t_dispatch[c] = now
+        self.team_load[j] += 1
+        self.team_slots[j] -= 1
+        self.team_free_at[j] = (max(self.team_free_at[j], now) + travel_est
+                                + self._cat_work_mean[cs.category[c]])
+        self._log(c, DISPATCHED, j)
+        d = float(cs.d_sign[c]) if cs.n_attempt[c] == 0 else self.buf.exp(
+            self.sc.workflow.sign_mean_min * 60.0)
+        _Call(self.env, d, self._on_signed, c)
+
+    def _on_signed(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        j = int(cs.team[c])
+        self._log(c, SIGNED, j)
+        wf = self.sc.workflow
+        u = float(cs.u_loop[c]) if cs.n_attempt[c] == 0 else self.buf.u()
+        if u < wf.misroute_prob:
+            d = self.buf.exp(wf.return_mean_hours * 3600.0)
+            _Call(self.env, self._delay_after(d, self.legacy), self._on_returned, c)
+            return
+        cs.status[c] = S_PROGRESS
+        self._enqueue(c, j)
+
+    def _on_returned(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        j = int(cs.team[c])
+        self._log(c, RETURNED, j)
+        self._release(j)
+        cs.n_misroute[c] += 1
+        cs.n_attempt[c] += 1
+        cs.team[c] = -1
+        self._route(c, 0) if self.legacy else self._to_pool(c)
+
+    def _release(self, j: int) -> None:
+        self.team_load[j] -= 1
+        self.team_slots[j] += 1
+        if self._on_events == "all":
+            self._request_dispatch()
+
+    def _on_prepared(self, ev) -> None:
+        c = ev._value
+        self._log(c, PREPARED)
+        self._to_pool(c)
+
+    def _enqueue(self, c: int, j: int) -> None:
+        self._team_queue[j].append(c)
+        if not self._team_busy[j]:
+            self._team_next(j)
+
+    def _team_next(self, j: int) -> None:
+        q = self._team_queue[j]
+        if not q:
+            self._team_busy[j] = False
+            self.team_free_at[j] = self.env._now
+            return
+        now = self.env._now
+        if self.team_shift_end[j] <= now:
+            s, e = self.patterns[self.team_pattern[j]].window_at(now)
+            self.team_shift_start[j] = s
+            self.team_shift_end[j] = e
+        start = float(self.team_shift_start[j])
+        if start > now:
+            self._team_busy[j] = False
+            if not self._team_waking[j]:
+                self._team_waking[j] = True
+                _Call(self.env, start - now, self._on_wake, j)
+            return
+        c = q.popleft()
+        self._team_busy[j] = True
+        cs = self.cases
+        mat = self.travel[self._team_mode_l[j]]
+        tt = float(mat[self.team_cell[j], cs.cell[c]]) * self._travel_factor(now)
+        self._team_task_start[j] = now
+        self._team_task_travel[j] = tt
+        self._log(c, TRAVEL, j)
+        _Call(self.env, tt, self._on_arrived, c)
+
+    def _on_wake(self, ev) -> None:
+        j = ev._value
+        self._team_waking[j] = False
+        if not self._team_busy[j]:
+            self._team_next(j)
+
+    def _on_arrived(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        j = int(cs.team[c])
+        self.team_cell[j] = cs.cell[c]
+        self._log(c, ARRIVED, j)
+        if cs.n_attempt[c] == 0:
+            w = float(cs.d_work[c])
+        else:
+            w = self._draw_work(int(cs.category[c]))
+        _Call(self.env, w, self._on_work_done, c)
+
+    def _draw_work(self, k: int) -> float:
+        mean = self._cat_work_mean[k]
+        dist = self._cat_work_dist[k]
+        if dist == "exp":
+            return self.buf.exp(mean)
+        if dist == "fixed":
+            return mean
+        cv = self._cat_work_cv[k]
+        s2 = math.log1p(cv * cv)
+        return mean * math.exp(math.sqrt(s2) * self.buf.z() - s2 / 2.0)
+
+    def _on_work_done(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        j = int(cs.team[c])
+        now = self.env._now
+        self._log(c, WORK_DONE, j)
+        t0 = self._team_task_start[j]
+        lo, hi = max(t0, self.t_stats), min(now, self.t_end)
+        if hi > lo:
+            self.team_busy_s[j] += hi - lo
+            tr_end = min(t0 + self._team_task_travel[j], hi)
+            if tr_end > lo:
+                self.team_travel_s[j] += tr_end - lo
+        self.team_tasks[j] += 1
+        self._release(j)
+        self._team_next(j)
+        d = float(cs.d_feedback[c]) if cs.n_attempt[c] == 0 else self.buf.exp(
+            self.sc.workflow.feedback_mean_min * 60.0)
+        _Call(self.env, d, self._on_feedback, c)
+
+    def _on_feedback(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        k = int(cs.category[c])
+        u = self.buf.u()
+        if u < self._cat_res[k]:
+            # Verification waits for an inspector on duty.
+            now = self.env._now
+            s, _ = self.inspector_windows.window_at(now)
+            d = float(cs.d_verify[c]) if cs.n_attempt[c] == 0 else self.buf.exp(
+                self.sc.inspectors.verify_delay_min * 60.0)
+            _Call(self.env, max(s - now, 0.0) + d, self._on_verified, c)
+            return
+        self._log(c, UNRESOLVED, int(cs.team[c]))
+        wf = self.sc.workflow
+        if cs.n_extension[c] < wf.max_extensions and self.buf.u() < wf.extension_prob:
+            cs.n_extension[c] += 1
+            cs.n_attempt[c] += 1
+            self._log(c, EXTENDED)
+            d = self.buf.exp(wf.extension_mean_hours * 3600.0)
+            _Call(self.env, self._delay_after(d, self.legacy), self._on_repool, c)
+        else:
+            cs.status[c] = S_PARKED
+            cs.resolved[c] = 0
+            cs.t_close[c] = self.env._now
+            self._log(c, PARKED)
+
+    def _on_repool(self, ev) -> None:
+        self._to_pool(ev._value)
+
+    def _on_verified(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        if self.buf.u() < self.sc.workflow.rework_prob:
+            cs.n_rework[c] += 1
+            cs.n_attempt[c] += 1
+            self._log(c, REWORK)
+            self._to_pool(c)
+            return
+        self._log(c, VERIFIED)
+        if cs.channel[c] == HOTLINE:
+            d = float(cs.d_callback[c]) if cs.n_reopen[c] == 0 else self.buf.exp(
+                self.sc.channels.hotline.callback_delay_hours * 3600.0)
+            _Call(self.env, self._delay_after(d, self.legacy), self._on_callback, c)
+        else:
+            self._close(c)
+
+    def _on_callback(self, ev) -> None:
+        c = ev._value
+        cs = self.cases
+        hl = self.sc.channels.hotline
+        if self.buf.u() < hl.satisfaction_prob:
+            cs.satisfied[c] = 1
+            self._log(c, CALLBACK_OK)
+            self._close(c)
+            return
+        cs.satisfied[c] = 0
+        self._log(c, CALLBACK_BAD)
+        if cs.n_reopen[c] < hl.max_reopen and self.buf.u() < hl.reopen_prob:
+            cs.n_reopen[c] += 1
+            cs.n_attempt[c] += 1
+            self._log(c, REOPENED)
+            self._to_pool(c)
+        else:
+            self._close(c)
+
+    def _close(self, c: int) -> None:
+        cs = self.cases
+        cs.status[c] = S_CLOSED
+        cs.resolved[c] = 1
+        cs.t_close[c] = self.env._now
+        self._log(c, CLOSED)
+
+    # ------------------------------------------------------------------ run
+    def run(self, progress=None) -> None:
+        """Run to the horizon; ``progress(fraction)`` is called once per simulated day."""
+        env = self.env
+        env.process(self._days())
+        env.process(self._dispatcher())
+        t = 0.0
+        while t < self.t_end:
+            t = min(t + DAY, self.t_end)
+            env.run(until=t)
+            if progress is not None:
+                progress(t / self.t_end)
+
+
+def deadlines(cal: WorkCalendar, cat: Catalogue, t_register: np.ndarray,
+              category: np.ndarray) -> np.ndarray:
+    """Handling deadline of each case from its registration time and category limit."""
+    t = np.asarray(t_register, dtype=float)
+    out = np.full(t.shape, np.nan)
+    limit = cat.limit[category]
+    unit = np.array([("calendar_hours", "working_hours", "working_days").index(u)
+                     for u in cat.limit_unit])[category]
+    ok = ~np.isnan(t)
+    a = ok & (unit == 0)
+    out[a] = t[a] + limit[a] * 3600.0
+    b = ok & (unit == 1)
+    if b.any():
+        out[b] = cal.add_working(t[b], limit[b] * 3600.0)
+    c = ok & (unit == 2)
+    if c.any():
+        out[c] = cal.add_working(t[c], limit[c] * cal.day_length)
+    return out
+
+
+__all__ = ["CHANNELS", "EVENT_NAMES", "STATUS_NAMES", "Model", "deadlines"]

@@ -1,0 +1,265 @@
+"""The case catalogue: categories of cases after CJ/T 214-2007 (components 部件 / events 事件).
+
+The default catalogue ships as ``simulation/data/categories.csv``; a scenario may name its
+own file (same columns) and override single fields per category. Columns:
+
+==================  ==================================================================
+``code``            identifier (ASCII, unique)
+``name_zh``         Chinese name; ``name_en`` English name
+``kind``            ``component`` (部件) or ``event`` (事件)
+``group``           CJ/T 214 major class (e.g. ``public utilities``, ``street order``)
+``share``           relative frequency among all cases (normalised per kind, see
+                    ``demand.event_share``)
+``skill``           the skill a team needs to handle it (names a department)
+``urgency``         ``urgent``, ``high`` or ``normal`` (dispatch priority 3 / 2 / 1)
+``limit``           handling limit (number) in ``limit_unit``: ``calendar_hours``,
+                    ``working_hours`` or ``working_days``
+``work_dist``       on-site work-time distribution: ``exp``, ``lognormal`` or ``fixed``,
+                    with ``work_mean_min`` (minutes) and ``work_cv`` (coefficient of variation)
+``prep_hours``      mean coordination / preparation time between signing and the crew
+                    being able to work (approvals, parts, contacting parties), lognormal with
+                    ``prep_cv``; 0 for none
+``resolution_prob`` probability a handling attempt resolves the case
+``onspot_fixable``  1 when an inspector can fix it on the spot (举手之劳)
+``iot`` ``patrol``  affinity of each discovery channel for this category: a channel's
+``hotline``         category mix is ``share × affinity`` normalised
+``other``
+==================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from urbangrid.grid.errors import InputError
+
+__all__ = ["CHANNELS", "Catalogue", "LIMIT_UNITS", "URGENCY_PRIORITY", "load_catalogue"]
+
+CHANNELS = ("iot", "patrol", "hotline", "other")
+LIMIT_UNITS = ("calendar_hours", "working_hours", "working_days")
+URGENCY_PRIORITY = {"normal": 1, "high": 2, "urgent": 3}
+WORK_DISTS = ("exp", "lognormal", "fixed")
+
+_TEXT = ("code", "name_zh", "name_en", "kind", "group", "skill", "urgency", "limit_unit",
+         "work_dist")
+# Numeric columns with their allowed closed range.
+_NUMERIC = {
+    "share": (0.0, 1e6),
+    "limit": (0.0, 1e4),
+    "work_mean_min": (0.0, 1e5),
+    "work_cv": (0.0, 10.0),
+    "prep_hours": (0.0, 1e5),
+    "prep_cv": (0.0, 10.0),
+    "resolution_prob": (0.0, 1.0),
+    "onspot_fixable": (0.0, 1.0),
+    "iot": (0.0, 1e6),
+    "patrol": (0.0, 1e6),
+    "hotline": (0.0, 1e6),
+    "other": (0.0, 1e6),
+}
+COLUMNS = _TEXT + tuple(_NUMERIC)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Validated case categories as parallel arrays (row ``k`` = category ``k``)."""
+
+    code: tuple[str, ...]
+    name_zh: tuple[str, ...]
+    name_en: tuple[str, ...]
+    kind: tuple[str, ...]
+    group: tuple[str, ...]
+    skill: tuple[str, ...]
+    share: np.ndarray
+    urgency: tuple[str, ...]
+    priority: np.ndarray
+    limit: np.ndarray
+    limit_unit: tuple[str, ...]
+    work_dist: tuple[str, ...]
+    work_mean_s: np.ndarray
+    work_cv: np.ndarray
+    prep_mean_s: np.ndarray
+    prep_cv: np.ndarray
+    resolution_prob: np.ndarray
+    onspot_fixable: np.ndarray
+    affinity: np.ndarray  # (n_categories, 4) in CHANNELS order
+    source: str
+
+    @property
+    def n(self) -> int:
+        """Number of categories."""
+        return len(self.code)
+
+    @property
+    def skills(self) -> tuple[str, ...]:
+        """Distinct skills, sorted (bit ``i`` of a skill mask is ``skills[i]``)."""
+        return tuple(sorted(set(self.skill)))
+
+    def skill_index(self) -> np.ndarray:
+        """Index into :attr:`skills` for each category."""
+        lookup = {s: i for i, s in enumerate(self.skills)}
+        return np.array([lookup[s] for s in self.skill], dtype=np.int64)
+
+    def channel_mix(self, event_share: float | None) -> np.ndarray:
+        """Category probabilities per channel, shape ``(4, n)``.
+
+        ``event_share`` rescales events vs components (None keeps the file's shares).
+        """
+        share = self.share.astype(float).copy()
+        if event_share is not None:
+            is_event = np.array([k == "event" for k in self.kind])
+            se, sc = share[is_event].sum(), share[~is_event].sum()
+            if se > 0:
+                share[is_event] *= event_share / se
+            if sc > 0:
+                share[~is_event] *= (1.0 - event_share) / sc
+        mix = share[None, :] * self.affinity.T
+        tot = mix.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mix = np.where(tot > 0, mix / np.where(tot > 0, tot, 1.0), 0.0)
+        return mix
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Rows as dictionaries with the file's column names."""
+        rows = []
+        for k in range(self.n):
+            rows.append({
+                "code": self.code[k], "name_zh": self.name_zh[k], "name_en": self.name_en[k],
+                "kind": self.kind[k], "group": self.group[k], "share": float(self.share[k]),
+                "skill": self.skill[k], "urgency": self.urgency[k],
+                "limit": float(self.limit[k]), "limit_unit": self.limit_unit[k],
+                "work_dist": self.work_dist[k], "work_mean_min": self.work_mean_s[k] / 60,
+                "work_cv": float(self.work_cv[k]), "prep_hours": self.prep_mean_s[k] / 3600,
+                "prep_cv": float(self.prep_cv[k]),
+                "resolution_prob": float(self.resolution_prob[k]),
+                "onspot_fixable": bool(self.onspot_fixable[k]),
+                **{c: float(self.affinity[k, j]) for j, c in enumerate(CHANNELS)},
+            })
+        return rows
+
+
+def _read_rows(path: Path | None) -> tuple[list[dict[str, str]], str]:
+    if path is None:
+        ref = resources.files("urbangrid.simulation") / "data" / "categories.csv"
+        text = ref.read_text(encoding="utf-8")
+        source = "categories.csv (built-in)"
+    else:
+        if not path.is_file():
+            raise InputError(f"case catalogue file not found: {path}", source=str(path))
+        text = path.read_text(encoding="utf-8-sig")
+        source = str(path)
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"case catalogue lacks columns {missing}", source=source)
+    return list(reader), source
+
+
+def load_catalogue(
+    path: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Catalogue:
+    """Read and validate a case catalogue.
+
+    Parameters
+    ----------
+    path
+        CSV file with the columns listed in this module's docstring; ``None`` for the
+        built-in catalogue.
+    overrides
+        ``{category_code: {column: value}}`` applied after reading.
+
+    Returns
+    -------
+    Catalogue
+
+    Raises
+    ------
+    InputError
+        On a missing file or column, an unknown category or column in ``overrides``,
+        or a value of the wrong type or out of range (the message names row and column).
+    """
+    rows, source = _read_rows(Path(path) if path else None)
+    if not rows:
+        raise InputError("case catalogue has no categories", source=source)
+    codes = [r["code"] for r in rows]
+    if len(set(codes)) != len(codes):
+        dup = sorted({c for c in codes if codes.count(c) > 1})
+        raise InputError(f"duplicate category codes {dup}", source=source)
+    for code, fields in (overrides or {}).items():
+        if code not in codes:
+            raise InputError(
+                f"catalogue.overrides: unknown category {code!r} (known: {', '.join(codes)})",
+                source=source,
+            )
+        for col, value in fields.items():
+            if col not in COLUMNS or col == "code":
+                raise InputError(
+                    f"catalogue.overrides.{code}: unknown column {col!r} "
+                    f"(allowed: {', '.join(c for c in COLUMNS if c != 'code')})",
+                    source=source,
+                )
+            rows[codes.index(code)][col] = str(value)
+
+    num: dict[str, list[float]] = {c: [] for c in _NUMERIC}
+    for i, r in enumerate(rows):
+        where = f"category {r['code']!r} (row {i + 2})"
+        for col, (lo, hi) in _NUMERIC.items():
+            raw = str(r[col]).strip()
+            if raw.lower() in ("true", "false"):
+                raw = "1" if raw.lower() == "true" else "0"
+            try:
+                v = float(raw)
+            except ValueError:
+                raise InputError(f"{where}: {col} = {r[col]!r} is not a number",
+                                 source=source) from None
+            if not (lo <= v <= hi) or not np.isfinite(v):
+                raise InputError(f"{where}: {col} = {v} is outside the allowed range "
+                                 f"[{lo:g}, {hi:g}]", source=source)
+            num[col].append(v)
+        checks = (("kind", ("component", "event")), ("urgency", tuple(URGENCY_PRIORITY)),
+                  ("limit_unit", LIMIT_UNITS), ("work_dist", WORK_DISTS))
+        for col, allowed in checks:
+            if r[col] not in allowed:
+                raise InputError(f"{where}: {col} = {r[col]!r} is not one of {list(allowed)}",
+                                 source=source)
+        if not r["skill"].strip():
+            raise InputError(f"{where}: skill is empty", source=source)
+        if float(r["limit"]) <= 0:
+            raise InputError(f"{where}: limit must be > 0", source=source)
+    n = len(rows)
+    if n > 62:
+        raise InputError(f"at most 62 categories are supported, got {n}", source=source)
+    share = np.array(num["share"])
+    if share.sum() <= 0:
+        raise InputError("category shares sum to 0", source=source)
+    affinity = np.column_stack([np.array(num[c]) for c in CHANNELS])
+    cat = Catalogue(
+        code=tuple(codes),
+        name_zh=tuple(r["name_zh"] for r in rows),
+        name_en=tuple(r["name_en"] for r in rows),
+        kind=tuple(r["kind"] for r in rows),
+        group=tuple(r["group"] for r in rows),
+        skill=tuple(r["skill"].strip() for r in rows),
+        share=share,
+        urgency=tuple(r["urgency"] for r in rows),
+        priority=np.array([URGENCY_PRIORITY[r["urgency"]] for r in rows], dtype=np.int64),
+        limit=np.array(num["limit"]),
+        limit_unit=tuple(r["limit_unit"] for r in rows),
+        work_dist=tuple(r["work_dist"] for r in rows),
+        work_mean_s=np.array(num["work_mean_min"]) * 60.0,
+        work_cv=np.array(num["work_cv"]),
+        prep_mean_s=np.array(num["prep_hours"]) * 3600.0,
+        prep_cv=np.array(num["prep_cv"]),
+        resolution_prob=np.array(num["resolution_prob"]),
+        onspot_fixable=np.array(num["onspot_fixable"]) > 0,
+        affinity=affinity,
+        source=source,
+    )
+    if len(cat.skills) > 62:
+        raise InputError("at most 62 distinct skills are supported", source=source)
+    return cat

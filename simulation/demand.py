@@ -1,0 +1,183 @@
+"""Case arrivals: non-homogeneous Poisson processes per cell × category × channel.
+
+The intensity of channel ``c`` in cell ``i`` for category ``k`` at local hour ``h`` of
+day ``d`` is separable::
+
+    λ_c(i, k, d, h) = V · s_c · (w_i m_c,i / Σ_j w_j) · mix_c(k) · dow_c(d) · hod_c(d, h)
+                      · surge(t)
+
+with ``V`` = ``demand.cases_per_day``, ``s_c`` the channel share, ``w`` the cell weights,
+``m_c,i`` the channel's multiplier per cell (IoT: covered 0/1 over the reference coverage;
+patrol: inspectors per grid relative to nominal; hotline: reporting propensity of the
+sub-district; other: 1), so that at the reference settings the expected total is ``V``,
+``mix_c`` the catalogue's category mix of the channel, and day-of-week and hour-of-day
+profiles normalised to mean 1 (patrol arrivals follow the inspectors' on-duty hours).
+
+Because the intensity is piecewise constant per hour, each day is generated exactly and
+vectorised: a Poisson count per channel × hour, uniform times within the hour, then cells
+and categories drawn independently from their distributions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calendar import DAY, WorkCalendar
+from .catalogue import CHANNELS, Catalogue
+from .scenario import Scenario
+from .space import Space
+
+__all__ = ["DayArrivals", "DemandModel"]
+
+
+@dataclass(frozen=True)
+class DayArrivals:
+    """One day's arrivals, sorted by time."""
+
+    t: np.ndarray  # float64 simulation seconds (report time)
+    cell: np.ndarray  # int32
+    category: np.ndarray  # int16
+    channel: np.ndarray  # int8, index into CHANNELS
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+
+def _norm_mean1(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    m = x.mean()
+    return x / m if m > 0 else np.zeros_like(x)
+
+
+class DemandModel:
+    """Generates arrivals day by day from a scenario.
+
+    Parameters
+    ----------
+    scenario, space, catalogue, calendar
+        The run's inputs.
+    patrol_windows
+        :class:`~urbangrid.simulation.calendar.ShiftWindows` of the inspectors, the hour
+        profile of patrol arrivals.
+    """
+
+    def __init__(self, scenario: Scenario, space: Space, catalogue: Catalogue,
+                 calendar: WorkCalendar, patrol_windows) -> None:
+        self.calendar = calendar
+        dem = scenario.demand
+        ch = scenario.channels
+        n = space.n_cells
+        w = space.weights.get(scenario.district.weight)
+        if w is None:
+            from urbangrid.grid.errors import InputError
+
+            raise InputError(
+                f"district.weight = {scenario.district.weight!r} is not a cell weight of this "
+                f"district (available: {', '.join(space.weights)})")
+        w = np.clip(np.asarray(w, dtype=float), 0.0, None)
+        if w.sum() <= 0:
+            w = np.ones(n)
+        self.weight = w
+        # IoT coverage: the busiest cells first (by weight, ties by index), deterministic.
+        n_cov = int(round(ch.iot.coverage * n))
+        order = np.lexsort((np.arange(n), -w))
+        covered = np.zeros(n, dtype=bool)
+        covered[order[:n_cov]] = True
+        self.iot_covered = covered
+        patrol_mult = np.full(n, scenario.inspectors.per_grid
+                              / scenario.inspectors.nominal_per_grid)
+        prop = np.ones(space.n_subdistricts)
+        for code, v in ch.hotline.propensity.items():
+            if code not in space.sub_codes:
+                from urbangrid.grid.errors import InputError
+
+                raise InputError(
+                    f"channels.hotline.propensity: unknown sub-district code {code!r} "
+                    f"(known: {', '.join(space.sub_codes)})")
+            prop[space.sub_codes.index(code)] = v
+        mult = {
+            "iot": covered.astype(float) / ch.iot.reference_coverage,
+            "patrol": patrol_mult,
+            "hotline": prop[space.subdistrict],
+            "other": np.ones(n),
+        }
+        shares = {"iot": ch.iot.share, "patrol": ch.patrol.share,
+                  "hotline": ch.hotline.share, "other": ch.other.share}
+        mix = catalogue.channel_mix(dem.event_share)
+        self.cell_cdf: list[np.ndarray] = []
+        self.cat_cdf: list[np.ndarray] = []
+        self.volume = np.zeros(len(CHANNELS))
+        for c, name in enumerate(CHANNELS):
+            wm = w * mult[name]
+            tot = wm.sum()
+            self.volume[c] = dem.cases_per_day * shares[name] * tot / w.sum()
+            if mix[c].sum() <= 0:
+                self.volume[c] = 0.0
+            cdf = np.cumsum(wm / tot) if tot > 0 else np.linspace(0, 1, n + 1)[1:]
+            cdf[-1] = 1.0
+            self.cell_cdf.append(cdf)
+            cc = np.cumsum(mix[c]) if mix[c].sum() > 0 else np.linspace(0, 1, catalogue.n + 1)[1:]
+            cc[-1] = 1.0
+            self.cat_cdf.append(cc)
+        self.dow = {name: _norm_mean1(dem.day_of_week) for name in ("iot", "other")}
+        self.dow["hotline"] = _norm_mean1(ch.hotline.day_of_week)
+        self.hod = {name: _norm_mean1(dem.hour_of_day) for name in ("iot", "other")}
+        self.hod["hotline"] = _norm_mean1(ch.hotline.hour_of_day)
+        self.patrol_windows = patrol_windows
+        self.surges = list(dem.surges)
+
+    def expected_per_day(self) -> dict[str, float]:
+        """Expected arrivals per ordinary day by channel (before profiles and surges)."""
+        return {name: float(self.volume[c]) for c, name in enumerate(CHANNELS)}
+
+    def _hour_rates(self, day: int) -> np.ndarray:
+        """Expected arrivals per channel × hour of calendar day ``day``, shape (4, 24)."""
+        cal = self.calendar
+        d0 = cal.day_start(day)
+        dow = cal.dates[day].weekday() if 0 <= day < cal.n_days else day % 7
+        rates = np.zeros((len(CHANNELS), 24))
+        for c, name in enumerate(CHANNELS):
+            v = self.volume[c]
+            if v <= 0:
+                continue
+            if name == "patrol":
+                starts = d0 + 3600.0 * np.arange(24)
+                duty = np.array([self.patrol_windows.on_duty_seconds(s, s + 3600.0)
+                                 for s in starts]) / 3600.0
+                # Patrol finds the day's cases during the inspectors' on-duty hours.
+                rates[c] = v * duty / duty.sum() if duty.sum() > 0 else 0.0
+            else:
+                rates[c] = v / 24.0 * self.dow[name][dow] * self.hod[name]
+        if self.surges:
+            hour_t = d0 + 3600.0 * (np.arange(24) + 0.5)
+            factor = np.ones(24)
+            for s in self.surges:
+                a, b = s.start_day * DAY, (s.start_day + s.days) * DAY
+                factor = np.where((hour_t >= a) & (hour_t < b), factor * s.factor, factor)
+            rates *= factor[None, :]
+        return rates
+
+    def generate(self, day: int, rng: np.random.Generator) -> DayArrivals:
+        """Arrivals of calendar day ``day`` (may include times before 0; the caller clips)."""
+        rates = self._hour_rates(day)
+        counts = rng.poisson(rates)  # (4, 24)
+        total = int(counts.sum())
+        ch = np.repeat(np.repeat(np.arange(len(CHANNELS), dtype=np.int8), 24),
+                       counts.ravel())
+        hours = np.repeat(np.tile(np.arange(24), len(CHANNELS)), counts.ravel())
+        t = self.calendar.day_start(day) + 3600.0 * (hours + rng.random(total))
+        u_cell = rng.random(total)
+        u_cat = rng.random(total)
+        cell = np.empty(total, dtype=np.int32)
+        cat = np.empty(total, dtype=np.int16)
+        for c in range(len(CHANNELS)):
+            sel = ch == c
+            if sel.any():
+                cell[sel] = np.searchsorted(self.cell_cdf[c], u_cell[sel], side="right")
+                cat[sel] = np.searchsorted(self.cat_cdf[c], u_cat[sel], side="right")
+        np.minimum(cell, len(self.cell_cdf[0]) - 1, out=cell)
+        order = np.argsort(t, kind="stable")
+        return DayArrivals(t=t[order], cell=cell[order], category=cat[order],
+                           channel=ch[order])

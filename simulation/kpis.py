@@ -1,0 +1,174 @@
+"""Key performance indicators from a run's records (DOMAIN.md §6), exactly defined.
+
+Warm-up: the model simulates ``run.warmup_days`` first and **discards** them: only cases
+*reported* in the statistics window ``[t_stats, t_end)`` enter the case KPIs, and the
+time-weighted backlog and team utilisation are measured over that window only (the
+backlog counts every open case, whenever it was reported).
+
+Definitions (all over valid cases, i.e. excluding IoT false positives, unless stated):
+
+``cases_created``
+    Cases reported in the window (valid and invalid).
+``cases_closed`` / ``cases_parked`` / ``cases_open_end`` / ``cases_invalid``
+    Their state at the horizon; the four add up to ``cases_created``.
+``handling_days_calendar_*`` / ``handling_days_working_*``
+    ``closed − registered`` over closed cases, in calendar days and in working days
+    (working seconds on the Chinese calendar / length of a working day); mean, p50, p90.
+``same_day_rate``
+    Share of registered cases closed on the calendar day they were registered.
+``on_time_rate``
+    Closed by the category deadline, among cases closed or whose deadline has passed by
+    the horizon (parked and still-open overdue cases count as late).
+``resolution_rate``
+    Resolved / (closed + parked).
+``satisfaction_rate``
+    Satisfied final callbacks / hotline cases with a callback.
+``backlog_mean``
+    Time-weighted mean number of open cases (reported, not closed, parked or invalid).
+``utilisation_mean``
+    Mean over crews of (travel + work time) / on-duty time in the window.
+``travel_share``
+    Travel time / (travel + work) time, all crews.
+``dispatch_delay_min_mean``
+    First dispatch − first entry into the dispatch pool (after registration, forwarding
+    and preparation), minutes, dispatched cases.
+``misroutes``, ``reworks``, ``reopened``, ``extensions``
+    Counts of those loops over the window's cases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._model import HOTLINE, S_CLOSED, S_INVALID, S_PARKED, deadlines
+from .calendar import DAY
+from .catalogue import CHANNELS
+
+__all__ = ["KPI_NAMES", "backlog_series", "case_table_metrics", "compute_kpis"]
+
+KPI_NAMES = (
+    "cases_created", "cases_closed", "cases_open_end", "cases_parked", "cases_invalid",
+    "handling_days_calendar_mean", "handling_days_calendar_p50",
+    "handling_days_calendar_p90", "handling_days_working_mean",
+    "handling_days_working_p50", "handling_days_working_p90", "same_day_rate",
+    "on_time_rate", "resolution_rate", "satisfaction_rate", "backlog_mean",
+    "utilisation_mean", "travel_share", "dispatch_delay_min_mean", "misroutes", "reworks",
+    "reopened", "extensions", "throughput_per_day",
+)
+
+
+def case_table_metrics(result) -> dict[str, np.ndarray]:
+    """Per-case derived columns: handling time in both units, deadline, on-time, same day."""
+    c = result.cases
+    cal = result.calendar
+    closed = c["status"] == S_CLOSED
+    reg, close = c["t_register"], c["t_close"]
+    hd = np.where(closed, (close - reg) / DAY, np.nan)
+    hw = np.full(hd.shape, np.nan)
+    if closed.any():
+        hw[closed] = cal.working_days_between(reg[closed], close[closed])
+    dl = deadlines(cal, result.catalogue, reg, c["category"])
+    same = closed & (cal.day_index(np.nan_to_num(close)) == cal.day_index(np.nan_to_num(reg)))
+    on_time = closed & (close <= dl)
+    return {"handling_days_calendar": hd, "handling_days_working": hw, "deadline": dl,
+            "same_day": same, "on_time": on_time}
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if x.size else float("nan")
+
+
+def _q(x: np.ndarray, q: float) -> float:
+    return float(np.quantile(x, q)) if x.size else float("nan")
+
+
+def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, float]:
+    c = result.cases
+    st = c["status"][sel]
+    valid = st != S_INVALID
+    closed = st == S_CLOSED
+    parked = st == S_PARKED
+    invalid = ~valid
+    hd = m["handling_days_calendar"][sel][closed]
+    hw = m["handling_days_working"][sel][closed]
+    registered = valid & ~np.isnan(c["t_register"][sel])
+    dl = m["deadline"][sel]
+    known = valid & (closed | (dl <= result.t_end))
+    sat = c["satisfied"][sel]
+    res = c["resolved"][sel]
+    finished = closed | parked
+    td = c["t_dispatch"][sel] - c["t_pool"][sel]
+    td = td[~np.isnan(td)]
+    n = int(sel.sum())
+    return {
+        "cases_created": float(n),
+        "cases_closed": float(closed.sum()),
+        "cases_parked": float(parked.sum()),
+        "cases_invalid": float(invalid.sum()),
+        "cases_open_end": float(n - closed.sum() - parked.sum() - invalid.sum()),
+        "handling_days_calendar_mean": _mean(hd),
+        "handling_days_calendar_p50": _q(hd, 0.5),
+        "handling_days_calendar_p90": _q(hd, 0.9),
+        "handling_days_working_mean": _mean(hw),
+        "handling_days_working_p50": _q(hw, 0.5),
+        "handling_days_working_p90": _q(hw, 0.9),
+        "same_day_rate": float(m["same_day"][sel][registered].mean())
+        if registered.any() else float("nan"),
+        "on_time_rate": float(m["on_time"][sel][known].mean()) if known.any() else float("nan"),
+        "resolution_rate": float((res[finished] == 1).mean()) if finished.any()
+        else float("nan"),
+        "satisfaction_rate": float((sat[sat >= 0] == 1).mean()) if (sat >= 0).any()
+        else float("nan"),
+        "dispatch_delay_min_mean": _mean(td) / 60.0 if td.size else float("nan"),
+        "misroutes": float(c["n_misroute"][sel].sum()),
+        "reworks": float(c["n_rework"][sel].sum()),
+        "reopened": float(c["n_reopen"][sel].sum()),
+        "extensions": float(c["n_extension"][sel].sum()),
+    }
+
+
+def backlog_series(result, step_s: float = 3600.0) -> tuple[np.ndarray, np.ndarray]:
+    """Open cases at ``t_stats, t_stats + step, …`` (times, counts)."""
+    c = result.cases
+    ends = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
+    starts = np.sort(c["t_report"])
+    ends = np.sort(ends)
+    grid = np.arange(result.t_stats, result.t_end + 1e-9, step_s)
+    counts = np.searchsorted(starts, grid, side="right") - np.searchsorted(ends, grid,
+                                                                          side="right")
+    return grid, counts
+
+
+def _backlog_mean(result) -> float:
+    c = result.cases
+    a, b = result.t_stats, result.t_end
+    s = c["t_report"]
+    e = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
+    overlap = np.clip(np.minimum(e, b) - np.maximum(s, a), 0.0, None)
+    return float(overlap.sum() / (b - a))
+
+
+def compute_kpis(result) -> dict[str, dict[str, float]]:
+    """KPIs of one run: ``{"all": {name: value}, "iot": {...}, "patrol": …}``."""
+    c = result.cases
+    m = case_table_metrics(result)
+    window = (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end)
+    out = {"all": _case_kpis(result, window, m)}
+    for k, name in enumerate(CHANNELS):
+        out[name] = _case_kpis(result, window & (c["channel"] == k), m)
+        if k != HOTLINE:
+            out[name]["satisfaction_rate"] = float("nan")
+    a = out["all"]
+    a["backlog_mean"] = _backlog_mean(result)
+    days = (result.t_end - result.t_stats) / DAY
+    a["throughput_per_day"] = a["cases_closed"] / days
+    teams = result.teams
+    duty = np.array([teams["patterns"][p].on_duty_seconds(result.t_stats, result.t_end)
+                     for p in teams["pattern"]])
+    busy = teams["busy_s"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        util = np.where(duty > 0, busy / duty, np.nan)
+    a["utilisation_mean"] = float(np.nanmean(util)) if np.isfinite(util).any() else float("nan")
+    a["travel_share"] = float(teams["travel_s"].sum() / busy.sum()) if busy.sum() > 0 \
+        else float("nan")
+    return out

@@ -1,0 +1,140 @@
+"""Writing a run's records: the event log and the case table (Parquet)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._model import EVENT_NAMES, S_CLOSED, S_INVALID, S_PARKED, STATUS_NAMES
+from .catalogue import CHANNELS
+from .kpis import case_table_metrics
+
+__all__ = ["SOURCE_LABELS", "case_table", "event_table", "write_cases", "write_events"]
+
+#: Open311 ``source`` label of each channel.
+SOURCE_LABELS = {"iot": "IoT/video", "patrol": "Inspector patrol", "hotline": "Hotline 12345",
+                 "other": "Order from above"}
+
+_ROWS_PER_GROUP = 1 << 20
+
+
+def _dict_col(codes: np.ndarray, labels) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int16)),
+                                          pa.array(list(labels)))
+
+
+def event_table(result, lo: int = 0, hi: int | None = None) -> pa.Table:
+    """Event log rows ``lo:hi`` as an Arrow table.
+
+    Columns: ``case_id``, ``time_s`` (seconds since the run start), ``event``, ``channel``,
+    ``category``, ``cell``, ``subdistrict``, ``team`` (-1 when no team).
+    """
+    ev = result.events
+    hi = ev["time"].shape[0] if hi is None else hi
+    case = ev["case"][lo:hi]
+    c = result.cases
+    cell = c["cell"][case]
+    return pa.table({
+        "case_id": pa.array(case),
+        "time_s": pa.array(ev["time"][lo:hi]),
+        "event": _dict_col(ev["kind"][lo:hi], EVENT_NAMES),
+        "channel": _dict_col(c["channel"][case], CHANNELS),
+        "category": _dict_col(c["category"][case], result.catalogue.code),
+        "cell": pa.array(cell),
+        "subdistrict": pa.array(result.space.subdistrict[cell]),
+        "team": pa.array(ev["team"][lo:hi]),
+    })
+
+
+def write_events(result, path: str | Path) -> None:
+    """Write the event log to Parquet in row groups (bounded memory for a year's run)."""
+    n = result.n_events
+    writer = None
+    try:
+        for lo in range(0, max(n, 1), _ROWS_PER_GROUP):
+            t = event_table(result, lo, min(n, lo + _ROWS_PER_GROUP))
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), t.schema, compression="zstd")
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _datetimes(result, seconds: np.ndarray) -> pd.DatetimeIndex:
+    start = pd.Timestamp(result.scenario.run.start_datetime, tz="Asia/Shanghai")
+    return start + pd.to_timedelta(seconds, unit="s")
+
+
+def case_table(result) -> pd.DataFrame:
+    """One row per case, Open311 GeoReport Bulk columns first, then the project's own."""
+    c = result.cases
+    m = case_table_metrics(result)
+    n = c["status"].shape[0]
+    st = c["status"]
+    ev = result.events
+    last = np.full(n, np.nan)
+    if ev["time"].size:
+        # Events are logged in time order, so the last write per case wins.
+        last[ev["case"]] = ev["time"]
+    closed_like = (st == S_CLOSED) | (st == S_PARKED) | (st == S_INVALID)
+    desc = np.where(st == S_CLOSED, "Closed",
+                    np.where(st == S_PARKED, "Hold (parked)",
+                             np.where(st == S_INVALID, "Closed (invalid)",
+                                      np.where(np.isnan(c["t_dispatch"]), "Open",
+                                               "Processing"))))
+    teams = result.teams
+    agency = np.array(list(teams["name"]) + [""], dtype=object)[
+        np.where(c["team"] >= 0, c["team"], len(teams["name"]))]
+    cat = result.catalogue
+    ch = [SOURCE_LABELS[x] for x in CHANNELS]
+    sp = result.space
+    cell = c["cell"]
+    df = pd.DataFrame({
+        "service_request_id": np.char.add("UG", np.arange(n).astype(str)),
+        "requested_datetime": _datetimes(result, c["t_report"]),
+        "updated_datetime": _datetimes(result, last),
+        "closed_date": _datetimes(result, np.where(st == S_CLOSED, c["t_close"], np.nan)),
+        "status": np.where(closed_like, "closed", "open"),
+        "status_description": desc,
+        "source": np.array(ch, dtype=object)[c["channel"]],
+        "service_code": np.array(cat.code, dtype=object)[c["category"]],
+        "service_name": np.array(cat.name_en, dtype=object)[c["category"]],
+        "service_subtype": np.array(cat.name_zh, dtype=object)[c["category"]],
+        "agency_responsible": agency,
+        "address": np.array(sp.sub_names, dtype=object)[sp.subdistrict[cell]],
+        "lat": sp.lat[cell],
+        "long": sp.lon[cell],
+        "case_id": np.arange(n, dtype=np.int64),
+        "channel": np.array(CHANNELS, dtype=object)[c["channel"]],
+        "kind": np.array(cat.kind, dtype=object)[c["category"]],
+        "cell": cell,
+        "h3": np.array(sp.h3, dtype=object)[cell],
+        "subdistrict": np.array(sp.sub_codes, dtype=object)[sp.subdistrict[cell]],
+        "state": np.array(STATUS_NAMES, dtype=object)[st],
+        "occurred_s": c["t_occur"], "reported_s": c["t_report"],
+        "registered_s": c["t_register"], "dispatched_s": c["t_dispatch"],
+        "closed_s": np.where(st == S_CLOSED, c["t_close"], np.nan),
+        "parked_s": np.where(st == S_PARKED, c["t_close"], np.nan),
+        "deadline_s": m["deadline"],
+        "handling_days_calendar": m["handling_days_calendar"],
+        "handling_days_working": m["handling_days_working"],
+        "same_day": m["same_day"], "on_time": m["on_time"],
+        "resolved": c["resolved"], "satisfied": c["satisfied"],
+        "on_the_spot": c["on_spot"].astype(bool),
+        "misroutes": c["n_misroute"], "reworks": c["n_rework"],
+        "reopened": c["n_reopen"], "extensions": c["n_extension"],
+        "team": c["team"],
+        "in_stats_window": (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end),
+    })
+    return df
+
+
+def write_cases(result, path: str | Path) -> None:
+    """Write :func:`case_table` to Parquet."""
+    table = pa.Table.from_pandas(case_table(result), preserve_index=False)
+    pq.write_table(table, str(path), compression="zstd")

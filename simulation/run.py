@@ -1,0 +1,227 @@
+"""One simulation run: the composition root from a :class:`Scenario` to a :class:`RunResult`."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from urbangrid.grid.errors import InputError
+
+from ._model import EVENT_NAMES, Model
+from .calendar import WorkCalendar
+from .catalogue import Catalogue, load_catalogue
+from .scenario import Scenario
+from .space import MODES, Space, build_space
+
+__all__ = ["STREAMS", "RunResult", "build_teams", "simulate", "streams_for"]
+
+log = logging.getLogger(__name__)
+
+#: Named random streams of one replication, in spawn order (never reorder: seeds depend on it).
+STREAMS = ("demand", "cases", "repeat")
+
+
+def streams_for(seed: int, replication: int) -> dict[str, np.random.Generator]:
+    """Independent generators per named component of replication ``replication``.
+
+    Replication ``r`` uses ``SeedSequence(seed).spawn(r + 1)[r]``, and its components are
+    that sequence's children in :data:`STREAMS` order, so two scenarios run with the
+    same seed see the same arrivals (common random numbers) whatever their policy.
+    """
+    rep = np.random.SeedSequence(seed, spawn_key=(replication,))
+    kids = rep.spawn(len(STREAMS))
+    return {name: np.random.Generator(np.random.PCG64(k))
+            for name, k in zip(STREAMS, kids, strict=True)}
+
+
+@dataclass
+class RunResult:
+    """Flat records of one run: cases, events, teams, and what is needed to read them."""
+
+    scenario: Scenario
+    seed: int
+    replication: int
+    cases: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    teams: dict[str, Any]
+    t_stats: float
+    t_end: float
+    calendar: WorkCalendar
+    catalogue: Catalogue
+    space: Space
+    wall_seconds: float
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_events(self) -> int:
+        return int(self.events["time"].shape[0])
+
+
+@lru_cache(maxsize=4)
+def _space_cached(key: str) -> Space:
+    from .scenario import DistrictConfig
+
+    return build_space(DistrictConfig.model_validate_json(key))
+
+
+def _space(scenario: Scenario) -> Space:
+    return _space_cached(scenario.district.model_dump_json())
+
+
+def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
+                calendar: WorkCalendar) -> dict[str, Any]:
+    """Team state arrays from the scenario's crews (one row per team).
+
+    Sub-district crews are placed on cells spread over their sub-district; district-wide
+    crews are spread over the sub-districts in turn.
+
+    Raises
+    ------
+    InputError
+        A crew skill the catalogue does not use, or a category whose skill no crew has.
+    """
+    skills = catalogue.skills
+    bit = {s: i for i, s in enumerate(skills)}
+    names = list(scenario.shifts)
+    patterns = [calendar.shift_windows(s.days, s.start_seconds, s.hours)
+                for s in scenario.shifts.values()]
+    have: set[str] = set()
+    cols: dict[str, list] = {k: [] for k in ("skills", "area", "home", "mode", "pattern",
+                                             "capacity", "kind", "name")}
+    n_sub = space.n_subdistricts
+    sub_cells = [np.flatnonzero(space.subdistrict == k) for k in range(n_sub)]
+    for ci, crew in enumerate(scenario.crews):
+        mask = 0
+        for s in crew.skills:
+            if s not in bit:
+                raise InputError(f"crews[{ci}].skills: unknown skill {s!r} (the catalogue "
+                                 f"uses: {', '.join(skills)})")
+            mask |= 1 << bit[s]
+            have.add(s)
+        placements: list[tuple[int, int]] = []
+        for k in range(n_sub):
+            cells = sub_cells[k]
+            for r in range(crew.per_subdistrict):
+                placements.append((k, int(cells[(2 * r + 1) * len(cells)
+                                                 // (2 * crew.per_subdistrict)])))
+        for r in range(crew.district_wide):
+            cells = sub_cells[r % n_sub]
+            placements.append((-1, int(cells[(len(cells) // 2 + 7 * (r // n_sub))
+                                             % len(cells)])))
+        for area, home in placements:
+            cols["skills"].append(mask)
+            cols["area"].append(area)
+            cols["home"].append(home)
+            cols["mode"].append(MODES.index(crew.mode))
+            cols["pattern"].append(names.index(crew.shift))
+            cols["capacity"].append(crew.capacity)
+            cols["kind"].append(ci)
+            cols["name"].append(crew.agency or crew.name)
+    missing = sorted(set(catalogue.skill) - have)
+    if missing:
+        bad = [c for c, s in zip(catalogue.code, catalogue.skill, strict=True) if s in missing]
+        raise InputError(f"no crew has skill(s) {missing} needed by categories {bad}: "
+                         "add a crew or change the catalogue")
+    out: dict[str, Any] = {k: np.array(v) for k, v in cols.items() if k != "name"}
+    out["name"] = cols["name"]
+    out["patterns"] = patterns
+    insp = scenario.shifts[scenario.inspectors.shift]
+    out["inspector_windows"] = calendar.shift_windows(insp.days, insp.start_seconds, insp.hours)
+    return out
+
+
+def make_calendar(scenario: Scenario) -> WorkCalendar:
+    """The run's working-day calendar (horizon plus 60 days for deadlines)."""
+    from .scenario import _hhmm_seconds
+
+    run = scenario.run
+    return WorkCalendar(run.start_datetime, int(np.ceil(run.warmup_days + run.days)) + 60,
+                        work_start=_hhmm_seconds(scenario.calendar.work_start),
+                        work_end=_hhmm_seconds(scenario.calendar.work_end),
+                        rule=scenario.calendar.rule)
+
+
+@contextmanager
+def _gc_tuned():
+    """Raise GC thresholds during a run: a big open backlog otherwise triggers many
+    full collections over long-lived objects (PERFORMANCE.md measured 3× slow-down)."""
+    old = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
+def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 0,
+             progress=None, policy=None) -> RunResult:
+    """Run one replication of ``scenario``.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    seed
+        Root seed (default ``scenario.run.seed``).
+    replication
+        Replication number: selects the child random streams (see :func:`streams_for`).
+    progress
+        Optional callable receiving the fraction of simulated time done, once per day.
+    policy
+        A dispatch policy callable overriding ``scenario.dispatch.policy``.
+
+    Returns
+    -------
+    RunResult
+    """
+    from urbangrid.optimizer import get_policy
+
+    seed = scenario.run.seed if seed is None else int(seed)
+    t0 = time.perf_counter()
+    catalogue = load_catalogue(scenario.catalogue.file, scenario.catalogue.overrides)
+    space = _space(scenario)
+    cal = make_calendar(scenario)
+    teams = build_teams(scenario, space, catalogue, cal)
+    if policy is None:
+        params = {k: v for k, v in scenario.dispatch.params.items() if k != "weights"}
+        policy = get_policy(scenario.dispatch.policy, **params)
+    model = Model(scenario, space, catalogue, cal, policy, streams_for(seed, replication),
+                  teams)
+    t_setup = time.perf_counter() - t0
+    with _gc_tuned():
+        model.run(progress)
+    wall = time.perf_counter() - t0
+    cs = model.cases
+    n = cs.n
+    cases = {name: getattr(cs, name)[:n].copy() for name in cs.spec}
+    events = {
+        "time": np.frombuffer(model.ev_t, dtype=np.float64).copy(),
+        "case": np.frombuffer(model.ev_case, dtype=np.int64).copy(),
+        "kind": np.frombuffer(model.ev_kind, dtype=np.int8).copy(),
+        "team": np.frombuffer(model.ev_team, dtype=np.int32).copy(),
+    }
+    team_info = {
+        "name": teams["name"], "area": teams["area"], "skills": teams["skills"],
+        "pattern": teams["pattern"], "patterns": teams["patterns"],
+        "busy_s": model.team_busy_s.copy(), "travel_s": model.team_travel_s.copy(),
+        "tasks": model.team_tasks.copy(), "home": teams["home"],
+    }
+    stats = {
+        "setup_seconds": t_setup, "run_seconds": wall - t_setup,
+        "policy_calls": model.n_policy_calls, "policy_seconds": model.policy_seconds,
+        "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
+        "n_teams": model.n_teams, "event_names": EVENT_NAMES,
+    }
+    return RunResult(scenario=scenario, seed=seed, replication=replication, cases=cases,
+                     events=events, teams=team_info, t_stats=model.t_stats,
+                     t_end=model.t_end, calendar=cal, catalogue=catalogue, space=space,
+                     wall_seconds=wall, stats=stats)

@@ -1,0 +1,721 @@
+"""The scenario: one typed, validated record describing a simulation run.
+
+Loaded from TOML (:meth:`Scenario.from_toml`), overridden from the command line with
+``--set key.path=value`` (:func:`parse_overrides`) and varied in Python with
+:meth:`Scenario.replace`. Every field has a documented default, so an empty file is a
+valid scenario: the built-in Jing'an district under the integrated 24/7 process with
+nearest-team dispatch. Unknown keys, wrong types and out-of-range values fail at load
+time with an :class:`~urbangrid.grid.errors.InputError` naming the TOML path and the
+allowed range.
+
+Defaults that are assumptions rather than published figures (DOMAIN.md §7) are marked
+"assumption" in the field descriptions.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from urbangrid.grid.errors import InputError
+
+__all__ = [
+    "CalendarConfig",
+    "ChannelsConfig",
+    "CrewConfig",
+    "DemandConfig",
+    "DispatchConfig",
+    "DistrictConfig",
+    "InspectorConfig",
+    "OutputConfig",
+    "RunConfig",
+    "Scenario",
+    "ShiftConfig",
+    "SurgeConfig",
+    "WorkflowConfig",
+    "load_scenario",
+    "parse_overrides",
+]
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _hhmm_seconds(value: str) -> float:
+    m = _HHMM.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a time of day HH:MM (00:00 – 23:59)")
+    return int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
+
+
+def _check_hhmm(value: str) -> str:
+    _hhmm_seconds(value)
+    return value
+
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class RunConfig(_Model):
+    """Horizon, seeds and replications."""
+
+    start: str = Field("2025-03-03T00:00", description="local start, Asia/Shanghai (ISO 8601)")
+    days: float = Field(14.0, gt=0.0, le=3660.0, description="simulated days after warm-up")
+    warmup_days: float = Field(
+        2.0, ge=0.0, le=365.0,
+        description="days simulated before statistics start; cases registered in the "
+        "warm-up are simulated but excluded from the KPIs (warm-up discarded)",
+    )
+    seed: int = Field(20250303, ge=0, le=2**63 - 1)
+    replications: int = Field(1, ge=1, le=10000)
+    processes: int = Field(0, ge=0, le=256, description="worker processes, 0 = one per core")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: str) -> str:
+        try:
+            t = dt.datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError(
+                f"{v!r} is not an ISO 8601 date-time like 2025-03-03T00:00") from None
+        if t.tzinfo is not None:
+            raise ValueError("give the local (Asia/Shanghai) time without a UTC offset")
+        return v
+
+    @property
+    def start_datetime(self) -> dt.datetime:
+        """Start as a naive local datetime."""
+        return dt.datetime.fromisoformat(self.start)
+
+
+class DistrictConfig(_Model):
+    """Where: the built-in Jing'an district, a district from files, or a toy lattice."""
+
+    source: Literal["jingan", "files", "toy"] = "jingan"
+    resolution: int = Field(10, ge=7, le=11, description="H3 resolution")
+    network: str | None = Field(None, description="road network GraphML; none = surrogate")
+    boundary: str | None = Field(None, description="boundary file (source = files)")
+    code_column: str = "code"
+    name_column: str = "name"
+    source_crs: str = "EPSG:4326"
+    weights_file: str | None = None
+    n_grids: int | None = Field(110, ge=1, le=100000, description="responsibility grids")
+    weight: str = Field("w_area", description="cell weight column used for demand")
+    walk_kmh: float = Field(4.5, gt=0.0, le=200.0, description="assumption")
+    ebike_kmh: float = Field(15.0, gt=0.0, le=200.0, description="assumption")
+    car_kmh: float = Field(20.0, gt=0.0, le=200.0, description="assumption")
+    detour_factor: float = Field(1.31, ge=1.0, le=5.0)
+    toy_rows: int = Field(6, ge=1, le=200, description="toy lattice rows")
+    toy_cols: int = Field(6, ge=1, le=200, description="toy lattice columns")
+    toy_cell_m: float = Field(100.0, gt=0.0, le=10000.0, description="toy cell spacing")
+    toy_subdistricts: int = Field(2, ge=1, le=100)
+
+
+class CalendarConfig(_Model):
+    """Working days and hours (legacy process, office shifts, working-time KPIs)."""
+
+    rule: Literal["chinese", "weekdays"] = "chinese"
+    work_start: str = "09:00"
+    work_end: str = "17:00"
+
+    _v_start = field_validator("work_start", "work_end")(_check_hhmm)
+
+    @model_validator(mode="after")
+    def _order(self) -> CalendarConfig:
+        if _hhmm_seconds(self.work_end) <= _hhmm_seconds(self.work_start):
+            raise ValueError("work_end must be after work_start")
+        return self
+
+
+class SurgeConfig(_Model):
+    """A demand surge (e.g. a typhoon): demand and travel times scaled for a while."""
+
+    start_day: float = Field(..., ge=0.0, le=3660.0, description="days after the start")
+    days: float = Field(..., gt=0.0, le=3660.0)
+    factor: float = Field(3.0, ge=0.0, le=100.0, description="demand multiplier")
+    travel_factor: float = Field(1.0, ge=0.1, le=20.0, description="travel-time multiplier")
+
+
+def _default_hours() -> list[float]:
+    # Hour-of-day profile of occurrences (assumption): low at night, broad day peak.
+    return [0.3, 0.2, 0.15, 0.15, 0.2, 0.4, 0.8, 1.2, 1.5, 1.6, 1.6, 1.5,
+            1.3, 1.4, 1.5, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.8, 0.6, 0.4]
+
+
+class DemandConfig(_Model):
+    """Arrivals: non-homogeneous Poisson per cell × category × channel."""
+
+    cases_per_day: float = Field(
+        6500.0, ge=0.0, le=1e6,
+        description="expected cases per ordinary day when every channel is at its reference "
+        "(IoT coverage = reference_coverage, inspectors = nominal_per_grid, propensity 1); "
+        "DOMAIN.md §7",
+    )
+    event_share: float | None = Field(0.85, ge=0.0, le=1.0, description="None = file shares")
+    day_of_week: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
+        default_factory=lambda: [1.0] * 7, min_length=7, max_length=7,
+        description="Mon..Sun multipliers for IoT, patrol and other (normalised to mean 1)",
+    )
+    hour_of_day: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
+        default_factory=_default_hours, min_length=24, max_length=24,
+        description="hour profile of IoT and other arrivals (normalised), assumption",
+    )
+    surges: list[SurgeConfig] = Field(default_factory=list)
+
+
+def _hotline_hours() -> list[float]:
+    # 84 % of requests 08-18 h in real 311 logs (DOMAIN.md §4), peak 09-12 h.
+    return [0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 1.8, 2.6, 2.6, 2.3,
+            1.6, 2.0, 2.0, 1.9, 1.7, 1.4, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2]
+
+
+class IotChannel(_Model):
+    """IoT / video auto-detection: fast and 24 h, only in covered cells."""
+
+    share: Fraction = Field(0.40, description="share of demand at the reference coverage, "
+                            "assumption")
+    coverage: Fraction = Field(
+        0.5, description="fraction of cells covered (busiest cells first by demand weight)"
+    )
+    reference_coverage: float = Field(
+        0.5, gt=0.0, le=1.0,
+        description="coverage at which `share` applies; IoT volume scales with "
+        "coverage / reference_coverage")
+    detection_delay_min: float = Field(3.0, ge=0.0, le=1440.0)
+    false_positive_rate: Fraction = 0.03
+
+
+class PatrolChannel(_Model):
+    """Proactive inspector patrols over responsibility grids (in inspector shifts)."""
+
+    share: Fraction = Field(0.35, description="share at nominal staffing, assumption")
+    onspot_fix_prob: Fraction = Field(0.13, description="DOMAIN.md §2")
+    detection_delay_hours: float = Field(2.0, ge=0.0, le=240.0,
+                                         description="mean occurrence-to-patrol-pass delay")
+
+
+class HotlineChannel(_Model):
+    """Citizen hotline 12345 / app: passive, weekday daytime, callback afterwards."""
+
+    share: Fraction = Field(0.22, description="assumption")
+    propensity: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = Field(
+        default_factory=dict,
+        description="reporting multiplier per sub-district code (default 1; 0.33-1)",
+    )
+    day_of_week: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
+        default_factory=lambda: [1.2, 1.2, 1.2, 1.2, 1.1, 0.55, 0.55], min_length=7,
+        max_length=7,
+    )
+    hour_of_day: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
+        default_factory=_hotline_hours, min_length=24, max_length=24)
+    callback_delay_hours: float = Field(4.0, ge=0.0, le=2400.0)
+    satisfaction_prob: Fraction = Field(0.85, description="callback satisfied, assumption")
+    reopen_prob: Fraction = Field(0.5, description="dissatisfied callback re-opens the case")
+    max_reopen: int = Field(1, ge=0, le=10)
+
+
+class OtherChannel(_Model):
+    """Orders from above and other sources: rare, high priority."""
+
+    share: Fraction = 0.03
+    priority_boost: int = Field(1, ge=0, le=3)
+
+
+class ChannelsConfig(_Model):
+    """The four discovery channels."""
+
+    iot: IotChannel = Field(default_factory=IotChannel)
+    patrol: PatrolChannel = Field(default_factory=PatrolChannel)
+    hotline: HotlineChannel = Field(default_factory=HotlineChannel)
+    other: OtherChannel = Field(default_factory=OtherChannel)
+
+
+class CatalogueConfig(_Model):
+    """Case categories: the built-in file or another, with per-category overrides."""
+
+    file: str | None = None
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class ShiftConfig(_Model):
+    """A daily on-duty window; ``hours = 24`` on ``days = "all"`` is round the clock."""
+
+    days: Literal["all", "working"] = "all"
+    start: str = "00:00"
+    hours: float = Field(24.0, gt=0.0, le=24.0)
+
+    _v = field_validator("start")(_check_hhmm)
+
+    @property
+    def start_seconds(self) -> float:
+        return _hhmm_seconds(self.start)
+
+
+def _default_shifts() -> dict[str, ShiftConfig]:
+    return {
+        "always": ShiftConfig(days="all", start="00:00", hours=24),
+        "day": ShiftConfig(days="all", start="07:00", hours=14),
+        "night": ShiftConfig(days="all", start="21:00", hours=10),
+        "office": ShiftConfig(days="working", start="09:00", hours=8),
+        "inspector": ShiftConfig(days="all", start="07:00", hours=12),
+    }
+
+
+class InspectorConfig(_Model):
+    """Grid inspectors (网格监督员): patrol, fix on the spot, verify."""
+
+    per_grid: float = Field(2.7, ge=0.0, le=100.0, description="300 / 110, DOMAIN.md §7")
+    nominal_per_grid: float = Field(
+        2.7, gt=0.0, le=100.0, description="staffing at which patrol share applies")
+    shift: str = "inspector"
+    verify_delay_min: float = Field(30.0, ge=0.0, le=10000.0,
+                                    description="mean re-check delay (limit 60 min)")
+
+
+class CrewConfig(_Model):
+    """A kind of department crew."""
+
+    name: str
+    skills: list[str] = Field(..., min_length=1)
+    per_subdistrict: int = Field(0, ge=0, le=10000)
+    district_wide: int = Field(0, ge=0, le=100000)
+    mode: Literal["walk", "ebike", "car"] = "ebike"
+    shift: str = "always"
+    capacity: int = Field(3, ge=1, le=1000, description="tasks a crew may hold at once")
+    agency: str | None = Field(None, description="agency_responsible (default: name)")
+
+
+def _default_crews() -> list[CrewConfig]:
+    # Assumption: sized so that crews are about 60 – 70 % busy at 6,500 cases/day with
+    # the built-in catalogue (about 530 teams, the scale of the optimizer benchmarks).
+    return [
+        CrewConfig(name="sanitation", skills=["sanitation"], per_subdistrict=7,
+                   mode="ebike", shift="always"),
+        CrewConfig(name="city_management", skills=["city_management"], per_subdistrict=12,
+                   mode="ebike", shift="day"),
+        CrewConfig(name="city_management_night", skills=["city_management"],
+                   per_subdistrict=3, mode="ebike", shift="night",
+                   agency="city_management"),
+        CrewConfig(name="facilities", skills=["facilities"], per_subdistrict=8, mode="car",
+                   shift="day"),
+        CrewConfig(name="housing", skills=["housing"], per_subdistrict=4, mode="car",
+                   shift="day"),
+        CrewConfig(name="greenery", skills=["greenery"], per_subdistrict=3, mode="car",
+                   shift="day"),
+        CrewConfig(name="utilities", skills=["utilities"], district_wide=14, mode="car",
+                   shift="always"),
+    ]
+
+
+class WorkflowConfig(_Model):
+    """Stage delays, limits and loop probabilities of the case life cycle (DOMAIN.md §2)."""
+
+    process: Literal["integrated", "legacy"] = Field(
+        "integrated",
+        description="legacy: registration, forwarding, preparation and callbacks progress "
+        "only in working hours; cases are forwarded district → sub-district → unit",
+    )
+    register_mean_min_urgent: float = Field(3.0, ge=0.0, le=10000.0)
+    register_mean_min_normal: float = Field(10.0, ge=0.0, le=10000.0)
+    register_limit_min_urgent: float = Field(10.0, gt=0.0, le=100000.0)
+    register_limit_min_normal: float = Field(30.0, gt=0.0, le=100000.0)
+    forwarding_hours: list[Annotated[float, Field(ge=0.0, le=10000.0)]] = Field(
+        default_factory=list, max_length=5,
+        description="mean delay of each forwarding hop (legacy: [district→sub-district, "
+        "sub-district→unit] in working hours)",
+    )
+    sign_mean_min: float = Field(15.0, ge=0.0, le=100000.0, description="limit 1 h")
+    misroute_prob: Fraction = Field(0.02, description="DOMAIN.md §7, 0.02-0.30")
+    return_mean_hours: float = Field(2.0, ge=0.0, le=10000.0)
+    prep_factor: float = Field(1.0, ge=0.0, le=1000.0,
+                               description="multiplies every category's prep_hours")
+    feedback_mean_min: float = Field(10.0, ge=0.0, le=10000.0)
+    rework_prob: Fraction = Field(0.056, description="failed verification, DOMAIN.md §7")
+    extension_prob: Fraction = Field(0.6, description="unresolved case extended, else parked")
+    extension_mean_hours: float = Field(48.0, ge=0.0, le=100000.0)
+    max_extensions: int = Field(2, ge=0, le=100)
+
+
+class DispatchConfig(_Model):
+    """The dispatcher: which policy, how often, and on which events."""
+
+    policy: str = "nearest"
+    params: dict[str, Any] = Field(default_factory=dict)
+    interval_s: float = Field(60.0, gt=0.0, le=86400.0)
+    on_events: Literal["none", "urgent", "all"] = Field(
+        "urgent", description="extra dispatch rounds when a case enters the pool")
+    batch_per_slot: int = Field(3, ge=1, le=1000,
+                                description="tasks offered per free slot and pool")
+    shift_lookahead_h: float = Field(0.5, ge=0.0, le=48.0,
+                                     description="off-duty teams starting within this count")
+
+
+class OutputConfig(_Model):
+    """Which files a run writes."""
+
+    events: bool = True
+    cases: bool = True
+    backlog_step_min: float = Field(60.0, gt=0.0, le=10080.0)
+
+
+class Scenario(_Model):
+    """A complete simulation scenario; see the module docstring."""
+
+    name: str = "jingan_integrated"
+    description: str = ""
+    run: RunConfig = Field(default_factory=RunConfig)
+    district: DistrictConfig = Field(default_factory=DistrictConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    demand: DemandConfig = Field(default_factory=DemandConfig)
+    channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    catalogue: CatalogueConfig = Field(default_factory=CatalogueConfig)
+    shifts: dict[str, ShiftConfig] = Field(default_factory=_default_shifts)
+    inspectors: InspectorConfig = Field(default_factory=InspectorConfig)
+    crews: list[CrewConfig] = Field(default_factory=_default_crews, min_length=1)
+    workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @field_validator("shifts", mode="before")
+    @classmethod
+    def _merge_shifts(cls, v: Any) -> Any:
+        # Named shifts in a file add to (or replace) the defaults rather than remove them.
+        if isinstance(v, dict):
+            merged: dict[str, Any] = dict(_default_shifts())
+            merged.update(v)
+            return merged
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> Scenario:
+        names = set(self.shifts)
+        for i, c in enumerate(self.crews):
+            if c.shift not in names:
+                raise ValueError(
+                    f"crews[{i}].shift = {c.shift!r} is not a defined shift "
+                    f"({', '.join(sorted(names))})")
+            if c.per_subdistrict == 0 and c.district_wide == 0:
+                raise ValueError(f"crews[{i}] ({c.name}) has no teams: set per_subdistrict "
+                                 "or district_wide")
+        if self.inspectors.shift not in names:
+            raise ValueError(f"inspectors.shift = {self.inspectors.shift!r} is not a "
+                             "defined shift")
+        ch = self.channels
+        total = ch.iot.share + ch.patrol.share + ch.hotline.share + ch.other.share
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"channels.*.share must sum to 1 (iot {ch.iot.share:g} + patrol "
+                f"{ch.patrol.share:g} + hotline {ch.hotline.share:g} + other "
+                f"{ch.other.share:g} = {total:g})")
+        crew_names = [c.name for c in self.crews]
+        if len(set(crew_names)) != len(crew_names):
+            raise ValueError("crews: names must be unique")
+        return self
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str | None = None) -> Scenario:
+        """Validate a nested dictionary (as read from TOML).
+
+        Raises
+        ------
+        InputError
+            Naming the dotted TOML path, the value and the allowed range.
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(_format_error(exc, data), source=source) from None
+
+    @classmethod
+    def from_toml(
+        cls, path: str | Path, overrides: dict[str, Any] | None = None
+    ) -> Scenario:
+        """Load a TOML file, apply dotted ``overrides`` and validate.
+
+        Relative file paths inside the scenario (``district.boundary``,
+        ``catalogue.file`` …) are resolved against the scenario file's folder.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"scenario file not found: {path}", source=str(path))
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"not valid TOML: {exc}", source=str(path)) from None
+        except UnicodeDecodeError:
+            raise InputError("not a UTF-8 text file", source=str(path)) from None
+        for key, value in (overrides or {}).items():
+            _set_path(data, key, value, source=str(path))
+        _resolve_paths(data, path.parent)
+        return cls.from_dict(data, source=str(path))
+
+    def replace(self, overrides: dict[str, Any] | None = None, **fields: Any) -> Scenario:
+        """A validated copy with dotted-path ``overrides`` and top-level ``fields`` changed.
+
+        Examples
+        --------
+        >>> s = Scenario().replace({"demand.cases_per_day": 5000}, name="quiet")
+        >>> s.demand.cases_per_day, s.name
+        (5000.0, 'quiet')
+        """
+        data = self.model_dump(mode="python")
+        for key, value in {**(overrides or {}), **fields}.items():
+            _set_path(data, key, value, source="replace()")
+        return Scenario.from_dict(data, source="replace()")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-compatible dictionary of every field (defaults included)."""
+        return self.model_dump(mode="json")
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario TOML file; see :meth:`Scenario.from_toml`."""
+    return Scenario.from_toml(path, overrides)
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """Parse ``key.path=value`` strings; values are read as TOML, else as plain strings.
+
+    Raises
+    ------
+    InputError
+        When an item has no ``=`` or an empty key.
+    """
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"--set {item!r}: expected key.path=value")
+        raw = raw.strip()
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key] = value
+    return out
+
+
+# -- helpers --------------------------------------------------------------------------
+
+_PATH_FIELDS = (("district", "network"), ("district", "boundary"),
+                ("district", "weights_file"), ("catalogue", "file"))
+
+
+@lru_cache(maxsize=1)
+def _defaults_cached() -> str:
+    return Scenario().model_dump_json()
+
+
+def _defaults() -> dict[str, Any]:
+    import json
+
+    return json.loads(_defaults_cached())
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for section, key in _PATH_FIELDS:
+        sec = data.get(section)
+        if isinstance(sec, dict) and isinstance(sec.get(key), str) and sec[key]:
+            p = Path(sec[key]).expanduser()
+            if not p.is_absolute():
+                sec[key] = str((base / p).resolve())
+
+
+def _set_path(data: dict[str, Any], key: str, value: Any, *, source: str) -> None:
+    parts = key.split(".")
+    node: Any = data
+    default: Any = _defaults()
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(default, dict):
+            default = default.get(part)
+        elif isinstance(default, list) and part.isdigit() and int(part) < len(default):
+            default = default[int(part)]
+        else:
+            default = None
+        if isinstance(node, list):
+            try:
+                node = node[int(part)]
+                continue
+            except (ValueError, IndexError):
+                raise InputError(f"{key}: no list item {part!r}", source=source) from None
+        if not isinstance(node, dict):
+            raise InputError(f"{key}: {'.'.join(parts[:i])} is not a table", source=source)
+        if part not in node or node[part] is None:
+            # A path into a table the file does not set starts from the defaults, so that
+            # e.g. crews.0.per_subdistrict=9 edits the default crews.
+            node[part] = copy.deepcopy(default) if isinstance(default, (dict, list)) else {}
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        try:
+            node[int(last)] = value
+        except (ValueError, IndexError):
+            raise InputError(f"{key}: no list item {last!r}", source=source) from None
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise InputError(f"{key}: parent is not a table", source=source)
+
+
+def _field_range(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """Allowed range of the field at ``loc`` from its Field constraints."""
+    cur: Any = model
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(cur, type) and issubclass(cur, BaseModel) and part in cur.model_fields:
+            info = cur.model_fields[part]
+            ann = info.annotation
+            cur = _inner_model(ann)
+        else:
+            return None
+    if info is None:
+        return None
+    lo = hi = None
+    lo_inc = hi_inc = True
+    metas = list(info.metadata)
+    ann_args = getattr(info.annotation, "__args__", ())
+    for a in ann_args:  # list[Annotated[float, Field(...)]]
+        metas += list(getattr(a, "__metadata__", ()))
+        for m in getattr(a, "__metadata__", ()):
+            metas += list(getattr(m, "metadata", ()))
+    for m in metas:
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, lo_inc = m.gt, False
+        if getattr(m, "le", None) is not None:
+            hi = m.le
+        if getattr(m, "lt", None) is not None:
+            hi, hi_inc = m.lt, False
+    if lo is None and hi is None:
+        return None
+    left = ("[" if lo_inc else "(") + (f"{lo:g}" if lo is not None else "-inf")
+    right = (f"{hi:g}" if hi is not None else "inf") + ("]" if hi_inc else ")")
+    return f"allowed range {left}, {right}"
+
+
+def _inner_model(ann: Any) -> Any:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for a in getattr(ann, "__args__", ()) or ():
+        inner = _inner_model(a)
+        if inner is not None:
+            return inner
+    return None
+
+
+def _get(data: Any, loc: tuple[Any, ...]) -> Any:
+    cur = data
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return "<missing>"
+    return cur
+
+
+def _format_error(exc: ValidationError, data: dict[str, Any]) -> str:
+    msgs = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc)
+        path = path.replace(".[", "[") or "<top>"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            parent_loc = loc[:-1]
+            model = _inner_model_at(parent_loc)
+            allowed = ", ".join(model.model_fields) if model else "?"
+            msgs.append(f"{path}: unknown key (allowed keys here: {allowed})")
+            continue
+        value = _get(data, loc)
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        rng = _field_range(Scenario, loc)
+        if not loc:
+            msgs.append(msg)
+            continue
+        text = f"{path} = {value!r}: {msg}" if value != "<missing>" else f"{path}: {msg}"
+        if rng and kind in ("greater_than_equal", "greater_than", "less_than_equal",
+                            "less_than", "float_parsing", "int_parsing", "float_type",
+                            "int_type", "int_from_float"):
+            text += f" ({rng})"
+        msgs.append(text)
+    return "; ".join(msgs)
+
+
+def _inner_model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    cur: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(cur, type) and issubclass(cur, BaseModel) and part in cur.model_fields:
+            cur = _inner_model(cur.model_fields[part].annotation)
+        else:
+            return None
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+def to_toml(scenario: Scenario) -> str:
+    """The scenario as TOML text (every field, defaults included); loads back equal."""
+    data = scenario.to_dict()
+    lines: list[str] = []
+    _emit_table(lines, [], data)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_value(k)
+
+
+def _emit_table(lines: list[str], path: list[str], data: dict[str, Any]) -> None:
+    scalars = {k: v for k, v in data.items() if v is not None and not _is_table(v)
+               and not _is_table_array(v)}
+    if path and (scalars or not data):
+        lines.append(f"\n[{'.'.join(_key(p) for p in path)}]")
+    for k, v in scalars.items():
+        lines.append(f"{_key(k)} = {_toml_value(v)}")
+    for k, v in data.items():
+        if _is_table(v):
+            _emit_table(lines, [*path, k], v)
+        elif _is_table_array(v):
+            for item in v:
+                lines.append(f"\n[[{'.'.join(_key(p) for p in [*path, k])}]]")
+                for kk, vv in item.items():
+                    if vv is not None:
+                        lines.append(f"{_key(kk)} = {_toml_value(vv)}")
+
+
+def _is_table(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _is_table_array(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)

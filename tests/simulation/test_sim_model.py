@@ -1,0 +1,158 @@
+"""The model: conservation, determinism, M/M/c against Erlang C, Little's law."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sim_helpers import mmc_scenario, toy_scenario
+from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
+from urbangrid.simulation._model import (
+    CLOSED,
+    EVENT_NAMES,
+    REPORTED,
+    S_CLOSED,
+    S_INVALID,
+    S_PARKED,
+)
+
+
+def _check_conservation(res):
+    c = res.cases
+    n = c["status"].size
+    assert n > 0
+    st_ = c["status"]
+    closed, parked, invalid = st_ == S_CLOSED, st_ == S_PARKED, st_ == S_INVALID
+    open_ = ~(closed | parked | invalid)
+    assert closed.sum() + parked.sum() + invalid.sum() + open_.sum() == n
+    # every case was reported exactly once, closed ones closed exactly once
+    ev = res.events
+    rep = np.bincount(ev["case"][ev["kind"] == REPORTED], minlength=n)
+    assert (rep == 1).all()
+    clo = np.bincount(ev["case"][ev["kind"] == CLOSED], minlength=n)
+    assert (clo[closed] == 1).all() and (clo[~closed] == 0).all()
+    # times are ordered along each case's life
+    assert (c["t_close"][closed] >= c["t_register"][closed]).all()
+    assert (c["t_register"][~np.isnan(c["t_register"])]
+            >= c["t_report"][~np.isnan(c["t_register"])]).all()
+    assert np.all(np.diff(ev["time"]) >= 0)
+    # KPI counts add up
+    k = compute_kpis(res)["all"]
+    assert k["cases_closed"] + k["cases_parked"] + k["cases_open_end"] + k["cases_invalid"] \
+        == k["cases_created"]
+
+
+def test_toy_run_produces_a_closed_loop(toy):
+    res = simulate(toy)
+    _check_conservation(res)
+    k = compute_kpis(res)
+    a = k["all"]
+    assert a["cases_created"] > 300
+    assert a["cases_closed"] > 0.7 * a["cases_created"]
+    assert 0 < a["utilisation_mean"] < 1.0
+    assert k["hotline"]["satisfaction_rate"] > 0.5
+    kinds = set(np.unique(res.events["kind"]).tolist())
+    for name in ("reported", "registered", "dispatched", "signed", "travel", "arrived",
+                 "work_done", "verified", "closed", "fixed_on_spot", "callback_ok"):
+        assert EVENT_NAMES.index(name) in kinds, name
+
+
+def test_loops_fire_when_likely():
+    s = toy_scenario(**{"workflow.misroute_prob": 0.3, "workflow.rework_prob": 0.3,
+                        "channels.hotline.satisfaction_prob": 0.3,
+                        "channels.hotline.reopen_prob": 1.0,
+                        "catalogue.overrides": {"exposed_garbage": {"resolution_prob": 0.3}}})
+    res = simulate(s)
+    _check_conservation(res)
+    a = compute_kpis(res)["all"]
+    assert a["misroutes"] > 0 and a["reworks"] > 0 and a["reopened"] > 0
+    assert a["extensions"] > 0 and a["cases_parked"] > 0
+
+
+def test_legacy_process_forwards_and_waits_for_working_hours():
+    s = toy_scenario(**{"workflow.process": "legacy", "workflow.forwarding_hours": [2, 4],
+                        "run.days": 3})
+    res = simulate(s)
+    _check_conservation(res)
+    ev = res.events
+    assert (ev["kind"] == EVENT_NAMES.index("forwarded")).sum() > 0
+    reg = ev["time"][ev["kind"] == EVENT_NAMES.index("registered")]
+    tod = (reg - res.calendar.day_offset) % 86400
+    # legacy registration happens inside working hours (09:00 - 17:00)
+    assert ((tod >= 9 * 3600 - 1e-6) & (tod <= 17 * 3600 + 1e-6)).all()
+    integ = simulate(toy_scenario(**{"run.days": 3}))
+    assert (compute_kpis(res)["all"]["handling_days_calendar_mean"]
+            > compute_kpis(integ)["all"]["handling_days_calendar_mean"])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rate=st.floats(20, 600), days=st.floats(0.3, 2.0), misroute=st.floats(0, 0.3),
+    rework=st.floats(0, 0.3), legacy=st.booleans(), cap=st.integers(1, 4),
+    n_san=st.integers(1, 3), seed=st.integers(0, 2**32), interval=st.floats(10, 900),
+    on_events=st.sampled_from(["none", "urgent", "all"]),
+)
+def test_conservation_property(rate, days, misroute, rework, legacy, cap, n_san, seed,
+                               interval, on_events):
+    s = toy_scenario(**{
+        "demand.cases_per_day": rate, "run.days": days, "run.seed": seed,
+        "workflow.misroute_prob": misroute, "workflow.rework_prob": rework,
+        "workflow.process": "legacy" if legacy else "integrated",
+        "workflow.forwarding_hours": [1.0] if legacy else [],
+        "crews.0.per_subdistrict": n_san, "crews.0.capacity": cap,
+        "dispatch.interval_s": interval, "dispatch.on_events": on_events,
+    })
+    _check_conservation(simulate(s))
+
+
+def test_same_seed_same_bytes_different_seed_different(tmp_path, toy):
+    paths = []
+    for k, seed in enumerate((7, 7, 8)):
+        res = simulate(toy, seed=seed)
+        p = tmp_path / f"e{k}.parquet"
+        write_events(res, p)
+        paths.append(p.read_bytes())
+    assert paths[0] == paths[1]
+    assert paths[0] != paths[2]
+
+
+def test_common_random_numbers_across_policies(toy):
+    a = simulate(toy, seed=3)
+    b = simulate(toy.replace({"dispatch.policy": "legacy"}), seed=3)
+    for col in ("t_report", "cell", "category", "channel"):
+        np.testing.assert_array_equal(a.cases[col], b.cases[col])
+
+
+def _erlang_c_wait(c: int, lam: float, mu: float) -> float:
+    a = lam / mu
+    rho = a / c
+    s = sum(a**k / math.factorial(k) for k in range(c))
+    top = a**c / math.factorial(c) / (1 - rho)
+    pw = top / (s + top)
+    return pw / (c * mu - lam)
+
+
+def test_mmc_matches_erlang_c_and_littles_law():
+    c, lam, mu = 4, 6.0, 2.0  # per hour: rho = 0.75, work mean 30 min
+    sc = mmc_scenario(c, lam, days=25, warmup=3)
+    waits, little = [], []
+    for rep in range(5):
+        res = simulate(sc, seed=11, replication=rep)
+        cs = res.cases
+        win = (cs["t_report"] >= res.t_stats) & (cs["t_report"] < res.t_end)
+        done = win & ~np.isnan(cs["t_dispatch"])
+        waits.append(np.mean(cs["t_dispatch"][done] - cs["t_pool"][done]) / 3600.0)
+        # Little: time-average number in system = throughput x mean time in system.
+        k = compute_kpis(res)["all"]
+        closed = win & (cs["status"] == S_CLOSED)
+        w = np.mean(cs["t_close"][closed] - cs["t_report"][closed]) / 3600.0
+        lam_hat = closed.sum() / ((res.t_end - res.t_stats) / 3600.0)
+        little.append((k["backlog_mean"], lam_hat * w))
+    mean, half, n = t_interval(waits)
+    expected = _erlang_c_wait(c, lam, mu)
+    assert n == 5
+    assert half < 0.35 * expected  # the CI is informative
+    assert abs(mean - expected) <= half, (mean, half, expected)
+    for L, lw in little:
+        assert L == pytest.approx(lw, rel=0.05)

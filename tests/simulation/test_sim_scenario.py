@@ -1,0 +1,86 @@
+"""Scenario loading: defaults, overrides, and malformed files with their messages."""
+
+import tomllib
+from importlib import resources
+
+import pytest
+from sim_helpers import DATA
+from urbangrid.grid.errors import InputError
+from urbangrid.simulation import Scenario, load_scenario, parse_overrides
+from urbangrid.simulation.scenario import to_toml
+
+
+def test_empty_file_gives_documented_defaults():
+    s = load_scenario(DATA / "empty.toml")
+    assert s == Scenario()
+    assert s.demand.cases_per_day == 6500
+    assert s.dispatch.policy == "nearest"
+    assert s.workflow.process == "integrated"
+    assert s.channels.patrol.onspot_fix_prob == 0.13
+    assert s.workflow.rework_prob == 0.056
+
+
+def test_packaged_default_file_matches_the_defaults():
+    text = (resources.files("urbangrid.simulation") / "data" / "default.toml").read_text(
+        encoding="utf-8")
+    assert Scenario.from_dict(tomllib.loads(text)) == Scenario()
+    assert to_toml(Scenario()).strip() in text
+
+
+def test_set_overrides_and_replace(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text("[demand]\ncases_per_day = 5000\n", encoding="utf-8")
+    ov = parse_overrides(["demand.cases_per_day=7000", "dispatch.policy=legacy",
+                          "crews.0.per_subdistrict=9"])
+    s = load_scenario(p, ov)
+    assert s.demand.cases_per_day == 7000
+    assert s.dispatch.policy == "legacy"
+    assert s.crews[0].per_subdistrict == 9
+    r = s.replace({"run.days": 3}, name="x")
+    assert (r.run.days, r.name, s.run.days) == (3, "x", 14)
+
+
+def test_relative_paths_resolve_against_the_scenario_file(tmp_path):
+    (tmp_path / "cat.csv").write_text("x", encoding="utf-8")
+    p = tmp_path / "s.toml"
+    p.write_text('[catalogue]\nfile = "cat.csv"\n', encoding="utf-8")
+    assert load_scenario(p).catalogue.file == str((tmp_path / "cat.csv").resolve())
+
+
+MALFORMED = [
+    ("[demand]\ncases_pr_day = 5\n", "demand.cases_pr_day: unknown key"),
+    ("[demand]\ncases_per_day = -5\n", "demand.cases_per_day = -5"),
+    ("[demand]\ncases_per_day = -5\n", "allowed range [0, 1e+06]"),
+    ('[run]\ndays = "many"\n', "run.days = 'many'"),
+    ("[run]\ndays = 0\n", "allowed range (0, 3660]"),
+    ("[channels.iot]\ncoverage = 1.5\n", "channels.iot.coverage = 1.5"),
+    ("[channels.iot]\nshare = 0.5\n", "channels.*.share must sum to 1"),
+    ('[calendar]\nwork_start = "25:00"\n', "not a time of day"),
+    ('[calendar]\nwork_start = "18:00"\n', "work_end must be after work_start"),
+    ('[run]\nstart = "yesterday"\n', "not an ISO 8601 date-time"),
+    ('[workflow]\nprocess = "fast"\n', "workflow.process = 'fast'"),
+    ("[demand]\nhour_of_day = [1, 2]\n", "demand.hour_of_day"),
+    ('[[crews]]\nname = "a"\nskills = ["x"]\nshift = "weekly"\nper_subdistrict = 1\n',
+     "crews[0].shift = 'weekly' is not a defined shift"),
+    ('[[crews]]\nname = "a"\nskills = ["x"]\n', "has no teams"),
+    ("[demand\n", "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), MALFORMED)
+def test_malformed_scenarios_fail_at_load_with_path_and_range(tmp_path, text, message):
+    p = tmp_path / "bad.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_scenario(p)
+    assert message in str(err.value)
+    assert str(p) in str(err.value)
+
+
+def test_missing_file_and_bad_set_syntax(tmp_path):
+    with pytest.raises(InputError, match="scenario file not found"):
+        load_scenario(tmp_path / "nope.toml")
+    with pytest.raises(InputError, match="expected key.path=value"):
+        parse_overrides(["novalue"])
+    with pytest.raises(InputError, match="demand.nope: unknown key"):
+        load_scenario(DATA / "empty.toml", {"demand.nope": 1})
