@@ -34,6 +34,8 @@ LAT_NAMES = ("lat", "latitude", "y", "wgs84_lat")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "wgs84_lon")
 #: A cell centre farther than this from every road node means the network does not cover it.
 MAX_SNAP_M = 1000.0
+#: Refuse districts with more cells than this (a typo in the resolution, or a country).
+MAX_CELLS = 2_000_000
 _GEOD = pyproj.Geod(ellps="WGS84")
 
 
@@ -229,6 +231,12 @@ def boundary_cells(bnd: pd.DataFrame, resolution: int, src: str):
     """H3 cells whose centre lies in each sub-district (first row wins on overlaps)."""
     if not (isinstance(resolution, (int, np.integer)) and 0 <= resolution <= 15):
         raise InputError(f"H3 resolution must be an integer 0..15, got {resolution!r}")
+    total_km2 = sum(geodesic_area_km2(g) for g in bnd["geometry"])
+    expected = total_km2 / h3.average_hexagon_area(int(resolution), unit="km^2")
+    if expected > MAX_CELLS:
+        raise InputError(f"the boundary ({total_km2:,.0f} km2) would give about "
+                         f"{expected:,.0f} cells at H3 resolution {resolution}; the limit is "
+                         f"{MAX_CELLS:,}: use a coarser resolution", source=src)
     owner: dict[str, str] = {}
     n_overlap = 0
     empty = []

@@ -225,6 +225,19 @@ class District:
         self._memo: dict[str, collections.OrderedDict[int, np.ndarray]] = {}
         self._full: dict[str, np.ndarray] = {}
 
+    def __getstate__(self) -> dict:
+        # Picklable for process pools: drop the lock and the per-origin row memo (workers
+        # recompute rows or load full matrices from the disk cache); keep full matrices.
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        state["_memo"] = {}
+        state["_weights"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ------------------------------------------------------------------ builders
     @classmethod
     def jingan(cls, resolution: int = 10, *, network=None,

@@ -28,6 +28,7 @@ GOOD = DATA / "peoples_square_two_parts.geojson"
         ("utm51_declared.geojson", {"source_crs": "gcj02"}, "unexpected CRS"),
         ("peoples_square_two_parts.geojson", {"source_crs": "osgb36"}, "source_crs"),
         ("peoples_square_two_parts.geojson", {"resolution": 16}, "resolution"),
+        ("peoples_square_two_parts.geojson", {"resolution": 15}, "use a coarser resolution"),
     ],
 )
 def test_bad_boundary(fixture, kwargs, message):

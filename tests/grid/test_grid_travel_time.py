@@ -141,3 +141,13 @@ def test_to_networkx_matches_rows(jingan9):
     row = jingan9.travel_time([12], mode="car")[0]
     got = np.array([ref[i] / v for i in range(jingan9.n_cells)])
     np.testing.assert_allclose(row, got, rtol=1e-5, atol=1e-3)
+
+
+def test_pickle_round_trip(jingan9):
+    import pickle
+
+    jingan9.travel_time([1, 2])
+    d = pickle.loads(pickle.dumps(jingan9))
+    assert d.n_cells == jingan9.n_cells
+    np.testing.assert_array_equal(d.travel_time([1, 2, 3]), jingan9.travel_time([1, 2, 3]))
+    assert d.cells.equals(jingan9.cells)
