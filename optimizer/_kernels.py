@@ -62,19 +62,20 @@ def score_stream(
 
 
 @njit(cache=True, parallel=True)
-def topk_rows(cost, k, out):
-    """``out[i]``: indices of the ``k`` smallest finite entries of ``cost[i]``, ascending
-    (ties by index), padded with -1."""
+def topk_rows(cost, k, offset, out):
+    """``out[i]``: indices of the ``k`` smallest finite values of ``cost[i, j] -
+    offset[j]``, ascending (ties by index), padded with -1."""
     n, m = cost.shape
     for i in prange(n):
-        best_v = np.empty(k, cost.dtype)
+        best_v = np.empty(k, np.float64)
         best_j = np.full(k, -1, np.int32)
         cnt = 0
         row = cost[i]
         for j in range(m):
-            v = row[j]
-            if not v < np.inf:
+            c = row[j]
+            if not c < np.inf:
                 continue
+            v = np.float64(c) - offset[j]
             if cnt == k and v >= best_v[k - 1]:
                 continue
             # insertion into a sorted buffer; equal values keep index order
@@ -100,13 +101,15 @@ def scale_cost(c, scale):
 
 
 @njit(cache=True, parallel=True)
-def price_rows(cost, scale, pot_task, pot_team, team_of, skip, r, out):
-    """For each task, up to ``r`` arcs with the most negative reduced cost.
+def price_rows(cost, scale, pot_task, pot_team, team_of, skip, r, margin, out):
+    """Pricing: count each task's arcs with negative reduced cost and pick arcs to add.
 
     The reduced cost of arc ``i -> j`` is ``c_ij + pot_task[i] - pot_team[j]`` in scaled
-    integers. The arc carrying the task's flow (``j == team_of[i]``) is skipped, as are
-    rows with ``skip[i]``. ``out[i]`` receives team indices, most negative first, -1
-    padded; returns the number of negative arcs per task.
+    integers. The arc carrying the task's flow (``j == team_of[i]``) and rows with
+    ``skip[i]`` are left out. For a task with at least one negative arc, ``out[i]``
+    receives its ``r`` arcs of smallest reduced cost below ``margin`` (so near-zero arcs
+    that may turn negative once prices move come along), most negative first, -1 padded;
+    rows without a negative arc get -1 only. Returns the negative-arc count per task.
     """
     n, m = cost.shape
     count = np.zeros(n, np.int64)
@@ -122,9 +125,10 @@ def price_rows(cost, scale, pot_task, pot_team, team_of, skip, r, out):
                 if not v < np.inf or j == team_of[i]:
                     continue
                 rc = scale_cost(v, scale) + pi - pot_team[j]
-                if rc >= 0:
+                if rc >= margin:
                     continue
-                count[i] += 1
+                if rc < 0:
+                    count[i] += 1
                 if cnt == r and rc >= best_v[r - 1]:
                     continue
                 p = cnt if cnt < r else r - 1
@@ -137,6 +141,8 @@ def price_rows(cost, scale, pot_task, pot_team, team_of, skip, r, out):
                 best_j[p] = j
                 if cnt < r:
                     cnt += 1
+        if count[i] == 0:
+            cnt = 0
         for t in range(r):
             out[i, t] = best_j[t] if t < cnt else -1
     return count

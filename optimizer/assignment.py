@@ -203,7 +203,9 @@ def assign(
     *,
     balance: float = 0.0,
     pinned: np.ndarray | None = None,
-    candidates: int = 10,
+    candidates: int = 8,
+    column_offset: np.ndarray | None = None,
+    price_margin: float = 0.0,
     dense: bool = False,
     time_limit: float | None = None,
     scale: float = DEFAULT_SCALE,
@@ -228,9 +230,19 @@ def assign(
         int[n_tasks], team index a task must keep (-1 = free). Pinned tasks use no
         capacity and are not part of the objective.
     candidates
-        Cheapest feasible teams per task in the first flow solve; pricing adds any other
-        arc that can improve, so the result is exact whatever this is.
-    dense
+        Candidate teams per task in the first flow solve: the ``candidates`` cheapest
+        feasible teams, plus as many cheapest after subtracting ``column_offset``.
+        Pricing adds any other arc that can improve, so the result is exact whatever
+        this is; it only changes the speed.
+    column_offset
+        float[n_teams], a per-team part of the costs (e.g. waiting for a busy team) to
+        ignore when picking the second candidate list, so that each task also sees the
+        teams *near* it, which absorb the overflow when the cheapest teams fill up.
+        Default: each team's cheapest cost. Measured on the full-day instance, the two
+        lists cut the pricing rounds and the arcs needed by about 3x.
+    price_margin
+        Pricing also brings along arcs whose reduced cost is below this margin (in
+        cost units) for tasks that have a negative one, anticipating price moves.    dense
         Use every feasible arc at once (the reference the candidate method is measured
         against).
     time_limit
@@ -285,10 +297,19 @@ def assign(
         pi, pj = np.nonzero(np.isfinite(sub))
         method = "mcf_dense"
     else:
-        top = np.empty((free.size, max(candidates, 1)), np.int32)
-        _kernels.topk_rows(sub, max(candidates, 1), top)
-        pi, pj = np.nonzero(top >= 0)
-        pj = top[pi, pj]
+        k = max(candidates, 1)
+        if column_offset is None:
+            column_offset = sub.min(axis=0).astype(np.float64)
+            column_offset[~np.isfinite(column_offset)] = 0.0
+        offset = np.asarray(column_offset, np.float64)
+        if offset.shape != (m,) or not np.isfinite(offset).all():
+            raise InputError(f"column_offset must be finite with shape ({m},)")
+        top = np.empty((free.size, 2 * k), np.int32)
+        _kernels.topk_rows(sub, k, np.zeros(m), top[:, :k])
+        _kernels.topk_rows(sub, k, offset, top[:, k:])
+        ti, tk = np.nonzero(top >= 0)
+        key = np.unique(ti.astype(np.int64) * m + top[ti, tk])
+        pi, pj = key // m, key % m
         method = "mcf"
     pi = pi.astype(np.int64)
     pj = pj.astype(np.int64)
@@ -326,7 +347,8 @@ def assign(
         ts = time.perf_counter()
         add = np.empty((free.size, max(price_add or candidates, 1)), np.int32)
         neg = _kernels.price_rows(sub, scale, d[: free.size], d[free.size: free.size + m],
-                                  team_free, np.zeros(free.size, np.bool_), add.shape[1], add)
+                                  team_free, np.zeros(free.size, np.bool_), add.shape[1],
+                                  np.int64(np.floor(price_margin * scale)), add)
         t_price += time.perf_counter() - ts
         stats["seconds_potentials"], stats["seconds_pricing"] = t_pot, t_price
         n_neg = int(neg.sum())

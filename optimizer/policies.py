@@ -199,7 +199,7 @@ def greedy() -> Policy:
 
 
 @register_policy("mcf")
-def mcf(candidates: int = 10, time_limit: float | None = None) -> Policy:
+def mcf(candidates: int = 8, time_limit: float | None = None) -> Policy:
     """Batch min-cost flow (exact, see :func:`urbangrid.optimizer.assign`)."""
     if candidates < 1:
         raise InputError(f"mcf: candidates must be >= 1, got {candidates}")

@@ -39,6 +39,12 @@ def _team_terms(p: DispatchProblem):
     return start, base, end
 
 
+def team_offset(p: DispatchProblem) -> np.ndarray:
+    """The part of every score that depends on the team only (wait + queued-load terms),
+    used to find each task's *nearby* teams whatever their queues."""
+    return _team_terms(p)[1]
+
+
 def score(p: DispatchProblem, out: np.ndarray | None = None) -> np.ndarray:
     """Score matrix float32[n, m] by the compiled streaming kernel.
 

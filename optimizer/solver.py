@@ -38,7 +38,7 @@ def solve(
     time_limit: float | None = None,
     seed: int = 0,
     *,
-    candidates: int = 10,
+    candidates: int = 8,
     workers: int = 1,
 ) -> Assignment:
     """Assign the problem's tasks to teams.
@@ -80,7 +80,7 @@ def solve(
     flow_limit = remaining if method != "cpsat" else None
     r = assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
                pinned=p.task_pinned, candidates=candidates, dense=method == "mcf_dense",
-               time_limit=flow_limit)
+               time_limit=flow_limit, column_offset=scoring.team_offset(p))
     stats.update(r.stats)
     stats["flow_method"] = r.method
     if method == "cpsat":

@@ -183,8 +183,11 @@ def test_topk_rows_equals_reference(seed, n, m, k):
     cost = rng.integers(0, 5, (n, m)).astype(np.float32)  # many ties
     cost[rng.random((n, m)) < 0.3] = np.inf
     out = np.empty((n, k), np.int32)
-    _kernels.topk_rows(cost, k, out)
+    _kernels.topk_rows(cost, k, np.zeros(m), out)
     np.testing.assert_array_equal(out, topk_reference(cost, k))
+    offset = rng.integers(0, 3, m).astype(np.float64)
+    _kernels.topk_rows(cost, k, offset, out)
+    np.testing.assert_array_equal(out, topk_reference(cost - offset[None, :], k))
 
 
 def test_price_rows_equals_reference():
@@ -197,16 +200,17 @@ def test_price_rows_equals_reference():
     team_of = rng.integers(-1, m, n).astype(np.int32)
     skip = rng.random(n) < 0.2
     out = np.empty((n, r), np.int32)
-    cnt = _kernels.price_rows(cost, 100.0, pt, pm, team_of, skip, r, out)
-    for i in range(n):
-        rc = np.floor(cost[i].astype(np.float64) * 100 + 0.5) + pt[i] - pm
-        neg = np.flatnonzero(np.isfinite(rc) & (rc < 0) & (np.arange(m) != team_of[i]))
-        if skip[i]:
-            neg = neg[:0]
-        assert cnt[i] == neg.size
-        best = neg[np.argsort(rc[neg], kind="stable")][:r]
-        assert out[i, : best.size].tolist() == best.tolist()
-        assert (out[i, best.size:] == -1).all()
+    for margin in (0, 700):
+        cnt = _kernels.price_rows(cost, 100.0, pt, pm, team_of, skip, r, margin, out)
+        for i in range(n):
+            rc = np.floor(cost[i].astype(np.float64) * 100 + 0.5) + pt[i] - pm
+            ok = np.isfinite(rc) & (np.arange(m) != team_of[i]) & ~skip[i]
+            neg = np.flatnonzero(ok & (rc < 0))
+            near = np.flatnonzero(ok & (rc < margin)) if neg.size else neg
+            assert cnt[i] == neg.size
+            best = near[np.argsort(rc[near], kind="stable")][:r]
+            assert out[i, : best.size].tolist() == best.tolist()
+            assert (out[i, best.size:] == -1).all()
 
 
 def bellman_ford_reference(n_nodes, tail, head, cost):
