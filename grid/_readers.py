@@ -292,7 +292,11 @@ def read_weights(path, sub_codes: list[str], code_column: str):
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(f"column {col!r} row {row + 2}: value {df[col].iloc[row]!r} is "
                              f"not a non-negative number", source=src)
-        values[_sanitize(col)] = num.to_numpy(dtype=np.float64)
+        wname = _sanitize(col)
+        if wname in ("w_area", "w_points") or wname in values:
+            raise InputError(f"column {col!r} would be weight {wname!r}, which is reserved or "
+                             f"already used; rename it", source=src)
+        values[wname] = num.to_numpy(dtype=np.float64)
     if not values:
         raise InputError("weights CSV has no numeric weight column", source=src)
     keys = df[key].astype(str).str.strip().to_numpy()

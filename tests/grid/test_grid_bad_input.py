@@ -204,3 +204,10 @@ def test_geometry_collection_keeps_polygon_parts():
     d = District.from_files(DATA / "collection_with_line.geojson")
     w = District.from_files(GOOD)
     assert set(d.cells["h3"]) == set(w.cells.loc[w.cells["subdistrict"] == "W", "h3"])
+
+
+def test_weight_name_reserved(tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_text("code,area\nW,1\nE,2\n")
+    with pytest.raises(InputError, match="reserved"):
+        District.from_files(GOOD, weights=p)
