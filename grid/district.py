@@ -258,7 +258,9 @@ class District:
         speeds
             km/h per mode, overriding :data:`DEFAULT_SPEEDS_KMH`.
         n_grids
-            Target number of responsibility grids; default one per 0.33 km^2 (111).
+            Target number of responsibility grids; default one per 0.33 km^2 (112). Grids
+            never cross a sub-district border, so there is at least one per sub-district
+            with cells and at most one per cell; :attr:`n_grids` gives the actual count.
         cache_dir
             Folder for travel-time matrices; default :func:`default_cache_dir`.
 

@@ -147,3 +147,10 @@ def test_district_cannot_be_changed_through_its_attributes():
         d.n_cells = 3
     with pytest.raises(ValueError):
         d.subdistrict_index[0] = 5
+
+
+@pytest.mark.parametrize(("target", "expected"), [(1, 14), (14, 14), (5000, 456)])
+def test_grid_count_bounds(target, expected):
+    d = District.jingan(9, n_grids=target)
+    assert d.n_grids == expected
+    assert (d.cells.groupby("grid_id")["subdistrict"].nunique() == 1).all()
