@@ -3,6 +3,7 @@
 from .coords import (
     bd09_to_gcj02,
     bd09_to_wgs84,
+    canonical_crs,
     gcj02_to_bd09,
     gcj02_to_wgs84,
     wgs84_to_bd09,
@@ -18,6 +19,7 @@ __all__ = [
     "InputError",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "canonical_crs",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "wgs84_to_bd09",
