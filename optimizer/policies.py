@@ -34,6 +34,7 @@ capacities and shift ends, keeps pinned tasks on their team, and is deterministi
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -206,5 +207,22 @@ def mcf(candidates: int = 8, time_limit: float | None = None) -> Policy:
 
     def run(p: DispatchProblem) -> Assignment:
         return solve(p, method="mcf", time_limit=time_limit, candidates=candidates)
+
+    return run
+
+
+@register_policy("mcf_route")
+def mcf_route(candidates: int = 8, time_limit: float | None = None, solver: str = "auto",
+              route_time_limit: float | None = None, seed: int = 0) -> Policy:
+    """``mcf`` then per-team sequencing; teams whose task set did not change since the
+    previous call keep their cached order."""
+    from .routing import Router
+
+    router = Router(solver, time_limit=route_time_limit, seed=seed)
+    base = mcf(candidates=candidates, time_limit=time_limit)
+
+    def run(p: DispatchProblem) -> Assignment:
+        a = base(p)
+        return dataclasses.replace(router(p, a), method="mcf_route")
 
     return run
