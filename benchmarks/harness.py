@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Measurement", "timeit", "peak_rss_mb_of", "machine_info", "write_results", "check"]
+__all__ = ["Measurement", "calibration_seconds", "timeit", "peak_rss_mb_of", "machine_info", "write_results", "check"]
 
 
 @dataclasses.dataclass
@@ -183,3 +183,20 @@ def _fmt_seconds(s: float | None) -> str:
 
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _calibration_work() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random(200_000)
+    np.sort(a)
+    total = 0
+    for i in range(50_000):  # the interpreter's share: dispatch code is part Python
+        total += i & 7
+
+
+def calibration_seconds(repeat: int = 9) -> float:
+    """A fixed mixed NumPy + interpreter workload: the reference for benchmarks with no
+    natural floor, so that their ratio cancels the machine's speed."""
+    return timeit(_calibration_work, repeat=repeat)

@@ -19,7 +19,7 @@ from pathlib import Path
 from .harness import check, write_results
 
 HERE = Path(__file__).resolve().parent
-SUITES = ("bench_district", "bench_scoring", "bench_assignment", "bench_simulation")
+SUITES = ("bench_district", "bench_optimizer", "bench_simulation")
 
 # Allowed growth of a ratio before the check fails. Ratios of two timings taken in the
 # same run vary less than raw times, but on 2 shared cores sub-millisecond timings still
