@@ -21,6 +21,7 @@ from urbangrid import __version__
 # Modules that add sub-commands, in the order they appear in ``--help``.
 _COMMAND_MODULES = (
     "urbangrid.simulation.commands",
+    "urbangrid.simulation.study_commands",
     "urbangrid.optimizer.cli",
     "urbangrid.grid.cli",
 )
