@@ -110,6 +110,7 @@ _CASE_SPEC = {
     "t_occur": (np.float64, np.nan), "t_report": (np.float64, np.nan),
     "t_register": (np.float64, np.nan), "t_dispatch": (np.float64, np.nan),
     "t_close": (np.float64, np.nan), "t_pool": (np.float64, np.nan),
+    "deadline": (np.float64, np.nan),
     "cell": (np.int32, -1), "category": (np.int16, -1), "channel": (np.int8, -1),
     "status": (np.int8, S_NEW), "team": (np.int32, -1), "resolved": (np.int8, -1),
     "satisfied": (np.int8, -1), "n_misroute": (np.int16, 0), "n_rework": (np.int16, 0),
@@ -209,7 +210,12 @@ class Model:
         self._area_onehot = np.zeros((m, n_sub + 1))
         self._area_onehot[np.arange(m), area_col] = 1.0
         self._bits = np.arange(len(skills), dtype=np.int64)
+        self._cat_mask = np.left_shift(1, self.cat_skill_bit).astype(np.int64)
+        self._area_bound = scenario.dispatch.area_bound
+        self._validate = scenario.dispatch.validate_snapshots
         self.inspector_windows = teams["inspector_windows"]
+        # Current or next inspector duty window (times only move forward).
+        self._insp_start, self._insp_end = self.inspector_windows.window_at(0.0)
 
         # -- cases, pools and log
         self.cases = _Growable(_CASE_SPEC, int(scenario.demand.cases_per_day * 1.2
@@ -230,10 +236,18 @@ class Model:
         self._surges = [(s.start_day * DAY, (s.start_day + s.days) * DAY, s.travel_factor)
                         for s in scenario.demand.surges if s.travel_factor != 1.0]
         self._prep_factor = wf.prep_factor
+        self._other_boost = scenario.channels.other.priority_boost
+        self._sign_mean = wf.sign_mean_min * 60.0
+        self._misroute = wf.misroute_prob
+        self._return_mean = wf.return_mean_hours * 3600.0
+        self._feedback_mean = wf.feedback_mean_min * 60.0
+        self._verify_mean = scenario.inspectors.verify_delay_min * 60.0
+        self._rework = wf.rework_prob
+        self._callback_mean = scenario.channels.hotline.callback_delay_hours * 3600.0
 
     # ------------------------------------------------------------------ utilities
-    def _log(self, case: int, kind: int, team: int = -1) -> None:
-        self.ev_t.append(self.env._now)
+    def _log_at(self, t: float, case: int, kind: int, team: int) -> None:
+        self.ev_t.append(t)
         self.ev_case.append(case)
         self.ev_kind.append(kind)
         self.ev_team.append(team)
@@ -305,6 +319,12 @@ class Model:
         reg_mean = np.where(prio >= 3, wf.register_mean_min_urgent,
                             wf.register_mean_min_normal) * 60.0
         cs.d_register[sl] = reg_mean * e[1]
+        # Registration time and deadline are known now: the registration delay is drawn
+        # here and (legacy) only counts working time.
+        d_reg = cs.d_register[sl].astype(np.float64)
+        t_reg = self.cal.add_working(t, d_reg) if self.legacy else t + d_reg
+        cs.t_register[sl] = t_reg
+        cs.deadline[sl] = deadlines(self.cal, self.cat, t_reg, cat)
         cs.d_sign[sl] = wf.sign_mean_min * 60.0 * e[2]
         cs.d_feedback[sl] = wf.feedback_mean_min * 60.0 * e[3]
         cs.d_verify[sl] = sc.inspectors.verify_delay_min * 60.0 * e[4]
@@ -330,38 +350,34 @@ class Model:
         cs.n = i0 + n
         env = self.env
         now = env._now
-        on_report = self._on_report
-        for k, tk in enumerate(t.tolist()):
-            _Call(env, tk - now, on_report, i0 + k)
+        on_register = self._on_register
+        for k, tk in enumerate(t_reg.tolist()):
+            _Call(env, tk - now, on_register, i0 + k)
 
     # ------------------------------------------------------------------ life cycle
-    def _on_report(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        self._log(c, REPORTED)
-        d = float(cs.d_register[c])
-        if self.legacy:
-            d = self._delay_after(d, True)
-        _Call(self.env, d, self._on_register, c)
-
+    # Stages that follow each other without a decision in between share one SimPy
+    # event: the log still gets a row per stage (with its own time), and the log is
+    # sorted by time when the run ends. Reported+registered, travel+arrival+work, and
+    # feedback+verification are each one event.
     def _on_register(self, ev) -> None:
         c = ev._value
         cs = self.cases
         now = self.env._now
-        cs.t_register[c] = now
-        if cs.status[c] == S_INVALID:
+        log = self._log_at
+        log(cs.t_report.item(c), c, REPORTED, -1)
+        log(now, c, REGISTERED, -1)
+        st = cs.status.item(c)
+        if st == S_INVALID:
             cs.t_close[c] = now
-            self._log(c, REGISTERED)
-            self._log(c, INVALID)
+            log(now, c, INVALID, -1)
             return
         cs.status[c] = S_REGISTERED
-        self._log(c, REGISTERED)
-        if cs.on_spot[c]:
+        if cs.on_spot.item(c):
             cs.t_close[c] = now
             cs.status[c] = S_CLOSED
             cs.resolved[c] = 1
-            self._log(c, FIXED_ON_SPOT)
-            self._log(c, CLOSED)
+            log(now, c, FIXED_ON_SPOT, -1)
+            log(now, c, CLOSED, -1)
             return
         self._route(c, 0)
 
@@ -373,7 +389,7 @@ class Model:
                   (c, hop + 1))
             return
         cs = self.cases
-        d = float(cs.d_prep[c]) if cs.n_attempt[c] == 0 else 0.0
+        d = cs.d_prep.item(c) if cs.n_attempt.item(c) == 0 else 0.0
         if d > 0:
             # Coordination by the handling unit (approvals, contacting parties) before a
             # crew can be sent; it holds no crew.
@@ -383,22 +399,26 @@ class Model:
 
     def _on_forwarded(self, ev) -> None:
         c, hop = ev._value
-        self._log(c, FORWARDED)
+        self._log_at(self.env._now, c, FORWARDED, -1)
         self._route(c, hop)
+
+    def _on_prepared(self, ev) -> None:
+        c = ev._value
+        self._log_at(self.env._now, c, PREPARED, -1)
+        self._to_pool(c)
 
     def _to_pool(self, c: int) -> None:
         cs = self.cases
         now = self.env._now
         cs.status[c] = S_WAITING
-        if math.isnan(cs.t_pool[c]):
+        if math.isnan(cs.t_pool.item(c)):
             cs.t_pool[c] = now
-        cat = int(cs.category[c])
-        key = (self._cat_bit[cat], self._cell_sub[cs.cell[c]])
+        cat = cs.category.item(c)
+        key = (self._cat_bit[cat], self._cell_sub[cs.cell.item(c)])
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = []
-        prio = self._cat_prio[cat] + (self.sc.channels.other.priority_boost
-                                      if cs.channel[c] == OTHER else 0)
+        prio = self._cat_prio[cat] + (self._other_boost if cs.channel.item(c) == OTHER else 0)
         self._seq += 1
         heapq.heappush(pool, (-prio, now, self._seq, c))
         self.n_waiting += 1
@@ -432,19 +452,33 @@ class Model:
             return
         slots = self.team_slots[cand]
         has = (self.team_skills[cand][None, :] >> self._bits[:, None]) & 1
-        avail = (has * slots[None, :]) @ self._area_onehot[cand]  # (skills, areas + 1)
-        avail = (avail[:, :-1] + avail[:, -1:]).tolist()
         per = self.sc.dispatch.batch_per_slot
+        skill_slots = has * slots[None, :]
+        # Offer each skill at most `per` tasks per free slot of that skill, most urgent
+        # pool heads first; with area-bound crews also each (skill, sub-district) pool at
+        # most `per` per free slot that may serve it (own-area plus district-wide crews).
+        skill_left = (skill_slots.sum(axis=1) * per).tolist()
+        bound = self._area_bound
+        if bound:
+            avail = skill_slots @ self._area_onehot[cand]  # (skills, areas + 1)
+            avail = (avail[:, :-1] + avail[:, -1:]).tolist()
+        heads = sorted((pool[0], key) for key, pool in self._pools.items() if pool)
         taken: list[tuple] = []
-        for key, pool in self._pools.items():
-            if not pool:
+        pop = heapq.heappop
+        for _, key in heads:
+            sk = key[0]
+            left = skill_left[sk]
+            if left <= 0:
                 continue
-            a = avail[key[0]][key[1]]
-            if a <= 0:
+            pool = self._pools[key]
+            k = min(len(pool), left)
+            if bound:
+                k = min(k, int(avail[sk][key[1]]) * per)
+            if k <= 0:
                 continue
-            k = min(len(pool), int(a) * per)
+            skill_left[sk] = left - k
             for _ in range(k):
-                taken.append(heapq.heappop(pool))
+                taken.append(pop(pool))
         if not taken:
             return
         ids = np.fromiter((x[3] for x in taken), dtype=np.int64, count=len(taken))
@@ -452,7 +486,16 @@ class Model:
         cs = self.cases
         cells = cs.cell[ids]
         cats = cs.category[ids]
-        deadline = self._deadlines(ids)
+        task_skill = self._cat_mask[cats]
+        task_area = self._cell_list_sub[cells]
+        # Only teams that could take one of the offered tasks enter the problem.
+        need = int(np.bitwise_or.reduce(task_skill))
+        keep = (self.team_skills[cand] & need) != 0
+        if bound:
+            keep &= (self.team_area[cand] < 0) | np.isin(self.team_area[cand], task_area)
+        cand = cand[keep]
+        slots = slots[keep]
+        deadline = cs.deadline[ids]
         uc, inv = np.unique(cells, return_inverse=True)
         tcell = self.team_cell[cand]
         travel = np.empty((cand.size, uc.size), dtype=np.float32)
@@ -463,20 +506,29 @@ class Model:
             rows = modes == k
             if rows.any():
                 travel[rows] = mat[np.ix_(tcell[rows], uc)]
+        if bound:
+            ta = self.team_area[cand]
+            foreign = (ta[:, None] >= 0) & (ta[:, None] != self._cell_list_sub[uc][None, :])
+            travel[foreign] = np.inf
         f = self._travel_factor(now)
         if f != 1.0:
             travel *= f
-        problem = self._Problem(
-            now=now, task_id=ids, task_cell=inv.astype(np.int32), task_priority=prio,
-            task_skill=np.left_shift(1, self.cat_skill_bit[cats]).astype(np.int64),
-            task_deadline=deadline, task_work=self.cat_work_mean[cats],
-            task_area=self._cell_list_sub[cells],
-            team_id=cand.astype(np.int64), team_cell=np.zeros(cand.size, np.int32),
+        n, m = ids.size, cand.size
+        problem = make_problem(
+            self._Problem, self._validate,
+            now=float(now), task_id=ids, task_cell=inv.astype(np.int32),
+            task_priority=prio, task_skill=task_skill, task_deadline=deadline,
+            task_work=self.cat_work_mean[cats], task_area=task_area,
+            task_pinned=np.full(n, -1, np.int32), task_current=np.full(n, -1, np.int32),
+            task_crews=np.ones(n, np.int32),
+            team_id=cand.astype(np.int64), team_cell=np.zeros(m, np.int32),
             team_skills=self.team_skills[cand],
-            team_free_at=np.maximum(self.team_free_at[cand], now), team_capacity=slots,
+            team_free_at=np.maximum(self.team_free_at[cand], now),
+            team_capacity=slots.astype(np.int32),
             team_shift_start=self.team_shift_start[cand],
             team_shift_end=self.team_shift_end[cand], team_load=self.team_load[cand],
             team_area=self.team_area[cand], travel=travel, weights=self._weights,
+            cell_travel=None,
         )
         t0 = time.perf_counter()
         result = self.policy(problem)
@@ -492,51 +544,51 @@ class Model:
                 continue
             self._assign(x[3], int(cand[j]), float(trav[j, inv[i]]))
 
-    def _deadlines(self, ids: np.ndarray) -> np.ndarray:
-        cs = self.cases
-        return deadlines(self.cal, self.cat, cs.t_register[ids], cs.category[ids])
-
     def _assign(self, c: int, j: int, travel_est: float) -> None:
         cs = self.cases
         now = self.env._now
         self.n_waiting -= 1
         cs.status[c] = S_ASSIGNED
         cs.team[c] = j
-        if math.isnan(cs.t_dispatch[c]):
+        if math.isnan(cs.t_dispatch.item(c)):
             cs.t_dispatch[c] = now
         self.team_load[j] += 1
         self.team_slots[j] -= 1
-        self.team_free_at[j] = (max(self.team_free_at[j], now) + travel_est
-                                + self._cat_work_mean[cs.category[c]])
-        self._log(c, DISPATCHED, j)
-        d = float(cs.d_sign[c]) if cs.n_attempt[c] == 0 else self.buf.exp(
-            self.sc.workflow.sign_mean_min * 60.0)
+        cat = cs.category.item(c)
+        fa = self.team_free_at.item(j)
+        self.team_free_at[j] = (fa if fa > now else now) + travel_est + self._cat_work_mean[cat]
+        self._log_at(now, c, DISPATCHED, j)
+        d = cs.d_sign.item(c) if cs.n_attempt.item(c) == 0 else self.buf.exp(self._sign_mean)
         _Call(self.env, d, self._on_signed, c)
 
     def _on_signed(self, ev) -> None:
         c = ev._value
         cs = self.cases
-        j = int(cs.team[c])
-        self._log(c, SIGNED, j)
-        wf = self.sc.workflow
-        u = float(cs.u_loop[c]) if cs.n_attempt[c] == 0 else self.buf.u()
-        if u < wf.misroute_prob:
-            d = self.buf.exp(wf.return_mean_hours * 3600.0)
+        j = cs.team.item(c)
+        self._log_at(self.env._now, c, SIGNED, j)
+        u = cs.u_loop.item(c) if cs.n_attempt.item(c) == 0 else self.buf.u()
+        if u < self._misroute:
+            d = self.buf.exp(self._return_mean)
             _Call(self.env, self._delay_after(d, self.legacy), self._on_returned, c)
             return
         cs.status[c] = S_PROGRESS
-        self._enqueue(c, j)
+        self._team_queue[j].append(c)
+        if not self._team_busy[j]:
+            self._team_next(j)
 
     def _on_returned(self, ev) -> None:
         c = ev._value
         cs = self.cases
-        j = int(cs.team[c])
-        self._log(c, RETURNED, j)
+        j = cs.team.item(c)
+        self._log_at(self.env._now, c, RETURNED, j)
         self._release(j)
         cs.n_misroute[c] += 1
         cs.n_attempt[c] += 1
         cs.team[c] = -1
-        self._route(c, 0) if self.legacy else self._to_pool(c)
+        if self.legacy:
+            self._route(c, 0)
+        else:
+            self._to_pool(c)
 
     def _release(self, j: int) -> None:
         self.team_load[j] -= 1
@@ -544,29 +596,20 @@ class Model:
         if self._on_events == "all":
             self._request_dispatch()
 
-    def _on_prepared(self, ev) -> None:
-        c = ev._value
-        self._log(c, PREPARED)
-        self._to_pool(c)
-
-    def _enqueue(self, c: int, j: int) -> None:
-        self._team_queue[j].append(c)
-        if not self._team_busy[j]:
-            self._team_next(j)
-
     def _team_next(self, j: int) -> None:
         q = self._team_queue[j]
+        now = self.env._now
         if not q:
             self._team_busy[j] = False
-            self.team_free_at[j] = self.env._now
+            self.team_free_at[j] = now
             return
-        now = self.env._now
-        if self.team_shift_end[j] <= now:
-            s, e = self.patterns[self.team_pattern[j]].window_at(now)
+        if self.team_shift_end.item(j) <= now:
+            s, e = self.patterns[self.team_pattern.item(j)].window_at(now)
             self.team_shift_start[j] = s
             self.team_shift_end[j] = e
-        start = float(self.team_shift_start[j])
+        start = self.team_shift_start.item(j)
         if start > now:
+            # Off duty: the queue waits for the next shift.
             self._team_busy[j] = False
             if not self._team_waking[j]:
                 self._team_waking[j] = True
@@ -575,30 +618,29 @@ class Model:
         c = q.popleft()
         self._team_busy[j] = True
         cs = self.cases
-        mat = self.travel[self._team_mode_l[j]]
-        tt = float(mat[self.team_cell[j], cs.cell[c]]) * self._travel_factor(now)
+        cell = cs.cell.item(c)
+        tt = self.travel[self._team_mode_l[j]].item(self.team_cell.item(j), cell)
+        if self._surges:
+            tt *= self._travel_factor(now)
+        if cs.n_attempt.item(c) == 0:
+            w = cs.d_work.item(c)
+        else:
+            w = self._draw_work(cs.category.item(c))
         self._team_task_start[j] = now
         self._team_task_travel[j] = tt
-        self._log(c, TRAVEL, j)
-        _Call(self.env, tt, self._on_arrived, c)
+        # The team heads for the task: the dispatcher sees it at its destination.
+        self.team_cell[j] = cell
+        log = self._log_at
+        log(now, c, TRAVEL, j)
+        if now + tt < self.t_end:
+            log(now + tt, c, ARRIVED, j)
+        _Call(self.env, tt + w, self._on_work_done, c)
 
     def _on_wake(self, ev) -> None:
         j = ev._value
         self._team_waking[j] = False
         if not self._team_busy[j]:
             self._team_next(j)
-
-    def _on_arrived(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        j = int(cs.team[c])
-        self.team_cell[j] = cs.cell[c]
-        self._log(c, ARRIVED, j)
-        if cs.n_attempt[c] == 0:
-            w = float(cs.d_work[c])
-        else:
-            w = self._draw_work(int(cs.category[c]))
-        _Call(self.env, w, self._on_work_done, c)
 
     def _draw_work(self, k: int) -> float:
         mean = self._cat_work_mean[k]
@@ -614,49 +656,51 @@ class Model:
     def _on_work_done(self, ev) -> None:
         c = ev._value
         cs = self.cases
-        j = int(cs.team[c])
+        j = cs.team.item(c)
         now = self.env._now
-        self._log(c, WORK_DONE, j)
+        self._log_at(now, c, WORK_DONE, j)
         t0 = self._team_task_start[j]
-        lo, hi = max(t0, self.t_stats), min(now, self.t_end)
-        if hi > lo:
-            self.team_busy_s[j] += hi - lo
-            tr_end = min(t0 + self._team_task_travel[j], hi)
+        lo = t0 if t0 > self.t_stats else self.t_stats
+        if now > lo:
+            self.team_busy_s[j] += now - lo
+            tr_end = min(t0 + self._team_task_travel[j], now)
             if tr_end > lo:
                 self.team_travel_s[j] += tr_end - lo
         self.team_tasks[j] += 1
         self._release(j)
         self._team_next(j)
-        d = float(cs.d_feedback[c]) if cs.n_attempt[c] == 0 else self.buf.exp(
-            self.sc.workflow.feedback_mean_min * 60.0)
-        _Call(self.env, d, self._on_feedback, c)
+        first = cs.n_attempt.item(c) == 0
+        fb = cs.d_feedback.item(c) if first else self.buf.exp(self._feedback_mean)
+        if self.buf.u() < self._cat_res[cs.category.item(c)]:
+            # Feedback, then an inspector on duty re-checks on site (one event).
+            t_fb = now + fb
+            s = self._insp_start
+            if t_fb < s or t_fb >= self._insp_end:
+                s, e = self.inspector_windows.window_at(t_fb)
+                if t_fb >= self._insp_end:
+                    self._insp_start, self._insp_end = s, e
+            d = cs.d_verify.item(c) if first else self.buf.exp(self._verify_mean)
+            _Call(self.env, (s - now if s > t_fb else fb) + d, self._on_verified, c)
+        else:
+            _Call(self.env, fb, self._on_unresolved, c)
 
-    def _on_feedback(self, ev) -> None:
+    def _on_unresolved(self, ev) -> None:
         c = ev._value
         cs = self.cases
-        k = int(cs.category[c])
-        u = self.buf.u()
-        if u < self._cat_res[k]:
-            # Verification waits for an inspector on duty.
-            now = self.env._now
-            s, _ = self.inspector_windows.window_at(now)
-            d = float(cs.d_verify[c]) if cs.n_attempt[c] == 0 else self.buf.exp(
-                self.sc.inspectors.verify_delay_min * 60.0)
-            _Call(self.env, max(s - now, 0.0) + d, self._on_verified, c)
-            return
-        self._log(c, UNRESOLVED, int(cs.team[c]))
+        now = self.env._now
+        self._log_at(now, c, UNRESOLVED, cs.team.item(c))
         wf = self.sc.workflow
-        if cs.n_extension[c] < wf.max_extensions and self.buf.u() < wf.extension_prob:
+        if cs.n_extension.item(c) < wf.max_extensions and self.buf.u() < wf.extension_prob:
             cs.n_extension[c] += 1
             cs.n_attempt[c] += 1
-            self._log(c, EXTENDED)
+            self._log_at(now, c, EXTENDED, -1)
             d = self.buf.exp(wf.extension_mean_hours * 3600.0)
             _Call(self.env, self._delay_after(d, self.legacy), self._on_repool, c)
         else:
             cs.status[c] = S_PARKED
             cs.resolved[c] = 0
-            cs.t_close[c] = self.env._now
-            self._log(c, PARKED)
+            cs.t_close[c] = now
+            self._log_at(now, c, PARKED, -1)
 
     def _on_repool(self, ev) -> None:
         self._to_pool(ev._value)
@@ -664,16 +708,17 @@ class Model:
     def _on_verified(self, ev) -> None:
         c = ev._value
         cs = self.cases
-        if self.buf.u() < self.sc.workflow.rework_prob:
+        now = self.env._now
+        if self.buf.u() < self._rework:
             cs.n_rework[c] += 1
             cs.n_attempt[c] += 1
-            self._log(c, REWORK)
+            self._log_at(now, c, REWORK, -1)
             self._to_pool(c)
             return
-        self._log(c, VERIFIED)
-        if cs.channel[c] == HOTLINE:
-            d = float(cs.d_callback[c]) if cs.n_reopen[c] == 0 else self.buf.exp(
-                self.sc.channels.hotline.callback_delay_hours * 3600.0)
+        self._log_at(now, c, VERIFIED, -1)
+        if cs.channel.item(c) == HOTLINE:
+            d = cs.d_callback.item(c) if cs.n_reopen.item(c) == 0 else self.buf.exp(
+                self._callback_mean)
             _Call(self.env, self._delay_after(d, self.legacy), self._on_callback, c)
         else:
             self._close(c)
@@ -681,28 +726,30 @@ class Model:
     def _on_callback(self, ev) -> None:
         c = ev._value
         cs = self.cases
+        now = self.env._now
         hl = self.sc.channels.hotline
         if self.buf.u() < hl.satisfaction_prob:
             cs.satisfied[c] = 1
-            self._log(c, CALLBACK_OK)
+            self._log_at(now, c, CALLBACK_OK, -1)
             self._close(c)
             return
         cs.satisfied[c] = 0
-        self._log(c, CALLBACK_BAD)
-        if cs.n_reopen[c] < hl.max_reopen and self.buf.u() < hl.reopen_prob:
+        self._log_at(now, c, CALLBACK_BAD, -1)
+        if cs.n_reopen.item(c) < hl.max_reopen and self.buf.u() < hl.reopen_prob:
             cs.n_reopen[c] += 1
             cs.n_attempt[c] += 1
-            self._log(c, REOPENED)
+            self._log_at(now, c, REOPENED, -1)
             self._to_pool(c)
         else:
             self._close(c)
 
     def _close(self, c: int) -> None:
         cs = self.cases
+        now = self.env._now
         cs.status[c] = S_CLOSED
         cs.resolved[c] = 1
-        cs.t_close[c] = self.env._now
-        self._log(c, CLOSED)
+        cs.t_close[c] = now
+        self._log_at(now, c, CLOSED, -1)
 
     # ------------------------------------------------------------------ run
     def run(self, progress=None) -> None:
@@ -718,14 +765,28 @@ class Model:
                 progress(t / self.t_end)
 
 
+def make_problem(cls, validate: bool, **fields):
+    """A ``DispatchProblem`` from arrays the model built with the documented dtypes.
+
+    With ``validate`` the optimizer's constructor checks and coerces every field (about
+    0.2 ms per snapshot); without it the record is filled directly, which is safe because
+    the model builds each field with the dtype and shape the constructor would produce
+    (a test compares both ways field by field and the event logs they lead to).
+    """
+    if validate:
+        return cls(**fields)
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 def deadlines(cal: WorkCalendar, cat: Catalogue, t_register: np.ndarray,
               category: np.ndarray) -> np.ndarray:
     """Handling deadline of each case from its registration time and category limit."""
     t = np.asarray(t_register, dtype=float)
     out = np.full(t.shape, np.nan)
     limit = cat.limit[category]
-    unit = np.array([("calendar_hours", "working_hours", "working_days").index(u)
-                     for u in cat.limit_unit])[category]
+    unit = cat.limit_unit_code[category]
     ok = ~np.isnan(t)
     a = ok & (unit == 0)
     out[a] = t[a] + limit[a] * 3600.0
@@ -738,4 +799,4 @@ def deadlines(cal: WorkCalendar, cat: Catalogue, t_register: np.ndarray,
     return out
 
 
-__all__ = ["CHANNELS", "EVENT_NAMES", "STATUS_NAMES", "Model", "deadlines"]
+__all__ = ["CHANNELS", "EVENT_NAMES", "STATUS_NAMES", "Model", "deadlines", "make_problem"]

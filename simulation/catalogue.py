@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,11 @@ class Catalogue:
     def n(self) -> int:
         """Number of categories."""
         return len(self.code)
+
+    @cached_property
+    def limit_unit_code(self) -> np.ndarray:
+        """Index into :data:`LIMIT_UNITS` per category."""
+        return np.array([LIMIT_UNITS.index(u) for u in self.limit_unit], dtype=np.int8)
 
     @property
     def skills(self) -> tuple[str, ...]:

@@ -200,15 +200,30 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     with _gc_tuned():
         model.run(progress)
     wall = time.perf_counter() - t0
+    # Cases reported but not yet registered at the horizon: their "reported" row (logged
+    # at registration) and their provisional false-positive mark are added / undone here.
+    unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_end)
+    model.ev_t.extend(model.cases.t_report[unreg].tolist())
+    model.ev_case.extend(unreg.tolist())
+    model.ev_kind.extend([0] * unreg.size)
+    model.ev_team.extend([-1] * unreg.size)
+    model.cases.status[unreg] = 0
     cs = model.cases
     n = cs.n
     cases = {name: getattr(cs, name)[:n].copy() for name in cs.spec}
+    # Registration times are drawn ahead; those falling after the horizon did not happen.
+    cases["t_register"][cases["t_register"] >= model.t_end] = np.nan
+    # Some stages are logged ahead or behind the SimPy event that carries them (see
+    # _model); a stable sort by time restores one time-ordered log, ties in log order.
+    ev_t = np.frombuffer(model.ev_t, dtype=np.float64)
+    order = np.argsort(ev_t, kind="stable")
     events = {
-        "time": np.frombuffer(model.ev_t, dtype=np.float64).copy(),
-        "case": np.frombuffer(model.ev_case, dtype=np.int64).copy(),
-        "kind": np.frombuffer(model.ev_kind, dtype=np.int8).copy(),
-        "team": np.frombuffer(model.ev_team, dtype=np.int32).copy(),
+        "time": ev_t[order],
+        "case": np.frombuffer(model.ev_case, dtype=np.int64)[order],
+        "kind": np.frombuffer(model.ev_kind, dtype=np.int8)[order],
+        "team": np.frombuffer(model.ev_team, dtype=np.int32)[order],
     }
+    del order
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],
         "pattern": teams["pattern"], "patterns": teams["patterns"],
@@ -218,6 +233,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     stats = {
         "setup_seconds": t_setup, "run_seconds": wall - t_setup,
         "policy_calls": model.n_policy_calls, "policy_seconds": model.policy_seconds,
+        "simpy_events": next(model.env._eid),
         "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
         "n_teams": model.n_teams, "event_names": EVENT_NAMES,
     }

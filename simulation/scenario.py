@@ -350,11 +350,20 @@ class DispatchConfig(_Model):
 
     policy: str = "nearest"
     params: dict[str, Any] = Field(default_factory=dict)
-    interval_s: float = Field(60.0, gt=0.0, le=86400.0)
+    interval_s: float = Field(
+        300.0, gt=0.0, le=86400.0,
+        description="batch dispatch every interval_s seconds (urgent cases also on arrival, "
+        "see on_events)")
     on_events: Literal["none", "urgent", "all"] = Field(
         "urgent", description="extra dispatch rounds when a case enters the pool")
-    batch_per_slot: int = Field(3, ge=1, le=1000,
+    batch_per_slot: int = Field(1, ge=1, le=1000,
                                 description="tasks offered per free slot and pool")
+    area_bound: bool = Field(
+        False, description="sub-district crews take only tasks in their own sub-district "
+        "(pre-reform practice); district-wide crews go anywhere")
+    validate_snapshots: bool = Field(
+        False, description="validate every DispatchProblem the dispatcher builds (slower; "
+        "for debugging a policy or the model)")
     shift_lookahead_h: float = Field(0.5, ge=0.0, le=48.0,
                                      description="off-duty teams starting within this count")
 

@@ -17,7 +17,7 @@ def toy_scenario(**overrides) -> Scenario:
         "demand.cases_per_day": 300,
         "crews": [
             {"name": "sanitation", "skills": ["sanitation"], "per_subdistrict": 2},
-            {"name": "city", "skills": ["city_management", "housing"], "per_subdistrict": 2,
+            {"name": "city", "skills": ["city_management", "housing"], "per_subdistrict": 3,
              "shift": "day"},
             {"name": "works", "skills": ["facilities", "greenery", "utilities"],
              "district_wide": 2, "mode": "car"},

@@ -156,3 +156,32 @@ def test_mmc_matches_erlang_c_and_littles_law():
     assert abs(mean - expected) <= half, (mean, half, expected)
     for L, lw in little:
         assert L == pytest.approx(lw, rel=0.05)
+
+
+def test_trusted_snapshots_equal_validated_ones(toy):
+    """The dispatcher fills DispatchProblem directly; the validated constructor must
+    produce the same fields (dtypes and values) and the run the same event log."""
+    from urbangrid.optimizer import DispatchProblem, get_policy
+    from urbangrid.simulation._model import make_problem
+
+    seen = []
+    nearest = get_policy("nearest")
+
+    def spy(p):
+        fields = {k: v for k, v in p.__dict__.items()}
+        checked = make_problem(DispatchProblem, True, **fields)
+        for k, v in fields.items():
+            w = getattr(checked, k)
+            if isinstance(v, np.ndarray):
+                assert v.dtype == w.dtype and v.shape == w.shape, k
+                np.testing.assert_array_equal(v, w, err_msg=k)
+            else:
+                assert v == w, k
+        seen.append(p.n_tasks)
+        return nearest(p)
+
+    fast = simulate(toy, policy=spy)
+    slow = simulate(toy.replace({"dispatch.validate_snapshots": True}))
+    assert sum(seen) > 100
+    for k in ("time", "case", "kind", "team"):
+        np.testing.assert_array_equal(fast.events[k], slow.events[k])
