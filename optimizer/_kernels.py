@@ -13,85 +13,196 @@ from numba import njit, prange
 INF32 = np.float32(np.inf)
 
 
-@njit(cache=True, parallel=True, fastmath=False)
-def score_stream(
-    row_of_task,  # int32[n]: row of `table` holding the task's cell
-    table,  # float32[u, m]: travel from every team to each batch cell
-    team_start,  # float64[m]: start - now (seconds)
-    team_base,  # float64[m]: wait + balance terms
-    team_end,  # float64[m]: shift end - now
-    team_skills,  # int64[m]
-    task_skill,  # int64[n]
-    task_slack,  # float64[n]: work - (deadline - now)
-    task_wlate,  # float64[n]: lateness weight * priority
-    task_current,  # int32[n]
-    w_travel,
-    w_reassign,
-    out,  # float32[n, m]
-):
-    """Fill ``out[i, j]`` with the score of task ``i`` x team ``j`` (inf if infeasible).
+# Every row kernel below has two drivers: a ``prange`` one (parallel=True) for big
+# matrices and a serial one for the small per-tick batches, where waking the thread pool
+# costs more than the work (measured: ~1 ms per call on a busy 2-core machine).
+PARALLEL_MIN_ELEMENTS = 1_000_000
 
-    Each task streams once over a contiguous table row and the per-team arrays, writing
-    one contiguous output row: no per-element gather from the big team x cell matrix.
-    """
-    n = row_of_task.shape[0]
-    m = table.shape[1]
-    # arrival <= end  <=>  travel <= end - start: one compare per element
-    reach = team_end - team_start
-    for i in prange(n):
-        trow = table[row_of_task[i]]
-        skill = task_skill[i]
-        slack = task_slack[i]
-        wl = task_wlate[i]
-        cur = task_current[i]
-        extra = w_reassign if cur >= 0 else 0.0
-        orow = out[i]
-        # branch-free body so that the loop vectorises; the reassignment term is added
-        # to every team and taken back for the current one below
-        for j in range(m):
-            tr = np.float64(trow[j])
-            late = max(team_start[j] + tr + slack, 0.0)
-            c = w_travel * tr + team_base[j] + wl * late + extra
-            ok = ((team_skills[j] & skill) == skill) & (tr <= reach[j])
-            orow[j] = np.float32(c) if ok else INF32
-        if cur >= 0 and orow[cur] < INF32:
-            tr = np.float64(trow[cur])
-            late = max(team_start[cur] + tr + slack, 0.0)
-            orow[cur] = np.float32(w_travel * tr + team_base[cur] + wl * late)
-    return out
+
+@njit(cache=True, inline="always")
+def _score_row(trow, team_start, team_base, reach, team_skills, skill, slack, wl, cur,
+               w_travel, w_reassign, orow):
+    m = trow.shape[0]
+    extra = w_reassign if cur >= 0 else 0.0
+    # branch-free body so that the loop vectorises; the reassignment term is added to
+    # every team and taken back for the current one below
+    for j in range(m):
+        tr = np.float64(trow[j])
+        late = max(team_start[j] + tr + slack, 0.0)
+        c = w_travel * tr + team_base[j] + wl * late + extra
+        ok = ((team_skills[j] & skill) == skill) & (tr <= reach[j])
+        orow[j] = np.float32(c) if ok else INF32
+    if cur >= 0 and orow[cur] < INF32:
+        tr = np.float64(trow[cur])
+        late = max(team_start[cur] + tr + slack, 0.0)
+        orow[cur] = np.float32(w_travel * tr + team_base[cur] + wl * late)
 
 
 @njit(cache=True, parallel=True)
+def _score_par(row_of_task, table, team_start, team_base, reach, team_skills, task_skill,
+               task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+    for i in prange(row_of_task.shape[0]):
+        _score_row(table[row_of_task[i]], team_start, team_base, reach, team_skills,
+                   task_skill[i], task_slack[i], task_wlate[i], task_current[i], w_travel,
+                   w_reassign, out[i])
+
+
+@njit(cache=True)
+def _score_seq(row_of_task, table, team_start, team_base, reach, team_skills, task_skill,
+               task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+    for i in range(row_of_task.shape[0]):
+        _score_row(table[row_of_task[i]], team_start, team_base, reach, team_skills,
+                   task_skill[i], task_slack[i], task_wlate[i], task_current[i], w_travel,
+                   w_reassign, out[i])
+
+
+def score_stream(row_of_task, table, team_start, team_base, team_end, team_skills,
+                 task_skill, task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+    """Fill ``out[i, j]`` with the score of task ``i`` x team ``j`` (inf if infeasible).
+
+    ``table[u, j]`` is the travel from team ``j`` to the ``u``-th batch cell and
+    ``row_of_task[i]`` the task's row in it; team times are relative to ``now``
+    (``team_start``, ``team_end``), ``team_base`` holds the wait + load terms,
+    ``task_slack = work - (deadline - now)``, ``task_wlate = lateness weight x priority``.
+    Each task streams once over one contiguous table row and the per-team arrays and
+    writes one contiguous output row: no per-element gather from the team x cell matrix.
+    """
+    # arrival <= end  <=>  travel <= end - start: one compare per element
+    reach = team_end - team_start
+    f = _score_par if out.size >= PARALLEL_MIN_ELEMENTS else _score_seq
+    f(row_of_task, table, team_start, team_base, reach, team_skills, task_skill, task_slack,
+      task_wlate, task_current, float(w_travel), float(w_reassign), out)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _insert(best_v, best_j, cnt, k, v, j):
+    """Insert ``(v, j)`` into the ascending buffer of ``cnt`` entries (capacity ``k``);
+    equal values keep index order. Returns the new count."""
+    if cnt == k and v >= best_v[k - 1]:
+        return cnt
+    p = cnt if cnt < k else k - 1
+    while p > 0 and best_v[p - 1] > v:
+        if p < k:
+            best_v[p] = best_v[p - 1]
+            best_j[p] = best_j[p - 1]
+        p -= 1
+    best_v[p] = v
+    best_j[p] = j
+    return cnt + 1 if cnt < k else cnt
+
+
+@njit(cache=True)
+def _topk_row(row, k, offset, out_row):
+    best_v = np.empty(k, np.float64)
+    best_j = np.full(k, -1, np.int32)
+    cnt = 0
+    for j in range(row.shape[0]):
+        c = row[j]
+        if c < np.inf:
+            cnt = _insert(best_v, best_j, cnt, k, np.float64(c) - offset[j], j)
+    for t in range(k):
+        out_row[t] = best_j[t] if t < cnt else -1
+
+
+@njit(cache=True)
+def _cand_row(row, k, offset, zero, out_row):
+    # the k cheapest, then the k cheapest after the offset that are not already in
+    _topk_row(row, k, zero, out_row[:k])
+    second = np.empty(k, np.int32)
+    _topk_row(row, k, offset, second)
+    w = k
+    for t in range(k):
+        j = second[t]
+        if j < 0:
+            break
+        dup = False
+        for u in range(k):
+            if out_row[u] == j:
+                dup = True
+                break
+        if not dup:
+            out_row[w] = j
+            w += 1
+    for t in range(w, out_row.shape[0]):
+        out_row[t] = -1
+
+
+@njit(cache=True, parallel=True)
+def _topk_par(cost, k, offset, out):
+    for i in prange(cost.shape[0]):
+        _topk_row(cost[i], k, offset, out[i])
+
+
+@njit(cache=True)
+def _topk_seq(cost, k, offset, out):
+    for i in range(cost.shape[0]):
+        _topk_row(cost[i], k, offset, out[i])
+
+
+@njit(cache=True, parallel=True)
+def _cand_par(cost, k, offset, out):
+    zero = np.zeros(offset.shape[0])
+    for i in prange(cost.shape[0]):
+        _cand_row(cost[i], k, offset, zero, out[i])
+
+
+@njit(cache=True)
+def _cand_seq(cost, k, offset, out):
+    zero = np.zeros(offset.shape[0])
+    for i in range(cost.shape[0]):
+        _cand_row(cost[i], k, offset, zero, out[i])
+
+
 def topk_rows(cost, k, offset, out):
     """``out[i]``: indices of the ``k`` smallest finite values of ``cost[i, j] -
     offset[j]``, ascending (ties by index), padded with -1."""
-    n, m = cost.shape
-    for i in prange(n):
-        best_v = np.empty(k, np.float64)
-        best_j = np.full(k, -1, np.int32)
-        cnt = 0
-        row = cost[i]
-        for j in range(m):
-            c = row[j]
-            if not c < np.inf:
-                continue
-            v = np.float64(c) - offset[j]
-            if cnt == k and v >= best_v[k - 1]:
-                continue
-            # insertion into a sorted buffer; equal values keep index order
-            p = cnt if cnt < k else k - 1
-            while p > 0 and best_v[p - 1] > v:
-                if p < k:
-                    best_v[p] = best_v[p - 1]
-                    best_j[p] = best_j[p - 1]
-                p -= 1
-            best_v[p] = v
-            best_j[p] = j
-            if cnt < k:
-                cnt += 1
-        for t in range(k):
-            out[i, t] = best_j[t] if t < cnt else -1
+    f = _topk_par if cost.size >= PARALLEL_MIN_ELEMENTS else _topk_seq
+    f(cost, int(k), np.asarray(offset, np.float64), out)
     return out
+
+
+def candidate_rows(cost, k, offset, out):
+    """``out[i]`` (width ``2k``): the ``k`` cheapest feasible teams of task ``i``, then,
+    without repeats, the ``k`` cheapest by ``cost[i, j] - offset[j]``; -1 padded."""
+    f = _cand_par if cost.size >= PARALLEL_MIN_ELEMENTS else _cand_seq
+    f(cost, int(k), np.asarray(offset, np.float64), out)
+    return out
+
+
+@njit(cache=True)
+def _absmax_finite_seq(cost):
+    best = 0.0
+    for i in range(cost.shape[0]):
+        row = cost[i]
+        for j in range(row.shape[0]):
+            v = abs(np.float64(row[j]))
+            if v < np.inf and v > best:
+                best = v
+    return best
+
+
+@njit(cache=True, parallel=True)
+def _absmax_finite_par(cost):
+    n = cost.shape[0]
+    part = np.zeros(n)
+    for i in prange(n):
+        row = cost[i]
+        b = 0.0
+        for j in range(row.shape[0]):
+            v = abs(np.float64(row[j]))
+            if v < np.inf and v > b:
+                b = v
+        part[i] = b
+    return part.max() if n else 0.0
+
+
+def absmax_finite(cost) -> float:
+    """Largest ``|cost|`` over the finite entries (0 if none)."""
+    if cost.size == 0:
+        return 0.0
+    f = _absmax_finite_par if cost.size >= PARALLEL_MIN_ELEMENTS else _absmax_finite_seq
+    return float(f(cost))
 
 
 @njit(cache=True)
@@ -100,7 +211,55 @@ def scale_cost(c, scale):
     return np.int64(np.floor(np.float64(c) * scale + 0.5))
 
 
+@njit(cache=True)
+def _price_row(row, scale, pi, pot_team, skip_j, r, margin, out_row):
+    best_v = np.zeros(r, np.int64)
+    best_j = np.full(r, -1, np.int32)
+    cnt = 0
+    neg = 0
+    for j in range(row.shape[0]):
+        v = row[j]
+        if not v < np.inf or j == skip_j:
+            continue
+        rc = scale_cost(v, scale) + pi - pot_team[j]
+        if rc >= margin:
+            continue
+        if rc < 0:
+            neg += 1
+        cnt = _insert(best_v, best_j, cnt, r, rc, j)
+    if neg == 0:
+        cnt = 0
+    for t in range(r):
+        out_row[t] = best_j[t] if t < cnt else -1
+    return neg
+
+
 @njit(cache=True, parallel=True)
+def _price_par(cost, scale, pot_task, pot_team, team_of, skip, r, margin, out):
+    n = cost.shape[0]
+    count = np.zeros(n, np.int64)
+    for i in prange(n):
+        if skip[i]:
+            out[i, :] = -1
+        else:
+            count[i] = _price_row(cost[i], scale, pot_task[i], pot_team, team_of[i], r,
+                                  margin, out[i])
+    return count
+
+
+@njit(cache=True)
+def _price_seq(cost, scale, pot_task, pot_team, team_of, skip, r, margin, out):
+    n = cost.shape[0]
+    count = np.zeros(n, np.int64)
+    for i in range(n):
+        if skip[i]:
+            out[i, :] = -1
+        else:
+            count[i] = _price_row(cost[i], scale, pot_task[i], pot_team, team_of[i], r,
+                                  margin, out[i])
+    return count
+
+
 def price_rows(cost, scale, pot_task, pot_team, team_of, skip, r, margin, out):
     """Pricing: count each task's arcs with negative reduced cost and pick arcs to add.
 
@@ -111,41 +270,9 @@ def price_rows(cost, scale, pot_task, pot_team, team_of, skip, r, margin, out):
     that may turn negative once prices move come along), most negative first, -1 padded;
     rows without a negative arc get -1 only. Returns the negative-arc count per task.
     """
-    n, m = cost.shape
-    count = np.zeros(n, np.int64)
-    for i in prange(n):
-        best_v = np.zeros(r, np.int64)
-        best_j = np.full(r, -1, np.int32)
-        cnt = 0
-        if not skip[i]:
-            row = cost[i]
-            pi = pot_task[i]
-            for j in range(m):
-                v = row[j]
-                if not v < np.inf or j == team_of[i]:
-                    continue
-                rc = scale_cost(v, scale) + pi - pot_team[j]
-                if rc >= margin:
-                    continue
-                if rc < 0:
-                    count[i] += 1
-                if cnt == r and rc >= best_v[r - 1]:
-                    continue
-                p = cnt if cnt < r else r - 1
-                while p > 0 and best_v[p - 1] > rc:
-                    if p < r:
-                        best_v[p] = best_v[p - 1]
-                        best_j[p] = best_j[p - 1]
-                    p -= 1
-                best_v[p] = rc
-                best_j[p] = j
-                if cnt < r:
-                    cnt += 1
-        if count[i] == 0:
-            cnt = 0
-        for t in range(r):
-            out[i, t] = best_j[t] if t < cnt else -1
-    return count
+    f = _price_par if cost.size >= PARALLEL_MIN_ELEMENTS else _price_seq
+    return f(cost, float(scale), pot_task, pot_team, team_of, skip, int(r), np.int64(margin),
+             out)
 
 
 @njit(cache=True)
@@ -200,6 +327,165 @@ def potentials(n_nodes, tail, head, cost):
                     qt = (qt + 1) % cap
                     size += 1
     return d, True
+
+
+@njit(cache=True, inline="always")
+def _heap_push(hk, hv, size, key, v):
+    i = size
+    hk[i] = key
+    hv[i] = v
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hk[parent] <= hk[i]:
+            break
+        hk[parent], hk[i] = hk[i], hk[parent]
+        hv[parent], hv[i] = hv[i], hv[parent]
+        i = parent
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(hk, hv, size):
+    key = hk[0]
+    v = hv[0]
+    size -= 1
+    hk[0] = hk[size]
+    hv[0] = hv[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and hk[c + 1] < hk[c]:
+            c += 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hv[c], hv[i] = hv[i], hv[c]
+        i = c
+    return key, v, size
+
+
+@njit(cache=True)
+def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
+    """Make a min-cost flow optimal again after adding arcs, without a re-solve.
+
+    On entry ``flow`` is optimal and ``d`` are valid potentials (every residual arc has
+    reduced cost ``cost + d[tail] - d[head] >= 0``) for all arcs except those listed in
+    ``new_arcs`` (flow 0). Each new arc ``u -> v`` with negative reduced cost ``rc`` in
+    turn: a Dijkstra from ``v`` on reduced costs, bounded at ``-rc``, either reaches ``u``
+    (a negative cycle: push one unit round it) or proves there is none; the potentials
+    are then updated so that every active residual arc, the new one included, has a
+    non-negative reduced cost again (Ahuja, Magnanti & Orlin 1993, ch. 9). ``flow`` and
+    ``d`` are updated in place. Returns ``(units_pushed, searches, nodes_settled)``.
+    """
+    n_arcs = tail.shape[0]
+    # half-arc adjacency: 2e = e forward out of tail[e], 2e+1 = e backward out of head[e]
+    start = np.zeros(n_nodes + 1, np.int64)
+    for e in range(n_arcs):
+        start[tail[e] + 1] += 1
+        start[head[e] + 1] += 1
+    for v in range(n_nodes):
+        start[v + 1] += start[v]
+    fill = start[:-1].copy()
+    half = np.empty(2 * n_arcs, np.int64)
+    for e in range(n_arcs):
+        half[fill[tail[e]]] = 2 * e
+        fill[tail[e]] += 1
+        half[fill[head[e]]] = 2 * e + 1
+        fill[head[e]] += 1
+    active = np.ones(n_arcs, np.bool_)
+    for t in range(new_arcs.shape[0]):
+        active[new_arcs[t]] = False
+    big = np.iinfo(np.int64).max
+    dist = np.full(n_nodes, big, np.int64)
+    settled = np.zeros(n_nodes, np.bool_)
+    pred = np.full(n_nodes, -1, np.int64)
+    touched = np.empty(n_nodes, np.int64)
+    done = np.empty(n_nodes, np.int64)
+    hk = np.empty(2 * n_arcs + n_nodes + 1, np.int64)
+    hv = np.empty(2 * n_arcs + n_nodes + 1, np.int64)
+    pushed = 0
+    searches = 0
+    settled_total = 0
+    for t in range(new_arcs.shape[0]):
+        a = new_arcs[t]
+        u = tail[a]
+        v = head[a]
+        rc = cost[a] + d[u] - d[v]
+        active[a] = True
+        if rc >= 0:
+            continue
+        searches += 1
+        bound = -rc
+        n_touched = 0
+        n_done = 0
+        dist[v] = 0
+        touched[n_touched] = v
+        n_touched += 1
+        size = _heap_push(hk, hv, 0, 0, v)
+        found = False
+        while size > 0:
+            k, x, size = _heap_pop(hk, hv, size)
+            if settled[x] or k > dist[x]:
+                continue
+            if k >= bound:
+                break
+            settled[x] = True
+            done[n_done] = x
+            n_done += 1
+            if x == u:
+                found = True
+                break
+            dx = d[x]
+            for h in range(start[x], start[x + 1]):
+                hh = half[h]
+                e = hh >> 1
+                if hh & 1 == 0:
+                    if not active[e] or flow[e] >= cap[e]:
+                        continue
+                    y = head[e]
+                    c = cost[e]
+                else:
+                    if flow[e] <= 0:
+                        continue
+                    y = tail[e]
+                    c = -cost[e]
+                if settled[y]:
+                    continue
+                nd = k + c + dx - d[y]
+                if nd < dist[y] and nd < bound:
+                    if dist[y] == big:
+                        touched[n_touched] = y
+                        n_touched += 1
+                    dist[y] = nd
+                    pred[y] = hh
+                    size = _heap_push(hk, hv, size, nd, y)
+        level = dist[u] if found else bound
+        for q in range(n_done):
+            x = done[q]
+            if dist[x] < level:
+                d[x] += dist[x] - level
+        settled_total += n_done
+        if found:
+            flow[a] += 1
+            y = u
+            while y != v:
+                hh = pred[y]
+                e = hh >> 1
+                if hh & 1 == 0:
+                    flow[e] += 1
+                    y = tail[e]
+                else:
+                    flow[e] -= 1
+                    y = head[e]
+            pushed += 1
+        for q in range(n_touched):
+            x = touched[q]
+            dist[x] = big
+            settled[x] = False
+            pred[x] = -1
+    return pushed, searches, settled_total
 
 
 @njit(cache=True)

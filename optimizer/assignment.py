@@ -171,6 +171,10 @@ class _Network:
         flows = smcf.flows(np.arange(tails.size, dtype=np.int32))
         return flows, tails, heads, costs, int(smcf.optimal_cost())
 
+    def capacities(self, n_pairs):
+        """Capacities of the arcs as :meth:`solve` lays them out."""
+        return np.concatenate([np.ones(n_pairs + self.nf, np.int64), self.slot_cap])
+
     def residual(self, flows, tails, heads, costs):
         """Arcs of the residual graph: forward where capacity is left, backward where
         flow runs."""
@@ -185,11 +189,7 @@ class _Network:
 
 
 def _pick_scale(costs, defer_cost, balance, capacity, n_nodes, n, scale):
-    finite_max = 0.0
-    if costs.size:
-        fin = costs[np.isfinite(costs)]
-        if fin.size:
-            finite_max = float(np.abs(fin).max())
+    finite_max = _kernels.absmax_finite(costs)
     cmax = max(finite_max, float(np.abs(defer_cost).max(initial=0.0)),
                balance * float(capacity.max(initial=0)), 1.0)
     limit = _INT_BUDGET / ((n_nodes + 1.0) * (n + 1.0) * cmax)
@@ -211,6 +211,7 @@ def assign(
     scale: float = DEFAULT_SCALE,
     max_rounds: int = 25,
     price_add: int | None = None,
+    incremental_max: int = 2000,
 ) -> AssignmentResult:
     """Optimal assignment of tasks to teams with capacities, or explicit deferral.
 
@@ -256,6 +257,10 @@ def assign(
     price_add
         Arcs added per task and pricing round (the most negative ones), default
         ``candidates``.
+    incremental_max
+        When a pricing round adds at most this many arcs, the flow is repaired in place
+        (a bounded Dijkstra per new arc cancels any negative cycle it closes and updates
+        the potentials) instead of being solved again from scratch.
 
     Returns
     -------
@@ -305,28 +310,35 @@ def assign(
         if offset.shape != (m,) or not np.isfinite(offset).all():
             raise InputError(f"column_offset must be finite with shape ({m},)")
         top = np.empty((free.size, 2 * k), np.int32)
-        _kernels.topk_rows(sub, k, np.zeros(m), top[:, :k])
-        _kernels.topk_rows(sub, k, offset, top[:, k:])
+        _kernels.candidate_rows(sub, k, offset, top)
         ti, tk = np.nonzero(top >= 0)
-        key = np.unique(ti.astype(np.int64) * m + top[ti, tk])
-        pi, pj = key // m, key % m
+        pi, pj = ti.astype(np.int64), top[ti, tk].astype(np.int64)
         method = "mcf"
     pi = pi.astype(np.int64)
     pj = pj.astype(np.int64)
     stats["arcs_initial"] = int(pi.size)
     rounds = 0
-    t_flow = t_pot = t_price = 0.0
+    t_flow = t_pot = t_price = t_fix = 0.0
+    need_solve = True
     while True:
-        pcost = np.floor(sub[pi, pj].astype(np.float64) * scale + 0.5).astype(np.int64)
-        ts = time.perf_counter()
-        flows, tails, heads, arc_costs, opt = net.solve(pi, pj, pcost)
-        t_flow += time.perf_counter() - ts
-        used = flows[: pi.size] > 0
+        if need_solve:
+            pcost = np.floor(sub[pi, pj].astype(np.float64) * scale + 0.5).astype(np.int64)
+            ts = time.perf_counter()
+            flows, tails, heads, arc_costs, _ = net.solve(pi, pj, pcost)
+            t_flow += time.perf_counter() - ts
+            flows = np.asarray(flows, np.int64)
+            caps = net.capacities(pi.size)
+            arc_task = np.concatenate([pi, np.full(tails.size - pi.size, -1, np.int64)])
+            arc_team = np.concatenate([pj, np.full(tails.size - pi.size, -1, np.int64)])
+            stats["flow_solves"] = stats.get("flow_solves", 0) + 1
+        used = (arc_task >= 0) & (flows > 0)
         team_free = np.full(free.size, -1, np.int32)
-        team_free[pi[used]] = pj[used]
+        team_free[arc_task[used]] = arc_team[used]
         team[free] = team_free
-        stats.update(arcs_final=int(pi.size), pricing_rounds=rounds,
-                     seconds_flow=t_flow, seconds_potentials=t_pot, seconds_pricing=t_price)
+        opt = int((flows * arc_costs).sum())
+        stats.update(arcs_final=int(pi.size), pricing_rounds=rounds, seconds_flow=t_flow,
+                     seconds_potentials=t_pot, seconds_pricing=t_price,
+                     seconds_incremental=t_fix)
         # optimum of the rounded costs; each task's arc and slot may round by 0.5/scale
         bound = (opt - free.size) / scale
         if method == "mcf_dense":
@@ -337,29 +349,52 @@ def assign(
             method, dense_pi, dense_pj = "mcf_dense", *np.nonzero(np.isfinite(sub))
             pi, pj = dense_pi.astype(np.int64), dense_pj.astype(np.int64)
             stats["fell_back_to_dense"] = True
+            need_solve = True
             continue
-        ts = time.perf_counter()
-        rt, rh, rc = net.residual(flows, tails, heads, arc_costs)
-        d, ok = _kernels.potentials(net.n_nodes, rt, rh, rc)
-        t_pot += time.perf_counter() - ts
-        if not ok:  # cannot happen for an optimal flow; be safe rather than wrong
-            raise RuntimeError("negative cycle in the residual graph of an optimal flow")
+        if need_solve:
+            ts = time.perf_counter()
+            rt, rh, rc = net.residual(flows, tails, heads, arc_costs)
+            d, ok = _kernels.potentials(net.n_nodes, rt, rh, rc)
+            t_pot += time.perf_counter() - ts
+            if not ok:  # cannot happen for an optimal flow; be safe rather than wrong
+                raise RuntimeError("negative cycle in the residual graph of an optimal flow")
         ts = time.perf_counter()
         add = np.empty((free.size, max(price_add or candidates, 1)), np.int32)
         neg = _kernels.price_rows(sub, scale, d[: free.size], d[free.size: free.size + m],
                                   team_free, np.zeros(free.size, np.bool_), add.shape[1],
                                   np.int64(np.floor(price_margin * scale)), add)
         t_price += time.perf_counter() - ts
-        stats["seconds_potentials"], stats["seconds_pricing"] = t_pot, t_price
+        stats["seconds_pricing"] = t_price
         n_neg = int(neg.sum())
         stats.setdefault("negative_arcs_per_round", []).append(n_neg)
         if n_neg == 0:
             # the potentials are dual feasible for every arc: proven optimal
             return done("optimal", method, bound)
         ai, ak = np.nonzero(add >= 0)
-        pi = np.concatenate([pi, ai.astype(np.int64)])
-        pj = np.concatenate([pj, add[ai, ak].astype(np.int64)])
+        ai = ai.astype(np.int64)
+        aj = add[ai, ak].astype(np.int64)
+        pi = np.concatenate([pi, ai])
+        pj = np.concatenate([pj, aj])
         rounds += 1
+        need_solve = ai.size > incremental_max
+        if not need_solve:
+            # few new arcs: repair the flow in place instead of solving again
+            ts = time.perf_counter()
+            first_new = tails.size
+            tails = np.concatenate([tails, ai])
+            heads = np.concatenate([heads, free.size + aj])
+            arc_costs = np.concatenate([
+                arc_costs, np.floor(sub[ai, aj].astype(np.float64) * scale + 0.5)
+                .astype(np.int64)])
+            caps = np.concatenate([caps, np.ones(ai.size, np.int64)])
+            flows = np.concatenate([flows, np.zeros(ai.size, np.int64)])
+            arc_task = np.concatenate([arc_task, ai])
+            arc_team = np.concatenate([arc_team, aj])
+            _kernels.cancel_negative_arcs(
+                net.n_nodes, tails, heads, arc_costs, caps, flows, d,
+                np.arange(first_new, tails.size, dtype=np.int64))
+            t_fix += time.perf_counter() - ts
+            stats["incremental_rounds"] = stats.get("incremental_rounds", 0) + 1
 
 
 def greedy_assign(

@@ -52,11 +52,17 @@ def check_feasible(res, costs, capacity, pinned=None):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("balance", [0.0, 75.0])
-def test_candidate_pricing_is_exactly_optimal(seed, balance):
+@pytest.mark.parametrize("incremental_max", [0, 10**6])
+def test_candidate_pricing_is_exactly_optimal(seed, balance, incremental_max):
     rng = np.random.default_rng(seed)
     costs, capacity, defer = random_costs(rng, 60, 25)
-    # few candidates force pricing rounds
-    res = assign(costs, capacity, defer, balance=balance, candidates=2)
+    # few candidates force pricing rounds, repaired in place or re-solved
+    res = assign(costs, capacity, defer, balance=balance, candidates=2,
+                 incremental_max=incremental_max)
+    if incremental_max == 0:
+        assert res.stats.get("incremental_rounds", 0) == 0
+    elif res.stats["pricing_rounds"]:
+        assert res.stats["flow_solves"] == 1 and res.stats["incremental_rounds"] >= 1
     dense = assign(costs, capacity, defer, balance=balance, dense=True)
     ref = optimum_by_lsa(costs, capacity, defer, balance)
     check_feasible(res, costs, capacity)
@@ -261,3 +267,88 @@ def test_greedy_equals_python_reference():
             team[i] = j
             used[j] += 1
     np.testing.assert_array_equal(got, team)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10**6), n=st.integers(0, 12), m=st.integers(1, 15),
+       k=st.integers(1, 5))
+def test_candidate_rows_equal_reference(seed, n, m, k):
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 6, (n, m)).astype(np.float32)
+    cost[rng.random((n, m)) < 0.3] = np.inf
+    offset = rng.integers(0, 4, m).astype(np.float64)
+    out = np.empty((n, 2 * k), np.int32)
+    _kernels.candidate_rows(cost, k, offset, out)
+    first = topk_reference(cost, k)
+    second = topk_reference(cost - offset[None, :], k)
+    for i in range(n):
+        want = [j for j in first[i] if j >= 0]
+        want += [j for j in second[i] if j >= 0 and j not in want]
+        assert out[i].tolist() == want + [-1] * (2 * k - len(want))
+
+
+def test_absmax_finite():
+    c = np.array([[1.0, -7.0, np.inf], [3.0, np.inf, 2.0]], np.float32)
+    assert _kernels.absmax_finite(c) == 7.0
+    assert _kernels.absmax_finite(np.full((2, 2), np.inf)) == 0.0
+    assert _kernels.absmax_finite(np.zeros((0, 3))) == 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cancel_negative_arcs_reaches_the_optimum_of_the_larger_graph(seed):
+    """Solve on half the arcs, add the rest as new arcs, repair in place: the flow cost
+    must equal a fresh OR-Tools solve on all arcs, and the potentials must certify it."""
+    from ortools.graph.python import min_cost_flow
+    rng = np.random.default_rng(seed)
+    nt, nm = 30, 8
+    # tasks 0..nt-1, teams nt..nt+nm-1, sink; pair arcs, defer arcs, slot arcs (cap 2)
+    pi = np.repeat(np.arange(nt), nm)
+    pj = np.tile(np.arange(nm), nt)
+    keep = rng.random(pi.size) < 0.7
+    pi, pj = pi[keep], pj[keep]
+    pc = rng.integers(0, 1000, pi.size)
+    sink = nt + nm
+
+    def arcs(mask):
+        tails = np.concatenate([pi[mask], np.arange(nt), nt + np.arange(nm)])
+        heads = np.concatenate([nt + pj[mask], np.full(nt, sink), np.full(nm, sink)])
+        costs = np.concatenate([pc[mask], np.full(nt, 800), np.zeros(nm, int)])
+        caps = np.concatenate([np.ones(mask.sum() + nt, int), np.full(nm, 2)])
+        return tails, heads, costs.astype(np.int64), caps.astype(np.int64)
+
+    def solve(tails, heads, costs, caps):
+        f = min_cost_flow.SimpleMinCostFlow()
+        f.add_arcs_with_capacity_and_unit_cost(tails.astype(np.int32), heads.astype(np.int32),
+                                               caps, costs)
+        sup = np.zeros(sink + 1, np.int64)
+        sup[:nt] = 1
+        sup[sink] = -nt
+        f.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), sup)
+        assert f.solve() == f.OPTIMAL
+        return np.asarray(f.flows(np.arange(tails.size, dtype=np.int32)), np.int64), \
+            f.optimal_cost()
+
+    half = rng.random(pi.size) < 0.5
+    t1, h1, c1, k1 = arcs(half)
+    flow, _ = solve(t1, h1, c1, k1)
+    fwd, bwd = flow < k1, flow > 0
+    d, ok = _kernels.potentials(sink + 1, np.r_[t1[fwd], h1[bwd]], np.r_[h1[fwd], t1[bwd]],
+                                np.r_[c1[fwd], -c1[bwd]])
+    assert ok
+    rest = ~half
+    tails = np.concatenate([t1, pi[rest]])
+    heads = np.concatenate([h1, nt + pj[rest]])
+    costs = np.concatenate([c1, pc[rest]]).astype(np.int64)
+    caps = np.concatenate([k1, np.ones(rest.sum(), np.int64)])
+    flow = np.concatenate([flow, np.zeros(rest.sum(), np.int64)])
+    new = np.arange(t1.size, tails.size, dtype=np.int64)
+    _kernels.cancel_negative_arcs(sink + 1, tails, heads, costs, caps, flow, d, new)
+    _, best = solve(*arcs(np.ones(pi.size, bool)))
+    assert int((flow * costs).sum()) == best
+    # still a feasible flow, and every residual arc has a non-negative reduced cost
+    assert ((flow >= 0) & (flow <= caps)).all()
+    bal = np.bincount(tails, flow, sink + 1) - np.bincount(heads, flow, sink + 1)
+    assert (bal[:nt] == 1).all() and bal[sink] == -nt
+    fwd, bwd = flow < caps, flow > 0
+    assert (costs[fwd] + d[tails[fwd]] - d[heads[fwd]] >= 0).all()
+    assert (-costs[bwd] + d[heads[bwd]] - d[tails[bwd]] >= 0).all()
