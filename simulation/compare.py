@@ -1,0 +1,237 @@
+"""Paired comparisons of scenarios under common random numbers.
+
+Every scenario is run with the same root seed and the same replication indices, so
+replication ``r`` of each scenario draws its arrivals and case fates from the same child
+streams (:func:`urbangrid.simulation.run.streams_for`). The difference of a KPI between
+two scenarios is then taken *within* each replication and summarised over replications
+with a 95 % Student-t interval (a paired-t interval; Law, *Simulation Modeling and
+Analysis*, 5th ed., §10.2.1). Pairing removes the variance the scenarios share, so the
+interval is usually much narrower than one built from two independent samples.
+
+A difference whose interval contains zero is flagged ``crosses_zero``: the runs do not
+show which scenario is better on that KPI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from urbangrid.grid.errors import InputError
+
+from .catalogue import CHANNELS
+from .replications import run_replications, summarise, t_interval
+from .run import RunResult
+from .scenario import Scenario
+
+__all__ = ["Comparison", "compare_scenarios", "comparison_document", "paired_differences"]
+
+KpiRecord = dict[str, dict[str, float]]
+
+
+def paired_differences(
+    base: Sequence[KpiRecord], other: Sequence[KpiRecord]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per-replication differences ``other − base`` summarised with 95 % t-intervals.
+
+    Parameters
+    ----------
+    base, other
+        KPI records of the same replications, in replication order (as
+        :attr:`ReplicationSummary.per_replication` holds them).
+
+    Returns
+    -------
+    dict
+        ``{group: {kpi: {"mean", "ci95", "n", "crosses_zero"}}}``. Replications where either
+        value is not finite are left out of that KPI (``n`` says how many pairs remain);
+        ``crosses_zero`` is ``None`` when fewer than two pairs remain.
+    """
+    if len(base) != len(other):
+        raise ValueError(f"paired differences need equal replications ({len(base)} vs "
+                         f"{len(other)})")
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for group in base[0]:
+        out[group] = {}
+        for name in base[0][group]:
+            a = np.array([r[group][name] for r in base], dtype=float)
+            b = np.array([r[group].get(name, math.nan) for r in other], dtype=float)
+            mean, half, n = t_interval(b - a)
+            crosses = None if not math.isfinite(half) else bool(abs(mean) <= half)
+            out[group][name] = {"mean": mean, "ci95": half, "n": n, "crosses_zero": crosses}
+    return out
+
+
+@dataclass
+class Comparison:
+    """KPIs of every replication of every scenario, run under common random numbers.
+
+    Attributes
+    ----------
+    names
+        Unique label of each scenario (its ``name``, made unique when two coincide).
+    scenarios
+        The scenarios as run (with the common horizon and seed applied).
+    seed, replications
+        The common root seed and number of replications.
+    per_replication
+        ``{label: [KPI record of replication 0, 1, …]}``.
+    first
+        ``{label: RunResult of replication 0}`` when kept (for reports), else empty.
+    """
+
+    names: list[str]
+    scenarios: list[Scenario]
+    seed: int
+    replications: int
+    per_replication: dict[str, list[KpiRecord]]
+    first: dict[str, RunResult] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    @property
+    def baseline(self) -> str:
+        """Label of the first scenario: the one every difference is taken against."""
+        return self.names[0]
+
+    def summary(self) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+        """``{label: {"all" | channel: {kpi: {"mean", "ci95", "n"}}}}``."""
+        return {n: summarise(self.per_replication[n]) for n in self.names}
+
+    def differences(self) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+        """Paired differences of each scenario against the baseline (``label − baseline``)."""
+        base = self.per_replication[self.baseline]
+        return {n: paired_differences(base, self.per_replication[n])
+                for n in self.names[1:]}
+
+
+def _labels(scenarios: Sequence[Scenario]) -> list[str]:
+    names = [s.name for s in scenarios]
+    out = []
+    for i, n in enumerate(names):
+        out.append(n if names.count(n) == 1 else f"{n}#{i + 1}")
+    return out
+
+
+def compare_scenarios(
+    scenarios: Sequence[Scenario],
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    days: float | None = None,
+    processes: int | None = None,
+    keep_first: bool = True,
+    progress: Callable[[int, float], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> Comparison:
+    """Run every scenario with the same seed and replication indices.
+
+    Parameters
+    ----------
+    scenarios
+        Two or more scenarios; the first is the baseline of the differences.
+    replications, seed, days
+        Common values applied to every scenario (default: the first scenario's
+        ``run.replications``, ``run.seed`` and ``run.days``).
+    processes
+        Worker processes per scenario's replications (see :func:`run_replications`).
+    keep_first
+        Keep replication 0's full records of each scenario (for maps and plots).
+    progress
+        ``progress(scenario_index, fraction)``: simulated-time fraction of the scenario's
+        replication 0.
+    on_done
+        Called with the number of runs (scenario × replication) finished so far.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        Fewer than two scenarios, or a common value the scenarios reject.
+    """
+    import time
+
+    if len(scenarios) < 2:
+        raise InputError("compare needs at least two scenarios")
+    first = scenarios[0].run
+    reps = first.replications if replications is None else int(replications)
+    seed = first.seed if seed is None else int(seed)
+    days = first.days if days is None else float(days)
+    if reps < 2:
+        raise InputError(f"--replications = {reps}: paired confidence intervals need at "
+                         "least 2 replications")
+    common = {"run.replications": reps, "run.seed": seed, "run.days": days}
+    runs = [s.replace(common) for s in scenarios]
+    labels = _labels(runs)
+    per_rep: dict[str, list[KpiRecord]] = {}
+    firsts: dict[str, RunResult] = {}
+    done_before = 0
+    t0 = time.perf_counter()
+    for i, (label, sc) in enumerate(zip(labels, runs, strict=True)):
+        base = done_before
+
+        def _prog(f: float, i: int = i) -> None:
+            if progress:
+                progress(i, f)
+
+        def _done(k: int, base: int = base) -> None:
+            if on_done:
+                on_done(base + k)
+
+        res = run_replications(sc, replications=reps, seed=seed, processes=processes,
+                               keep_first=keep_first, progress=_prog, on_done=_done)
+        per_rep[label] = res.per_replication
+        if keep_first and res.first is not None:
+            firsts[label] = res.first
+        done_before += reps
+    return Comparison(names=labels, scenarios=runs, seed=seed, replications=reps,
+                      per_replication=per_rep, first=firsts,
+                      wall_seconds=time.perf_counter() - t0)
+
+
+def comparison_document(comparison: Comparison,
+                        extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``comparison.json`` document (NaN written as null).
+
+    Keys: ``scenarios`` (label → scenario as run), ``seed``, ``replications``,
+    ``baseline``, ``kpis`` (label → group → KPI → mean/ci95/n), ``differences``
+    (label → group → KPI → mean/ci95/n/crosses_zero, ``label − baseline``), ``method``.
+    """
+    doc: dict[str, Any] = {
+        "baseline": comparison.baseline,
+        "seed": comparison.seed,
+        "replications": comparison.replications,
+        "channels": list(CHANNELS),
+        "method": "common random numbers: every scenario runs replications 0..R-1 of the "
+                  "same root seed; differences are per-replication (label - baseline) with "
+                  "a 95 % paired Student-t interval; crosses_zero marks intervals that "
+                  "contain 0",
+        "kpis": comparison.summary(),
+        "differences": comparison.differences(),
+        "scenarios": {n: s.to_dict() for n, s in zip(comparison.names, comparison.scenarios,
+                                                      strict=True)},
+        "wall_seconds": comparison.wall_seconds,
+    }
+    if extra:
+        doc.update(extra)
+    return _json_safe(doc)
+
+
+def _json_safe(x: Any) -> Any:
+    """Plain JSON values: NaN and infinities as None, NumPy scalars as Python ones."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x

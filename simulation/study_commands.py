@@ -1,0 +1,249 @@
+"""The ``compare`` and ``sweep`` sub-commands: thin layers over .compare and .sweep."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from urbangrid.grid.errors import InputError
+
+__all__ = ["check_scenario_files", "register", "run_compare", "run_sweep_command"]
+
+log = logging.getLogger("urbangrid.study")
+
+# Rows of the printed comparison table: (group, KPI, format).
+_COMPARE_ROWS = (
+    ("all", "cases_created", "{:,.0f}"), ("all", "cases_closed", "{:,.0f}"),
+    ("all", "handling_days_calendar_mean", "{:.2f}"),
+    ("all", "handling_days_working_mean", "{:.2f}"), ("all", "same_day_rate", "{:.1%}"),
+    ("all", "on_time_rate", "{:.1%}"), ("all", "resolution_rate", "{:.1%}"),
+    ("all", "backlog_mean", "{:,.0f}"), ("all", "utilisation_mean", "{:.1%}"),
+    ("all", "dispatch_delay_min_mean", "{:.1f}"),
+    ("hotline", "handling_days_calendar_mean", "{:.2f}"),
+    ("hotline", "handling_days_working_mean", "{:.2f}"),
+    ("hotline", "resolution_rate", "{:.1%}"), ("hotline", "satisfaction_rate", "{:.1%}"),
+    ("iot", "same_day_rate", "{:.1%}"), ("patrol", "resolution_rate", "{:.1%}"),
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``compare`` and ``sweep`` to the ``urbangrid`` command line."""
+    c = subparsers.add_parser(
+        "compare", help="compare scenarios under common random numbers",
+        description="Run two or more scenarios with the same seed and replications "
+        "(common random numbers) and report each KPI with paired differences against the "
+        "first scenario and 95 %% t-intervals. Writes DIR/comparison.json, PNG figures "
+        "and DIR/report.html.")
+    c.add_argument("scenarios", nargs="+", metavar="SCENARIO.toml",
+                   help="scenario files; the first is the baseline")
+    _common(c)
+    c.add_argument("--out", default="results/compare", help="output folder")
+    c.set_defaults(func=run_compare)
+
+    s = subparsers.add_parser(
+        "sweep", help="run a scenario over a grid of parameter values",
+        description="Run the cross product of --grid values × replications of a scenario "
+        "on a local process pool or a Dask cluster. Writes DIR/sweep.parquet (one row per "
+        "run), DIR/sweep_summary.csv, DIR/sweep.png.")
+    s.add_argument("scenario", metavar="SCENARIO.toml", help="base scenario file")
+    s.add_argument("--grid", action="append", default=[], required=True,
+                   metavar="KEY=V1,V2,...", help="scenario key and the values to sweep, "
+                   "e.g. --grid inspectors.per_grid=2.2,2.7 (repeatable: cross product)")
+    _common(s)
+    s.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool (default) or Dask distributed")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of a running Dask scheduler (default: start a LocalCluster)")
+    s.add_argument("--dask-threads", action="store_true",
+                   help="run the LocalCluster's workers as threads in this process")
+    s.add_argument("--kpi", action="append", default=[], metavar="NAME",
+                   help="KPI to summarise and plot (repeatable; channel.kpi for a channel)")
+    s.add_argument("--out", default="results/sweep", help="output folder")
+    s.set_defaults(func=run_sweep_command)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replications", type=int, help="replications (default: run.replications)")
+    p.add_argument("--days", type=float, help="simulated days after warm-up (run.days)")
+    p.add_argument("--seed", type=int, help="root random seed (run.seed)")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY=VALUE", help="override a value in every scenario (repeatable)")
+    p.add_argument("--processes", type=int, help="worker processes (default: one per core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+
+
+_FILE_KEYS = (("district", "network"), ("district", "boundary"),
+              ("district", "weights_file"), ("catalogue", "file"))
+
+
+def check_scenario_files(scenario, source: str) -> None:
+    """Fail early when a scenario names a file that does not exist, or a bad catalogue.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the key and the missing path.
+    """
+    from .catalogue import load_catalogue
+
+    for section, key in _FILE_KEYS:
+        value = getattr(getattr(scenario, section), key)
+        if value and not Path(value).is_file():
+            raise InputError(f"{section}.{key} = {value!r}: file not found", source=source)
+    try:
+        load_catalogue(scenario.catalogue.file, scenario.catalogue.overrides)
+    except InputError as exc:
+        raise InputError(str(exc), source=source) from None
+
+
+def _load(path: str, overrides: dict[str, Any]):
+    from .scenario import load_scenario
+
+    sc = load_scenario(path, overrides)
+    check_scenario_files(sc, path)
+    return sc
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder: {exc}", source=str(out)) from None
+    return out
+
+
+def _fmt(rec: dict[str, Any] | None, fmt: str, signed: bool = False) -> str:
+    rec = rec or {}
+    m, h = rec.get("mean"), rec.get("ci95")
+    if m is None or (isinstance(m, float) and not math.isfinite(m)):
+        return "–"
+    f = fmt.replace("{:", "{:+") if signed else fmt
+    text = f.format(m)
+    if h is not None and math.isfinite(h):
+        text += " ± " + fmt.format(h)
+    return text
+
+
+def _progress(quiet: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True, quiet=quiet)
+    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                    transient=True, disable=quiet)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .compare import compare_scenarios, comparison_document
+    from .report import write_comparison_report
+    from .scenario import parse_overrides
+
+    if len(args.scenarios) < 2:
+        raise InputError("compare needs at least two scenario files")
+    overrides = parse_overrides(args.overrides)
+    scenarios = [_load(p, overrides) for p in args.scenarios]
+    days = {s.run.days for s in scenarios}
+    if args.days is None and len(days) > 1:
+        log.warning("scenarios have different run.days %s; using the first's (%g) for all",
+                    sorted(days), scenarios[0].run.days)
+    out = _out_dir(args.out)
+    reps = args.replications if args.replications is not None else \
+        scenarios[0].run.replications
+    t0 = time.perf_counter()
+    with _progress(args.quiet) as bar:
+        task = bar.add_task("comparing", total=len(scenarios) * max(reps, 1))
+        cmp = compare_scenarios(scenarios, replications=args.replications, seed=args.seed,
+                                days=args.days, processes=args.processes,
+                                on_done=lambda k: bar.update(task, completed=k))
+    wall = time.perf_counter() - t0
+    doc = comparison_document(cmp, extra={
+        "files": dict(zip(cmp.names, [str(Path(p)) for p in args.scenarios], strict=True))})
+    (out / "comparison.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False),
+                                         encoding="utf-8")
+    write_comparison_report(out, doc, cmp.first)
+    if not args.quiet:
+        table = Table(title=f"{' vs '.join(cmp.names)}: {cmp.scenarios[0].run.days:g} days, "
+                      f"{cmp.replications} replications (common random numbers), seed "
+                      f"{cmp.seed}")
+        table.add_column("KPI")
+        for n in cmp.names:
+            table.add_column(n, justify="right")
+        for n in cmp.names[1:]:
+            table.add_column(f"{n} − {cmp.baseline}", justify="right")
+        zero = False
+        for group, name, fmt in _COMPARE_ROWS:
+            cells = [_fmt(doc["kpis"][n][group].get(name), fmt) for n in cmp.names]
+            for n in cmp.names[1:]:
+                rec = doc["differences"][n][group].get(name) or {}
+                text = _fmt(rec, fmt, signed=True)
+                if rec.get("crosses_zero"):
+                    text += " *"
+                    zero = True
+                cells.append(text)
+            label = name if group == "all" else f"{group}.{name}"
+            table.add_row(label, *cells)
+        Console().print(table)
+        if zero:
+            Console().print("* the 95 % interval of the difference contains 0: the runs do "
+                            "not tell the scenarios apart on that KPI")
+        Console(stderr=True).print(f"wrote {out}/comparison.json and report.html in "
+                                   f"{wall:.1f} s")
+    return 0
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .scenario import parse_overrides
+    from .sweep import SWEEP_KPIS, parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
+
+    overrides = parse_overrides(args.overrides)
+    if args.days is not None:
+        overrides["run.days"] = args.days
+    base = _load(args.scenario, overrides)
+    grid = parse_grid(args.grid, base)
+    plan = plan_sweep(base, grid, replications=args.replications, seed=args.seed)
+    kpis = args.kpi or list(SWEEP_KPIS)
+    out = _out_dir(args.out)
+    tasks = len(plan.points) * plan.replications
+    t0 = time.perf_counter()
+    with _progress(args.quiet) as bar:
+        task = bar.add_task(f"sweep ({args.executor})", total=tasks)
+        df = run_sweep(plan, executor=args.executor, processes=args.processes,
+                       scheduler=args.scheduler, dask_processes=not args.dask_threads,
+                       on_done=lambda k: bar.update(task, completed=k))
+    wall = time.perf_counter() - t0
+    keys = list(grid)
+    summary = summarise_sweep(df, keys, kpis)
+    df.to_parquet(out / "sweep.parquet", index=False)
+    summary.to_csv(out / "sweep_summary.csv", index=False)
+    plot_sweep(summary, keys, out / "sweep.png")
+    if not args.quiet:
+        table = Table(title=f"sweep of {base.name}: {len(plan.points)} points × "
+                      f"{plan.replications} replications, seed {plan.seed}")
+        for k in keys:
+            table.add_column(k)
+        for k in kpis:
+            table.add_column(k, justify="right")
+        for _p, g in summary.groupby("point", sort=True):
+            first = g.iloc[0]
+            cells = [str(first[k]) for k in keys]
+            for k in kpis:
+                r = g[g["kpi"] == k].iloc[0]
+                cells.append(_fmt({"mean": r["mean"], "ci95": r["ci95"]}, "{:.3g}"))
+            table.add_row(*cells)
+        Console().print(table)
+        Console(stderr=True).print(f"wrote {out}/sweep.parquet, sweep_summary.csv, "
+                                   f"sweep.png in {wall:.1f} s")
+    return 0

@@ -1,0 +1,118 @@
+"""The ``compare`` and ``sweep`` sub-commands, end to end, and their bad-input exits."""
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+import pytest
+from study_helpers import write_toy
+from urbangrid.grid.errors import InputError
+from urbangrid.simulation import cli, study_commands
+
+
+def run(argv: list[str]) -> int:
+    """``urbangrid`` with this module's sub-commands (as cli.main does: InputError -> 2)."""
+    parser = argparse.ArgumentParser(prog="urbangrid")
+    study_commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"urbangrid: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def test_compare_writes_json_report_and_prints_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # rich wraps the table at 80 columns otherwise
+    a = write_toy(tmp_path, "base")
+    b = write_toy(tmp_path, "mcf", '[dispatch]\npolicy = "mcf"\n')
+    out = tmp_path / "out"
+    assert run(["compare", str(a), str(b), "--replications", "2", "--days", "0.5",
+                "--seed", "5", "--out", str(out)]) == 0
+    doc = json.loads((out / "comparison.json").read_text())
+    assert doc["baseline"] == "base" and doc["seed"] == 5 and doc["replications"] == 2
+    assert doc["scenarios"]["mcf"]["run"]["days"] == 0.5
+    assert doc["files"]["mcf"].endswith("mcf.toml")
+    assert (out / "report.html").stat().st_size > 10_000
+    text = capsys.readouterr().out
+    assert "mcf − base" in text and "hotline.handling_days_calendar_mean" in text
+    assert "contains 0" in text  # cases_created differs by exactly 0 under CRN
+
+
+def test_compare_quiet_prints_nothing(tmp_path, capsys):
+    a = write_toy(tmp_path, "a")
+    b = write_toy(tmp_path, "b", "[inspectors]\nper_grid = 1.0\n")
+    assert run(["compare", str(a), str(b), "--days", "0.5", "--out", str(tmp_path / "o"),
+                "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == ""
+    assert (tmp_path / "o" / "comparison.json").is_file()
+
+
+def test_sweep_writes_parquet_summary_and_plot(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    a = write_toy(tmp_path, "a")
+    out = tmp_path / "sw"
+    assert run(["sweep", str(a), "--grid", "inspectors.per_grid=1.5,2.7", "--replications",
+                "2", "--days", "0.5", "--processes", "1", "--out", str(out),
+                "--kpi", "backlog_mean"]) == 0
+    df = pd.read_parquet(out / "sweep.parquet")
+    assert len(df) == 4 and set(df["inspectors.per_grid"]) == {1.5, 2.7}
+    s = pd.read_csv(out / "sweep_summary.csv")
+    assert list(s["kpi"]) == ["backlog_mean"] * 2
+    assert (out / "sweep.png").is_file()
+    assert "sweep of a" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra, argv, match", [
+    # A what-if overriding a key that does not exist.
+    ("[workflow]\ntyphoon_mode = true\n", [], r"workflow.typhoon_mode: unknown key"),
+    # A scenario referencing a missing file.
+    ('[catalogue]\nfile = "no_such_catalogue.csv"\n', [],
+     r"catalogue.file = '.*no_such_catalogue.csv': file not found"),
+    # A catalogue override of an unknown category.
+    ('[catalogue.overrides.no_such_category]\nprep_hours = 1\n', [],
+     r"unknown category 'no_such_category'"),
+    # A grid value of the wrong type.
+    ("", ["--grid", "inspectors.per_grid=two"], r"--grid inspectors.per_grid='two'"),
+    # An unreachable scheduler.
+    ("", ["--grid", "inspectors.per_grid=2", "--executor", "dask", "--scheduler",
+          "tcp://127.0.0.1:9"], r"cannot reach the Dask scheduler"),
+])
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, monkeypatch, extra, argv,
+                                                match):
+    import urbangrid.simulation.sweep as sweep
+
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 1.0)
+    bad = write_toy(tmp_path, "bad", extra)
+    good = write_toy(tmp_path, "good")
+    if argv:
+        cmd = ["sweep", str(bad if extra else good), *argv, "--out", str(tmp_path / "o")]
+    else:
+        cmd = ["compare", str(good), str(bad), "--out", str(tmp_path / "o")]
+    assert run(cmd) == 2
+    # (a progress bar that was on screen may leave an empty line before the message)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("urbangrid: error: ") and "\n" not in err
+    assert pytest.importorskip("re").search(match, err), err
+
+
+def test_missing_scenario_file_exits_2(tmp_path, capsys):
+    good = write_toy(tmp_path, "good")
+    assert run(["compare", str(good), str(tmp_path / "nope.toml")]) == 2
+    assert "scenario file not found" in capsys.readouterr().err
+
+
+def test_compare_needs_two_scenarios(tmp_path, capsys):
+    good = write_toy(tmp_path, "good")
+    assert run(["compare", str(good)]) == 2
+    assert "at least two" in capsys.readouterr().err
+
+
+@pytest.mark.skipif("urbangrid.simulation.study_commands" not in cli._COMMAND_MODULES,
+                    reason="the lead has not yet added study_commands to simulation/cli.py")
+def test_wired_into_the_urbangrid_command(tmp_path, capsys):
+    good = write_toy(tmp_path, "good")
+    assert cli.main(["compare", str(good), str(tmp_path / "nope.toml")]) == 2
+    assert cli.main(["sweep", str(good), "--grid", "inspectors.per_grid=x"]) == 2
