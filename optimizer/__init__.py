@@ -2,7 +2,10 @@
 
 Entry points: :class:`DispatchProblem` (a validated snapshot of tasks and teams),
 :func:`solve` (one problem to one :class:`Assignment`), :func:`assign` (the
-geography-free core on a cost matrix), and the policy registry used by the simulation.
+geography-free core on a cost matrix), :func:`route` / :class:`Router` (sequencing each
+team's tasks), and the policy registry used by the simulation (:func:`get_policy`,
+:func:`register_policy`, :func:`check_policy`). ``python -m urbangrid.optimizer._measure``
+measures the performance targets.
 This package never imports ``urbangrid.simulation`` or SimPy.
 """
 
@@ -10,6 +13,7 @@ from .assignment import AssignmentResult, assign, greedy_assign
 from .check import PolicyContractError, check_assignment, check_policy
 from .policies import Policy, available_policies, get_policy, register_policy
 from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
+from .routing import RoutePlan, Router, route
 from .scoring import score
 from .solver import solve
 
@@ -20,6 +24,8 @@ __all__ = [
     "DispatchProblem",
     "Policy",
     "PolicyContractError",
+    "RoutePlan",
+    "Router",
     "ScoreWeights",
     "assign",
     "available_policies",
@@ -28,6 +34,7 @@ __all__ = [
     "get_policy",
     "greedy_assign",
     "register_policy",
+    "route",
     "score",
     "solve",
 ]

@@ -19,26 +19,33 @@ INF32 = np.float32(np.inf)
 PARALLEL_MIN_ELEMENTS = 1_000_000
 
 
-@njit(cache=True, inline="always")
+# fast-math without "nnan"/"ninf": infinities mark infeasible pairs and must survive
+_FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
+
+
+@njit(cache=True, inline="always", fastmath=_FASTMATH)
 def _score_row(trow, team_start, team_base, reach, team_skills, skill, slack, wl, cur,
                w_travel, w_reassign, orow):
+    # float32 throughout (times are relative to now): the loop is compute-bound, and
+    # float32 doubles the SIMD width; scores keep ~7 significant digits
     m = trow.shape[0]
-    extra = w_reassign if cur >= 0 else 0.0
+    zero = np.float32(0.0)
+    extra = w_reassign if cur >= 0 else zero
     # branch-free body so that the loop vectorises; the reassignment term is added to
     # every team and taken back for the current one below
     for j in range(m):
-        tr = np.float64(trow[j])
-        late = max(team_start[j] + tr + slack, 0.0)
+        tr = trow[j]
+        late = max(team_start[j] + tr + slack, zero)
         c = w_travel * tr + team_base[j] + wl * late + extra
         ok = ((team_skills[j] & skill) == skill) & (tr <= reach[j])
-        orow[j] = np.float32(c) if ok else INF32
+        orow[j] = c if ok else INF32
     if cur >= 0 and orow[cur] < INF32:
-        tr = np.float64(trow[cur])
-        late = max(team_start[cur] + tr + slack, 0.0)
-        orow[cur] = np.float32(w_travel * tr + team_base[cur] + wl * late)
+        tr = trow[cur]
+        late = max(team_start[cur] + tr + slack, zero)
+        orow[cur] = w_travel * tr + team_base[cur] + wl * late
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def _score_par(row_of_task, table, team_start, team_base, reach, team_skills, task_skill,
                task_slack, task_wlate, task_current, w_travel, w_reassign, out):
     for i in prange(row_of_task.shape[0]):
@@ -47,7 +54,7 @@ def _score_par(row_of_task, table, team_start, team_base, reach, team_skills, ta
                    w_reassign, out[i])
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FASTMATH)
 def _score_seq(row_of_task, table, team_start, team_base, reach, team_skills, task_skill,
                task_slack, task_wlate, task_current, w_travel, w_reassign, out):
     for i in range(row_of_task.shape[0]):
@@ -67,11 +74,17 @@ def score_stream(row_of_task, table, team_start, team_base, team_end, team_skill
     Each task streams once over one contiguous table row and the per-team arrays and
     writes one contiguous output row: no per-element gather from the team x cell matrix.
     """
-    # arrival <= end  <=>  travel <= end - start: one compare per element
-    reach = team_end - team_start
+    f32 = np.float32
+    # arrival <= end  <=>  travel <= end - start: one compare per element. Rounded down
+    # to float32 so that a pair feasible here is feasible in float64 arithmetic too.
+    reach64 = team_end - team_start
+    reach = reach64.astype(f32)
+    up = reach.astype(np.float64) > reach64
+    reach[up] = np.nextafter(reach[up], f32(-np.inf))
     f = _score_par if out.size >= PARALLEL_MIN_ELEMENTS else _score_seq
-    f(row_of_task, table, team_start, team_base, reach, team_skills, task_skill, task_slack,
-      task_wlate, task_current, float(w_travel), float(w_reassign), out)
+    f(row_of_task, table, team_start.astype(f32), team_base.astype(f32), reach, team_skills,
+      task_skill, task_slack.astype(f32), task_wlate.astype(f32), task_current,
+      f32(w_travel), f32(w_reassign), out)
     return out
 
 
