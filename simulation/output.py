@@ -70,54 +70,65 @@ def _datetimes(result, seconds: np.ndarray) -> pd.DatetimeIndex:
     return start + pd.to_timedelta(seconds, unit="s")
 
 
+def _cat(codes: np.ndarray, labels) -> pd.Categorical:
+    """Categorical column (repeated labels stored once: a year holds 2.4 M cases)."""
+    labels = list(labels)
+    uniq = list(dict.fromkeys(labels))
+    remap = np.array([uniq.index(x) for x in labels] + [-1], dtype=np.int32)
+    return pd.Categorical.from_codes(remap[np.where(codes >= 0, codes, len(labels))], uniq)
+
+
 def case_table(result) -> pd.DataFrame:
-    """One row per case, Open311 GeoReport Bulk columns first, then the project's own."""
+    """One row per case, Open311 GeoReport Bulk columns first, then the project's own.
+
+    Repeated text columns are pandas categoricals.
+    """
     c = result.cases
     m = case_table_metrics(result)
     n = c["status"].shape[0]
-    st = c["status"]
+    st = c["status"].astype(np.int64)
     ev = result.events
     last = np.full(n, np.nan)
     if ev["time"].size:
-        # Events are logged in time order, so the last write per case wins.
+        # Events are in time order, so the last write per case wins.
         last[ev["case"]] = ev["time"]
     closed_like = (st == S_CLOSED) | (st == S_PARKED) | (st == S_INVALID)
-    desc = np.where(st == S_CLOSED, "Closed",
-                    np.where(st == S_PARKED, "Hold (parked)",
-                             np.where(st == S_INVALID, "Closed (invalid)",
-                                      np.where(np.isnan(c["t_dispatch"]), "Open",
-                                               "Processing"))))
+    desc_code = np.select(
+        [st == S_CLOSED, st == S_PARKED, st == S_INVALID, np.isnan(c["t_dispatch"])],
+        [0, 1, 2, 3], 4)
     teams = result.teams
-    agency = np.array(list(teams["name"]) + [""], dtype=object)[
-        np.where(c["team"] >= 0, c["team"], len(teams["name"]))]
     cat = result.catalogue
-    ch = [SOURCE_LABELS[x] for x in CHANNELS]
     sp = result.space
-    cell = c["cell"]
-    df = pd.DataFrame({
+    cell = c["cell"].astype(np.int64)
+    sub = sp.subdistrict[cell].astype(np.int64)
+    category = c["category"].astype(np.int64)
+    channel = c["channel"].astype(np.int64)
+    return pd.DataFrame({
         "service_request_id": np.char.add("UG", np.arange(n).astype(str)),
         "requested_datetime": _datetimes(result, c["t_report"]),
         "updated_datetime": _datetimes(result, last),
         "closed_date": _datetimes(result, np.where(st == S_CLOSED, c["t_close"], np.nan)),
-        "status": np.where(closed_like, "closed", "open"),
-        "status_description": desc,
-        "source": np.array(ch, dtype=object)[c["channel"]],
-        "service_code": np.array(cat.code, dtype=object)[c["category"]],
-        "service_name": np.array(cat.name_en, dtype=object)[c["category"]],
-        "service_subtype": np.array(cat.name_zh, dtype=object)[c["category"]],
-        "agency_responsible": agency,
-        "address": np.array(sp.sub_names, dtype=object)[sp.subdistrict[cell]],
+        "status": _cat(closed_like.astype(np.int64), ["open", "closed"]),
+        "status_description": _cat(desc_code, ["Closed", "Hold (parked)", "Closed (invalid)",
+                                               "Open", "Processing"]),
+        "source": _cat(channel, [SOURCE_LABELS[x] for x in CHANNELS]),
+        "service_code": _cat(category, cat.code),
+        "service_name": _cat(category, cat.name_en),
+        "service_subtype": _cat(category, cat.name_zh),
+        "agency_responsible": _cat(c["team"].astype(np.int64), teams["name"]),
+        "address": _cat(sub, sp.sub_names),
         "lat": sp.lat[cell],
         "long": sp.lon[cell],
         "case_id": np.arange(n, dtype=np.int64),
-        "channel": np.array(CHANNELS, dtype=object)[c["channel"]],
-        "kind": np.array(cat.kind, dtype=object)[c["category"]],
-        "cell": cell,
-        "h3": np.array(sp.h3, dtype=object)[cell],
-        "subdistrict": np.array(sp.sub_codes, dtype=object)[sp.subdistrict[cell]],
-        "state": np.array(STATUS_NAMES, dtype=object)[st],
+        "channel": _cat(channel, CHANNELS),
+        "kind": _cat(category, cat.kind),
+        "cell": cell.astype(np.int32),
+        "h3": _cat(cell, sp.h3),
+        "subdistrict": _cat(sub, sp.sub_codes),
+        "state": _cat(st, STATUS_NAMES),
         "occurred_s": c["t_occur"], "reported_s": c["t_report"],
-        "registered_s": c["t_register"], "dispatched_s": c["t_dispatch"],
+        "registered_s": c["t_register"], "pooled_s": c["t_pool"],
+        "dispatched_s": c["t_dispatch"],
         "closed_s": np.where(st == S_CLOSED, c["t_close"], np.nan),
         "parked_s": np.where(st == S_PARKED, c["t_close"], np.nan),
         "deadline_s": m["deadline"],
@@ -131,7 +142,6 @@ def case_table(result) -> pd.DataFrame:
         "team": c["team"],
         "in_stats_window": (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end),
     })
-    return df
 
 
 def write_cases(result, path: str | Path) -> None:

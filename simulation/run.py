@@ -123,6 +123,8 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
             cols["capacity"].append(crew.capacity)
             cols["kind"].append(ci)
             cols["name"].append(crew.agency or crew.name)
+    if len(cols["skills"]) > 32767:
+        raise InputError(f"{len(cols['skills'])} crews in all: at most 32,767 are supported")
     missing = sorted(set(catalogue.skill) - have)
     if missing:
         bad = [c for c, s in zip(catalogue.code, catalogue.skill, strict=True) if s in missing]
@@ -210,19 +212,21 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     model.cases.status[unreg] = 0
     cs = model.cases
     n = cs.n
-    cases = {name: getattr(cs, name)[:n].copy() for name in cs.spec}
+    # Views on the model's columns (no copy: the model is dropped after the run).
+    cases = {name: getattr(cs, name)[:n] for name in cs.spec}
     # Registration times are drawn ahead; those falling after the horizon did not happen.
     cases["t_register"][cases["t_register"] >= model.t_end] = np.nan
     # Some stages are logged ahead or behind the SimPy event that carries them (see
     # _model); a stable sort by time restores one time-ordered log, ties in log order.
-    ev_t = np.frombuffer(model.ev_t, dtype=np.float64)
-    order = np.argsort(ev_t, kind="stable")
-    events = {
-        "time": ev_t[order],
-        "case": np.frombuffer(model.ev_case, dtype=np.int64)[order],
-        "kind": np.frombuffer(model.ev_kind, dtype=np.int8)[order],
-        "team": np.frombuffer(model.ev_team, dtype=np.int32)[order],
-    }
+    # Columns are sorted one at a time and their unsorted buffers released, to bound
+    # peak memory on long runs.
+    order = np.argsort(np.frombuffer(model.ev_t, dtype=np.float64), kind="stable")
+    events = {}
+    for name, attr, dtype in (("time", "ev_t", np.float64), ("case", "ev_case", np.int32),
+                              ("kind", "ev_kind", np.int8), ("team", "ev_team", np.int16)):
+        events[name] = np.frombuffer(getattr(model, attr), dtype=dtype)[order]
+        setattr(model, attr, None)
+    model._ap_t = model._ap_case = model._ap_kind = model._ap_team = None
     del order
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],

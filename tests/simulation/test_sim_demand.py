@@ -1,0 +1,98 @@
+"""Case catalogue and arrival generation."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from sim_helpers import toy_scenario
+from urbangrid.grid.errors import InputError
+from urbangrid.simulation import CHANNELS, DemandModel, WorkCalendar, load_catalogue
+from urbangrid.simulation.run import build_space
+
+
+def test_builtin_catalogue_follows_cj_t_214():
+    cat = load_catalogue()
+    assert 15 <= cat.n <= 30
+    assert set(cat.kind) == {"component", "event"}
+    assert set(cat.limit_unit) == {"calendar_hours", "working_hours", "working_days"}
+    assert (cat.resolution_prob > 0).all() and (cat.resolution_prob <= 1).all()
+    mix = cat.channel_mix(0.85)
+    assert np.allclose(mix.sum(axis=1), 1.0)
+    is_event = np.array([k == "event" for k in cat.kind])
+    share = cat.share.copy()
+    assert share[is_event].sum() / share.sum() > 0.7
+
+
+def test_catalogue_overrides_and_errors(tmp_path):
+    cat = load_catalogue(overrides={"manhole_cover": {"limit": 1, "urgency": "high"}})
+    k = cat.code.index("manhole_cover")
+    assert cat.limit[k] == 1 and cat.priority[k] == 2
+    with pytest.raises(InputError, match="unknown category 'nope'"):
+        load_catalogue(overrides={"nope": {"limit": 1}})
+    with pytest.raises(InputError, match="unknown column 'colour'"):
+        load_catalogue(overrides={"manhole_cover": {"colour": "red"}})
+    with pytest.raises(InputError, match=r"resolution_prob = 1.5 is outside the allowed range"):
+        load_catalogue(overrides={"manhole_cover": {"resolution_prob": 1.5}})
+    with pytest.raises(InputError, match="limit_unit = 'fortnights' is not one of"):
+        load_catalogue(overrides={"manhole_cover": {"limit_unit": "fortnights"}})
+    bad = tmp_path / "c.csv"
+    bad.write_text("code,share\nx,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="lacks columns"):
+        load_catalogue(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_catalogue(tmp_path / "missing.csv")
+
+
+def _demand(**ov):
+    s = toy_scenario(**{"district.toy_rows": 10, "district.toy_cols": 10, **ov})
+    space = build_space(s.district)
+    cal = WorkCalendar(dt.datetime(2025, 3, 3), 30)
+    insp = cal.shift_windows("all", 7 * 3600, 12)
+    return s, space, DemandModel(s, space, load_catalogue(), cal, insp)
+
+
+def test_arrival_counts_match_intensity_and_channels():
+    s, space, dem = _demand(**{"demand.cases_per_day": 2000})
+    rng = np.random.default_rng(0)
+    days = [dem.generate(d, rng) for d in range(14)]
+    n = np.array([len(a) for a in days])
+    exp = sum(dem.expected_per_day().values())
+    # weekly mean within 3 standard errors of the Poisson expectation
+    assert abs(n.mean() - exp) < 3 * np.sqrt(exp / 14)
+    a = days[0]
+    assert np.all(np.diff(a.t) >= 0)
+    assert a.t.min() >= 0 and a.t.max() < 86400
+    # IoT arrivals only in covered cells
+    iot = a.channel == CHANNELS.index("iot")
+    assert dem.iot_covered[a.cell[iot]].all()
+    assert dem.iot_covered.mean() == pytest.approx(s.channels.iot.coverage, abs=0.01)
+    # patrol arrivals only in inspector hours (07:00 - 19:00)
+    pat = a.channel == CHANNELS.index("patrol")
+    hours = (a.t[pat] // 3600).astype(int)
+    assert hours.min() >= 7 and hours.max() < 19
+    # hotline peaks in the morning
+    hot = np.concatenate([x.t[x.channel == CHANNELS.index("hotline")] for x in days[:5]])
+    h = np.bincount(((hot % 86400) // 3600).astype(int), minlength=24)
+    assert h[9:12].sum() > 3 * h[0:6].sum()
+
+
+def test_coverage_surge_and_propensity_scale_volumes():
+    _, _, base = _demand()
+    _, _, more = _demand(**{"channels.iot.coverage": 1.0})
+    assert more.expected_per_day()["iot"] == pytest.approx(2 * base.expected_per_day()["iot"])
+    _, _, shy = _demand(**{"channels.hotline.propensity": {"T00": 0.33, "T01": 0.33}})
+    assert shy.expected_per_day()["hotline"] == pytest.approx(
+        0.33 * base.expected_per_day()["hotline"])
+    _, _, surge = _demand(**{"demand.surges": [{"start_day": 1, "days": 1, "factor": 3}]})
+    r0, r1 = surge._hour_rates(0).sum(), surge._hour_rates(1).sum()
+    assert r1 == pytest.approx(3 * r0)
+    with pytest.raises(InputError, match="unknown sub-district code 'X'"):
+        _demand(**{"channels.hotline.propensity": {"X": 0.5}})
+
+
+def test_same_stream_same_arrivals():
+    _, _, dem = _demand()
+    a = dem.generate(2, np.random.default_rng(5))
+    b = dem.generate(2, np.random.default_rng(5))
+    np.testing.assert_array_equal(a.t, b.t)
+    np.testing.assert_array_equal(a.cell, b.cell)
