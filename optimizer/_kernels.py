@@ -88,6 +88,33 @@ def score_stream(row_of_task, table, team_start, team_base, team_end, team_skill
     return out
 
 
+@njit(cache=True)
+def _gather_seq(travel, cells, out):
+    for u in range(cells.shape[0]):
+        c = cells[u]
+        row = out[u]
+        for j in range(travel.shape[0]):
+            row[j] = travel[j, c]
+
+
+@njit(cache=True, parallel=True)
+def _gather_par(travel, cells, out):
+    for u in prange(cells.shape[0]):
+        c = cells[u]
+        row = out[u]
+        for j in range(travel.shape[0]):
+            row[j] = travel[j, c]
+
+
+def gather_table(travel, cells, out):
+    """``out[u, j] = travel[j, cells[u]]``: the per-batch cell x team table. With sorted
+    ``cells`` neighbouring rows read neighbouring columns, so the strided reads reuse
+    cache lines."""
+    f = _gather_par if out.size >= PARALLEL_MIN_ELEMENTS else _gather_seq
+    f(travel, cells, out)
+    return out
+
+
 @njit(cache=True, inline="always")
 def _insert(best_v, best_j, cnt, k, v, j):
     """Insert ``(v, j)`` into the ascending buffer of ``cnt`` entries (capacity ``k``);
@@ -110,10 +137,15 @@ def _topk_row(row, k, offset, out_row):
     best_v = np.empty(k, np.float64)
     best_j = np.full(k, -1, np.int32)
     cnt = 0
+    # thr: k-th best so far. One well-predicted compare rejects most entries, infeasible
+    # ones included (inf - offset = inf is never < thr)
+    thr = np.inf
     for j in range(row.shape[0]):
-        c = row[j]
-        if c < np.inf:
-            cnt = _insert(best_v, best_j, cnt, k, np.float64(c) - offset[j], j)
+        v = np.float64(row[j]) - offset[j]
+        if v < thr:
+            cnt = _insert(best_v, best_j, cnt, k, v, j)
+            if cnt == k:
+                thr = best_v[k - 1]
     for t in range(k):
         out_row[t] = best_j[t] if t < cnt else -1
 
@@ -230,9 +262,12 @@ def _price_row(row, scale, pi, pot_team, skip_j, r, margin, out_row):
     best_j = np.full(r, -1, np.int32)
     cnt = 0
     neg = 0
+    # a float estimate rejects most arcs before the exact integer reduced cost
+    reject = np.float64(margin) + 1.0 - np.float64(pi)
     for j in range(row.shape[0]):
         v = row[j]
-        if not v < np.inf or j == skip_j:
+        # one well-predicted branch: infeasible pairs (inf) fail it too
+        if not np.float64(v) * scale - np.float64(pot_team[j]) < reject or j == skip_j:
             continue
         rc = scale_cost(v, scale) + pi - pot_team[j]
         if rc >= margin:

@@ -23,12 +23,15 @@ __all__ = ["score", "score_numpy", "score_reference", "travel_table"]
 
 def travel_table(p: DispatchProblem) -> tuple[np.ndarray, np.ndarray]:
     """``(row_of_task int32[n], table float32[u, m])`` with ``table[row_of_task[i], j] ==
-    travel[j, task_cell[i]]``."""
-    if p.n_tasks * 4 >= p.n_cells:
-        # most cells occur: transposing the whole matrix is cheaper than a unique()
-        return p.task_cell, np.ascontiguousarray(p.travel.T)
-    cells, row = np.unique(p.task_cell, return_inverse=True)
-    return row.astype(np.int32), np.ascontiguousarray(p.travel[:, cells].T)
+    travel[j, task_cell[i]]``; ``u`` = the distinct task cells (all cells when the batch
+    is at least as large as the district)."""
+    if p.n_tasks >= p.n_cells:
+        cells, row = np.arange(p.n_cells), p.task_cell
+    else:
+        cells, row = np.unique(p.task_cell, return_inverse=True)
+    table = np.empty((cells.size, p.n_teams), np.float32)
+    _kernels.gather_table(p.travel, cells, table)
+    return row.astype(np.int32, copy=False), table
 
 
 def _team_terms(p: DispatchProblem):
