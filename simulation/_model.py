@@ -339,7 +339,9 @@ class Model:
         dist = np.array([("exp", "lognormal", "fixed").index(d) for d in self.cat.work_dist])
         kd = dist[cat]
         cs.d_work[sl] = np.select([kd == 0, kd == 1], [mean * e[6], lognorm], mean)
-        pm = self.cat.prep_mean_s[cat] * self._prep_factor
+        ch_prep = np.array([chn.iot.prep_factor, chn.patrol.prep_factor,
+                            chn.hotline.prep_factor, chn.other.prep_factor])
+        pm = self.cat.prep_mean_s[cat] * self._prep_factor * ch_prep[ch]
         pcv = self.cat.prep_cv[cat]
         ps2 = np.log1p(pcv * pcv)
         cs.d_prep[sl] = np.where(pm > 0, pm * np.exp(np.sqrt(ps2) * z[1] - ps2 / 2.0), 0.0)

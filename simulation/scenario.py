@@ -192,6 +192,10 @@ class IotChannel(_Model):
         "coverage / reference_coverage")
     detection_delay_min: float = Field(3.0, ge=0.0, le=1440.0)
     false_positive_rate: Fraction = 0.03
+    prep_factor: float = Field(
+        1.0, ge=0.0, le=1000.0,
+        description="multiplies the preparation time of this channel's cases (with "
+        "workflow.prep_factor)")
 
 
 class PatrolChannel(_Model):
@@ -201,6 +205,10 @@ class PatrolChannel(_Model):
     onspot_fix_prob: Fraction = Field(0.13, description="DOMAIN.md §2")
     detection_delay_hours: float = Field(2.0, ge=0.0, le=240.0,
                                          description="mean occurrence-to-patrol-pass delay")
+    prep_factor: float = Field(
+        1.0, ge=0.0, le=1000.0,
+        description="multiplies the preparation time of this channel's cases (with "
+        "workflow.prep_factor)")
 
 
 class HotlineChannel(_Model):
@@ -221,6 +229,10 @@ class HotlineChannel(_Model):
     satisfaction_prob: Fraction = Field(0.85, description="callback satisfied, assumption")
     reopen_prob: Fraction = Field(0.5, description="dissatisfied callback re-opens the case")
     max_reopen: int = Field(1, ge=0, le=10)
+    prep_factor: float = Field(
+        1.0, ge=0.0, le=1000.0,
+        description="multiplies the preparation time of this channel's cases (with "
+        "workflow.prep_factor)")
 
 
 class OtherChannel(_Model):
@@ -228,6 +240,10 @@ class OtherChannel(_Model):
 
     share: Fraction = 0.03
     priority_boost: int = Field(1, ge=0, le=3)
+    prep_factor: float = Field(
+        1.0, ge=0.0, le=1000.0,
+        description="multiplies the preparation time of this channel's cases (with "
+        "workflow.prep_factor)")
 
 
 class ChannelsConfig(_Model):
