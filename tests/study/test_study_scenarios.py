@@ -1,0 +1,114 @@
+"""The scenario library: every file loads, and each what-if changes only what it says."""
+
+import tomllib
+
+import pytest
+from study_helpers import SCENARIOS
+from urbangrid.simulation import load_scenario
+
+# What-if file -> the scenario keys (dotted prefixes) it may change relative to the
+# integrated scenario, besides name and description.
+WHATIFS = {
+    "whatif_typhoon.toml": ["demand.surges"],
+    "whatif_iot_coverage_30.toml": ["channels.iot.coverage"],
+    "whatif_iot_coverage_80.toml": ["channels.iot.coverage"],
+    "whatif_inspectors_minus20.toml": ["inspectors.per_grid"],
+    "whatif_sanitation_day_only.toml": ["crews"],
+    "whatif_sanitation_night_shift.toml": ["crews"],
+    "whatif_dispatch_nearest.toml": ["dispatch.policy"],
+    "whatif_dispatch_mcf.toml": ["dispatch.policy"],
+}
+
+
+def _flatten(d, prefix=""):
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def test_every_scenario_file_loads():
+    files = sorted(SCENARIOS.glob("*.toml"))
+    assert {"jingan_integrated.toml", "jingan_legacy.toml", *WHATIFS} <= {f.name for f in files}
+    for f in files:
+        sc = load_scenario(f)
+        assert sc.name == f.stem, f"{f.name}: name should match the file name"
+
+
+def test_whatif_list_is_complete():
+    assert {f.name for f in SCENARIOS.glob("whatif_*.toml")} == set(WHATIFS)
+
+
+@pytest.mark.parametrize("name", sorted(WHATIFS))
+def test_whatif_states_its_question_and_changes_only_its_keys(name):
+    path = SCENARIOS / name
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Question"), f"{name} must open with the question it answers"
+    assert "Compare: urbangrid compare" in text
+    tomllib.loads(text)
+    base = _flatten(load_scenario(SCENARIOS / "jingan_integrated.toml").to_dict())
+    what = _flatten(load_scenario(path).to_dict())
+    changed = {k for k in base.keys() | what.keys() if base.get(k) != what.get(k)}
+    changed -= {"name", "description"}
+    allowed = WHATIFS[name]
+    stray = sorted(k for k in changed if not any(k == a or k.startswith(a + ".")
+                                                 for a in allowed))
+    assert not stray, f"{name} differs from jingan_integrated.toml in {stray}"
+    # The nearest-dispatch file pins the pair's baseline policy, which the integrated
+    # scenario may share; every other what-if must change something.
+    assert changed or name == "whatif_dispatch_nearest.toml", f"{name} changes nothing"
+
+
+def test_pairs_differ_only_in_their_knob():
+    for a, b, key in [("whatif_dispatch_nearest.toml", "whatif_dispatch_mcf.toml",
+                       "dispatch.policy"),
+                      ("whatif_iot_coverage_30.toml", "whatif_iot_coverage_80.toml",
+                       "channels.iot.coverage")]:
+        x = _flatten(load_scenario(SCENARIOS / a).to_dict())
+        y = _flatten(load_scenario(SCENARIOS / b).to_dict())
+        assert {k for k in x if x[k] != y[k]} - {"name", "description"} == {key}
+
+
+def test_typhoon_and_staffing_values():
+    t = load_scenario(SCENARIOS / "whatif_typhoon.toml")
+    (s,) = t.demand.surges
+    assert (s.factor, s.days) == (3.0, 2.0) and s.travel_factor > 1.0
+    assert s.start_day >= t.run.warmup_days  # the surge falls in the statistics window
+    i = load_scenario(SCENARIOS / "whatif_inspectors_minus20.toml").inspectors
+    assert i.per_grid == pytest.approx(0.8 * i.nominal_per_grid)
+    night = load_scenario(SCENARIOS / "whatif_sanitation_night_shift.toml")
+    day = load_scenario(SCENARIOS / "whatif_sanitation_day_only.toml")
+    assert [c.name for c in night.crews] == ["sanitation", "sanitation_night",
+                                             *[c.name for c in day.crews[1:]]]
+    assert night.crews[1].shift == "night" and day.crews[0].shift == "day"
+
+
+def test_legacy_scenario_is_the_pre_reform_process():
+    legacy = load_scenario(SCENARIOS / "jingan_legacy.toml")
+    integrated = load_scenario(SCENARIOS / "jingan_integrated.toml")
+    assert legacy.workflow.process == "legacy"
+    assert len(legacy.workflow.forwarding_hours) == 2  # district -> sub-district -> unit
+    assert legacy.dispatch.policy == "legacy" and legacy.dispatch.area_bound
+    assert legacy.channels.iot.coverage < integrated.channels.iot.coverage
+    # Same calendar window and seed, so the pair compares under common random numbers.
+    assert (legacy.run.start, legacy.run.seed, legacy.run.days) == \
+        (integrated.run.start, integrated.run.seed, integrated.run.days)
+    office = [c for c in legacy.crews if legacy.shifts[c.shift].days == "working"]
+    assert office, "pre-reform crews work office hours"
+
+
+@pytest.mark.parametrize("name", ["jingan_legacy.toml", *sorted(WHATIFS)])
+def test_scenario_runs_on_a_toy_district(name):
+    from urbangrid.simulation import compute_kpis, simulate
+
+    sc = load_scenario(SCENARIOS / name, {
+        "district.source": "toy", "run.days": 0.5, "run.warmup_days": 0.25,
+        "demand.cases_per_day": 200})
+    k = compute_kpis(simulate(sc))["all"]
+    assert k["cases_created"] > 0
+    assert k["cases_closed"] + k["cases_parked"] + k["cases_open_end"] + \
+        k["cases_invalid"] == k["cases_created"]
