@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/jingan_integrated.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-quick bench-check clean
+.PHONY: run test lint bench bench-quick bench-check bench-policies clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench-quick: $(STAMP)
 # Fails when a ratio in the quick suite regresses beyond its tolerance (benchmarks/run.py).
 bench-check: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick --check
+
+# Dispatch policies at equal staffing, 10 replications under common random numbers.
+bench-policies: $(STAMP)
+	$(BIN)/python -m benchmarks.policies --replications 10
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
