@@ -216,38 +216,55 @@ def candidate_rows(cost, k, offset, out):
 
 
 @njit(cache=True)
-def _absmax_finite_seq(cost):
+def _scan_row(row):
+    # largest finite |value|, and whether a NaN or -inf occurs
     best = 0.0
+    bad = False
+    for j in range(row.shape[0]):
+        v = np.float64(row[j])
+        a = abs(v)
+        if a < np.inf:
+            if a > best:
+                best = a
+        elif not v > 0:  # NaN or -inf
+            bad = True
+    return best, bad
+
+
+@njit(cache=True)
+def _scan_seq(cost):
+    best = 0.0
+    bad = False
     for i in range(cost.shape[0]):
-        row = cost[i]
-        for j in range(row.shape[0]):
-            v = abs(np.float64(row[j]))
-            if v < np.inf and v > best:
-                best = v
-    return best
+        b, x = _scan_row(cost[i])
+        best = max(best, b)
+        bad = bad or x
+    return best, bad
 
 
 @njit(cache=True, parallel=True)
-def _absmax_finite_par(cost):
+def _scan_par(cost):
     n = cost.shape[0]
     part = np.zeros(n)
+    flag = np.zeros(n, np.bool_)
     for i in prange(n):
-        row = cost[i]
-        b = 0.0
-        for j in range(row.shape[0]):
-            v = abs(np.float64(row[j]))
-            if v < np.inf and v > b:
-                b = v
-        part[i] = b
-    return part.max() if n else 0.0
+        part[i], flag[i] = _scan_row(cost[i])
+    return part.max(), flag.any()
+
+
+def scan_costs(cost) -> tuple[float, bool]:
+    """One pass over a cost matrix: ``(largest finite |cost| (0 if none), has NaN or
+    -inf)``."""
+    if cost.size == 0:
+        return 0.0, False
+    f = _scan_par if cost.size >= PARALLEL_MIN_ELEMENTS else _scan_seq
+    best, bad = f(cost)
+    return float(best), bool(bad)
 
 
 def absmax_finite(cost) -> float:
     """Largest ``|cost|`` over the finite entries (0 if none)."""
-    if cost.size == 0:
-        return 0.0
-    f = _absmax_finite_par if cost.size >= PARALLEL_MIN_ELEMENTS else _absmax_finite_seq
-    return float(f(cost))
+    return scan_costs(cost)[0]
 
 
 @njit(cache=True)

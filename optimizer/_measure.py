@@ -128,8 +128,10 @@ def measure(quick: bool = False) -> dict:
             "arcs_mcf": a.stats["arcs_final"], "arcs_dense": d.stats["arcs_final"],
             "flow_solves": a.stats["flow_solves"],
             "deferred": int((a.team < 0).sum()),
-            "flow_s": a.stats["seconds_flow"], "potentials_s": a.stats["seconds_potentials"],
+            "setup_s": a.stats["seconds_setup"], "flow_s": a.stats["seconds_flow"],
+            "potentials_s": a.stats["seconds_potentials"],
             "pricing_s": a.stats["seconds_pricing"],
+            "repair_s": a.stats["seconds_incremental"],
         }
 
     # --- scoring 8000 x 600

@@ -84,7 +84,8 @@ def _validate(costs, capacity, defer_cost, pinned, balance):
         costs = costs.astype(np.float64)
     costs = np.ascontiguousarray(costs)
     n, m = costs.shape
-    if costs.size and (np.isnan(costs).any() or (costs == -np.inf).any()):
+    cmax, bad = _kernels.scan_costs(costs)
+    if bad:
         raise InputError("costs must not hold NaN or -inf (use +inf for infeasible pairs)")
     capacity = np.asarray(capacity)
     if capacity.shape != (m,):
@@ -111,7 +112,7 @@ def _validate(costs, capacity, defer_cost, pinned, balance):
     balance = float(balance)
     if not (np.isfinite(balance) and balance >= 0):
         raise InputError(f"balance must be finite and >= 0, got {balance}")
-    return costs, capacity, defer_cost, pinned, balance
+    return costs, capacity, defer_cost, pinned, balance, cmax
 
 
 def _objective(costs, team, free, defer_cost, balance, m) -> float:
@@ -188,8 +189,7 @@ class _Network:
         return t, h, c
 
 
-def _pick_scale(costs, defer_cost, balance, capacity, n_nodes, n, scale):
-    finite_max = _kernels.absmax_finite(costs)
+def _pick_scale(finite_max, defer_cost, balance, capacity, n_nodes, n, scale):
     cmax = max(finite_max, float(np.abs(defer_cost).max(initial=0.0)),
                balance * float(capacity.max(initial=0)), 1.0)
     limit = _INT_BUDGET / ((n_nodes + 1.0) * (n + 1.0) * cmax)
@@ -272,7 +272,7 @@ def assign(
         Malformed arrays (shapes, NaN, negative capacity, non-finite defer costs).
     """
     t0 = time.perf_counter()
-    costs, capacity, defer_cost, pinned, balance = _validate(
+    costs, capacity, defer_cost, pinned, balance, cmax = _validate(
         costs, capacity, defer_cost, pinned, balance)
     n, m = costs.shape
     team = pinned.astype(np.int32)
@@ -292,7 +292,7 @@ def assign(
         return done("time_limit", "greedy")
 
     net_nodes = free.size + m + 1
-    scale = _pick_scale(costs, defer_cost[free], balance, capacity, net_nodes, n, scale)
+    scale = _pick_scale(cmax, defer_cost[free], balance, capacity, net_nodes, n, scale)
     stats["scale"] = scale
     defer_int = np.floor(defer_cost[free] * scale + 0.5).astype(np.int64)
     net = _Network(free, capacity, defer_int, balance, scale)
@@ -317,6 +317,7 @@ def assign(
     pi = pi.astype(np.int64)
     pj = pj.astype(np.int64)
     stats["arcs_initial"] = int(pi.size)
+    stats["seconds_setup"] = time.perf_counter() - t0  # validation, scale, candidates
     rounds = 0
     t_flow = t_pot = t_price = t_fix = 0.0
     need_solve = True
