@@ -181,7 +181,7 @@ def topk_reference(cost, k):
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10**6), n=st.integers(0, 15), m=st.integers(1, 20),
        k=st.integers(1, 6))
 def test_topk_rows_equals_reference(seed, n, m, k):
@@ -269,7 +269,7 @@ def test_greedy_equals_python_reference():
     np.testing.assert_array_equal(got, team)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10**6), n=st.integers(0, 12), m=st.integers(1, 15),
        k=st.integers(1, 5))
 def test_candidate_rows_equal_reference(seed, n, m, k):
