@@ -33,6 +33,7 @@ the plan reports this in ``stats["legs"]``.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import time
@@ -224,10 +225,13 @@ class Router:
         PyVRP seed.
     pyvrp_iterations
         PyVRP iteration budget per team.
+    cache_size
+        Team plans remembered (least recently used dropped), so that a long simulation
+        calling the router every tick keeps bounded memory.
     """
 
     def __init__(self, solver: str = "auto", *, time_limit: float | None = None, seed: int = 0,
-                 pyvrp_iterations: int = 200) -> None:
+                 pyvrp_iterations: int = 200, cache_size: int = 4096) -> None:
         if solver not in SOLVERS:
             raise InputError(f"unknown routing solver {solver!r}; choose one of {SOLVERS}")
         if solver in ("pyvrp", "best") and not _has_pyvrp():
@@ -237,7 +241,8 @@ class Router:
         self.time_limit = time_limit
         self.seed = seed
         self.pyvrp_iterations = pyvrp_iterations
-        self._cache: dict[tuple, list[int]] = {}
+        self.cache_size = int(cache_size)
+        self._cache: collections.OrderedDict[tuple, list[int]] = collections.OrderedDict()
 
     def _sequence(self, p, j, tasks, stats):
         cells = p.task_cell[tasks]
@@ -250,6 +255,7 @@ class Router:
                round(start), self.solver)
         if key in self._cache:
             stats["teams_reused"] += 1
+            self._cache.move_to_end(key)
             return self._cache[key], legs, work, deadline_rel, wlate
         k = tasks.size
         solver = self.solver
@@ -277,6 +283,8 @@ class Router:
         stats["solvers"][solver] = stats["solvers"].get(solver, 0) + 1
         stats["teams_routed"] += 1
         self._cache[key] = seq
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
         return seq, legs, work, deadline_rel, wlate
 
     def plan(self, p: DispatchProblem, a: Assignment) -> RoutePlan:

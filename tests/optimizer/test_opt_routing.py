@@ -126,3 +126,11 @@ def test_mcf_route_policy_contract_and_order():
     assert "route_travel" in a.stats
     plain = get_policy("mcf")(p)
     np.testing.assert_array_equal(plain.team, a.team)
+
+
+def test_router_cache_is_bounded(day):
+    p, a = day
+    r = Router("ortools", cache_size=3)
+    plan = r.plan(p, a)
+    assert plan.stats["teams_routed"] > 3
+    assert len(r._cache) == 3
