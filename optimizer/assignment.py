@@ -211,7 +211,7 @@ def assign(
     scale: float = DEFAULT_SCALE,
     max_rounds: int = 25,
     price_add: int | None = None,
-    incremental_max: int = 2000,
+    incremental_max: int | None = None,
 ) -> AssignmentResult:
     """Optimal assignment of tasks to teams with capacities, or explicit deferral.
 
@@ -260,7 +260,11 @@ def assign(
     incremental_max
         When a pricing round adds at most this many arcs, the flow is repaired in place
         (a bounded Dijkstra per new arc cancels any negative cycle it closes and updates
-        the potentials) instead of being solved again from scratch.
+        the potentials) instead of being solved again from scratch. Default
+        ``max(64, n_free_tasks // 40)``: each repair search can cover a large part of the
+        graph (many reduced costs are zero), so a handful of arcs is cheaper to repair
+        and thousands are cheaper to re-solve (measured on the full-day instance: 46 arcs
+        repaired in 0.05 s against 0.25 s per solve; 6,000 arcs took 2.8 s).
 
     Returns
     -------
@@ -377,7 +381,8 @@ def assign(
         pi = np.concatenate([pi, ai])
         pj = np.concatenate([pj, aj])
         rounds += 1
-        need_solve = ai.size > incremental_max
+        limit = max(64, free.size // 40) if incremental_max is None else incremental_max
+        need_solve = ai.size > limit
         if not need_solve:
             # few new arcs: repair the flow in place instead of solving again
             ts = time.perf_counter()
