@@ -10,12 +10,17 @@ deferred: the problem is always feasible and nothing is silently dropped. The sl
 a team's ``k``-th task in the batch a rising extra cost ``balance * k`` (a convex
 workload penalty as parallel arcs, Ahuja, Magnanti & Orlin 1993, sec. 14.3).
 
-Exactness at sparse speed (column generation on the flow LP): solve with each task's
-``candidates`` cheapest feasible teams only; recover node potentials from the optimal
-flow by one label-correcting shortest-path pass over its residual graph (compiled);
-price every excluded arc ``i -> j`` by its reduced cost ``c_ij + pi_i - pi_j``; add the
-negative ones and re-solve until none is left. The final potentials are a feasible dual
-for the full network, which certifies that the flow is optimal for all arcs.
+Exactness at sparse speed (column generation on the flow LP): solve with candidate arcs
+only (each task's ``candidates`` cheapest feasible teams, plus its ``candidates``
+cheapest once team-level terms such as waiting for a busy team are ignored, i.e. the
+teams near it, which absorb the overflow of hotspots); recover node potentials from the
+optimal flow by one label-correcting shortest-path pass over its residual graph
+(compiled); price every excluded arc ``i -> j`` by its reduced cost
+``c_ij + pi_i - pi_j``; add the negative ones and solve again until none is left. When
+only a few arcs are added, the flow is repaired in place instead (one bounded Dijkstra
+per arc cancels the negative cycle it closes and updates the potentials). The final
+potentials are a feasible dual for the full network, which certifies that the flow is
+optimal for all arcs: the result is exact, never the silent drops of nearest-k pruning.
 
 Precision: OR-Tools' graph solvers take integer costs. Every cost is rounded to the
 nearest ``1 / scale`` (``scale`` = 100 by default, 0.01 seconds-equivalent), lowered if
