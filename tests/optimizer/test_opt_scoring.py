@@ -97,3 +97,26 @@ def test_property_kernel_equals_reference(seed, n, m, cells, lateness, reassign)
     w = ScoreWeights(lateness=lateness, reassignment=reassign)
     p = random_problem(seed, n, m, n_cells=cells, current=0.5, weights=w)
     assert_same_scores(scoring.score(p), scoring.score_reference(p))
+
+
+@pytest.mark.parametrize(("n", "cells"), [(50, 20), (5, 200)])
+def test_table_streaming_kernel_agrees_with_the_fused_one(n, cells):
+    from urbangrid.optimizer import _kernels
+    p = random_problem(9, n, 30, n_cells=cells, current=0.3)
+    row, table = scoring.travel_table(p)
+    start, base, end = scoring._team_terms(p)
+    w = p.weights
+    out = np.empty((n, 30), np.float32)
+    _kernels.score_stream(row, table, start, base, end, p.team_skills, p.task_skill,
+                          p.task_work - (p.task_deadline - p.now),
+                          w.lateness * p.task_priority, p.task_current, w.travel,
+                          w.reassignment, out)
+    np.testing.assert_array_equal(out, scoring.score(p))
+
+
+def test_group_by_cell():
+    from urbangrid.optimizer import _kernels
+    cells = np.array([3, 0, 3, 2, 0], np.int32)
+    start, order = _kernels.group_by_cell(cells, 5)
+    assert start.tolist() == [0, 2, 2, 3, 5, 5]
+    assert order.tolist() == [1, 4, 3, 0, 2]
