@@ -81,6 +81,18 @@ class ScoreWeights:
                 )
             object.__setattr__(self, f.name, value)
 
+    @classmethod
+    def from_mapping(cls, values: dict | None, *, source: str | None = None) -> ScoreWeights:
+        """Weights from a mapping (e.g. a TOML table); missing keys keep their defaults,
+        unknown keys raise :class:`InputError` naming them."""
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"unknown score weight(s) {', '.join(map(repr, unknown))}; "
+                             f"known: {', '.join(sorted(known))}", source=source)
+        return cls(**values)
+
 
 class DeferReason(enum.IntEnum):
     """Why a task has no team after a solve (``ASSIGNED`` when it has one)."""

@@ -103,3 +103,11 @@ def test_defer_reason_codes_are_stable():
     assert DeferReason.ASSIGNED == 0
     assert {r.name for r in DeferReason} >= {
         "NO_QUALIFIED_TEAM", "NO_CAPACITY", "OFF_SHIFT", "CHEAPER_TO_DEFER"}
+
+
+def test_score_weights_from_mapping():
+    assert ScoreWeights.from_mapping({}) == ScoreWeights()
+    assert ScoreWeights.from_mapping(None) == ScoreWeights()
+    assert ScoreWeights.from_mapping({"travel": 2}).travel == 2.0
+    with pytest.raises(InputError, match="unknown score weight.*'speed'"):
+        ScoreWeights.from_mapping({"speed": 1}, source="scenario.toml")
