@@ -204,6 +204,9 @@ class Model:
         self.travel = [space.travel_matrix(mode) if (self.team_mode == k).any() else None
                        for k, mode in enumerate(MODES)]
         self._team_mode_l = self.team_mode.tolist()
+        used = [k for k, mat in enumerate(self.travel) if mat is not None]
+        self._tstack = np.stack([self.travel[k] for k in used])
+        self._team_stack = np.searchsorted(np.array(used), self.team_mode).astype(np.intp)
         n_sub = space.n_subdistricts
         self.n_areas = n_sub
         area_col = np.where(self.team_area < 0, n_sub, self.team_area)
@@ -211,6 +214,8 @@ class Model:
         self._area_onehot[np.arange(m), area_col] = 1.0
         self._bits = np.arange(len(skills), dtype=np.int64)
         self._cat_mask = np.left_shift(1, self.cat_skill_bit).astype(np.int64)
+        # has_all[s, j] = 1.0 when team j has skill s.
+        self._has_all = ((self.team_skills[None, :] >> self._bits[:, None]) & 1).astype(float)
         self._area_bound = scenario.dispatch.area_bound
         self._validate = scenario.dispatch.validate_snapshots
         self.inspector_windows = teams["inspector_windows"]
@@ -232,6 +237,8 @@ class Model:
         self._ap_t, self._ap_case = self.ev_t.append, self.ev_case.append
         self._ap_kind, self._ap_team = self.ev_kind.append, self.ev_team.append
         self.n_policy_calls = 0
+        self.n_rounds = 0
+        self.round_seconds = 0.0
         self.policy_seconds = 0.0
         self.demand = DemandModel(scenario, space, catalogue, calendar,
                                   self.inspector_windows)
@@ -454,6 +461,12 @@ class Model:
             yield self.env.timeout(interval)
 
     def _dispatch_round(self, min_prio: int = 0) -> None:
+        t0 = time.perf_counter()
+        self._round(min_prio)
+        self.round_seconds += time.perf_counter() - t0
+        self.n_rounds += 1
+
+    def _round(self, min_prio: int) -> None:
         if self.n_waiting == 0:
             return
         now = self.env._now
@@ -464,16 +477,15 @@ class Model:
         if cand.size == 0:
             return
         slots = self.team_slots[cand]
-        has = (self.team_skills[cand][None, :] >> self._bits[:, None]) & 1
+        has = self._has_all[:, cand]
         per = self.sc.dispatch.batch_per_slot
-        skill_slots = has * slots[None, :]
         # Offer each skill at most `per` tasks per free slot of that skill, most urgent
         # pool heads first; with area-bound crews also each (skill, sub-district) pool at
         # most `per` per free slot that may serve it (own-area plus district-wide crews).
-        skill_left = (skill_slots.sum(axis=1) * per).tolist()
+        skill_left = (has @ slots * per).astype(np.int64).tolist()
         bound = self._area_bound
         if bound:
-            avail = skill_slots @ self._area_onehot[cand]  # (skills, areas + 1)
+            avail = (has * slots) @ self._area_onehot[cand]  # (skills, areas + 1)
             avail = (avail[:, :-1] + avail[:, -1:]).tolist()
         heads = sorted((pool[0], key) for key, pool in self._pools.items() if pool)
         taken: list[tuple] = []
@@ -514,15 +526,9 @@ class Model:
         slots = slots[keep]
         deadline = cs.deadline[ids]
         uc, inv = np.unique(cells, return_inverse=True)
-        tcell = self.team_cell[cand]
-        travel = np.empty((cand.size, uc.size), dtype=np.float32)
-        modes = self.team_mode[cand]
-        for k, mat in enumerate(self.travel):
-            if mat is None:
-                continue
-            rows = modes == k
-            if rows.any():
-                travel[rows] = mat[np.ix_(tcell[rows], uc)]
+        # One gather from the stacked matrices of the modes in use.
+        travel = self._tstack[self._team_stack[cand][:, None],
+                              self.team_cell[cand][:, None], uc[None, :]]
         if bound:
             ta = self.team_area[cand]
             foreign = (ta[:, None] >= 0) & (ta[:, None] != self._cell_list_sub[uc][None, :])

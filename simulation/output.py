@@ -13,7 +13,8 @@ from ._model import EVENT_NAMES, S_CLOSED, S_INVALID, S_PARKED, STATUS_NAMES
 from .catalogue import CHANNELS
 from .kpis import case_table_metrics
 
-__all__ = ["SOURCE_LABELS", "case_table", "event_table", "write_cases", "write_events"]
+__all__ = ["SOURCE_LABELS", "case_arrow_table", "case_table", "event_table", "write_cases",
+           "write_events"]
 
 #: Open311 ``source`` label of each channel.
 SOURCE_LABELS = {"iot": "IoT/video", "patrol": "Inspector patrol", "hotline": "Hotline 12345",
@@ -83,6 +84,23 @@ def case_table(result) -> pd.DataFrame:
 
     Repeated text columns are pandas categoricals.
     """
+    return pd.DataFrame(_case_columns(result))
+
+
+def case_arrow_table(result) -> pa.Table:
+    """:func:`case_table` as an Arrow table, built without an intermediate DataFrame."""
+    cols = {}
+    for name, v in _case_columns(result).items():
+        if isinstance(v, pd.Categorical):
+            codes = np.asarray(v.codes)
+            cols[name] = pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0), pa.array(list(v.categories)))
+        else:
+            cols[name] = pa.array(v)
+    return pa.table(cols)
+
+
+def _case_columns(result) -> dict:
     c = result.cases
     m = case_table_metrics(result)
     n = c["status"].shape[0]
@@ -103,7 +121,7 @@ def case_table(result) -> pd.DataFrame:
     sub = sp.subdistrict[cell].astype(np.int64)
     category = c["category"].astype(np.int64)
     channel = c["channel"].astype(np.int64)
-    return pd.DataFrame({
+    return {
         "service_request_id": np.char.add("UG", np.arange(n).astype(str)),
         "requested_datetime": _datetimes(result, c["t_report"]),
         "updated_datetime": _datetimes(result, last),
@@ -141,10 +159,9 @@ def case_table(result) -> pd.DataFrame:
         "reopened": c["n_reopen"], "extensions": c["n_extension"],
         "team": c["team"],
         "in_stats_window": (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end),
-    })
+    }
 
 
 def write_cases(result, path: str | Path) -> None:
-    """Write :func:`case_table` to Parquet."""
-    table = pa.Table.from_pandas(case_table(result), preserve_index=False)
-    pq.write_table(table, str(path), compression="zstd")
+    """Write :func:`case_table` to Parquet (through Arrow directly, to bound memory)."""
+    pq.write_table(case_arrow_table(result), str(path), compression="zstd")

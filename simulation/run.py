@@ -238,6 +238,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         "setup_seconds": t_setup, "run_seconds": wall - t_setup,
         "policy_calls": model.n_policy_calls, "policy_seconds": model.policy_seconds,
         "simpy_events": next(model.env._eid),
+        "dispatch_rounds": model.n_rounds, "dispatch_seconds": model.round_seconds,
         "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
         "n_teams": model.n_teams, "event_names": EVENT_NAMES,
     }

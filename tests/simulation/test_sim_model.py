@@ -185,3 +185,17 @@ def test_trusted_snapshots_equal_validated_ones(toy):
     assert sum(seen) > 100
     for k in ("time", "case", "kind", "team"):
         np.testing.assert_array_equal(fast.events[k], slow.events[k])
+
+
+def test_bare_simpy_floor_processes_the_requested_events():
+    from urbangrid.simulation.measure import bare_simpy_floor
+
+    assert bare_simpy_floor(1000, 4, 86400.0) > 0
+
+
+def test_gc_thresholds_are_restored_after_a_run(toy):
+    import gc
+
+    before = gc.get_threshold()
+    simulate(toy.replace({"run.days": 0.2}))
+    assert gc.get_threshold() == before
