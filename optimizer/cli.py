@@ -290,7 +290,7 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
     for md in np.unique(modes):
         rows = np.flatnonzero(modes == md)
         if md not in district.speeds_kmh:
-            M.fail(f"unknown travel mode {md!r} (known: {', '.join(district.speeds_kmh)})",
+            M.fail(f"unknown travel mode {str(md)!r} (known: {', '.join(district.speeds_kmh)})",
                    rows[0], "mode")
         travel[rows] = district.travel_time(team_cell_d[rows], cells, mode=md)
     cell_travel = None
