@@ -10,7 +10,8 @@ Prints, with fixed seeds:
 * per-tick 50 x 400: ``nearest`` and ``mcf`` policy call times;
 * full day 8,000 x 600, capacities 10-20: candidate+pricing vs dense min-cost flow (time,
   gap, rounds), on two instances (all teams on shift / 10 % of teams off shift);
-* scoring 8,000 x 600: Numba kernel vs NumPy vs the time to write the 19.2 MB result.
+* scoring 8,000 x 600: Numba kernel vs NumPy vs the time to write the 19.2 MB result;
+* routing a day plan (300 tasks, 20 teams): priority order, OR-Tools, PyVRP, best-of.
 
 Machines are noisy: read the ratios; absolute times are for information.
 """
@@ -166,7 +167,25 @@ def measure(quick: bool = False) -> dict:
         "kernel_min_over_store_floor": t_kernel_min / t_store,
         "numba_min_over_store_floor": t_numba_min / t_store,
     }
+    out["routing300x20"] = _routing(quick)
     return out
+
+
+def _routing(quick: bool) -> dict:
+    from .routing import _has_pyvrp, route
+
+    p = random_problem(5, 300, 20, n_cells=1000, capacity=(15, 15), with_cell_travel=True)
+    a = solve(p)
+    res = {"tasks_assigned": a.n_assigned}
+    solvers = ["priority", "ortools"] + (["pyvrp", "best"] if _has_pyvrp() else [])
+    for name in solvers:
+        t = time.perf_counter()
+        plan = route(p, a, name)
+        res[f"{name}_s"] = time.perf_counter() - t
+        res[f"{name}_objective"] = plan.objective
+        res[f"{name}_travel_h"] = float(plan.team_travel.sum()) / 3600
+        res[f"{name}_lateness_h"] = float(plan.team_lateness.sum()) / 3600
+    return res
 
 
 def main(argv=None) -> int:
