@@ -214,9 +214,9 @@ def _insert(best_v, best_j, cnt, k, v, j):
 
 
 @njit(cache=True)
-def _topk_row(row, k, offset, out_row):
-    best_v = np.empty(k, np.float64)
-    best_j = np.full(k, -1, np.int32)
+def _topk_row(row, k, offset, out_row, best_v, best_j):
+    # best_v / best_j: caller's scratch buffers of length k (no allocation per row)
+    best_j[:] = -1
     cnt = 0
     # thr: k-th best so far. One well-predicted compare rejects most entries, infeasible
     # ones included (inf - offset = inf is never < thr)
@@ -232,11 +232,10 @@ def _topk_row(row, k, offset, out_row):
 
 
 @njit(cache=True)
-def _cand_row(row, k, offset, zero, out_row):
+def _cand_row(row, k, offset, zero, out_row, best_v, best_j, second):
     # the k cheapest, then the k cheapest after the offset that are not already in
-    _topk_row(row, k, zero, out_row[:k])
-    second = np.empty(k, np.int32)
-    _topk_row(row, k, offset, second)
+    _topk_row(row, k, zero, out_row[:k], best_v, best_j)
+    _topk_row(row, k, offset, second, best_v, best_j)
     w = k
     for t in range(k):
         j = second[t]
@@ -257,27 +256,33 @@ def _cand_row(row, k, offset, zero, out_row):
 @njit(cache=True, parallel=True)
 def _topk_par(cost, k, offset, out):
     for i in prange(cost.shape[0]):
-        _topk_row(cost[i], k, offset, out[i])
+        _topk_row(cost[i], k, offset, out[i], np.empty(k), np.empty(k, np.int32))
 
 
 @njit(cache=True)
 def _topk_seq(cost, k, offset, out):
+    best_v = np.empty(k)
+    best_j = np.empty(k, np.int32)
     for i in range(cost.shape[0]):
-        _topk_row(cost[i], k, offset, out[i])
+        _topk_row(cost[i], k, offset, out[i], best_v, best_j)
 
 
 @njit(cache=True, parallel=True)
 def _cand_par(cost, k, offset, out):
     zero = np.zeros(offset.shape[0])
     for i in prange(cost.shape[0]):
-        _cand_row(cost[i], k, offset, zero, out[i])
+        _cand_row(cost[i], k, offset, zero, out[i], np.empty(k), np.empty(k, np.int32),
+                  np.empty(k, np.int32))
 
 
 @njit(cache=True)
 def _cand_seq(cost, k, offset, out):
     zero = np.zeros(offset.shape[0])
+    best_v = np.empty(k)
+    best_j = np.empty(k, np.int32)
+    second = np.empty(k, np.int32)
     for i in range(cost.shape[0]):
-        _cand_row(cost[i], k, offset, zero, out[i])
+        _cand_row(cost[i], k, offset, zero, out[i], best_v, best_j, second)
 
 
 def topk_rows(cost, k, offset, out):
