@@ -159,6 +159,10 @@ def measure(quick: bool = False) -> dict:
                  _best(lambda: _fill(buf, np.float32(1.0)), 15)[1])
     t_store = _best(lambda: _store(buf), 15)[1]
     out["scoring8000x600"] = {
+        # stable keys (benchmarks/bench_optimizer.py reads them): best-of-15 times, since
+        # on a shared machine a parallel kernel's median mostly measures scheduling
+        "numba_ms": 1e3 * t_numba_min, "numpy_ms": 1e3 * t_numpy_min,
+        "write_19MB_floor_ms": 1e3 * t_store, "numpy_over_numba": t_numpy_min / t_numba_min,
         "numba_ms_median": 1e3 * t_numba, "numba_ms_min": 1e3 * t_numba_min,
         "kernel_only_ms_median": 1e3 * t_kernel, "kernel_only_ms_min": 1e3 * t_kernel_min,
         "numpy_ms_median": 1e3 * t_numpy, "numpy_ms_min": 1e3 * t_numpy_min,
