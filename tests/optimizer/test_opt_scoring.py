@@ -103,14 +103,13 @@ def test_property_kernel_equals_reference(seed, n, m, cells, lateness, reassign)
 def test_table_streaming_kernel_agrees_with_the_fused_one(n, cells):
     from urbangrid.optimizer import _kernels
     p = random_problem(9, n, 30, n_cells=cells, current=0.3)
-    row, table = scoring.travel_table(p)
     start, base, end = scoring._team_terms(p)
     w = p.weights
     out = np.empty((n, 30), np.float32)
-    _kernels.score_stream(row, table, start, base, end, p.team_skills, p.task_skill,
-                          p.task_work - (p.task_deadline - p.now),
-                          w.lateness * p.task_priority, p.task_current, w.travel,
-                          w.reassignment, out)
+    _kernels.score_by_cell(p.travel, p.task_cell, start, base, end, p.team_skills,
+                           p.task_skill, p.task_work - (p.task_deadline - p.now),
+                           w.lateness * p.task_priority, p.task_current, w.travel,
+                           w.reassignment, out)
     np.testing.assert_array_equal(out, scoring.score(p))
 
 
