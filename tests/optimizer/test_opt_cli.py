@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from urbangrid.simulation.cli import main
+from urbangrid.grid.errors import InputError
+from urbangrid.optimizer import cli
 
 SKILLS = ["roads", "greenery", "sanitation"]
 
@@ -58,8 +59,24 @@ def files(tmp_path, district):
 
 
 def run(tp, mp, out, *extra):
-    return main(["dispatch", "--tasks", str(tp), "--teams", str(mp), "--out", str(out),
-                 *extra])
+    """Parse with this package's own sub-command and run the handler (the ``urbangrid``
+    shell adds only the InputError -> exit 2 mapping, tested once below)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="urbangrid")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["dispatch", "--tasks", str(tp), "--teams", str(mp), "--out",
+                              str(out), *extra])
+    return args.func(args)
+
+
+def test_through_the_urbangrid_shell_exit_codes(files, capsys):
+    from urbangrid.simulation.cli import main
+    tasks, teams, write, tmp = files
+    tp, mp = write()
+    argv = ["dispatch", "--tasks", str(tp), "--teams", str(mp), "--out"]
+    assert main([*argv, str(tmp / "ok.csv")]) == 0
+    assert main([*argv, str(tmp / "bad.xlsx")]) == 2
+    assert capsys.readouterr().err.startswith("urbangrid: error: --out: unsupported")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "geojson"])
@@ -141,26 +158,33 @@ BAD = [
 
 
 @pytest.mark.parametrize(("which", "fn", "match"), BAD)
-def test_bad_input_exits_2_with_a_message_naming_file_row_and_column(files, which, fn,
-                                                                       match, capsys):
+def test_bad_input_raises_input_error_naming_file_row_and_column(files, which, fn, match):
     tp, mp = _mutate(files, which, fn)
-    assert run(tp, mp, files[3] / "o.csv") == 2
-    err = capsys.readouterr().err
-    assert err.startswith("urbangrid: error: ")
-    assert (f"{which}.csv") in err
-    import re
-    assert re.search(match, err), err
+    with pytest.raises(InputError, match=match) as err:
+        run(tp, mp, files[3] / "o.csv")
+    assert f"{which}.csv" in str(err.value)
     assert not (files[3] / "o.csv").exists()
 
 
-def test_bad_options(files, capsys):
+@pytest.mark.parametrize(("extra", "match"), [
+    ((), "unsupported file type '.xlsx'"),
+    (("--district", "nowhere.geojson"), "no such file"),
+    (("--now", "yesterday"), "not a date-time"),
+    (("--time-limit", "0"), "time-limit"),
+])
+def test_bad_options(files, extra, match):
     _, _, write, tmp = files
     tp, mp = write()
-    assert run(tp, mp, tmp / "o.xlsx") == 2
-    assert run(tmp / "missing.csv", mp, tmp / "o.csv") == 2
-    assert "file not found" in capsys.readouterr().err
-    assert run(tp, mp, tmp / "o.csv", "--district", "nowhere.geojson") == 2
-    assert run(tp, mp, tmp / "o.csv", "--now", "yesterday") == 2
+    out = tmp / ("o.xlsx" if not extra else "o.csv")
+    with pytest.raises(InputError, match=match):
+        run(tp, mp, out, *extra)
+
+
+def test_missing_file(files):
+    _, _, write, tmp = files
+    _, mp = write()
+    with pytest.raises(InputError, match="file not found"):
+        run(tmp / "missing.csv", mp, tmp / "o.csv")
 
 
 def test_same_input_same_output_bytes(files):
