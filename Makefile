@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,routing,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,routing,dask,service]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "urbangrid.simulation.commands",
     "urbangrid.simulation.study_commands",
     "urbangrid.optimizer.cli",
+    "urbangrid.service.cli",
     "urbangrid.grid.cli",
 )
 
