@@ -22,6 +22,7 @@ from urbangrid import __version__
 _COMMAND_MODULES = (
     "urbangrid.simulation.commands",
     "urbangrid.simulation.study_commands",
+    "urbangrid.simulation.calibrate_commands",
     "urbangrid.optimizer.cli",
     "urbangrid.service.cli",
     "urbangrid.grid.cli",
