@@ -133,7 +133,7 @@ def _objective(costs, team, free, defer_cost, balance, m) -> float:
 class _Network:
     """Node numbering and the fixed arcs (defer, slots) of one assignment problem."""
 
-    def __init__(self, free, capacity, defer_int, balance, scale):
+    def __init__(self, free, capacity, defer_int, balance, scale, max_useful_slots):
         self.free = free
         nf = free.size
         m = capacity.size
@@ -141,6 +141,8 @@ class _Network:
         self.sink = nf + m
         self.n_nodes = nf + m + 1
         cap = np.minimum(capacity, nf)
+        if balance > 0:
+            cap = np.minimum(cap, max_useful_slots)
         if balance > 0:
             # one unit arc per slot, k-th slot costs balance * k
             slot_team = np.repeat(np.arange(m), cap)
@@ -304,7 +306,12 @@ def assign(
     scale = _pick_scale(cmax, defer_cost[free], balance, capacity, net_nodes, n, scale)
     stats["scale"] = scale
     defer_int = np.floor(defer_cost[free] * scale + 0.5).astype(np.int64)
-    net = _Network(free, capacity, defer_int, balance, scale)
+    # with balance > 0 a slot k whose surcharge balance*k reaches (largest defer cost -
+    # smallest pair cost) is never needed: deferring is at least as cheap. This bounds
+    # the slot arcs of teams with huge capacities.
+    max_useful = n if balance <= 0 else int(
+        np.ceil((float(defer_cost[free].max()) + cmax) / balance)) + 1
+    net = _Network(free, capacity, defer_int, balance, scale, max_useful)
     sub = costs if free.size == n else costs[free]
 
     if dense or candidates >= m:
@@ -326,6 +333,7 @@ def assign(
     pi = pi.astype(np.int64)
     pj = pj.astype(np.int64)
     stats["arcs_initial"] = int(pi.size)
+    stats["arcs_slots"] = int(net.slot_tail.size)
     stats["seconds_setup"] = time.perf_counter() - t0  # validation, scale, candidates
     rounds = 0
     t_flow = t_pot = t_price = t_fix = 0.0

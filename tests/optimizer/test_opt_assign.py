@@ -352,3 +352,15 @@ def test_cancel_negative_arcs_reaches_the_optimum_of_the_larger_graph(seed):
     fwd, bwd = flow < caps, flow > 0
     assert (costs[fwd] + d[tails[fwd]] - d[heads[fwd]] >= 0).all()
     assert (-costs[bwd] + d[heads[bwd]] - d[tails[bwd]] >= 0).all()
+
+
+def test_huge_capacities_with_balance_stay_small_and_exact():
+    rng = np.random.default_rng(4)
+    costs, _, defer = random_costs(rng, 40, 6)
+    cap = np.full(6, 10**6)
+    res = assign(costs, cap, defer, balance=200.0, candidates=2)
+    # a slot dearer than (largest defer - smallest cost) is never useful: at most
+    # ceil((1500 + 1000) / 200) + 1 = 14 slots per team instead of 40
+    assert res.stats["arcs_slots"] <= 6 * 14
+    ref = optimum_by_lsa(costs, np.full(6, 40), defer, 200.0)
+    assert res.objective == pytest.approx(ref, abs=0.4)
