@@ -39,6 +39,7 @@ from ortools.graph.python import min_cost_flow
 from urbangrid.grid.errors import InputError
 
 from . import _kernels
+from .problem import DeferReason
 
 __all__ = ["AssignmentResult", "assign", "greedy_assign"]
 
@@ -70,6 +71,10 @@ class AssignmentResult:
         A proven lower bound on the objective (NaN if none).
     stats
         Arc counts, pricing rounds, scale and phase timings.
+    reason
+        int8[n], :class:`~urbangrid.optimizer.DeferReason` per task: ``ASSIGNED``, or for
+        a deferred task ``NO_QUALIFIED_TEAM`` (no finite cost at all), ``NO_CAPACITY``
+        (its feasible teams are full) or ``CHEAPER_TO_DEFER``.
     """
 
     team: np.ndarray
@@ -79,6 +84,7 @@ class AssignmentResult:
     method: str
     lower_bound: float = float("nan")
     stats: dict = field(default_factory=dict)
+    reason: np.ndarray | None = None
 
 
 def _validate(costs, capacity, defer_cost, pinned, balance):
@@ -128,6 +134,20 @@ def _objective(costs, team, free, defer_cost, balance, m) -> float:
     total += float(defer_cost[free[~got]].sum())
     used = np.bincount(t[got], minlength=m)
     return total + balance * float((used * (used - 1) // 2).sum())
+
+
+def _reasons(costs, team, pinned, capacity) -> np.ndarray:
+    reason = np.zeros(team.size, np.int8)
+    deferred = np.flatnonzero(team < 0)
+    if deferred.size == 0:
+        return reason
+    counted = (team >= 0) & (pinned < 0)
+    left = capacity - np.bincount(team[counted], minlength=capacity.size)
+    feasible = np.isfinite(costs[deferred])
+    room = (feasible & (left > 0)[None, :]).any(1)
+    reason[deferred] = np.where(room, DeferReason.CHEAPER_TO_DEFER, DeferReason.NO_CAPACITY)
+    reason[deferred[~feasible.any(1)]] = DeferReason.NO_QUALIFIED_TEAM
+    return reason
 
 
 class _Network:
@@ -294,7 +314,8 @@ def assign(
         obj = _objective(costs, team, free, defer_cost, balance, m)
         stats["seconds_total"] = time.perf_counter() - t0
         return AssignmentResult(team=team, objective=obj, solve_seconds=time.perf_counter() - t0,
-                                status=status, method=method, lower_bound=lb, stats=stats)
+                                status=status, method=method, lower_bound=lb, stats=stats,
+                                reason=_reasons(costs, team, pinned, capacity))
 
     if free.size == 0:
         return done("optimal", "mcf", 0.0)

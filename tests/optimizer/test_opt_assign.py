@@ -84,10 +84,15 @@ def test_pricing_recovers_what_plain_nearest_k_pruning_drops():
 
 
 def test_defers_when_cheaper_and_never_drops():
-    costs = np.array([[10.0, np.inf], [500.0, np.inf], [np.inf, np.inf]])
-    res = assign(costs, [2, 5], [100.0, 100.0, 7.0])
-    assert res.team.tolist() == [0, -1, -1]
-    assert res.objective == pytest.approx(10 + 100 + 7)
+    from urbangrid.optimizer import DeferReason as R
+    costs = np.array([[10.0, np.inf], [500.0, np.inf], [np.inf, np.inf], [20.0, np.inf]])
+    res = assign(costs, [2, 5], [100.0, 100.0, 7.0, 100.0])
+    assert res.team.tolist() == [0, -1, -1, 0]
+    assert res.objective == pytest.approx(10 + 100 + 7 + 20)
+    # task 1: team 0 is full; task 2: no feasible team at all
+    assert res.reason.tolist() == [0, R.NO_CAPACITY, R.NO_QUALIFIED_TEAM, 0]
+    res = assign(costs, [3, 5], [100.0, 100.0, 7.0, 100.0])
+    assert res.reason[1] == R.CHEAPER_TO_DEFER
 
 
 def test_convex_balance_spreads_tasks():
