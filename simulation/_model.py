@@ -23,6 +23,7 @@ import numpy as np
 from simpy import Environment
 from simpy.events import NORMAL, Event
 
+from ._kernels import gather_travel
 from .calendar import DAY, WorkCalendar
 from .catalogue import CHANNELS, Catalogue
 from .demand import DemandModel
@@ -205,7 +206,10 @@ class Model:
                        for k, mode in enumerate(MODES)]
         self._team_mode_l = self.team_mode.tolist()
         used = [k for k, mat in enumerate(self.travel) if mat is not None]
-        self._tstack = np.stack([self.travel[k] for k in used])
+        # Transposed (destination-major) copies: a batch reads the rows of its few task
+        # cells, contiguous in memory, instead of one cache line per team row (3 × faster
+        # on Jing'an; the matrices are 40 MB each and do not stay in cache).
+        self._tstack = np.stack([np.ascontiguousarray(self.travel[k].T) for k in used])
         self._team_stack = np.searchsorted(np.array(used), self.team_mode).astype(np.intp)
         n_sub = space.n_subdistricts
         self.n_areas = n_sub
@@ -470,6 +474,9 @@ class Model:
         if self.n_waiting == 0:
             return
         now = self.env._now
+        if self.legacy and not self.cal.is_working(now):
+            # Pre-reform dispatchers work office hours only.
+            return
         self._refresh_shifts(now)
         look = self.sc.dispatch.shift_lookahead_h * 3600.0
         free = (self.team_slots > 0) & (self.team_shift_start <= now + look)
@@ -525,10 +532,13 @@ class Model:
         cand = cand[keep]
         slots = slots[keep]
         deadline = cs.deadline[ids]
-        uc, inv = np.unique(cells, return_inverse=True)
+        cl = cells.tolist()
+        uc_l = sorted(set(cl))
+        pos = {x: i for i, x in enumerate(uc_l)}
+        uc = np.array(uc_l, dtype=np.intp)
+        inv = np.array([pos[x] for x in cl], dtype=np.int32)
         # One gather from the stacked matrices of the modes in use.
-        travel = self._tstack[self._team_stack[cand][:, None],
-                              self.team_cell[cand][:, None], uc[None, :]]
+        travel = gather_travel(self._tstack, self._team_stack[cand], self.team_cell[cand], uc)
         if bound:
             ta = self.team_area[cand]
             foreign = (ta[:, None] >= 0) & (ta[:, None] != self._cell_list_sub[uc][None, :])
@@ -539,7 +549,7 @@ class Model:
         n, m = ids.size, cand.size
         problem = make_problem(
             self._Problem, self._validate,
-            now=float(now), task_id=ids, task_cell=inv.astype(np.int32),
+            now=float(now), task_id=ids, task_cell=inv,
             task_priority=prio, task_skill=task_skill, task_deadline=deadline,
             task_work=self.cat_work_mean[cats], task_area=task_area,
             task_pinned=np.full(n, -1, np.int32), task_current=np.full(n, -1, np.int32),
@@ -582,6 +592,8 @@ class Model:
         self.team_free_at[j] = (fa if fa > now else now) + travel_est + self._cat_work_mean[cat]
         self._log_at(now, c, DISPATCHED, j)
         d = cs.d_sign.item(c) if cs.n_attempt.item(c) == 0 else self.buf.exp(self._sign_mean)
+        if self.legacy:
+            d = self._delay_after(d, True)
         _Call(self.env, d, self._on_signed, c)
 
     def _on_signed(self, ev) -> None:

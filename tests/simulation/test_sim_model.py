@@ -199,3 +199,28 @@ def test_gc_thresholds_are_restored_after_a_run(toy):
     before = gc.get_threshold()
     simulate(toy.replace({"run.days": 0.2}))
     assert gc.get_threshold() == before
+
+
+def test_legacy_dispatch_and_signing_happen_in_working_hours():
+    s = toy_scenario(**{"workflow.process": "legacy", "run.days": 3})
+    res = simulate(s)
+    ev = res.events
+    for name in ("dispatched", "signed"):
+        t = ev["time"][ev["kind"] == EVENT_NAMES.index(name)]
+        assert t.size > 0
+        ok = np.array([res.calendar.is_working(x) or res.calendar.is_working(x - 1e-6)
+                       for x in t])
+        assert ok.all(), name
+
+
+def test_travel_gather_kernel_matches_reference():
+    from urbangrid.simulation._kernels import gather_travel, gather_travel_reference
+
+    rng = np.random.default_rng(4)
+    stack = rng.random((2, 50, 50)).astype(np.float32)
+    for m, k in ((0, 3), (7, 1), (40, 9)):
+        ts = rng.integers(0, 2, m).astype(np.intp)
+        tc = rng.integers(0, 50, m).astype(np.int32)
+        cells = np.unique(rng.integers(0, 50, k)).astype(np.intp)
+        np.testing.assert_array_equal(gather_travel(stack, ts, tc, cells),
+                                      gather_travel_reference(stack, ts, tc, cells))
