@@ -1,0 +1,535 @@
+"""The HTTP application: Open311 GeoReport v2 (JSON), live dispatch and ``POST /dispatch``.
+
+:func:`create_app` builds a FastAPI application around one database, one district and the
+case catalogue. At start it applies the migrations and starts the dispatch loop, which
+picks up whatever the database holds: open requests and assignments survive a restart.
+
+Open311 conventions: errors are a JSON list of ``{code, description}`` with status 400
+(bad input, naming the field), 403 (missing, invalid or insufficient ``api_key``) or 404;
+``POST /requests.json`` takes form-encoded fields (a JSON object is accepted too) and
+answers ``[{service_request_id, ...}]``. Keys go in ``api_key`` (query or form field) or
+in an ``X-API-Key`` header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from urbangrid.grid.errors import InputError
+
+from . import schemas as S
+from .auth import Principal, verify_key
+from .catalogue import load_services
+from .db import Store
+from .ledger import PERSONAL, Conflict, Ledger, NotFound
+from .stateless import dispatch_tables
+
+__all__ = ["ServiceConfig", "create_app"]
+
+log = logging.getLogger("urbangrid.service")
+
+MAX_BODY = 64 * 1024
+NINETY_DAYS = 90 * 86400.0
+_DISPATCHERS = ("dispatcher", "admin")
+_INTAKE = ("intake", "dispatcher", "admin")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Settings of one service instance.
+
+    Parameters
+    ----------
+    db
+        SQLAlchemy URL (``sqlite:///path`` or ``postgresql://...``).
+    district
+        ``"jingan"`` or a sub-district boundary file.
+    resolution
+        H3 resolution of the district's cells.
+    dispatch_interval
+        Seconds between dispatch rounds; 0 disables the loop (rounds only on
+        ``POST /dispatch/run``).
+    policy
+        Dispatch policy name (:func:`urbangrid.optimizer.get_policy`).
+    jurisdiction_id
+        The one jurisdiction served; other values are refused with 400.
+    """
+
+    db: str = "sqlite:///urbangrid-service.db"
+    district: str = "jingan"
+    resolution: int = 10
+    dispatch_interval: float = 5.0
+    policy: str = "mcf"
+    jurisdiction_id: str = "jingan"
+
+
+class ApiError(Exception):
+    """An Open311 error response."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
+def _error(status: int, description: str) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status)
+
+
+def iso(t: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 with a timezone (Open311 requires one)."""
+    if t is None:
+        return None
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds")
+
+
+def parse_time(value: str, field: str) -> float:
+    """ISO 8601 date-time with a timezone to epoch seconds; 400 naming ``field``."""
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"{field}: {value!r} is not an ISO 8601 date-time") from None
+    if t.tzinfo is None:
+        raise ApiError(400, f"{field}: {value!r} needs a timezone (Z or +HH:MM)")
+    return t.timestamp()
+
+
+class _RedactKeys(logging.Filter):
+    """Remove ``api_key`` values from access-log lines (keys are secrets)."""
+
+    _pat = re.compile(r"(api_key=)[^&\s\"]*", re.I)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._pat.sub(r"\1***", a) if isinstance(a, str) else a
+                                for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = self._pat.sub(r"\1***", record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error", "urbangrid.service"):
+        lg = logging.getLogger(name)
+        if not any(isinstance(f, _RedactKeys) for f in lg.filters):
+            lg.addFilter(_RedactKeys())
+
+
+class _DispatchLoop:
+    def __init__(self, ledger: Ledger, interval: float) -> None:
+        self.ledger, self.interval = ledger, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="dispatch", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.ledger.dispatch_once()
+            except Exception:  # keep dispatching after a bad round; the cause is logged
+                log.exception("dispatch round failed")
+            if self.stop.wait(self.interval):
+                return
+
+
+def create_app(config: ServiceConfig | None = None) -> FastAPI:
+    """The FastAPI application of one service instance (see :class:`ServiceConfig`)."""
+    config = config or ServiceConfig()
+    state: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from urbangrid.grid import District
+
+        install_log_redaction()
+        store = Store(config.db)
+        store.migrate()
+        if config.district in ("", "jingan"):
+            district = District.jingan(config.resolution)
+        else:
+            district = District.from_files(config.district, resolution=config.resolution)
+        ledger = Ledger(store, district, load_services(), policy=config.policy)
+        state.update(store=store, ledger=ledger, district=district)
+        loop = None
+        if config.dispatch_interval > 0:
+            loop = _DispatchLoop(ledger, config.dispatch_interval)
+            loop.thread.start()
+        log.info("service ready: %s, %d cells, db %s", config.district, district.n_cells,
+                 store.engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            if loop is not None:
+                loop.stop.set()
+                loop.thread.join(timeout=30)
+            store.dispose()
+
+    app = FastAPI(title="urbangrid dispatch service", version="1.0",
+                  description=__doc__, lifespan=lifespan)
+
+    # ------------------------------------------------------------------ errors
+    @app.exception_handler(ApiError)
+    async def _api_error(_req, exc: ApiError):
+        return _error(exc.status, exc.description)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req, exc: RequestValidationError):
+        return _error(400, _describe(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req, exc: StarletteHTTPException):
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(InputError)
+    async def _input(_req, exc: InputError):
+        return _error(400, str(exc))
+
+    # -------------------------------------------------------------- helpers
+    def ledger() -> Ledger:
+        return state["ledger"]
+
+    def principal(request: Request, api_key: str | None) -> Principal | None:
+        key = api_key or request.headers.get("x-api-key")
+        if not key:
+            return None
+        p = verify_key(state["store"], key)
+        if p is None:
+            raise ApiError(403, "api_key is invalid or revoked")
+        return p
+
+    def require(request: Request, api_key: str | None, roles: tuple[str, ...]) -> Principal:
+        p = principal(request, api_key)
+        if p is None:
+            raise ApiError(403, "api_key is missing: this call needs a key")
+        if p.role not in roles:
+            raise ApiError(403, f"api_key role {p.role!r} may not do this "
+                                f"(needs {' or '.join(roles)})")
+        return p
+
+    def jurisdiction(value: str | None) -> None:
+        if value not in (None, "", config.jurisdiction_id):
+            raise ApiError(400, f"jurisdiction_id: unknown {value!r} "
+                                f"(this endpoint serves {config.jurisdiction_id!r})")
+
+    def request_out(row, personal: bool) -> dict:
+        svc = ledger().services.get(row.service_code)
+        out = {
+            "service_request_id": str(row.id), "status": row.status,
+            "status_notes": row.status_notes,
+            "service_name": svc.name if svc else None, "service_code": row.service_code,
+            "description": row.description, "agency_responsible": row.agency_responsible,
+            "service_notice": row.service_notice,
+            "requested_datetime": iso(row.requested), "updated_datetime": iso(row.updated),
+            "expected_datetime": iso(row.expected), "address": row.address_string,
+            "address_id": None, "zipcode": None, "lat": row.lat, "long": row.lon,
+            "media_url": row.media_url,
+        }
+        if personal:
+            out.update({k: getattr(row, k) for k in PERSONAL})
+        return out
+
+    def can_see_personal(request: Request, api_key: str | None) -> bool:
+        p = principal(request, api_key)
+        return p is not None and p.role in _DISPATCHERS
+
+    def request_id(value: str) -> int:
+        if not value.isdigit() or len(value) > 18:
+            raise ApiError(404, f"service_request_id {value!r} not found")
+        return int(value)
+
+    KEY = Query(None, max_length=200, description="API key (or the X-API-Key header)")
+    JUR = Query(None, max_length=64)
+
+    # ------------------------------------------------------------------ open311
+    @app.get("/services.json", tags=["open311"], responses={200: {"model": list[S.ServiceOut]}})
+    def services_list(jurisdiction_id: str | None = JUR):
+        jurisdiction(jurisdiction_id)
+        return [s.open311() for s in ledger().services.values()]
+
+    @app.get("/services/{service_code}.json", tags=["open311"],
+             responses={200: {"model": S.ServiceDefinition}})
+    def service_definition(service_code: str, jurisdiction_id: str | None = JUR):
+        jurisdiction(jurisdiction_id)
+        if service_code not in ledger().services:
+            raise ApiError(404, f"service_code {service_code!r} not found")
+        # no service needs extra attributes (metadata false): an empty definition
+        return {"service_code": service_code, "attributes": []}
+
+    @app.post("/requests.json", tags=["open311"], status_code=201,
+              responses={201: {"model": list[S.RequestCreated]},
+                         200: {"model": list[S.RequestCreated],
+                               "description": "replay of an idempotency key"}},
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/x-www-form-urlencoded": {
+                      "schema": {"$ref": "#/components/schemas/RequestIn"}},
+                  "application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}},
+              }}})
+    async def post_request(request: Request):
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise ApiError(400, f"request body is larger than {MAX_BODY} bytes")
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "application/json":
+            try:
+                raw = json.loads(body or b"null")
+            except ValueError:
+                raise ApiError(400, "body is not valid JSON") from None
+            if not isinstance(raw, dict):
+                raise ApiError(400, "body must be a JSON object of request fields")
+        elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            raw = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        else:
+            raise ApiError(400, "send the fields form-encoded (application/x-www-form-"
+                                "urlencoded) or as a JSON object")
+        key = raw.get("api_key") if isinstance(raw.get("api_key"), str) else None
+        p = require(request, key or request.query_params.get("api_key"), _INTAKE)
+        try:
+            fields = S.RequestIn.model_validate(raw)
+        except ValidationError as exc:
+            raise ApiError(400, _describe(exc.errors())) from None
+        jurisdiction(fields.jurisdiction_id)
+        lg = ledger()
+        if fields.service_code not in lg.services:
+            raise ApiError(400, f"service_code: unknown {fields.service_code!r} "
+                                "(see /services.json)")
+        cell = lg.district.cell_of(np.array([fields.lat]), np.array([fields.long]))[0]
+        if cell < 0:
+            raise ApiError(400, f"lat/long: ({fields.lat}, {fields.long}) lies outside the "
+                                "district")
+        idem = request.headers.get("idempotency-key") or fields.idempotency_key
+        if idem is not None and not 0 < len(idem) <= 200:
+            raise ApiError(400, "Idempotency-Key: 1 to 200 characters")
+        values = fields.model_dump(exclude={"api_key", "jurisdiction_id", "idempotency_key",
+                                            "address_id", "long"})
+        values["lon"] = fields.long
+        try:
+            rid, created = await run_in_threadpool(
+                lg.create_request, values, owner=p.id, idem_key=idem)
+        except Conflict as exc:
+            raise ApiError(409, f"idempotency_key: {exc}") from None
+        return JSONResponse([{"service_request_id": str(rid), "service_notice": None,
+                              "account_id": fields.account_id}],
+                            status_code=201 if created else 200)
+
+    @app.get("/requests.json", tags=["open311"], responses={200: {"model": list[S.RequestOut]}})
+    def get_requests(
+        request: Request,
+        service_request_id: str | None = Query(None, max_length=20_000),
+        service_code: str | None = Query(None, max_length=4000),
+        start_date: str | None = Query(None, max_length=40),
+        end_date: str | None = Query(None, max_length=40),
+        status: str | None = Query(None, max_length=20),
+        page: int = Query(1, ge=1, le=1_000_000),
+        page_size: int = Query(1000, ge=1, le=1000),
+        jurisdiction_id: str | None = JUR,
+        api_key: str | None = KEY,
+    ):
+        jurisdiction(jurisdiction_id)
+        personal = can_see_personal(request, api_key)
+        ids = None
+        if service_request_id:
+            parts = [s.strip() for s in service_request_id.split(",") if s.strip()]
+            if not all(s.isdigit() and len(s) <= 18 for s in parts):
+                raise ApiError(400, "service_request_id: a comma-separated list of ids")
+            ids = [int(s) for s in parts]
+        codes = [c.strip() for c in service_code.split(",") if c.strip()] if service_code \
+            else None
+        statuses = [s.strip() for s in status.split(",") if s.strip()] if status else []
+        if any(s not in ("open", "closed") for s in statuses):
+            raise ApiError(400, f"status: {status!r} (use open or closed)")
+        st = statuses[0] if len(statuses) == 1 else None
+        now = dt.datetime.now(dt.UTC).timestamp()
+        start = parse_time(start_date, "start_date") if start_date else None
+        end = parse_time(end_date, "end_date") if end_date else None
+        if start is None and end is None:
+            start, end = now - NINETY_DAYS, None
+        elif start is None:
+            start = end - NINETY_DAYS
+        elif end is None:
+            end = start + NINETY_DAYS
+        if end is not None and end < start:
+            raise ApiError(400, "end_date: before start_date")
+        if end is not None and end - start > NINETY_DAYS:
+            raise ApiError(400, "end_date: the date range may span at most 90 days")
+        rows = ledger().query_requests(ids=ids, codes=codes, start=start, end=end, status=st,
+                                       page=page, page_size=page_size)
+        return JSONResponse([request_out(r, personal) for r in rows])
+
+    @app.get("/requests/{service_request_id}.json", tags=["open311"],
+             responses={200: {"model": list[S.RequestOut]}})
+    def get_request(request: Request, service_request_id: str,
+                    jurisdiction_id: str | None = JUR, api_key: str | None = KEY):
+        jurisdiction(jurisdiction_id)
+        personal = can_see_personal(request, api_key)
+        try:
+            row = ledger().get_request(request_id(service_request_id))
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        return JSONResponse([request_out(row, personal)])
+
+    # ------------------------------------------------------------ live dispatch
+    @app.post("/requests/{service_request_id}/status", tags=["dispatch"],
+              responses={200: {"model": list[S.RequestOut]}})
+    def update_status(request: Request, service_request_id: str, body: S.StatusIn,
+                      api_key: str | None = KEY):
+        require(request, api_key, _DISPATCHERS)
+        rid = request_id(service_request_id)
+        changes = body.model_dump(exclude_unset=True)
+        if "expected_datetime" in changes:
+            v = changes.pop("expected_datetime")
+            changes["expected"] = parse_time(v, "expected_datetime") if v else None
+        try:
+            ledger().update_status(rid, changes, note_by="dispatcher")
+            row = ledger().get_request(rid)
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        return JSONResponse([request_out(row, True)])
+
+    @app.get("/requests/{service_request_id}/events.json", tags=["dispatch"])
+    def request_events(request: Request, service_request_id: str, api_key: str | None = KEY):
+        require(request, api_key, _DISPATCHERS)
+        try:
+            rows = ledger().events_of(request_id(service_request_id))
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        return [{"kind": r.kind, "at": iso(r.at), "team_id": r.team_id, "note": r.note}
+                for r in rows]
+
+    @app.put("/teams/{team_id}", tags=["dispatch"], responses={200: {"model": S.TeamOut}})
+    def put_team(request: Request, team_id: int, body: S.TeamIn, api_key: str | None = KEY):
+        require(request, api_key, _DISPATCHERS)
+        if not 0 <= team_id < 2**31:
+            raise ApiError(400, "team_id: must be in [0, 2^31)")
+        lg = ledger()
+        unknown = [s for s in body.skills if s not in lg.skill_bit]
+        if unknown:
+            raise ApiError(400, f"skills: unknown {unknown[0]!r} (known: "
+                                f"{', '.join(lg.skill_bit)})")
+        if body.mode not in lg.district.speeds_kmh:
+            raise ApiError(400, f"mode: unknown {body.mode!r} (known: "
+                                f"{', '.join(lg.district.speeds_kmh)})")
+        if lg.district.cell_of(np.array([body.lat]), np.array([body.lon]))[0] < 0:
+            raise ApiError(400, f"lat/lon: ({body.lat}, {body.lon}) lies outside the district")
+        start = parse_time(body.shift_start, "shift_start")
+        end = parse_time(body.shift_end, "shift_end")
+        if end <= start:
+            raise ApiError(400, "shift_end: must be after shift_start")
+        fields = dict(name=body.name, lat=body.lat, lon=body.lon,
+                      skills=";".join(body.skills), capacity=body.capacity,
+                      shift_start=start, shift_end=end, state=body.state, mode=body.mode,
+                      free_at=parse_time(body.free_at, "free_at") if body.free_at else None)
+        created = lg.put_team(team_id, fields)
+        out = next(t for t in teams_out() if t["id"] == team_id)
+        return JSONResponse(out, status_code=201 if created else 200)
+
+    def teams_out() -> list[dict]:
+        lg = ledger()
+        load: dict[int, int] = {}
+        for a in lg.list_assignments():
+            load[a.team_id] = load.get(a.team_id, 0) + 1
+        return [{"id": t.id, "name": t.name, "lat": t.lat, "lon": t.lon,
+                 "skills": t.skills.split(";"), "capacity": t.capacity,
+                 "shift_start": iso(t.shift_start), "shift_end": iso(t.shift_end),
+                 "state": t.state, "free_at": iso(t.free_at), "mode": t.mode,
+                 "updated_datetime": iso(t.updated), "active_assignments": load.get(t.id, 0)}
+                for t in lg.list_teams()]
+
+    @app.get("/teams", tags=["dispatch"], responses={200: {"model": list[S.TeamOut]}})
+    def get_teams(request: Request, api_key: str | None = KEY):
+        require(request, api_key, _DISPATCHERS)
+        return teams_out()
+
+    @app.post("/teams/{team_id}/actions", tags=["dispatch"])
+    def team_action(request: Request, team_id: int, body: S.ActionIn,
+                    api_key: str | None = KEY):
+        require(request, api_key, _DISPATCHERS)
+        rid = request_id(body.service_request_id)
+        try:
+            after = ledger().team_action(team_id, rid, body.action, body.note)
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        except Conflict as exc:
+            raise ApiError(409, str(exc)) from None
+        return {"team_id": team_id, "service_request_id": str(rid), "state": after}
+
+    @app.get("/assignments", tags=["dispatch"],
+             responses={200: {"model": list[S.AssignmentOut]}})
+    def get_assignments(request: Request, state: str = Query("active", pattern="^(active|all)$"),
+                        team_id: int | None = Query(None, ge=0, lt=2**31),
+                        api_key: str | None = KEY):
+        require(request, api_key, _DISPATCHERS)
+        rows = ledger().list_assignments(active_only=state == "active", team=team_id)
+        return [{"assignment_id": a.id, "service_request_id": str(a.request_id),
+                 "team_id": a.team_id, "state": a.state, "assigned_datetime": iso(a.assigned),
+                 "eta_datetime": iso(a.eta), "cost": a.cost,
+                 "updated_datetime": iso(a.updated)} for a in rows]
+
+    @app.post("/dispatch/run", tags=["dispatch"])
+    def run_round(request: Request, api_key: str | None = KEY):
+        """Run one live dispatch round now (the loop also runs every few seconds)."""
+        require(request, api_key, _DISPATCHERS)
+        r = ledger().dispatch_once()
+        return {"open_requests": r.open_requests, "teams": r.teams, "assigned": r.assigned,
+                "deferred": r.deferred, "seconds": r.seconds}
+
+    @app.post("/dispatch", tags=["dispatch"], responses={200: {"model": S.DispatchOut}})
+    def dispatch(request: Request, body: S.DispatchIn, api_key: str | None = KEY):
+        """Stateless: the contract of ``urbangrid dispatch`` (tasks and teams as rows)."""
+        require(request, api_key, _DISPATCHERS)
+        return dispatch_tables(
+            state["district"], body.tasks, body.teams, now=body.now, method=body.method,
+            mode=body.mode, skills=body.skills, time_limit=body.time_limit, seed=body.seed,
+            routes=body.routes)
+
+    @app.get("/health", tags=["service"])
+    def health():
+        return {"status": "ok"}
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        comps = doc.setdefault("components", {}).setdefault("schemas", {})
+        comps["RequestIn"] = S.RequestIn.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+        comps["Error"] = S.Error.model_json_schema()
+        err = {"content": {"application/json": {"schema": {
+            "type": "array", "items": {"$ref": "#/components/schemas/Error"}}}}}
+        for path in doc["paths"].values():
+            for op in path.values():
+                resp = op.setdefault("responses", {})
+                resp.pop("422", None)
+                resp["400"] = dict(err, description="invalid input (the field is named)")
+                resp["403"] = dict(err, description="missing, invalid or insufficient api_key")
+                resp["404"] = dict(err, description="not found")
+                resp["409"] = dict(err, description="conflicts with the current state")
+        for name in ("HTTPValidationError", "ValidationError"):
+            comps.pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi
+    return app
+
+
+def _describe(errors) -> str:
+    """First validation error as ``field: message``."""
+    parts = []
+    for e in list(errors)[:3]:
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]
+        parts.append(f"{'.'.join(loc) or 'body'}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)

@@ -1,0 +1,333 @@
+"""The durable ledger: requests, teams, assignments and their event log.
+
+Every function that changes state does it in one transaction that is committed before
+it returns (:meth:`Store.write`), so an HTTP response is only sent for a change that is
+on disk. Open311 knows only ``open`` and ``closed``; the ledger keeps a finer ``stage``
+(received, assigned, accepted, arrived, resolved) and an ``events`` row for every change
+(received, dispatched, accept, arrive, resolve, return, status).
+
+State changes that race (a dispatch round and a team returning the same request) are
+made with conditional updates (``... WHERE stage = 'received'``): the loser's update
+touches no row and is skipped, on SQLite and on PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from urbangrid.optimizer import DispatchProblem, get_policy
+
+from .catalogue import Service
+from .db import Store, assignments, events, requests, teams
+
+__all__ = ["ACTIVE", "Conflict", "DispatchRound", "Ledger", "NotFound"]
+
+log = logging.getLogger("urbangrid.service")
+
+#: assignment states in which the team still holds the request
+ACTIVE = ("assigned", "accepted", "arrived")
+_ACTION_STATE = {"accept": ("assigned", "accepted"), "arrive": (("assigned", "accepted"),
+                                                                "arrived"),
+                 "resolve": (ACTIVE, "done"), "return": (ACTIVE, "returned")}
+PERSONAL = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
+
+
+class NotFound(LookupError):
+    """No such request or team."""
+
+
+class Conflict(ValueError):
+    """The change does not fit the current state (e.g. resolving an unassigned request)."""
+
+
+@dataclass(frozen=True)
+class DispatchRound:
+    """What one dispatch round did."""
+
+    open_requests: int
+    teams: int
+    assigned: int
+    deferred: int
+    seconds: float
+
+
+def _payload_hash(fields: dict) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Ledger:
+    """Operations on the service's state.
+
+    Parameters
+    ----------
+    store
+        The database.
+    district
+        A :class:`urbangrid.grid.District` (cells and travel times).
+    services
+        Request types by code (:func:`load_services`).
+    policy
+        Name of the dispatch policy (:func:`urbangrid.optimizer.get_policy`).
+    """
+
+    def __init__(self, store: Store, district, services: dict[str, Service],
+                 policy: str = "mcf") -> None:
+        self.store, self.district, self.services = store, district, services
+        self.policy = get_policy(policy)
+        self.policy_name = policy
+        skills = dict.fromkeys(s.skill for s in services.values())
+        self.skill_bit = {name: k for k, name in enumerate(skills)}
+
+    # ---------------------------------------------------------------- requests
+    def create_request(self, fields: dict, *, owner: int, idem_key: str | None
+                       ) -> tuple[int, bool]:
+        """Store a validated request; returns ``(id, created)``.
+
+        With an idempotency key, a retry with the same key and the same fields returns the
+        first id (``created`` False); the same key with other fields raises :class:`Conflict`.
+        """
+        svc = self.services[fields["service_code"]]
+        now = time.time()
+        digest = _payload_hash(fields) if idem_key else None
+        values = dict(fields, status="open", stage="received", requested=now, updated=now,
+                      deadline=now + svc.limit_seconds, priority=svc.priority,
+                      work_seconds=svc.work_seconds, idem_owner=owner if idem_key else None,
+                      idem_key=idem_key, idem_hash=digest)
+        values["cell"] = int(self.district.cell_of(np.array([fields["lat"]]),
+                                                   np.array([fields["lon"]]))[0])
+        if idem_key:
+            found = self._by_idempotency(owner, idem_key)
+            if found is not None:
+                return self._replay(found, digest)
+        try:
+            with self.store.write() as conn:
+                rid = conn.execute(requests.insert().values(**values)
+                                   .returning(requests.c.id)).scalar_one()
+                conn.execute(events.insert().values(request_id=rid, kind="received", at=now))
+        except IntegrityError:
+            # a concurrent retry with the same key won the race (PostgreSQL)
+            found = self._by_idempotency(owner, idem_key) if idem_key else None
+            if found is None:
+                raise
+            return self._replay(found, digest)
+        return rid, True
+
+    def _by_idempotency(self, owner: int, key: str):
+        with self.store.read() as conn:
+            return conn.execute(sa.select(requests.c.id, requests.c.idem_hash).where(
+                (requests.c.idem_owner == owner) & (requests.c.idem_key == key))).first()
+
+    @staticmethod
+    def _replay(found, digest) -> tuple[int, bool]:
+        if found.idem_hash != digest:
+            raise Conflict("idempotency_key was already used with different request fields")
+        return found.id, False
+
+    def get_request(self, rid: int):
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(requests).where(requests.c.id == rid)).first()
+        if row is None:
+            raise NotFound(f"service_request_id {rid} not found")
+        return row
+
+    def query_requests(self, *, ids: list[int] | None = None, codes: list[str] | None = None,
+                       start: float | None = None, end: float | None = None,
+                       status: str | None = None, page: int = 1, page_size: int = 1000):
+        q = sa.select(requests)
+        if ids is not None:  # Open311: service_request_id overrides every other filter
+            q = q.where(requests.c.id.in_(ids))
+        else:
+            if codes:
+                q = q.where(requests.c.service_code.in_(codes))
+            if start is not None:
+                q = q.where(requests.c.requested >= start)
+            if end is not None:
+                q = q.where(requests.c.requested <= end)
+            if status:
+                q = q.where(requests.c.status == status)
+        q = q.order_by(requests.c.requested, requests.c.id)
+        q = q.offset((page - 1) * page_size).limit(page_size)
+        with self.store.read() as conn:
+            return conn.execute(q).all()
+
+    def update_status(self, rid: int, changes: dict, note_by: str) -> None:
+        """Dispatcher's update of Open311 fields (status, notes, agency, expected time)."""
+        now = time.time()
+        with self.store.write() as conn:
+            row = conn.execute(sa.select(requests.c.status).where(requests.c.id == rid)).first()
+            if row is None:
+                raise NotFound(f"service_request_id {rid} not found")
+            values = dict(changes, updated=now)
+            if changes.get("status") == "closed" and row.status != "closed":
+                values["stage"] = "resolved"
+                conn.execute(assignments.update().where(
+                    (assignments.c.request_id == rid) & assignments.c.state.in_(ACTIVE)
+                ).values(state="done", updated=now))
+            elif changes.get("status") == "open" and row.status == "closed":
+                values["stage"] = "received"  # reopened: back into the dispatch pool
+            conn.execute(requests.update().where(requests.c.id == rid).values(**values))
+            conn.execute(events.insert().values(
+                request_id=rid, kind="status", at=now,
+                note=json.dumps({k: v for k, v in changes.items()}, default=str)))
+
+    def events_of(self, rid: int):
+        self.get_request(rid)
+        with self.store.read() as conn:
+            return conn.execute(sa.select(events).where(events.c.request_id == rid)
+                                .order_by(events.c.id)).all()
+
+    # ------------------------------------------------------------------- teams
+    def put_team(self, tid: int, fields: dict) -> bool:
+        """Create or replace a team's reported state; returns True if it was created."""
+        now = time.time()
+        cell = int(self.district.cell_of(np.array([fields["lat"]]),
+                                         np.array([fields["lon"]]))[0])
+        values = dict(fields, cell=cell, updated=now)
+        with self.store.write() as conn:
+            exists = conn.execute(sa.select(teams.c.id).where(teams.c.id == tid)).first()
+            if exists:
+                conn.execute(teams.update().where(teams.c.id == tid).values(**values))
+            else:
+                conn.execute(teams.insert().values(id=tid, **values))
+            conn.execute(events.insert().values(team_id=tid, kind="team", at=now,
+                                                note=fields["state"]))
+        return exists is None
+
+    def list_teams(self):
+        with self.store.read() as conn:
+            return conn.execute(sa.select(teams).order_by(teams.c.id)).all()
+
+    def team_action(self, tid: int, rid: int, action: str, note: str | None = None) -> str:
+        """Record a team's ``accept``/``arrive``/``resolve``/``return`` of a request."""
+        before, after = _ACTION_STATE[action]
+        before = (before,) if isinstance(before, str) else before
+        now = time.time()
+        with self.store.write() as conn:
+            if conn.execute(sa.select(teams.c.id).where(teams.c.id == tid)).first() is None:
+                raise NotFound(f"team {tid} not found")
+            a = conn.execute(sa.select(assignments).where(
+                (assignments.c.request_id == rid) & (assignments.c.team_id == tid)
+                & assignments.c.state.in_(ACTIVE))).first()
+            if a is None:
+                raise Conflict(f"team {tid} holds no active assignment of request {rid}")
+            if a.state not in before:
+                raise Conflict(f"cannot {action} an assignment in state {a.state!r}")
+            conn.execute(assignments.update().where(assignments.c.id == a.id)
+                         .values(state=after, updated=now))
+            req = {"updated": now}
+            if action == "resolve":
+                req.update(status="closed", stage="resolved",
+                           status_notes=note or "resolved by the field team")
+            elif action == "return":
+                req.update(stage="received", agency_responsible=None, expected=None,
+                           status_notes=note or "returned by the field team for re-dispatch")
+            else:
+                req["stage"] = after
+            conn.execute(requests.update().where(requests.c.id == rid).values(**req))
+            conn.execute(events.insert().values(request_id=rid, team_id=tid, kind=action,
+                                                at=now, note=note))
+        return after
+
+    def list_assignments(self, *, active_only: bool = True, team: int | None = None):
+        q = sa.select(assignments)
+        if active_only:
+            q = q.where(assignments.c.state.in_(ACTIVE))
+        if team is not None:
+            q = q.where(assignments.c.team_id == team)
+        with self.store.read() as conn:
+            return conn.execute(q.order_by(assignments.c.id)).all()
+
+    # ---------------------------------------------------------------- dispatch
+    def dispatch_once(self, now: float | None = None, max_tasks: int = 5000) -> DispatchRound:
+        """Assign waiting open requests to teams on shift with the optimizer policy."""
+        t0 = time.perf_counter()
+        now = time.time() if now is None else now
+        with self.store.read() as conn:
+            open_rows = conn.execute(
+                sa.select(requests.c.id, requests.c.cell, requests.c.priority,
+                          requests.c.service_code, requests.c.deadline,
+                          requests.c.work_seconds)
+                .where((requests.c.stage == "received") & (requests.c.status == "open"))
+                .order_by(requests.c.requested, requests.c.id).limit(max_tasks)).all()
+            team_rows = conn.execute(sa.select(teams).where(
+                (teams.c.state != "off") & (teams.c.shift_end > now))
+                .order_by(teams.c.id)).all()
+            load = dict(conn.execute(
+                sa.select(assignments.c.team_id, sa.func.count())
+                .where(assignments.c.state.in_(ACTIVE))
+                .group_by(assignments.c.team_id)).all())
+        if not open_rows or not team_rows:
+            return DispatchRound(len(open_rows), len(team_rows), 0, len(open_rows),
+                                 time.perf_counter() - t0)
+        problem = self._problem(now, open_rows, team_rows, load)
+        a = self.policy(problem)
+        assigned = np.flatnonzero(a.team >= 0)
+        done = 0
+        with self.store.write() as conn:
+            for i in assigned.tolist():
+                rid, team = open_rows[i], team_rows[int(a.team[i])]
+                eta = float(a.eta[i])
+                name = team.name or f"team {team.id}"
+                res = conn.execute(requests.update().where(
+                    (requests.c.id == rid.id) & (requests.c.stage == "received")
+                    & (requests.c.status == "open")).values(
+                    stage="assigned", agency_responsible=name, updated=now,
+                    expected=eta + rid.work_seconds,
+                    status_notes=f"dispatched to {name}"))
+                if res.rowcount == 0:  # changed since the snapshot: next round decides
+                    continue
+                conn.execute(assignments.insert().values(
+                    request_id=rid.id, team_id=team.id, state="assigned", assigned=now,
+                    eta=eta, cost=float(a.cost[i]), updated=now))
+                conn.execute(events.insert().values(
+                    request_id=rid.id, team_id=team.id, kind="dispatched", at=now,
+                    note=f"{self.policy_name}: eta "
+                         f"{dt.datetime.fromtimestamp(eta, dt.UTC).isoformat(timespec='seconds')}"))
+                done += 1
+        r = DispatchRound(len(open_rows), len(team_rows), done, len(open_rows) - done,
+                          time.perf_counter() - t0)
+        if done:
+            log.info("dispatch: %d open, %d teams, %d assigned in %.3f s", r.open_requests,
+                     r.teams, r.assigned, r.seconds)
+        return r
+
+    def _problem(self, now, open_rows, team_rows, load) -> DispatchProblem:
+        d = self.district
+        task_cell_d = np.array([r.cell for r in open_rows], np.int64)
+        team_cell_d = np.array([t.cell for t in team_rows], np.int64)
+        cells, inv = np.unique(np.concatenate([task_cell_d, team_cell_d]), return_inverse=True)
+        modes = np.array([t.mode for t in team_rows])
+        travel = np.empty((len(team_rows), cells.size), np.float32)
+        for md in np.unique(modes):
+            rows = np.flatnonzero(modes == md)
+            travel[rows] = d.travel_time(team_cell_d[rows], cells, mode=str(md))
+        bit = self.skill_bit
+        task_skill = np.array([1 << bit[self.services[r.service_code].skill]
+                               for r in open_rows], np.int64)
+        team_skills = np.array([sum(1 << bit[s] for s in t.skills.split(";") if s in bit)
+                                for t in team_rows], np.int64)
+        active = np.array([load.get(t.id, 0) for t in team_rows], np.int32)
+        capacity = np.maximum(np.array([t.capacity for t in team_rows]) - active, 0)
+        # a busy team can set out when it said it would be free (default: in 30 minutes)
+        free_at = np.array([now if t.state == "free" else (t.free_at or now + 1800.0)
+                            for t in team_rows], np.float64)
+        n = len(open_rows)
+        return DispatchProblem(
+            now=now, task_id=np.array([r.id for r in open_rows], np.int64),
+            task_cell=inv[:n], task_priority=np.array([r.priority for r in open_rows]),
+            task_skill=task_skill, task_deadline=np.array([r.deadline for r in open_rows]),
+            task_work=np.array([r.work_seconds for r in open_rows]),
+            task_area=d.subdistrict_index[task_cell_d],
+            team_id=np.array([t.id for t in team_rows], np.int64), team_cell=inv[n:],
+            team_skills=team_skills, team_free_at=free_at, team_capacity=capacity,
+            team_shift_start=np.array([t.shift_start for t in team_rows], np.float64),
+            team_shift_end=np.array([t.shift_end for t in team_rows], np.float64),
+            team_load=active, travel=travel)

@@ -1,0 +1,188 @@
+"""Request and response bodies (pydantic), also the OpenAPI document's schemas."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from urbangrid.optimizer.solver import METHODS
+
+__all__ = [
+    "ActionIn", "AssignmentOut", "DispatchIn", "DispatchOut", "Error", "RequestCreated",
+    "RequestIn", "RequestOut", "ServiceDefinition", "ServiceOut", "StatusIn", "TeamIn",
+    "TeamOut",
+]
+
+_NUM = {"allow_inf_nan": False}
+
+
+class Error(BaseModel):
+    """One Open311 error (the body is a list of them)."""
+
+    code: int
+    description: str
+
+
+class ServiceOut(BaseModel):
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str
+    group: str
+
+
+class ServiceDefinition(BaseModel):
+    service_code: str
+    attributes: list[dict]
+
+
+class RequestIn(BaseModel):
+    """POST /requests.json fields (form-encoded as Open311 says, or a JSON object)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    api_key: str | None = Field(None, max_length=200)
+    jurisdiction_id: str | None = Field(None, max_length=64)
+    service_code: str = Field(min_length=1, max_length=64)
+    lat: float = Field(ge=-90, le=90, **_NUM)
+    long: float = Field(ge=-180, le=180, **_NUM)
+    address_string: str | None = Field(None, max_length=500)
+    address_id: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    device_id: str | None = Field(None, max_length=200)
+    account_id: str | None = Field(None, max_length=200)
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=64, pattern=r"^[0-9+()\-. ]*$")
+    description: str | None = Field(None, max_length=4000)
+    media_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+    idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+
+
+class RequestCreated(BaseModel):
+    service_request_id: str
+    service_notice: str | None = None
+    account_id: str | None = None
+
+
+class RequestOut(BaseModel):
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str | None = None
+    service_name: str | None = None
+    service_code: str
+    description: str | None = None
+    agency_responsible: str | None = None
+    service_notice: str | None = None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None = None
+    address: str | None = None
+    address_id: str | None = None
+    zipcode: str | None = None
+    lat: float
+    long: float
+    media_url: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    device_id: str | None = None
+    account_id: str | None = None
+
+
+class StatusIn(BaseModel):
+    """A dispatcher's update of a request's Open311 status fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["open", "closed"] | None = None
+    status_notes: str | None = Field(None, max_length=4000)
+    agency_responsible: str | None = Field(None, max_length=200)
+    service_notice: str | None = Field(None, max_length=500)
+    expected_datetime: str | None = Field(None, max_length=40)
+
+
+class TeamIn(BaseModel):
+    """A team's reported state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("", max_length=200)
+    lat: float = Field(ge=-90, le=90, **_NUM)
+    lon: float = Field(ge=-180, le=180, **_NUM)
+    skills: list[str] = Field(min_length=1, max_length=62)
+    capacity: int = Field(1, ge=0, le=1000)
+    shift_start: str = Field(max_length=40)
+    shift_end: str = Field(max_length=40)
+    state: Literal["free", "busy", "off"] = "free"
+    free_at: str | None = Field(None, max_length=40)
+    mode: str = Field("ebike", max_length=16)
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+    lat: float
+    lon: float
+    skills: list[str]
+    capacity: int
+    shift_start: str
+    shift_end: str
+    state: str
+    free_at: str | None = None
+    mode: str
+    updated_datetime: str
+    active_assignments: int
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["accept", "arrive", "resolve", "return"]
+    service_request_id: str = Field(min_length=1, max_length=20)
+    note: str | None = Field(None, max_length=4000)
+
+
+class AssignmentOut(BaseModel):
+    assignment_id: int
+    service_request_id: str
+    team_id: int
+    state: str
+    assigned_datetime: str
+    eta_datetime: str | None = None
+    cost: float | None = None
+    updated_datetime: str
+
+
+class DispatchIn(BaseModel):
+    """``POST /dispatch``: the two tables of ``urbangrid dispatch`` as JSON rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: list[dict] = Field(max_length=20_000)
+    teams: list[dict] = Field(max_length=5_000)
+    now: str | float | None = None
+    method: Literal[METHODS] = "mcf"  # the solver's method names
+    mode: str = Field("ebike", max_length=16)
+    skills: str | None = Field(None, max_length=4000)
+    time_limit: float | None = Field(None, gt=0, le=60, **_NUM)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    routes: bool = False
+
+
+class DispatchRow(BaseModel):
+    id: int
+    status: Literal["assigned", "deferred"]
+    team: int | None
+    order: int | None
+    eta: str | float | None
+    cost: float
+    reason: str
+
+
+class DispatchOut(BaseModel):
+    assignments: list[DispatchRow]
+    summary: dict
