@@ -42,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a package whose commands are not written yet
-            if exc.name != name:
+        except ModuleNotFoundError as exc:
+            # A command module (or its package) that this install does not have: skip it.
+            # A dependency missing *inside* the module is a real error and is raised.
+            if exc.name is None or not (name == exc.name or name.startswith(exc.name + ".")):
                 raise
             continue
         module.register(subparsers)
