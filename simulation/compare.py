@@ -10,6 +10,11 @@ interval is usually much narrower than one built from two independent samples.
 
 A difference whose interval contains zero is flagged ``crosses_zero``: the runs do not
 show which scenario is better on that KPI.
+
+How far the streams stay in step depends on the simulation core: scenarios that differ
+only in dispatch, crews, shifts or workflow see identical arrivals; scenarios that change
+the demand itself (IoT coverage, inspector staffing, surges) draw different Poisson counts
+from the same stream, so their arrivals share the seed but not case-for-case identity.
 """
 
 from __future__ import annotations

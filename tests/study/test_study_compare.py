@@ -109,3 +109,17 @@ def test_compare_rejects_bad_arguments(toy, kw, match):
         compare_scenarios([toy, toy], **kw)
     with pytest.raises(InputError, match="at least two"):
         compare_scenarios([toy], replications=2)
+
+
+def test_three_scenarios_differ_against_the_first(toy):
+    b = toy.replace({"crews.0.per_subdistrict": 1}, name="b")
+    c = toy.replace({"dispatch.policy": "greedy"}, name="c")
+    cmp = compare_scenarios([toy, b, c], replications=2, keep_first=False)
+    assert cmp.baseline == "toy" and cmp.names == ["toy", "b", "c"]
+    d = cmp.differences()
+    assert set(d) == {"b", "c"}
+    x = [r["all"]["backlog_mean"] for r in cmp.per_replication["b"]]
+    y = [r["all"]["backlog_mean"] for r in cmp.per_replication["toy"]]
+    assert d["b"]["all"]["backlog_mean"]["mean"] == pytest.approx(np.mean(np.subtract(x, y)))
+    # Fewer sanitation crews leave more cases open.
+    assert d["b"]["all"]["backlog_mean"]["mean"] > 0
