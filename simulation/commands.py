@@ -103,6 +103,14 @@ def run_simulate(args: argparse.Namespace) -> int:
     })
     (out / "kpis.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False),
                                    encoding="utf-8")
+    report = None
+    if scenario.output.report:
+        try:
+            from .report import write_simulation_report
+        except ModuleNotFoundError:  # the reporting module is optional
+            log.debug("no report module; report.html not written")
+        else:
+            report = write_simulation_report(out, first, doc)
     if not args.quiet:
         table = Table(title=f"{scenario.name}: {scenario.run.days:g} days, "
                       f"{len(summary.per_replication)} replication(s), seed "
@@ -117,7 +125,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             table.add_row(name, _fmt(k.get("mean"), fmt), _fmt(k.get("ci95"), fmt),
                           _fmt(h.get("mean"), fmt))
         Console().print(table)
-        console.print(f"wrote {out}/kpis.json, events.parquet, cases.parquet "
-                      f"in {wall:.1f} s")
+        console.print(f"wrote {out}/kpis.json, events.parquet, cases.parquet"
+                      f"{', report.html' if report else ''} in {wall:.1f} s")
     log.debug("simulate finished in %.2f s", wall)
     return 0

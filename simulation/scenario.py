@@ -389,6 +389,7 @@ class OutputConfig(_Model):
 
     events: bool = True
     cases: bool = True
+    report: bool = Field(True, description="PNG figures and report.html (simulate)")
     backlog_step_min: float = Field(60.0, gt=0.0, le=10080.0)
 
 
