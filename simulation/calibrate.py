@@ -362,6 +362,7 @@ class CleanLog:
 
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})\s*$")
+_OFFSET_ANY = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$")
 
 
 def _parse_times(s: pd.Series, tz: str | None, name: str, src: str,
@@ -374,7 +375,7 @@ def _parse_times(s: pd.Series, tz: str | None, name: str, src: str,
         return s.astype("datetime64[ns]")
     txt = s.astype("string").str.strip()
     txt = txt.mask(txt == "")
-    aware = txt.str.contains(_OFFSET, na=False)
+    aware = txt.str.contains(_OFFSET_ANY, na=False)
     if aware.any():
         parsed = pd.to_datetime(txt, errors="coerce", utc=True, format="mixed")
         if tz is None:
@@ -793,7 +794,7 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
     patrol = df[df["channel"] == "patrol"]
     # Patrol arrivals follow the inspectors' shift (DemandModel): fit that shift from the
     # patrol reports' hours, on working days only when nearly all of them are.
-    patrol_working = bool(len(patrol) and (patrol["requested"].dt.weekday < 5).mean() >= 0.9)
+    patrol_working = bool(len(patrol) and (patrol["requested"].dt.day_of_week < 5).mean() >= 0.9)
     ph = np.bincount(patrol["requested"].dt.hour, minlength=24).astype(float) \
         if len(patrol) else np.zeros(24)
     p_start, p_end = _hour_window(ph) if ph.sum() else (7, 19)
@@ -858,7 +859,7 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
     # Crew hours: when the log's requests get closed.
     ch_hours = np.bincount(closed["closed"].dt.hour, minlength=24).astype(float)
     c_start, c_end = _hour_window(ch_hours)
-    wd_share = float((closed["closed"].dt.weekday < 5).mean()) if len(closed) else 1.0
+    wd_share = float((closed["closed"].dt.day_of_week < 5).mean()) if len(closed) else 1.0
     hod = {ch: prof[ch]["hour_counts"] for ch in chans}
     ch_n = {ch: int((df["channel"] == ch).sum()) for ch in chans}
     return {
