@@ -85,8 +85,9 @@ class ApiError(Exception):
         self.status, self.description = status, description
 
 
-def _error(status: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status)
+def _error(status: int, description: str, headers=None) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status,
+                        headers=headers)
 
 
 def iso(t: float | None) -> str | None:
@@ -189,8 +190,15 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return _error(400, _describe(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req, exc: StarletteHTTPException):
-        return _error(exc.status_code, str(exc.detail))
+    async def _http(req: Request, exc: StarletteHTTPException):
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # one path may be served by several routes (GET and POST /requests.json):
+            # Allow lists the methods of all of them (RFC 9110)
+            methods = sorted({m for r in app.routes if getattr(r, "methods", None)
+                              and r.path_regex.match(req.url.path) for m in r.methods})
+            headers["Allow"] = ", ".join(methods)
+        return _error(exc.status_code, str(exc.detail), headers or None)
 
     @app.exception_handler(InputError)
     async def _input(_req, exc: InputError):
