@@ -209,7 +209,7 @@ class Model:
         # Transposed (destination-major) copies: a batch reads the rows of its few task
         # cells, contiguous in memory, instead of one cache line per team row (3 × faster
         # on Jing'an; the matrices are 40 MB each and do not stay in cache).
-        self._tstack = np.stack([np.ascontiguousarray(self.travel[k].T) for k in used])
+        self._tstack = space.travel_stack_t(tuple(MODES[k] for k in used))
         self._team_stack = np.searchsorted(np.array(used), self.team_mode).astype(np.intp)
         n_sub = space.n_subdistricts
         self.n_areas = n_sub
@@ -271,7 +271,7 @@ class Model:
         if not working:
             return mean_or_value
         now = self.env._now
-        return float(self.cal.add_working(now, mean_or_value)) - now
+        return self.cal.add_working_scalar(now, mean_or_value) - now
 
     def _travel_factor(self, t: float) -> float:
         f = 1.0

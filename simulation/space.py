@@ -79,6 +79,21 @@ class Space:
         return m
 
 
+    def travel_stack_t(self, modes: tuple[str, ...]) -> np.ndarray:
+        """Destination-major travel matrices of ``modes`` stacked: ``[k, dest, orig]``.
+
+        Built once per space (the dispatcher reads a batch's few destination rows, which
+        stay in cache).
+        """
+        key = "T:" + ",".join(modes)
+        m = self._travel.get(key)
+        if m is None:
+            m = np.stack([np.ascontiguousarray(self.travel_matrix(x).T) for x in modes])
+            m.flags.writeable = False
+            self._travel[key] = m
+        return m
+
+
 def _toy(cfg: DistrictConfig) -> Space:
     rows, cols, step = cfg.toy_rows, cfg.toy_cols, cfg.toy_cell_m
     r, c = np.divmod(np.arange(rows * cols), cols)

@@ -58,3 +58,16 @@ def test_shift_windows():
     assert always.window_at(123.0) == (-np.inf, np.inf)
     night = cal.shift_windows("all", 21 * H, 10)
     assert night.on_duty_seconds(0, 86400) == 3 * H + 7 * H
+
+
+def test_scalar_working_time_matches_vectorised():
+    cal = WorkCalendar(dt.datetime(2025, 9, 20, 6, 30), 40)
+    rng = np.random.default_rng(1)
+    t = rng.uniform(-3600, 35 * 86400, 500)
+    s = rng.exponential(20 * H, 500)
+    s[:20] = 0.0
+    vec = cal.add_working(t, s)
+    sca = np.array([cal.add_working_scalar(a, b) for a, b in zip(t, s, strict=True)])
+    np.testing.assert_allclose(sca, vec, rtol=0, atol=1e-6)
+    # far beyond the calendar: extrapolated the same way
+    assert cal.add_working_scalar(0.0, 100 * 8 * H) == float(cal.add_working(0.0, 100 * 8 * H))
