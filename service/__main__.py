@@ -13,7 +13,13 @@ def main(argv: list[str] | None = None) -> int:
     register(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    return args.func(args)
+    from urbangrid.grid.errors import InputError
+
+    try:
+        return args.func(args)
+    except InputError as exc:  # as the urbangrid shell does: one line, exit code 2
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from urbangrid.grid.errors import InputError
 __all__ = ["Service", "load_services"]
 
 _URGENCY_PRIORITY = {"normal": 1.0, "high": 2.0, "urgent": 3.0}
-# handling limits as elapsed seconds; working time is approximated by calendar time
-# (the service has no working-day calendar), which gives later, never earlier, deadlines
-# for working_hours only when the request arrives in working time
+# handling limits as elapsed seconds. Working hours and days are counted as calendar time:
+# the service has no working-day calendar (the simulation's lives behind SimPy imports),
+# so a deadline set out of office hours comes earlier than the regulation's.
 _UNIT_SECONDS = {"calendar_hours": 3600.0, "working_hours": 3600.0, "working_days": 86400.0}
 _GROUP_NAME = {"component": "components 部件", "event": "events 事件"}
 

@@ -13,6 +13,7 @@ lock can deadlock against another one and fail instead of waiting).
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -164,6 +165,7 @@ class Store:
         from alembic import command
         from alembic.config import Config
 
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
         cfg = Config()
         where = resources.files("urbangrid.service") / "migrations"
         cfg.set_main_option("script_location", str(where))
