@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "from the weekday factors")
     p.add_argument("--max-categories", type=int, default=30,
                    help="most frequent request types kept; the rest are one bucket")
-    p.add_argument("--no-pilot", action="store_true", help="skip the pilot simulation "
-                   "that corrects the preparation times")
+    p.add_argument("--pilot-steps", type=int, default=2,
+                   help="pilot simulations correcting the preparation times (default 2)")
+    p.add_argument("--no-pilot", action="store_true", help="same as --pilot-steps 0")
     p.add_argument("--drain-days", type=float, default=14.0,
                    help="follow-up after the window in the pilot run (days)")
     p.add_argument("--seed", type=int, default=20250303, help="pilot simulation seed")
@@ -78,12 +79,15 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from .calibrate import calibrate
 
     _check_drain(args.drain_days)
+    if not 0 <= args.pilot_steps <= 10:
+        raise InputError(f"--pilot-steps {args.pilot_steps}: give 0 – 10")
     if args.max_categories < 2 or args.max_categories > 62:
         raise InputError(f"--max-categories {args.max_categories}: give 2 – 62")
     cal = calibrate(args.log, args.out, columns=args.columns, boundary=args.boundary,
                     resolution=args.resolution, timezone=args.timezone,
                     holidays=args.holidays, max_categories=args.max_categories,
-                    pilot=not args.no_pilot, drain_days=args.drain_days, seed=args.seed)
+                    pilot=0 if args.no_pilot else args.pilot_steps,
+                    drain_days=args.drain_days, seed=args.seed)
     d = cal.data
     con = Console()
     cl = d["cleaning"]

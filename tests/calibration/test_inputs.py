@@ -114,7 +114,7 @@ def _xlsx(tmp_path):
 def test_malformed_logs(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises(InputError, match=message):
-        calibrate(path, tmp_path / "s.toml", pilot=False)
+        calibrate(path, tmp_path / "s.toml", pilot=0)
 
 
 def test_all_rows_outside_boundary(tmp_path, log_csv):
@@ -125,7 +125,7 @@ def test_all_rows_outside_boundary(tmp_path, log_csv):
     gpd.GeoDataFrame({"code": ["X"], "name": ["elsewhere"]},
                      geometry=[box(-118.5, 34.0, -118.4, 34.1)], crs="EPSG:4326").to_file(b)
     with pytest.raises(InputError, match="outside the boundary"):
-        calibrate(log_csv, tmp_path / "s.toml", boundary=b, pilot=False)
+        calibrate(log_csv, tmp_path / "s.toml", boundary=b, pilot=0)
 
 
 def test_cli_exit_code_2(tmp_path, capsys):
@@ -222,7 +222,7 @@ def test_censored_ks():
 
 # -- end to end on synthetic logs ------------------------------------------------------------
 def test_calibrate_synthetic_end_to_end(tmp_path, log_csv):
-    cal = calibrate(log_csv, tmp_path / "scen" / "city.toml", pilot=False)
+    cal = calibrate(log_csv, tmp_path / "scen" / "city.toml", pilot=0)
     sc = load_scenario(cal.scenario_path)
     assert sc.district.weights_file.endswith("city.weights.csv")
     d = cal.data
@@ -239,7 +239,7 @@ def test_calibrate_synthetic_end_to_end(tmp_path, log_csv):
 def test_12345_mapping(tmp_path):
     p = tmp_path / "12345.csv"
     _synthetic(chinese=True).to_csv(p, index=False, encoding="gb18030")
-    cal = calibrate(p, tmp_path / "jingan.toml", columns="12345", pilot=False)
+    cal = calibrate(p, tmp_path / "jingan.toml", columns="12345", pilot=0)
     d = cal.data
     assert d["mapping"]["timezone"] == "Asia/Shanghai"
     assert d["channels"]["shares"]["patrol"] > 0.1  # 网格巡查 → patrol
