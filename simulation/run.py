@@ -154,7 +154,8 @@ def _gc_tuned():
     """Raise GC thresholds during a run: a big open backlog otherwise triggers many
     full collections over long-lived objects (PERFORMANCE.md measured 3× slow-down)."""
     old = gc.get_threshold()
-    gc.collect()
+    # Move everything alive now (modules, district, travel matrices) out of the
+    # collector's sight; a full collect first would cost ~0.1 - 0.3 s per run.
     gc.freeze()
     gc.set_threshold(200_000, 50, 1000)
     try:

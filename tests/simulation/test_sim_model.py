@@ -224,3 +224,27 @@ def test_travel_gather_kernel_matches_reference():
         cells = np.unique(rng.integers(0, 50, k)).astype(np.intp)
         np.testing.assert_array_equal(gather_travel(stack, ts, tc, cells),
                                       gather_travel_reference(stack, ts, tc, cells))
+
+
+def test_dispatch_offers_only_what_free_capacity_can_take():
+    """With a large backlog, a round offers at most batch_per_slot tasks per free slot and
+    skill (no whole-queue snapshots) and only qualified teams."""
+    from urbangrid.optimizer import get_policy
+
+    nearest = get_policy("nearest")
+    seen = []
+
+    def spy(p):
+        n_skills = np.array([bin(int(x)).count("1") for x in p.team_skills])
+        # a multi-skill team's free slots count once per skill it has
+        seen.append((p.n_tasks, int((p.team_capacity * n_skills).sum()), p.n_teams))
+        q = (p.team_skills[None, :] & p.task_skill[:, None]) == p.task_skill[:, None]
+        assert q.any(axis=0).all()  # every team offered qualifies for some task
+        return nearest(p)
+
+    s = toy_scenario(**{"demand.cases_per_day": 3000, "run.days": 1,
+                        "dispatch.batch_per_slot": 2})
+    res = simulate(s, policy=spy)
+    assert res.stats["waiting_end"] > 500  # the backlog is large
+    assert seen and all(n <= 2 * cap for n, cap, _ in seen)
+    assert max(n for n, _, _ in seen) < res.stats["waiting_end"] / 5
