@@ -162,10 +162,10 @@ class Store:
 
     def migrate(self) -> None:
         """Apply the Alembic migrations up to ``head`` (idempotent)."""
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
         from alembic import command
         from alembic.config import Config
 
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
         cfg = Config()
         where = resources.files("urbangrid.service") / "migrations"
         cfg.set_main_option("script_location", str(where))
