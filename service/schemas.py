@@ -181,6 +181,7 @@ class DispatchRow(BaseModel):
     eta: str | float | None
     cost: float
     reason: str
+    crew_teams: str | None = None
 
 
 class DispatchOut(BaseModel):

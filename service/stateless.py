@@ -60,6 +60,9 @@ def dispatch_tables(district, tasks: list[dict], teams: list[dict], *, now=None,
             "cost": round(float(a.cost[i]), 3),
             "reason": DeferReason(int(a.reason[i])).name.lower() if a.reason[i] else "",
         })
+        if a.crew_teams is not None:  # several crews per task (cpsat), as the command writes
+            rows[-1]["crew_teams"] = ";".join(
+                str(int(problem.team_id[k])) for k in a.crew_teams[i] if k >= 0)
     lb = float(a.lower_bound)
     return {"assignments": rows, "summary": {
         "tasks": problem.n_tasks, "teams": problem.n_teams, "assigned": a.n_assigned,
