@@ -248,3 +248,18 @@ def test_dispatch_offers_only_what_free_capacity_can_take():
     assert res.stats["waiting_end"] > 500  # the backlog is large
     assert seen and all(n <= 2 * cap for n, cap, _ in seen)
     assert max(n for n, _, _ in seen) < res.stats["waiting_end"] / 5
+
+
+def _registered_policies():
+    from urbangrid.optimizer import available_policies
+
+    return available_policies()
+
+
+@pytest.mark.parametrize("policy", _registered_policies())
+def test_every_registered_policy_runs_the_model(policy):
+    s = toy_scenario(**{"dispatch.policy": policy, "run.days": 0.5,
+                        "dispatch.validate_snapshots": True})
+    res = simulate(s)
+    _check_conservation(res)
+    assert compute_kpis(res)["all"]["cases_closed"] > 0
