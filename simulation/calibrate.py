@@ -95,6 +95,7 @@ __all__ = [
     "fit_handling",
     "fit_log",
     "load_mapping",
+    "parse_period",
     "read_log",
 ]
 
@@ -415,15 +416,37 @@ def _channel_of(source: pd.Series, keywords: dict[str, tuple[str, ...]]) -> np.n
     return values.map(lut).to_numpy(dtype=object)
 
 
+def parse_period(spec: str | None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``"START,END"`` (local dates or date-times, END exclusive) → timestamps."""
+    if not spec:
+        return None
+    parts = [x.strip() for x in str(spec).split(",")]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        a, b = pd.Timestamp(parts[0]), pd.Timestamp(parts[1])
+    except ValueError:
+        raise InputError(f"--period {spec!r}: give START,END such as "
+                         "2017-12-27,2018-01-05 (END exclusive)") from None
+    if b <= a:
+        raise InputError(f"--period {spec!r}: END must be after START")
+    return a, b
+
+
 def clean_log(raw: pd.DataFrame, mapping: ColumnMapping | None = None, *,
               source: str = "log", timezone: str | None = None,
-              boundary: Any = None) -> CleanLog:
+              boundary: Any = None, period: tuple[pd.Timestamp, pd.Timestamp] | None = None
+              ) -> CleanLog:
     """Clean a log read by :func:`read_log`; see the module docstring for the rules.
 
     Parameters
     ----------
     boundary
         Optional shapely (multi)polygon in WGS84: requests located outside are dropped.
+    period
+        Optional ``(start, end)`` local times: requests made outside ``[start, end)`` are
+        left out and counted (``outside_period``), e.g. to fit on one run of a log and
+        validate on another.
 
     Raises
     ------
@@ -474,6 +497,13 @@ def clean_log(raw: pd.DataFrame, mapping: ColumnMapping | None = None, *,
     else:
         counts["closed_unparseable"] = 0
     keep = ~bad.to_numpy()
+    if period is not None:
+        inside = ((req >= period[0]) & (req < period[1])).to_numpy()
+        counts["outside_period"] = int((keep & ~inside).sum())
+        keep &= inside
+        if not keep.any():
+            raise InputError(f"no request in the period {period[0]} – {period[1]}",
+                             source=source)
     # Duplicates: the same request id, else identical rows.
     if "service_request_id" in df:
         dup = df["service_request_id"].astype("string").duplicated(keep="first") & \
@@ -928,10 +958,11 @@ def _outline_polygon(lat: np.ndarray, lon: np.ndarray, buffer_km: float):
 def _auto_resolution(area_km2: float, max_cells: int = 1500) -> int:
     import h3
 
-    for r in range(10, 5, -1):
+    # Scenarios allow resolutions 7 – 11 (DistrictConfig.resolution).
+    for r in range(10, 6, -1):
         if area_km2 / h3.average_hexagon_area(r, unit="km^2") <= max_cells:
             return r
-    return 6
+    return 7
 
 
 def build_district_files(clean: CleanLog, boundary: str | Path | None, resolution: int | None,
@@ -1299,7 +1330,7 @@ def calibrate(log_path: str | Path, out: str | Path, *, columns: str | Path | No
               boundary: str | Path | None = None, resolution: int | None = None,
               timezone: str | None = None, holidays: str | None = None,
               max_categories: int = 30, pilot: int = 2, drain_days: float = 14.0,
-              seed: int = 20250303) -> Calibration:
+              seed: int = 1, period: str | None = None) -> Calibration:
     """Turn a service-request log into a runnable scenario (see the module docstring).
 
     Parameters
@@ -1324,8 +1355,11 @@ def calibrate(log_path: str | Path, out: str | Path, *, columns: str | Path | No
     drain_days
         Follow-up after the window used by the pilot run (handling times longer than
         this are compared as censored).
+    period
+        ``"START,END"``: fit only requests made in ``[START, END)`` (local time).
     seed
-        Seed of the pilot simulation.
+        Seed of the pilot simulations; it differs from the scenario's own seed (which
+        validation uses) so that the correction does not fit one realisation's noise.
 
     Returns
     -------
@@ -1342,8 +1376,8 @@ def calibrate(log_path: str | Path, out: str | Path, *, columns: str | Path | No
     if timezone is not None:
         _check_tz(timezone, "--timezone")
         mapping = ColumnMapping(**{**mapping.__dict__, "timezone": timezone})
-    if resolution is not None and not 5 <= int(resolution) <= 11:
-        raise InputError(f"--resolution {resolution}: use an H3 resolution 5 – 11")
+    if resolution is not None and not 7 <= int(resolution) <= 11:
+        raise InputError(f"--resolution {resolution}: use an H3 resolution 7 – 11")
     out = Path(out)
     if out.suffix != ".toml":
         raise InputError(f"--out {out}: the scenario file must end in .toml")
@@ -1355,7 +1389,8 @@ def calibrate(log_path: str | Path, out: str | Path, *, columns: str | Path | No
         import shapely
 
         bpoly = shapely.union_all(list(_read_boundary(boundary).geometry))
-    clean = clean_log(raw, mapping, source=str(log_path), boundary=bpoly)
+    clean = clean_log(raw, mapping, source=str(log_path), boundary=bpoly,
+                      period=parse_period(period))
     fit = fit_log(clean, holidays=mapping.holidays, max_categories=max_categories)
     district = build_district_files(clean, boundary, resolution, stem)
     # Skills: one per agency (ASCII names).

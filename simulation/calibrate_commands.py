@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pilot", action="store_true", help="same as --pilot-steps 0")
     p.add_argument("--drain-days", type=float, default=14.0,
                    help="follow-up after the window in the pilot run (days)")
-    p.add_argument("--seed", type=int, default=20250303, help="pilot simulation seed")
+    p.add_argument("--seed", type=int, default=1, help="pilot simulation seed (default 1; "
+                   "validation uses the scenario's seed)")
+    p.add_argument("--period", help="START,END: fit only requests made in [START, END) "
+                   "(local dates, e.g. 2017-12-27,2018-01-05)")
     p.add_argument("--out", required=True, help="scenario TOML to write")
     p.set_defaults(func=run_calibrate)
 
@@ -64,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--drain-days", type=float, default=14.0,
                    help="follow-up after the window; longer handling times are censored")
     v.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    v.add_argument("--period", help="START,END: compare only requests made in "
+                   "[START, END) (local dates)")
     v.add_argument("--out", required=True, help="output folder")
     v.set_defaults(func=run_validate)
 
@@ -87,7 +92,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
                     resolution=args.resolution, timezone=args.timezone,
                     holidays=args.holidays, max_categories=args.max_categories,
                     pilot=0 if args.no_pilot else args.pilot_steps,
-                    drain_days=args.drain_days, seed=args.seed)
+                    drain_days=args.drain_days, seed=args.seed, period=args.period)
     d = cal.data
     con = Console()
     cl = d["cleaning"]
@@ -112,7 +117,7 @@ def run_validate(args: argparse.Namespace) -> int:
     _check_drain(args.drain_days)
     m = validate(args.log, args.scenario, args.out, columns=args.columns,
                  replications=args.replications, seed=args.seed,
-                 drain_days=args.drain_days, timezone=args.timezone)
+                 drain_days=args.drain_days, timezone=args.timezone, period=args.period)
     t = Table(title=f"validation: {m['n_real']:,} real vs {m['n_sim_mean']:,.0f} simulated "
               f"requests ({m['replications']} replication(s))")
     t.add_column("measure")

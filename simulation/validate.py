@@ -53,6 +53,7 @@ from .calibrate import (
     clean_log,
     full_days,
     load_mapping,
+    parse_period,
     read_log,
 )
 
@@ -312,12 +313,13 @@ HEADLINE = (
 def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
              columns: str | Path | None = None, replications: int = 2,
              seed: int | None = None, drain_days: float = 14.0,
-             timezone: str | None = None) -> dict[str, Any]:
+             timezone: str | None = None, period: str | None = None) -> dict[str, Any]:
     """Simulate a log's period with ``scenario``; write ``validation.json`` and
     ``validation.html`` into ``out``; return the metrics.
 
     The log is read with the calibration's column mapping (``SCENARIO.calibration.json``)
-    unless ``columns`` is given.
+    unless ``columns`` is given; ``period`` (``"START,END"``, END exclusive) selects
+    the requests compared.
 
     Raises
     ------
@@ -337,7 +339,8 @@ def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
     else:
         mapping = load_mapping(None)
     raw = read_log(log_path, mapping)
-    clean = clean_log(raw, mapping, source=str(log_path), timezone=timezone)
+    clean = clean_log(raw, mapping, source=str(log_path), timezone=timezone,
+                      period=parse_period(period))
     sim = simulate_period(scenario, clean, replications=replications, seed=seed,
                           drain_days=drain_days, calibration=cal)
     metrics = compare(clean, sim, cal)

@@ -263,3 +263,43 @@ def test_cli_calibrate_and_validate(tmp_path, log_csv, capsys):
     assert (tmp_path / "v" / "validation.html").is_file()
     assert main(["validate", "--log", str(log_csv), "--scenario", str(out),
                  "--replications", "0", "--out", str(tmp_path / "v")]) == 2
+
+
+def test_user_boundary_drops_outside(tmp_path, log_csv):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    b = tmp_path / "west.geojson"
+    # The western half of the synthetic points (centred on 121.45 E).
+    gpd.GeoDataFrame({"code": ["W"], "name": ["west"]},
+                     geometry=[box(121.40, 31.19, 121.45, 31.27)],
+                     crs="EPSG:4326").to_file(b)
+    cal = calibrate(log_csv, tmp_path / "w.toml", boundary=b, pilot=0)
+    k = cal.data["cleaning"]
+    assert 0.3 < k["outside_boundary"] / k["rows_read"] < 0.7
+    assert k["rows_used"] == k["rows_read"] - k["outside_boundary"]
+    sc = load_scenario(cal.scenario_path)
+    assert sc.district.boundary.endswith("w.boundary.geojson")
+
+
+@pytest.mark.parametrize("res", [6, 12])
+def test_resolution_out_of_range(tmp_path, log_csv, res):
+    with pytest.raises(InputError, match="resolution"):
+        calibrate(log_csv, tmp_path / "s.toml", resolution=res, pilot=0)
+
+
+@pytest.mark.parametrize(("period", "message"), [
+    ("2025-03-03", "START,END"), ("2025-03-05,2025-03-04", "after START"),
+    ("2030-01-01,2030-02-01", "no request in the period"), ("soon,later", "START,END"),
+])
+def test_bad_period(tmp_path, log_csv, period, message):
+    with pytest.raises(InputError, match=message):
+        calibrate(log_csv, tmp_path / "s.toml", period=period, pilot=0)
+
+
+def test_period_counts_rows_left_out(tmp_path, log_csv):
+    cal = calibrate(log_csv, tmp_path / "s.toml", period="2025-03-03,2025-03-08", pilot=0)
+    k = cal.data["cleaning"]
+    assert k["outside_period"] > 0
+    assert k["rows_used"] + k["outside_period"] == k["rows_read"]
+    assert cal.data["window"]["end"] < "2025-03-08"
