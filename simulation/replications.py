@@ -67,10 +67,28 @@ def _worker(args: tuple[Scenario, int, int]) -> dict[str, dict[str, float]]:
     return compute_kpis(simulate(scenario, seed=seed, replication=rep))
 
 
+def _numba_threads_started() -> bool:
+    """Whether this process has started Numba's parallel threading layer."""
+    try:
+        import numba
+
+        numba.threading_layer()
+    except (ImportError, ValueError):  # ValueError: "Threading layer is not initialized"
+        return False
+    return True
+
+
 def _context():
-    # fork starts workers in milliseconds and shares the loaded district; elsewhere spawn.
-    if sys.platform.startswith("linux"):
+    # fork starts workers in milliseconds and shares the loaded district, but forking a
+    # process whose Numba threads run (GNU OpenMP) kills the children; then (and off
+    # Linux) a fork server, whose workers import the package afresh (scripts calling this
+    # need the usual `if __name__ == "__main__":` guard).
+    if sys.platform.startswith("linux") and not _numba_threads_started():
         return mp.get_context("fork")
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["urbangrid.simulation"])
+        return ctx
     return mp.get_context("spawn")
 
 
