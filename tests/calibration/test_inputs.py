@@ -303,3 +303,16 @@ def test_period_counts_rows_left_out(tmp_path, log_csv):
     assert k["outside_period"] > 0
     assert k["rows_used"] + k["outside_period"] == k["rows_read"]
     assert cal.data["window"]["end"] < "2025-03-08"
+
+
+def test_validate_same_seed_same_result(tmp_path, log_csv):
+    from urbangrid.simulation.validate import validate
+
+    cal = calibrate(log_csv, tmp_path / "s.toml", pilot=1, drain_days=5)
+    a = validate(log_csv, cal.scenario_path, tmp_path / "a", replications=1, drain_days=5)
+    b = validate(log_csv, cal.scenario_path, tmp_path / "b", replications=1, drain_days=5)
+    assert (tmp_path / "a" / "validation.json").read_bytes().replace(b"/a", b"") == \
+        (tmp_path / "b" / "validation.json").read_bytes().replace(b"/b", b"")
+    assert a["handling_ks_pooled"] == b["handling_ks_pooled"]
+    # Every category's overlay CDF is on the shared grid.
+    assert all(len(c["cdf_sim"]) == len(a["cdf_grid_days"]) for c in a["categories"])
