@@ -216,6 +216,14 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     plan = plan_sweep(base, grid, replications=args.replications, seed=args.seed)
     kpis = args.kpi or list(SWEEP_KPIS)
     out = _out_dir(args.out)
+    if args.executor == "dask" and not getattr(args, "verbose", False):
+        # Dask logs every scheduler and worker step at INFO; keep the console readable.
+        # Its import sets its own levels, so import it first (InputError later if absent).
+        try:
+            import distributed  # noqa: F401
+        except ModuleNotFoundError:
+            pass
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     tasks = len(plan.points) * plan.replications
     t0 = time.perf_counter()
     with _progress(args.quiet) as bar:
