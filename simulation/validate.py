@@ -46,6 +46,7 @@ from urbangrid.grid.errors import InputError
 
 from .calibrate import (
     _DAY,
+    SPOT_SUFFIX,
     CleanLog,
     ColumnMapping,
     _holiday_dates,
@@ -125,7 +126,9 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
         day_r = np.floor((c["t_report"] - res.calendar.day_offset) / _DAY)
         day_c = np.floor((np.nan_to_num(c["t_close"], nan=-1e18) - res.calendar.day_offset)
                          / _DAY)
-        cat = np.asarray(res.catalogue.code, dtype=object)[c["category"]]
+        # On-the-spot twin categories count as their category.
+        base_codes = [k.removesuffix(SPOT_SUFFIX) for k in res.catalogue.code]
+        cat = np.asarray(base_codes, dtype=object)[c["category"]]
         h3ids = np.asarray(res.space.h3, dtype=object)[c["cell"]]
         sel = inwin
         parts["rep"].append(np.full(int(sel.sum()), r))
