@@ -240,6 +240,13 @@ class Model:
         self.ev_team = array("h")
         self._ap_t, self._ap_case = self.ev_t.append, self.ev_case.append
         self._ap_kind, self._ap_team = self.ev_kind.append, self.ev_team.append
+        # Rows logged at another time than the current one (a case's report time, logged
+        # at registration; arrival, logged when travel starts) go to a side log so that
+        # the main log stays time-ordered; the two are merged after the run.
+        self.sv_t = array("d")
+        self.sv_case = array("i")
+        self.sv_kind = array("b")
+        self.sv_team = array("h")
         self.n_policy_calls = 0
         self.n_rounds = 0
         self.round_seconds = 0.0
@@ -265,6 +272,12 @@ class Model:
         self._ap_case(case)
         self._ap_kind(kind)
         self._ap_team(team)
+
+    def _log_side(self, t: float, case: int, kind: int, team: int) -> None:
+        self.sv_t.append(t)
+        self.sv_case.append(case)
+        self.sv_kind.append(kind)
+        self.sv_team.append(team)
 
     def _delay_after(self, mean_or_value: float, working: bool) -> float:
         """Delay until ``value`` seconds (calendar, or working time when ``working``)."""
@@ -380,7 +393,7 @@ class Model:
         cs = self.cases
         now = self.env._now
         log = self._log_at
-        log(cs.t_report.item(c), c, REPORTED, -1)
+        self._log_side(cs.t_report.item(c), c, REPORTED, -1)
         log(now, c, REGISTERED, -1)
         st = cs.status.item(c)
         if st == S_INVALID:
@@ -668,7 +681,7 @@ class Model:
         log = self._log_at
         log(now, c, TRAVEL, j)
         if now + tt < self.t_end:
-            log(now + tt, c, ARRIVED, j)
+            self._log_side(now + tt, c, ARRIVED, j)
         _Call(self.env, tt + w, self._on_work_done, c)
 
     def _on_wake(self, ev) -> None:

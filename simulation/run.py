@@ -19,7 +19,7 @@ from .catalogue import Catalogue, load_catalogue
 from .scenario import Scenario
 from .space import MODES, Space, build_space
 
-__all__ = ["STREAMS", "RunResult", "build_teams", "simulate", "streams_for"]
+__all__ = ["STREAMS", "RunResult", "build_teams", "merge_logs", "simulate", "streams_for"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,40 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
     return out
 
 
+_LOG_COLUMNS = (("time", "t", np.float64), ("case", "case", np.int32),
+                ("kind", "kind", np.int8), ("team", "team", np.int16))
+
+
+def merge_logs(model: Model) -> dict[str, np.ndarray]:
+    """One time-ordered event log from the model's main log (already in time order) and
+    its side log (rows logged at another time than the current one).
+
+    Ties keep main-log rows first, then side rows in time-then-log order. Column buffers
+    are released as they are merged, which bounds the peak memory of a year's run.
+    """
+    main_t = np.frombuffer(model.ev_t, dtype=np.float64)
+    side_t = np.frombuffer(model.sv_t, dtype=np.float64)
+    order = np.argsort(side_t, kind="stable")
+    side_sorted_t = side_t[order]
+    # Output position of each (sorted) side row: main rows at or before its time, plus
+    # the side rows before it.
+    pos = np.searchsorted(main_t, side_sorted_t, side="right") + np.arange(order.size)
+    n = main_t.size + order.size
+    is_side = np.zeros(n, dtype=bool)
+    is_side[pos] = True
+    del main_t, side_t
+    out = {}
+    for name, attr, dtype in _LOG_COLUMNS:
+        col = np.empty(n, dtype=dtype)
+        col[~is_side] = np.frombuffer(getattr(model, "ev_" + attr), dtype=dtype)
+        col[pos] = np.frombuffer(getattr(model, "sv_" + attr), dtype=dtype)[order]
+        setattr(model, "ev_" + attr, None)
+        setattr(model, "sv_" + attr, None)
+        out[name] = col
+    model._ap_t = model._ap_case = model._ap_kind = model._ap_team = None
+    return out
+
+
 def make_calendar(scenario: Scenario) -> WorkCalendar:
     """The run's working-day calendar (horizon plus 60 days for deadlines)."""
     from .scenario import _hhmm_seconds
@@ -206,10 +240,10 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     # Cases reported but not yet registered at the horizon: their "reported" row (logged
     # at registration) and their provisional false-positive mark are added / undone here.
     unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_end)
-    model.ev_t.extend(model.cases.t_report[unreg].tolist())
-    model.ev_case.extend(unreg.tolist())
-    model.ev_kind.extend([0] * unreg.size)
-    model.ev_team.extend([-1] * unreg.size)
+    model.sv_t.extend(model.cases.t_report[unreg].tolist())
+    model.sv_case.extend(unreg.tolist())
+    model.sv_kind.extend([0] * unreg.size)
+    model.sv_team.extend([-1] * unreg.size)
     model.cases.status[unreg] = 0
     cs = model.cases
     n = cs.n
@@ -217,18 +251,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     cases = {name: getattr(cs, name)[:n] for name in cs.spec}
     # Registration times are drawn ahead; those falling after the horizon did not happen.
     cases["t_register"][cases["t_register"] >= model.t_end] = np.nan
-    # Some stages are logged ahead or behind the SimPy event that carries them (see
-    # _model); a stable sort by time restores one time-ordered log, ties in log order.
-    # Columns are sorted one at a time and their unsorted buffers released, to bound
-    # peak memory on long runs.
-    order = np.argsort(np.frombuffer(model.ev_t, dtype=np.float64), kind="stable")
-    events = {}
-    for name, attr, dtype in (("time", "ev_t", np.float64), ("case", "ev_case", np.int32),
-                              ("kind", "ev_kind", np.int8), ("team", "ev_team", np.int16)):
-        events[name] = np.frombuffer(getattr(model, attr), dtype=dtype)[order]
-        setattr(model, attr, None)
-    model._ap_t = model._ap_case = model._ap_kind = model._ap_team = None
-    del order
+    events = merge_logs(model)
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],
         "pattern": teams["pattern"], "patterns": teams["patterns"],
