@@ -68,13 +68,26 @@ class Running:
         self.server.stop()
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """A server on SQLite with a 1-second dispatch loop, shared by a test module."""
-    tmp = tmp_path_factory.mktemp("live")
+def _running(tmp_path_factory, name):
+    tmp = tmp_path_factory.mktemp(name)
     db = f"sqlite:///{tmp / 'live.db'}"
     keys = make_keys(db)
     server = start_server(db, tmp / "server.log", extra=["--dispatch-interval", "1"])
-    r = Running(server, keys)
+    return Running(server, keys)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory):
+    """A server process on SQLite with a 1-second dispatch loop, shared by the session
+    (tests that need a quiet server of their own use ``own_server``)."""
+    r = _running(tmp_path_factory, "live")
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A server process of the test module's own (e.g. to know every team it has)."""
+    r = _running(tmp_path_factory, "own")
     yield r
     r.close()

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
 from svc_helpers import INSIDE, SHIFT, assert_error
+
+
+@pytest.fixture(scope="module")
+def live(own_server):
+    # the dispatch tests know every team of their server: not the session's shared one
+    return own_server
 
 
 def team_body(name, skills, lat=31.26, lon=121.45, **kw):
