@@ -971,7 +971,7 @@ def _auto_resolution(area_km2: float, max_cells: int = 1500) -> int:
 
 
 def build_district_files(clean: CleanLog, boundary: str | Path | None, resolution: int | None,
-                         stem: Path, *, smoothing: float = 0.5) -> dict[str, Any]:
+                         stem: Path, *, smoothing: float | None = None) -> dict[str, Any]:
     """Write ``STEM.boundary.geojson`` and ``STEM.weights.csv``; return the district fit.
 
     With ``boundary`` the user's polygons are copied (one sub-district per row, ``code``
@@ -979,8 +979,14 @@ def build_district_files(clean: CleanLog, boundary: str | Path | None, resolutio
     requests plus a concave hull of them buffered by one cell edge, one sub-district per
     value of the log's ``subdistrict`` column (or one in all).
 
-    The weight of cell ``i`` is ``n_i + smoothing × Σ_{j ∈ ring 1 of i} n_j`` plus a floor
-    of 2 % of the mean, so that cells without a request in the log keep some demand.
+    The weight of cell ``i`` is ``n_i + β × Σ_{j ∈ ring 1 of i} n_j`` plus a floor of 2 %
+    of the mean, so that cells without a request in the log keep some demand. By default
+    ``β = min(0.5, 1.5 / m)`` with ``m`` the mean count per occupied cell: sparse counts
+    borrow more from their neighbours. Measured on hold-out halves (counts of the first
+    half predicting the second, Pearson r): LA at res 7 (m = 31) best β ≈ 0.1
+    (0.935 vs 0.926 unsmoothed), res 8 (m = 6.6) β ≈ 0.25 (0.808 vs 0.753), res 9
+    (m = 2.1) β ≈ 0.5 (0.463 vs 0.362); St. Louis res 8 (m = 3.8) β ≈ 0.25 (0.501 vs
+    0.455); the rule lands within 0.01 of the best r in each case.
     """
     import geopandas as gpd
     import h3
@@ -1061,6 +1067,9 @@ def build_district_files(clean: CleanLog, boundary: str | Path | None, resolutio
     idx = np.array([pos.get(h3.latlng_to_cell(a, b, res), -1)
                     for a, b in zip(lat, lon, strict=True)])
     n = np.bincount(idx[idx >= 0], minlength=len(cell_ids)).astype(float)
+    if smoothing is None:
+        m = float(n[n > 0].mean()) if (n > 0).any() else 1.0
+        smoothing = round(min(0.5, 1.5 / m), 4)
     nb = np.zeros_like(n)
     for i, c in enumerate(cell_ids):
         nb[i] = sum(n[pos[x]] for x in h3.grid_ring(c, 1) if x in pos)
