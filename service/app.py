@@ -285,9 +285,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                   "application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}},
               }}})
     async def post_request(request: Request):
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise ApiError(400, f"request body is larger than {MAX_BODY} bytes")
+        body = await _read_limited(request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json":
             try:
@@ -532,6 +530,23 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     app.openapi = openapi
     return app
+
+
+async def _read_limited(request: Request) -> bytes:
+    """The body, refused with 400 past ``MAX_BODY`` without reading it all into memory."""
+    too_big = ApiError(400, f"request body is larger than {MAX_BODY} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_big
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # form() parses this cached body instead of the spent stream
+    return body
 
 
 def _describe(errors) -> str:
