@@ -93,7 +93,9 @@ __all__ = [
     "Calibration",
     "CleanLog",
     "ColumnMapping",
+    "bucket_names",
     "calibrate",
+    "category_of",
     "clean_log",
     "fit_handling",
     "fit_log",
@@ -716,6 +718,31 @@ def _slug(text: str, used: set[str], fallback: str) -> str:
 _EDGE = pd.Timedelta(hours=2)
 
 
+OTHER_BUCKET = "(other types)"
+
+
+def bucket_names(names: pd.Series, groups: pd.Series | str, keep: list[str]) -> pd.Series:
+    """Category name per request: kept names as they are, others ``(other GROUP)``."""
+    names = names.astype("string")
+    if isinstance(groups, str) or not (groups.astype("string").fillna("") != "").any():
+        return names.where(names.isin(keep), OTHER_BUCKET)
+    g = groups.astype("string").fillna("")
+    bucket = ("(other " + g + ")").where(g != "", OTHER_BUCKET)
+    return names.where(names.isin(keep), bucket)
+
+
+def category_of(frame: pd.DataFrame, codes: dict[str, str]) -> np.ndarray:
+    """Category codes of a cleaned log's requests under a calibration's ``codes``
+    (names not in the calibration go to their group's bucket, else to the other
+    bucket, else ``"(unmapped)"``)."""
+    kept = [n for n in codes if not (n.startswith("(other") and n.endswith(")"))]
+    name = bucket_names(frame["service_name"], frame["group"], kept)
+    out = name.map(codes)
+    if OTHER_BUCKET in codes:
+        out = out.fillna(codes[OTHER_BUCKET])
+    return out.fillna("(unmapped)").to_numpy(dtype=object)
+
+
 def full_days(requested: pd.Series, t0: pd.Timestamp, t1: pd.Timestamp) -> list[dt.date]:
     """Calendar days the window ``[t0, t1]`` covers.
 
@@ -810,14 +837,20 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
         raise InputError(f"the log covers {t0} – {t1}, less than one full day: too short "
                          "to fit daily volume", source=clean.source)
     hol = _holiday_dates(holidays, t0.date(), (t1 + pd.Timedelta(days=400)).date())
-    # Categories: the most frequent names, the rest folded into one bucket.
+    # Categories: the most frequent names; the rest folded into one bucket per group
+    # (大类 / service_group) when the log has groups, else into one bucket.
     vc = df["service_name"].value_counts()
     keep_names = [n for n, k in vc.items() if k >= min_category_count][: max_categories - 1]
     if len(keep_names) == len(vc):
         keep_names = list(vc.index[:max_categories])
-    other_name = "(other types)"
-    cat_name = df["service_name"].where(df["service_name"].isin(keep_names), other_name)
-    names = [*keep_names] + ([other_name] if (cat_name == other_name).any() else [])
+    cat_name = bucket_names(df["service_name"], df["group"], keep_names)
+    bucket_counts = cat_name[~cat_name.isin(keep_names)].value_counts()
+    # At most 60 rows in all (the catalogue holds 62; twins may add a few more).
+    room = max(60 - len(keep_names) - 1, 0)
+    small = [b for b in bucket_counts.index[room:] if b != OTHER_BUCKET]
+    cat_name = cat_name.where(~cat_name.isin(small), OTHER_BUCKET)
+    names = [*keep_names] + [b for b in cat_name[~cat_name.isin(keep_names)]
+                             .value_counts().index]
     used: set[str] = set()
     codes = {n: _slug(n, used, f"cat{i:02d}") for i, n in enumerate(names)}
     df = df.assign(category=cat_name.map(codes))
@@ -933,7 +966,7 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
                        "start": c_start, "end": c_end, "closed_on_weekdays": wd_share},
         "categories": cats,
         "category_codes": codes,
-        "other_bucket": other_name if other_name in codes else None,
+        "other_bucket": OTHER_BUCKET if OTHER_BUCKET in codes else None,
         "share_closed": float(df["closed_known"].mean()),
         "instant_closures_not_modelled": int(not_modelled),
     }
@@ -1466,9 +1499,7 @@ def _pilot_correct(cal: Calibration, clean: CleanLog, *, seed: int,
     sim = simulate_period(cal.scenario_path, clean, replications=1, seed=seed,
                           drain_days=drain_days, calibration=cal.data)
     real = clean.frame
-    codes = cal.data["category_codes"]
-    cat_real = real["service_name"].map(codes).fillna(
-        codes.get(cal.data["other_bucket"] or "", "")).to_numpy()
+    cat_real = category_of(real, cal.data["category_codes"])
     hr = ((real["closed"] - real["requested"]).dt.total_seconds() / _DAY).to_numpy()
     cpath = cal.files["categories"]
     rows = pd.read_csv(cpath, dtype={"code": str}, keep_default_na=False)

@@ -51,6 +51,7 @@ from .calibrate import (
     ColumnMapping,
     _holiday_dates,
     _json_safe,
+    category_of,
     clean_log,
     full_days,
     load_mapping,
@@ -202,12 +203,8 @@ def compare(clean: CleanLog, sim: dict[str, Any], calibration: dict[str, Any] | 
     horizon = float(sim["drain_days"])
     reps = max(int(sim["n_reps"]), 1)
     codes = (calibration or {}).get("category_codes", {})
-    other = (calibration or {}).get("other_bucket")
-    rcat = real["service_name"].map(codes)
-    unmapped = int(rcat.isna().sum())
-    if other and other in codes:
-        rcat = rcat.fillna(codes[other])
-    rcat = rcat.fillna("(unmapped)").to_numpy(dtype=object)
+    rcat = category_of(real, codes)
+    unmapped = int((rcat == "(unmapped)").sum())
     # Follow-up of real requests: handling beyond the horizon is censored like the sim's.
     rh = ((real["closed"] - real["requested"]).dt.total_seconds() / _DAY).to_numpy()
     rh = np.where(rh < horizon, rh, np.nan)
