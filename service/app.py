@@ -204,6 +204,12 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def _input(_req, exc: InputError):
         return _error(400, str(exc))
 
+    @app.exception_handler(Exception)
+    async def _unexpected(req: Request, exc: Exception):
+        # the traceback goes to the log (no request data in it), the client gets Open311
+        log.error("%s %s failed", req.method, req.url.path, exc_info=exc)
+        return _error(500, "internal error (logged)")
+
     # -------------------------------------------------------------- helpers
     def ledger() -> Ledger:
         return state["ledger"]

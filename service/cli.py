@@ -78,9 +78,32 @@ def run_serve(args: argparse.Namespace) -> int:
                            resolution=args.resolution,
                            dispatch_interval=args.dispatch_interval, policy=args.policy)
     install_log_redaction()
+    _check_serve_args(config)
     app = create_app(config)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
+
+
+def _check_serve_args(config) -> None:
+    """Refuse bad settings with one line before uvicorn starts (not a startup traceback)."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+    from urbangrid.grid.errors import InputError
+    from urbangrid.optimizer import get_policy
+
+    from .db import Store
+
+    get_policy(config.policy)  # InputError naming the known policies
+    if config.district not in ("", "jingan") and not Path(config.district).exists():
+        raise InputError(f"--district: no such file {config.district!r} (or use 'jingan')")
+    try:
+        store = Store(config.db)
+        store.migrate()
+        store.dispose()
+    except (sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
+        raise InputError(f"--db: cannot open the database: {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0]}") from None
 
 
 def run_keys(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from svc_helpers import INSIDE, assert_error
 from urbangrid.service.loadtest import free_port
@@ -117,3 +118,13 @@ def test_migrations_match_the_table_definitions(any_db):
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
     store.dispose()
     assert diff == [] and version == "0001"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--policy", "nope"], ("unknown dispatch policy", "mcf")),
+    (["--db", "foo://x"], ("--db", "cannot open")),
+])
+def test_serve_refuses_bad_settings_in_one_line(args, words):
+    r = ug("serve", "--port", "1", *args, shell=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert all(w in r.stderr for w in words), r.stderr
