@@ -67,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--drain-days", type=float, default=14.0,
                    help="follow-up after the window; longer handling times are censored")
     v.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    v.add_argument("--processes", type=int, help="worker processes for the replications "
+                   "(default: one per core; results do not depend on it)")
     v.add_argument("--period", help="START,END: compare only requests made in "
                    "[START, END) (local dates)")
     v.add_argument("--out", required=True, help="output folder")
@@ -117,7 +119,8 @@ def run_validate(args: argparse.Namespace) -> int:
     _check_drain(args.drain_days)
     m = validate(args.log, args.scenario, args.out, columns=args.columns,
                  replications=args.replications, seed=args.seed,
-                 drain_days=args.drain_days, timezone=args.timezone, period=args.period)
+                 drain_days=args.drain_days, timezone=args.timezone, period=args.period,
+                 processes=args.processes)
     t = Table(title=f"validation: {m['n_real']:,} real vs {m['n_sim_mean']:,.0f} simulated "
               f"requests ({m['replications']} replication(s))")
     t.add_column("measure")

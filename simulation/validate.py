@@ -37,6 +37,8 @@ import io
 import json
 import logging
 import math
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +77,16 @@ def _calibration_for(scenario_path: Path) -> dict[str, Any] | None:
 
 def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications: int = 1,
                     seed: int | None = None, drain_days: float = 14.0,
-                    calibration: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+                    calibration: dict[str, Any] | None = None,
+                    processes: int | None = None) -> dict[str, np.ndarray]:
     """Simulate the window of ``clean`` (plus ``drain_days``) and pool the requests.
 
     The run starts at midnight opening the window with no warm-up (the calibrated model
     holds no backlog beyond the preparation stage, which starts with each request) and
     ends ``drain_days`` after the window, so every request of the window has at least
     that much follow-up. Holidays of the new period get the calibration's holiday factor.
+    Replications run in ``processes`` worker processes (default: one per core); the
+    result does not depend on how many.
 
     Returns
     -------
@@ -91,9 +96,6 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
         ``h3``, ``handling_days`` (NaN when not closed by the end of the run),
         ``closed_same_day`` (bool); and ``n_reps``.
     """
-    from ._model import S_CLOSED
-    from .catalogue import CHANNELS
-    from .run import simulate
     from .scenario import load_scenario
 
     scenario_path = Path(scenario_path)
@@ -113,37 +115,59 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
                                   "days": 1.0, "factor": f} for d in sorted(hol)]
     sc = sc.replace(over)
     seed = sc.run.seed if seed is None else int(seed)
-    parts: dict[str, list] = {k: [] for k in ("rep", "requested", "category", "channel",
-                                              "h3", "handling_days", "closed_same_day")}
-    for r in range(int(replications)):
-        res = simulate(sc, seed=seed, replication=r)
-        c = res.cases
-        base = np.datetime64(start.to_datetime64(), "ms")
-        req = base + (c["t_report"] * 1000).astype("timedelta64[ms]")
-        inwin = (req >= np.datetime64(t0.to_datetime64(), "ms")) & \
-            (req <= np.datetime64(t1.to_datetime64(), "ms"))
-        closed = c["status"] == S_CLOSED
-        h = np.where(closed, (c["t_close"] - c["t_report"]) / _DAY, np.nan)
-        day_r = np.floor((c["t_report"] - res.calendar.day_offset) / _DAY)
-        day_c = np.floor((np.nan_to_num(c["t_close"], nan=-1e18) - res.calendar.day_offset)
-                         / _DAY)
-        # On-the-spot twin categories count as their category.
-        base_codes = [k.removesuffix(SPOT_SUFFIX) for k in res.catalogue.code]
-        cat = np.asarray(base_codes, dtype=object)[c["category"]]
-        h3ids = np.asarray(res.space.h3, dtype=object)[c["cell"]]
-        sel = inwin
-        parts["rep"].append(np.full(int(sel.sum()), r))
-        parts["requested"].append(req[sel])
-        parts["category"].append(cat[sel])
-        parts["channel"].append(np.asarray(CHANNELS, dtype=object)[c["channel"][sel]])
-        parts["h3"].append(h3ids[sel])
-        parts["handling_days"].append(h[sel])
-        parts["closed_same_day"].append((closed & (day_r == day_c))[sel])
+    reps = int(replications)
+    jobs = [(sc, seed, r, start, t0, t1) for r in range(reps)]
+    procs = (os.cpu_count() or 1) if processes is None else max(int(processes), 1)
+    if reps > 1 and procs > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        from .run import _space
+
+        _space(sc)  # build the district once, before forking
+        ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
+        with ProcessPoolExecutor(max_workers=min(procs, reps), mp_context=ctx) as pool:
+            results = list(pool.map(_one_replication, jobs))
+    else:
+        results = [_one_replication(j) for j in jobs]
+    # Results are concatenated in replication order: independent of the process count.
+    parts = {k: [res[k] for res in results] for k in results[0]}
     out = {k: np.concatenate(v) if v else np.array([]) for k, v in parts.items()}
     out["n_reps"] = int(replications)
     out["resolution"] = sc.district.resolution
     out["drain_days"] = float(drain_days)
     return out
+
+
+def _one_replication(job) -> dict[str, np.ndarray]:
+    """One replication reduced to the arrays the comparison needs (picklable)."""
+    from ._model import S_CLOSED
+    from .catalogue import CHANNELS
+    from .run import simulate
+
+    sc, seed, r, start, t0, t1 = job
+    res = simulate(sc, seed=seed, replication=r)
+    c = res.cases
+    base = np.datetime64(start.to_datetime64(), "ms")
+    req = base + (c["t_report"] * 1000).astype("timedelta64[ms]")
+    sel = (req >= np.datetime64(t0.to_datetime64(), "ms")) & \
+        (req <= np.datetime64(t1.to_datetime64(), "ms"))
+    closed = c["status"] == S_CLOSED
+    h = np.where(closed, (c["t_close"] - c["t_report"]) / _DAY, np.nan)
+    day_r = np.floor((c["t_report"] - res.calendar.day_offset) / _DAY)
+    day_c = np.floor((np.nan_to_num(c["t_close"], nan=-1e18) - res.calendar.day_offset)
+                     / _DAY)
+    # On-the-spot twin categories count as their category.
+    base_codes = [k.removesuffix(SPOT_SUFFIX) for k in res.catalogue.code]
+    return {
+        "rep": np.full(int(sel.sum()), r),
+        "requested": req[sel],
+        "category": np.asarray(base_codes, dtype=object)[c["category"][sel]],
+        "channel": np.asarray(CHANNELS, dtype=object)[c["channel"][sel]],
+        "h3": np.asarray(res.space.h3, dtype=object)[c["cell"][sel]],
+        "handling_days": h[sel],
+        "closed_same_day": (closed & (day_r == day_c))[sel],
+    }
 
 
 def _tvd(p: np.ndarray, q: np.ndarray) -> float:
@@ -325,7 +349,8 @@ HEADLINE = (
 def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
              columns: str | Path | None = None, replications: int = 2,
              seed: int | None = None, drain_days: float = 14.0,
-             timezone: str | None = None, period: str | None = None) -> dict[str, Any]:
+             timezone: str | None = None, period: str | None = None,
+             processes: int | None = None) -> dict[str, Any]:
     """Simulate a log's period with ``scenario``; write ``validation.json`` and
     ``validation.html`` into ``out``; return the metrics.
 
@@ -354,7 +379,7 @@ def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
     clean = clean_log(raw, mapping, source=str(log_path), timezone=timezone,
                       period=parse_period(period))
     sim = simulate_period(scenario, clean, replications=replications, seed=seed,
-                          drain_days=drain_days, calibration=cal)
+                          drain_days=drain_days, calibration=cal, processes=processes)
     metrics = compare(clean, sim, cal)
     metrics["log"] = str(log_path)
     metrics["scenario"] = str(scenario)

@@ -309,8 +309,11 @@ def test_validate_same_seed_same_result(tmp_path, log_csv):
     from urbangrid.simulation.validate import validate
 
     cal = calibrate(log_csv, tmp_path / "s.toml", pilot=1, drain_days=5)
-    a = validate(log_csv, cal.scenario_path, tmp_path / "a", replications=1, drain_days=5)
-    b = validate(log_csv, cal.scenario_path, tmp_path / "b", replications=1, drain_days=5)
+    # Same seed, same result, whatever the number of worker processes.
+    a = validate(log_csv, cal.scenario_path, tmp_path / "a", replications=2, drain_days=5,
+                 processes=1)
+    b = validate(log_csv, cal.scenario_path, tmp_path / "b", replications=2, drain_days=5,
+                 processes=2)
     assert (tmp_path / "a" / "validation.json").read_bytes().replace(b"/a", b"") == \
         (tmp_path / "b" / "validation.json").read_bytes().replace(b"/b", b"")
     assert a["handling_ks_pooled"] == b["handling_ks_pooled"]
