@@ -319,3 +319,23 @@ def test_validate_same_seed_same_result(tmp_path, log_csv):
     assert a["handling_ks_pooled"] == b["handling_ks_pooled"]
     # Every category's overlay CDF is on the shared grid.
     assert all(len(c["cdf_sim"]) == len(a["cdf_grid_days"]) for c in a["categories"])
+
+
+def _no_coordinates(tmp_path):
+    p = tmp_path / "log.csv"
+    _synthetic(n_days=3).drop(columns=["lat", "long"]).to_csv(p, index=False)
+    return p
+
+
+def test_no_coordinates_needs_points(tmp_path):
+    with pytest.raises(InputError, match="no request has coordinates"):
+        calibrate(_no_coordinates(tmp_path), tmp_path / "s.toml", pilot=0)
+
+
+def test_log_without_close_times(tmp_path):
+    p = tmp_path / "open.csv"
+    _synthetic(n_days=3).drop(columns=["closed_date"]).to_csv(p, index=False)
+    cal = calibrate(p, tmp_path / "s.toml", pilot=1)
+    assert cal.data["share_closed"] == 0.0
+    assert all(c["handling_days"]["n"] == 0 for c in cal.data["categories"])
+    load_scenario(cal.scenario_path)
