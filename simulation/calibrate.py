@@ -1093,7 +1093,13 @@ def build_district_files(clean: CleanLog, boundary: str | Path | None, resolutio
     bpath = stem.with_suffix(".boundary.geojson")
     if bpath.exists():
         bpath.unlink()
-    out_gdf.to_file(bpath, driver="GeoJSON")
+    plog = logging.getLogger("pyogrio")  # its INFO line would clutter the CLI output
+    level = plog.level
+    plog.setLevel(logging.WARNING)
+    try:
+        out_gdf.to_file(bpath, driver="GeoJSON")
+    finally:
+        plog.setLevel(level)
     d = District.from_files(str(bpath), resolution=res, n_grids=None)
     cell_ids = [str(c) for c in d.cells["h3"]]
     pos = {c: i for i, c in enumerate(cell_ids)}
