@@ -21,6 +21,7 @@ SOURCE_LABELS = {"iot": "IoT/video", "patrol": "Inspector patrol", "hotline": "H
                  "other": "Order from above"}
 
 _ROWS_PER_GROUP = 1 << 20
+_CASE_ROWS_PER_GROUP = 1 << 18
 
 
 def _dict_col(codes: np.ndarray, labels) -> pa.DictionaryArray:
@@ -87,29 +88,45 @@ def case_table(result) -> pd.DataFrame:
     return pd.DataFrame(_case_columns(result))
 
 
-def case_arrow_table(result) -> pa.Table:
-    """:func:`case_table` as an Arrow table, built without an intermediate DataFrame."""
+def case_arrow_table(result, lo: int = 0, hi: int | None = None, metrics=None,
+                     last=None) -> pa.Table:
+    """:func:`case_table` (rows ``lo:hi``) as an Arrow table, without a DataFrame."""
     cols = {}
-    for name, v in _case_columns(result).items():
+    for name, v in _case_columns(result, lo, hi, metrics, last).items():
+        # Fixed Arrow types so that every row group has the same schema.
         if isinstance(v, pd.Categorical):
-            codes = np.asarray(v.codes)
+            codes = np.asarray(v.codes).astype(np.int32)
             cols[name] = pa.DictionaryArray.from_arrays(
-                pa.array(codes, mask=codes < 0), pa.array(list(v.categories)))
+                pa.array(codes, mask=codes < 0), pa.array(list(v.categories), pa.string()))
+        elif isinstance(v, pd.DatetimeIndex):
+            ns = v.as_unit("ns")
+            cols[name] = pa.array(ns.asi8, mask=np.asarray(ns.isna()),
+                                  type=pa.timestamp("ns", tz="Asia/Shanghai"))
         else:
             cols[name] = pa.array(v)
     return pa.table(cols)
 
 
-def _case_columns(result) -> dict:
-    c = result.cases
-    m = case_table_metrics(result)
-    n = c["status"].shape[0]
-    st = c["status"].astype(np.int64)
+def _last_event_time(result) -> np.ndarray:
     ev = result.events
-    last = np.full(n, np.nan)
+    last = np.full(result.cases["status"].shape[0], np.nan)
     if ev["time"].size:
         # Events are in time order, so the last write per case wins.
         last[ev["case"]] = ev["time"]
+    return last
+
+
+def _case_columns(result, lo: int = 0, hi: int | None = None, metrics=None,
+                  last=None) -> dict:
+    """Case-table columns of cases ``lo:hi``."""
+    n_all = result.cases["status"].shape[0]
+    hi = n_all if hi is None else hi
+    sl = slice(lo, hi)
+    c = {k: v[sl] for k, v in result.cases.items()}
+    m = case_table_metrics(result) if metrics is None else metrics
+    m = {k: v[sl] for k, v in m.items()}
+    last = (_last_event_time(result) if last is None else last)[sl]
+    st = c["status"].astype(np.int64)
     closed_like = (st == S_CLOSED) | (st == S_PARKED) | (st == S_INVALID)
     desc_code = np.select(
         [st == S_CLOSED, st == S_PARKED, st == S_INVALID, np.isnan(c["t_dispatch"])],
@@ -122,7 +139,7 @@ def _case_columns(result) -> dict:
     category = c["category"].astype(np.int64)
     channel = c["channel"].astype(np.int64)
     return {
-        "service_request_id": np.char.add("UG", np.arange(n).astype(str)),
+        "service_request_id": np.char.add("UG", np.arange(lo, hi).astype(str)),
         "requested_datetime": _datetimes(result, c["t_report"]),
         "updated_datetime": _datetimes(result, last),
         "closed_date": _datetimes(result, np.where(st == S_CLOSED, c["t_close"], np.nan)),
@@ -137,7 +154,7 @@ def _case_columns(result) -> dict:
         "address": _cat(sub, sp.sub_names),
         "lat": sp.lat[cell],
         "long": sp.lon[cell],
-        "case_id": np.arange(n, dtype=np.int64),
+        "case_id": np.arange(lo, hi, dtype=np.int64),
         "channel": _cat(channel, CHANNELS),
         "kind": _cat(category, cat.kind),
         "cell": cell.astype(np.int32),
@@ -163,5 +180,17 @@ def _case_columns(result) -> dict:
 
 
 def write_cases(result, path: str | Path) -> None:
-    """Write :func:`case_table` to Parquet (through Arrow directly, to bound memory)."""
-    pq.write_table(case_arrow_table(result), str(path), compression="zstd")
+    """Write :func:`case_table` to Parquet, through Arrow in row groups (bounded memory)."""
+    n = result.cases["status"].shape[0]
+    metrics = case_table_metrics(result)
+    last = _last_event_time(result)
+    writer = None
+    try:
+        for lo in range(0, max(n, 1), _CASE_ROWS_PER_GROUP):
+            t = case_arrow_table(result, lo, min(n, lo + _CASE_ROWS_PER_GROUP), metrics, last)
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), t.schema, compression="zstd")
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()

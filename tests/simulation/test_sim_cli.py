@@ -4,6 +4,7 @@ import json
 
 import pandas as pd
 import pytest
+from sim_helpers import toy_scenario
 from urbangrid.simulation.cli import main
 
 TOY = """
@@ -96,3 +97,19 @@ def test_bad_input_exits_2_with_one_line(toy_file, tmp_path, capsys, args, messa
 def test_missing_scenario_file_exits_2(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "none.toml"), "--quiet"]) == 2
     assert "scenario file not found" in capsys.readouterr().err
+
+
+def test_case_parquet_in_row_groups_equals_the_case_table(tmp_path, monkeypatch):
+    import urbangrid.simulation.output as out
+    from urbangrid.simulation import case_table, simulate
+
+    monkeypatch.setattr(out, "_CASE_ROWS_PER_GROUP", 97)
+    res = simulate(toy_scenario(**{"run.days": 1}))
+    out.write_cases(res, tmp_path / "c.parquet")
+    a = pd.read_parquet(tmp_path / "c.parquet")
+    b = case_table(res)
+    assert len(a) == len(b) > 97
+    for col in ("service_request_id", "source", "agency_responsible", "status_description"):
+        assert a[col].astype(str).tolist() == b[col].astype(str).tolist()
+    for col in ("closed_date", "requested_datetime"):
+        assert a[col].equals(b[col])
