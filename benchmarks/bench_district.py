@@ -49,7 +49,8 @@ def run(quick: bool) -> list[Measurement]:
         mb, s, stdout = peak_rss_mb_of(_BUILD.format(res=res))
         info = _parse(stdout)
         out.append(Measurement(
-            name=f"district_jingan_res{res}_build", seconds=info["build_s"], reference="import only",
+            name=f"district_jingan_res{res}_build", seconds=info["build_s"],
+            reference="import only",
             reference_seconds=base_s,
             extra={"cells": int(info["cells"]), "peak_mb": round(mb, 1),
                    "import_peak_mb": round(base_mb, 1),
