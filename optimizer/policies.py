@@ -98,42 +98,54 @@ def get_policy(name: str, **params) -> Policy:
         raise InputError(f"bad parameters for dispatch policy {name!r}: {exc}") from None
 
 
-def _sequential_prep(p: DispatchProblem):
+def _sequential(p: DispatchProblem, method: str, choose) -> Assignment:
+    """Skeleton of the one-task-at-a-time policies (``nearest``, ``legacy``).
+
+    Pinned tasks keep their team; the others go in priority order through
+    ``choose(i, q, tr, start, end, cap) -> (team, reason)``, with ``q`` the task's
+    qualified teams, ``tr`` the travel times to it, and the teams' next free time,
+    shift end and remaining capacity. A chosen team's capacity and free time (by
+    travel + work) are updated here; ``team == -1`` defers the task with ``reason``.
+    """
+    t0 = time.perf_counter()
     team = np.full(p.n_tasks, -1, np.int32)
     pinned = np.flatnonzero(p.task_pinned >= 0)
     team[pinned] = p.task_pinned[pinned]
     order = priority_order(p)
     order = order[p.task_pinned[order] < 0]
-    return team, order
+    reason = np.zeros(p.n_tasks, np.int8)
+    if order.size and p.n_teams:
+        start = p.team_start()
+        cap = p.team_capacity.astype(np.int64)
+        end = p.team_shift_end
+        q = qualified(p, order)  # (k, m), one vectorised pass
+        tr = p.travel[:, p.task_cell[order]].T.astype(np.float64)  # (k, m)
+        for k, i in enumerate(order):
+            j, why = choose(i, q[k], tr[k], start, end, cap)
+            if j >= 0:
+                team[i] = j
+                cap[j] -= 1
+                start[j] = start[j] + tr[k, j] + p.task_work[i]
+            else:
+                reason[i] = why
+    elif order.size:
+        reason[order] = DeferReason.NO_QUALIFIED_TEAM
+    return finish(p, team, method=method, status="feasible", t0=t0, reason=reason)
 
 
 @register_policy("nearest")
 def nearest() -> Policy:
     """Earliest-arrival policy (see module docstring)."""
 
+    def choose(i, q, tr, start, end, cap):
+        arrival = start + tr
+        ok = q & (arrival <= end) & (cap > 0)
+        if ok.any():
+            return int(np.argmin(np.where(ok, arrival, np.inf))), 0
+        return -1, _why_not(q, tr, start, end, cap)
+
     def run(p: DispatchProblem) -> Assignment:
-        t0 = time.perf_counter()
-        team, order = _sequential_prep(p)
-        reason = np.zeros(p.n_tasks, np.int8)
-        if order.size and p.n_teams:
-            start = p.team_start()
-            cap = p.team_capacity.astype(np.int64)
-            end = p.team_shift_end
-            q = qualified(p, order)  # (k, m), one vectorised pass
-            tr = p.travel[:, p.task_cell[order]].T.astype(np.float64)  # (k, m)
-            for k, i in enumerate(order):
-                arrival = start + tr[k]
-                ok = q[k] & (arrival <= end) & (cap > 0)
-                if ok.any():
-                    j = int(np.argmin(np.where(ok, arrival, np.inf)))
-                    team[i] = j
-                    cap[j] -= 1
-                    start[j] = arrival[j] + p.task_work[i]
-                else:
-                    reason[i] = _why_not(q[k], tr[k], start, end, cap)
-        elif order.size:
-            reason[order] = DeferReason.NO_QUALIFIED_TEAM
-        return finish(p, team, method="nearest", status="feasible", t0=t0, reason=reason)
+        return _sequential(p, "nearest", choose)
 
     return run
 
@@ -154,37 +166,24 @@ def legacy() -> Policy:
     """Pre-reform area policy (see module docstring)."""
 
     def run(p: DispatchProblem) -> Assignment:
-        t0 = time.perf_counter()
-        team, order = _sequential_prep(p)
-        reason = np.zeros(p.n_tasks, np.int8)
-        if order.size and p.n_teams:
-            start = p.team_start()
-            cap = p.team_capacity.astype(np.int64)
-            load = p.team_load.astype(np.int64)
-            end = p.team_shift_end
-            wide = p.team_area == -1
-            q = qualified(p, order)
-            tr = p.travel[:, p.task_cell[order]].T.astype(np.float64)
-            for k, i in enumerate(order):
-                ok = q[k] & (start + tr[k] <= end) & (cap > 0)
-                home = ok & (p.team_area == p.task_area[i])
-                cand = home if home.any() else ok & wide
-                if cand.any():
-                    # fewest queued tasks, ties to the lowest index
-                    j = int(np.argmin(np.where(cand, load, np.iinfo(np.int64).max)))
-                    team[i] = j
-                    cap[j] -= 1
-                    load[j] += 1
-                    start[j] = start[j] + tr[k, j] + p.task_work[i]
-                else:
-                    local = q[k] & ((p.team_area == p.task_area[i]) | wide)
-                    if q[k].any() and not local.any():
-                        reason[i] = DeferReason.OUT_OF_AREA
-                    else:
-                        reason[i] = _why_not(local, tr[k], start, end, cap)
-        elif order.size:
-            reason[order] = DeferReason.NO_QUALIFIED_TEAM
-        return finish(p, team, method="legacy", status="feasible", t0=t0, reason=reason)
+        load = p.team_load.astype(np.int64)
+        wide = p.team_area == -1
+
+        def choose(i, q, tr, start, end, cap):
+            ok = q & (start + tr <= end) & (cap > 0)
+            home = ok & (p.team_area == p.task_area[i])
+            cand = home if home.any() else ok & wide
+            if cand.any():
+                # fewest queued tasks, ties to the lowest index
+                j = int(np.argmin(np.where(cand, load, np.iinfo(np.int64).max)))
+                load[j] += 1
+                return j, 0
+            local = q & ((p.team_area == p.task_area[i]) | wide)
+            if q.any() and not local.any():
+                return -1, DeferReason.OUT_OF_AREA
+            return -1, _why_not(local, tr, start, end, cap)
+
+        return _sequential(p, "legacy", choose)
 
     return run
 
