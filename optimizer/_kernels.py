@@ -640,6 +640,120 @@ def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
 
 
 @njit(cache=True)
+def ssp_flow(n_nodes, n_sources, sink, tail, head, cost, cap, budget):
+    """Min-cost flow by successive shortest paths: nodes ``0 .. n_sources-1`` supply one
+    unit each, ``sink`` takes them all; arcs ``tail -> head`` with int64 ``cost`` and
+    capacity ``cap``. Every source must have a path to the sink that no other source's
+    unit can block (the assignment network's defer arc ``task -> sink``).
+
+    One Dijkstra per unit on reduced costs, stopped when the sink is settled (Ahuja,
+    Magnanti & Orlin 1993, sec. 9.7); the potentials start from shortest distances on the
+    empty flow (:func:`potentials`). On congested networks the searches grow long (each
+    may cross most of the graph), so the work is bounded: after ``budget`` arc scans in
+    total it gives up. Returns ``(flow, d, status, scans)``: status 0 = an optimal flow
+    and valid potentials for its residual graph (every residual arc has ``cost + d[tail]
+    - d[head] >= 0``, which certifies the flow optimal); 1 = a negative cycle or a source
+    that cannot reach the sink; 2 = over budget (``flow`` and ``d`` are then partial).
+    """
+    n_arcs = tail.shape[0]
+    flow = np.zeros(n_arcs, np.int64)
+    d, ok = potentials(n_nodes, tail, head, cost)
+    if not ok:
+        return flow, d, 1, 0
+    # half-arc adjacency: 2e = e forward out of tail[e], 2e+1 = e backward out of head[e]
+    start = np.zeros(n_nodes + 1, np.int64)
+    for e in range(n_arcs):
+        start[tail[e] + 1] += 1
+        start[head[e] + 1] += 1
+    for v in range(n_nodes):
+        start[v + 1] += start[v]
+    fill = start[:-1].copy()
+    half = np.empty(2 * n_arcs, np.int64)
+    for e in range(n_arcs):
+        half[fill[tail[e]]] = 2 * e
+        fill[tail[e]] += 1
+        half[fill[head[e]]] = 2 * e + 1
+        fill[head[e]] += 1
+    big = np.iinfo(np.int64).max
+    dist = np.full(n_nodes, big, np.int64)
+    settled = np.zeros(n_nodes, np.bool_)
+    pred = np.full(n_nodes, -1, np.int64)
+    touched = np.empty(n_nodes, np.int64)
+    done = np.empty(n_nodes, np.int64)
+    hk = np.empty(2 * n_arcs + 1, np.int64)
+    hv = np.empty(2 * n_arcs + 1, np.int64)
+    scans = 0
+    for s in range(n_sources):
+        if scans > budget:
+            return flow, d, 2, scans
+        n_touched = 1
+        n_done = 0
+        dist[s] = 0
+        touched[0] = s
+        size = _heap_push(hk, hv, 0, 0, s)
+        found = False
+        while size > 0:
+            k, x, size = _heap_pop(hk, hv, size)
+            if settled[x] or k > dist[x]:
+                continue
+            settled[x] = True
+            done[n_done] = x
+            n_done += 1
+            if x == sink:
+                found = True
+                break
+            dx = d[x]
+            scans += start[x + 1] - start[x]
+            for h in range(start[x], start[x + 1]):
+                hh = half[h]
+                e = hh >> 1
+                if hh & 1 == 0:
+                    if flow[e] >= cap[e]:
+                        continue
+                    y = head[e]
+                    c = cost[e]
+                else:
+                    if flow[e] <= 0:
+                        continue
+                    y = tail[e]
+                    c = -cost[e]
+                if settled[y]:
+                    continue
+                nd = k + c + dx - d[y]
+                if nd < dist[y]:
+                    if dist[y] == big:
+                        touched[n_touched] = y
+                        n_touched += 1
+                    dist[y] = nd
+                    pred[y] = hh
+                    size = _heap_push(hk, hv, size, nd, y)
+        if not found:
+            return flow, d, 1, scans
+        # potentials: d[x] += min(dist[x], L) - L keeps every reduced cost >= 0
+        level = dist[sink]
+        for q in range(n_done):
+            x = done[q]
+            if dist[x] < level:
+                d[x] += dist[x] - level
+        y = sink
+        while y != s:
+            hh = pred[y]
+            e = hh >> 1
+            if hh & 1 == 0:
+                flow[e] += 1
+                y = tail[e]
+            else:
+                flow[e] -= 1
+                y = head[e]
+        for q in range(n_touched):
+            x = touched[q]
+            dist[x] = big
+            settled[x] = False
+            pred[x] = -1
+    return flow, d, 0, scans
+
+
+@njit(cache=True)
 def greedy_pairs(order, pi, pj, pc, defer, capacity, balance, team):
     """Global cheapest pair: walk pairs in ``order`` (ascending cost) and give task
     ``pi`` to team ``pj`` if both are free and the marginal cost (pair + convex slot)

@@ -53,12 +53,15 @@ def check_feasible(res, costs, capacity, pinned=None):
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("balance", [0.0, 75.0])
 @pytest.mark.parametrize("incremental_max", [0, 10**6])
-def test_candidate_pricing_is_exactly_optimal(seed, balance, incremental_max):
+@pytest.mark.parametrize("flow_solver", ["auto", "ortools"])
+def test_candidate_pricing_is_exactly_optimal(seed, balance, incremental_max, flow_solver):
     rng = np.random.default_rng(seed)
     costs, capacity, defer = random_costs(rng, 60, 25)
     # few candidates force pricing rounds, repaired in place or re-solved
     res = assign(costs, capacity, defer, balance=balance, candidates=2,
-                 incremental_max=incremental_max)
+                 incremental_max=incremental_max, flow_solver=flow_solver)
+    # small batches go to the compiled shortest paths unless OR-Tools is asked for
+    assert res.stats["flow_solver"] == ("ortools" if flow_solver == "ortools" else "ssp")
     if incremental_max == 0:
         assert res.stats.get("incremental_rounds", 0) == 0
     elif res.stats["pricing_rounds"]:
@@ -167,6 +170,7 @@ def test_time_limit_before_any_flow_falls_back_to_greedy():
         ({"defer_cost": [np.inf]}, "defer_cost must be finite"),
         ({"pinned": [5]}, "pinned team indices"),
         ({"balance": -1.0}, "balance"),
+        ({"flow_solver": "simplex"}, "flow_solver"),
     ],
 )
 def test_bad_input(kwargs, match):
@@ -369,3 +373,57 @@ def test_huge_capacities_with_balance_stay_small_and_exact():
     assert res.stats["arcs_slots"] <= 6 * 14
     ref = optimum_by_lsa(costs, np.full(6, 40), defer, 200.0)
     assert res.objective == pytest.approx(ref, abs=0.4)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ssp_flow_is_optimal_with_certifying_potentials(seed):
+    """Successive shortest paths against OR-Tools on random assignment networks with
+    negative costs, parallel slot arcs and capacities; the potentials it returns must
+    give every residual arc a non-negative reduced cost."""
+    from ortools.graph.python import min_cost_flow
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 40)), int(rng.integers(1, 15))
+    sink = n + m
+    keep = rng.random((n, m)) < 0.5
+    pi, pj = np.nonzero(keep)
+    slot_team = np.repeat(np.arange(m), rng.integers(0, 4, m))
+    tail = np.concatenate([pi, np.arange(n), n + slot_team]).astype(np.int64)
+    head = np.concatenate([n + pj, np.full(n, sink), np.full(slot_team.size, sink)])
+    head = head.astype(np.int64)
+    cost = np.concatenate([rng.integers(-300, 1000, pi.size), rng.integers(0, 1500, n),
+                           rng.integers(0, 200, slot_team.size)]).astype(np.int64)
+    cap = np.concatenate([np.ones(pi.size + n, np.int64), rng.integers(1, 3, slot_team.size)])
+    flow, d, status, scans = _kernels.ssp_flow(sink + 1, n, sink, tail, head, cost, cap,
+                                               10**9)
+    assert status == 0 and scans > 0
+    out = np.bincount(tail, weights=flow, minlength=sink + 1)
+    inn = np.bincount(head, weights=flow, minlength=sink + 1)
+    assert (out - inn)[:n].tolist() == [1] * n and inn[sink] == n
+    assert ((flow >= 0) & (flow <= cap)).all()
+    rc = cost + d[tail] - d[head]
+    assert (rc[flow < cap] >= 0).all() and (rc[flow > 0] <= 0).all()
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    smcf.add_arcs_with_capacity_and_unit_cost(tail.astype(np.int32), head.astype(np.int32),
+                                              cap, cost)
+    sup = np.zeros(sink + 1, np.int64)
+    sup[:n], sup[sink] = 1, -n
+    smcf.set_nodes_supplies(np.arange(sink + 1, dtype=np.int32), sup)
+    assert smcf.solve() == smcf.OPTIMAL
+    assert int((flow * cost).sum()) == smcf.optimal_cost()
+    # a tiny budget gives up (status 2) instead of running long
+    if n > 1:
+        assert _kernels.ssp_flow(sink + 1, n, sink, tail, head, cost, cap, 0)[2] == 2
+
+
+def test_congested_batch_falls_back_to_ortools_and_stays_exact(monkeypatch):
+    from urbangrid.optimizer import assignment
+
+    rng = np.random.default_rng(5)
+    costs, capacity, defer = random_costs(rng, 80, 20, cap=(1, 2))
+    want = assign(costs, capacity, defer, balance=20.0, flow_solver="ortools")
+    monkeypatch.setattr(assignment, "SSP_BUDGET_PER_ARC", 0)
+    got = assign(costs, capacity, defer, balance=20.0)
+    assert got.stats["ssp_over_budget"] and got.stats["flow_solver"] == "ortools"
+    assert got.status == "optimal"
+    assert got.objective == pytest.approx(want.objective, abs=80 / 100)
