@@ -616,6 +616,12 @@ class Model:
         self._log_at(self.env._now, c, SIGNED, j)
         u = cs.u_loop.item(c) if cs.n_attempt.item(c) == 0 else self.buf.u()
         if u < self._misroute:
+            # The unit declines the order at signing (退单): the crew never starts it, so
+            # its slot is free now; only the paperwork of the return takes time. Holding
+            # the slot through the return (working time under `legacy`, so across nights
+            # and weekends) once tied up most sanitation slots in jingan_legacy while the
+            # crews idled and the pool grew without bound (tests/simulation, CALIBRATION.md).
+            self._release(j)
             d = self.buf.exp(self._return_mean)
             _Call(self.env, self._delay_after(d, self.legacy), self._on_returned, c)
             return
@@ -629,7 +635,6 @@ class Model:
         cs = self.cases
         j = cs.team.item(c)
         self._log_at(self.env._now, c, RETURNED, j)
-        self._release(j)
         cs.n_misroute[c] += 1
         cs.n_attempt[c] += 1
         cs.team[c] = -1

@@ -105,11 +105,12 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
             mask |= 1 << bit[s]
             have.add(s)
         placements: list[tuple[int, int]] = []
+        counts = _split_counts(crew.per_subdistrict, crew.split, space, scenario)
         for k in range(n_sub):
             cells = sub_cells[k]
-            for r in range(crew.per_subdistrict):
-                placements.append((k, int(cells[(2 * r + 1) * len(cells)
-                                                 // (2 * crew.per_subdistrict)])))
+            nk = counts[k]
+            for r in range(nk):
+                placements.append((k, int(cells[(2 * r + 1) * len(cells) // (2 * nk)])))
         for r in range(crew.district_wide):
             cells = sub_cells[r % n_sub]
             placements.append((-1, int(cells[(len(cells) // 2 + 7 * (r // n_sub))
@@ -136,6 +137,33 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
     insp = scenario.shifts[scenario.inspectors.shift]
     out["inspector_windows"] = calendar.shift_windows(insp.days, insp.start_seconds, insp.hours)
     return out
+
+
+def _split_counts(per_subdistrict: int, split: str, space: Space,
+                  scenario: Scenario) -> list[int]:
+    """Crews per sub-district: ``per_subdistrict`` each (``even``), or the same total in
+    proportion to each sub-district's demand weight, at least one each (``demand``).
+
+    ``demand`` exists because area-bound crews (``dispatch.area_bound``) cannot help a
+    neighbouring sub-district: with an even split, the sub-districts with several times
+    the average demand saturate while the others idle (jingan_legacy, CALIBRATION.md).
+    The total is kept, so head count stays comparable between scenarios.
+    """
+    n_sub = space.n_subdistricts
+    if split == "even" or per_subdistrict == 0:
+        return [per_subdistrict] * n_sub
+    w = space.weights[scenario.district.weight].astype(float)
+    share = np.bincount(space.subdistrict, weights=w, minlength=n_sub)
+    share = share / share.sum()
+    total = per_subdistrict * n_sub
+    extra = total - n_sub  # one each first
+    raw = share * extra
+    counts = np.floor(raw).astype(int)
+    # Largest remainders take the rest (ties to the lower index: deterministic).
+    rest = extra - int(counts.sum())
+    order = np.lexsort((np.arange(n_sub), -(raw - counts)))
+    counts[order[:rest]] += 1
+    return (counts + 1).tolist()
 
 
 _LOG_COLUMNS = (("time", "t", np.float64), ("case", "case", np.int32),

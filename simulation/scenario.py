@@ -308,6 +308,10 @@ class CrewConfig(_Model):
     shift: str = "always"
     capacity: int = Field(3, ge=1, le=1000, description="tasks a crew may hold at once")
     agency: str | None = Field(None, description="agency_responsible (default: name)")
+    split: Literal["even", "demand"] = Field(
+        "even", description="per_subdistrict crews: the same number in every sub-district "
+        "(even) or the same total split in proportion to each sub-district's demand weight, "
+        "at least one each (demand)")
 
 
 def _default_crews() -> list[CrewConfig]:

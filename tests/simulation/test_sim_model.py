@@ -263,3 +263,46 @@ def test_every_registered_policy_runs_the_model(policy):
     res = simulate(s)
     _check_conservation(res)
     assert compute_kpis(res)["all"]["cases_closed"] > 0
+
+
+def test_a_misrouted_order_frees_its_crew_slot_at_signing():
+    # Regression (jingan_legacy's growing pool): a returned (misrouted) order used to hold
+    # its crew's slot for the whole return delay, so with long returns every slot was tied
+    # up by paperwork while the crews idled and the pool grew without bound. Two idle
+    # servers (25 % load), 90 % of orders returned after 48 h: the pool must stay small.
+    sc = mmc_scenario(2, 1.0, 3.0, 0.0).replace({
+        "workflow.misroute_prob": 0.9, "workflow.return_mean_hours": 48.0})
+    res = simulate(sc, seed=5)
+    assert res.stats["waiting_end"] <= 5
+    ev = res.events
+    names = res.stats["event_names"]
+    returned = int((ev["kind"] == names.index("returned")).sum())
+    assert returned > 20  # the loop fired, and often
+    # The servers kept working while returns were pending: most arrivals were dispatched.
+    dispatched = np.unique(ev["case"][ev["kind"] == names.index("dispatched")]).size
+    assert dispatched >= 0.9 * res.cases["t_report"].size
+
+
+def test_crews_split_by_demand_keep_the_total_and_follow_the_weights():
+    from urbangrid.simulation.run import _space, build_teams, make_calendar
+    from urbangrid.simulation.catalogue import load_catalogue
+
+    crews = [{"name": "sanitation", "skills": ["sanitation"], "per_subdistrict": 5},
+             {"name": "rest", "skills": ["city_management", "housing", "facilities",
+                                         "greenery", "utilities"], "district_wide": 1}]
+    counts = {}
+    for split in ("even", "demand"):
+        crews[0]["split"] = split
+        sc = toy_scenario(**{"district.toy_cols": 5, "crews": crews})
+        space = _space(sc)
+        teams = build_teams(sc, space, load_catalogue(sc.catalogue.file),
+                            make_calendar(sc))
+        area = teams["area"][teams["area"] >= 0]
+        counts[split] = np.bincount(area, minlength=space.n_subdistricts)
+    cells = np.bincount(space.subdistrict)
+    assert counts["even"].tolist() == [5, 5]
+    assert counts["demand"].sum() == 10 and counts["demand"].min() >= 1
+    # Uniform toy weights: crews follow the number of cells per sub-district.
+    assert cells[0] != cells[1]
+    expect = cells / cells.sum() * 8 + 1
+    assert np.abs(counts["demand"] - expect).max() < 1.0
