@@ -284,8 +284,8 @@ def test_a_misrouted_order_frees_its_crew_slot_at_signing():
 
 
 def test_crews_split_by_demand_keep_the_total_and_follow_the_weights():
-    from urbangrid.simulation.run import _space, build_teams, make_calendar
     from urbangrid.simulation.catalogue import load_catalogue
+    from urbangrid.simulation.run import _space, build_teams, make_calendar
 
     crews = [{"name": "sanitation", "skills": ["sanitation"], "per_subdistrict": 5},
              {"name": "rest", "skills": ["city_management", "housing", "facilities",
