@@ -23,11 +23,52 @@ PARALLEL_MIN_ELEMENTS = 1_000_000
 _FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
 
 
+@njit(cache=True)
+def skill_reach(task_skill, team_skills, reach):
+    """Fold the skill test into the reach test: ``(cls int32[n], table float32[k, m])``.
+
+    Tasks with equal skill masks form a class (``cls[i]``); ``table[c, j]`` is team
+    ``j``'s reach (longest feasible travel) if it has every skill of class ``c``, else
+    ``-inf``. The scoring loop then needs one float32 compare per pair, ``travel <=
+    table[cls[i], j]``, instead of an int64 mask test that halves its SIMD width. Classes
+    are few (one per skill combination of the batch), so a linear search finds them.
+    """
+    n = task_skill.shape[0]
+    m = team_skills.shape[0]
+    cls = np.empty(n, np.int32)
+    masks = np.empty(n, np.int64)
+    k = 0
+    last = -1
+    for i in range(n):
+        sk = task_skill[i]
+        if last >= 0 and masks[last] == sk:
+            cls[i] = last
+            continue
+        c = -1
+        for q in range(k):
+            if masks[q] == sk:
+                c = q
+                break
+        if c < 0:
+            masks[k] = sk
+            c = k
+            k += 1
+        cls[i] = c
+        last = c
+    table = np.empty((k, m), np.float32)
+    for q in range(k):
+        sk = masks[q]
+        for j in range(m):
+            table[q, j] = reach[j] if (team_skills[j] & sk) == sk else -INF32
+    return cls, table
+
+
 @njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _score_row(trow, team_start, team_base, reach, team_skills, skill, slack, wl, cur,
-               w_travel, w_reassign, orow):
+def _score_row(trow, team_start, team_base, rrow, slack, wl, cur, w_travel, w_reassign,
+               orow):
     # float32 throughout (times are relative to now): the loop is compute-bound, and
-    # float32 doubles the SIMD width; scores keep ~7 significant digits
+    # float32 doubles the SIMD width; scores keep ~7 significant digits. ``rrow`` is the
+    # task's skill class row of :func:`skill_reach` (skills and shift end in one compare).
     m = trow.shape[0]
     zero = np.float32(0.0)
     extra = w_reassign if cur >= 0 else zero
@@ -37,8 +78,7 @@ def _score_row(trow, team_start, team_base, reach, team_skills, skill, slack, wl
         tr = trow[j]
         late = max(team_start[j] + tr + slack, zero)
         c = w_travel * tr + team_base[j] + wl * late + extra
-        ok = ((team_skills[j] & skill) == skill) & (tr <= reach[j])
-        orow[j] = c if ok else INF32
+        orow[j] = c if tr <= rrow[j] else INF32
     if cur >= 0 and orow[cur] < INF32:
         tr = trow[cur]
         late = max(team_start[cur] + tr + slack, zero)
@@ -46,21 +86,21 @@ def _score_row(trow, team_start, team_base, reach, team_skills, skill, slack, wl
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _score_par(row_of_task, table, team_start, team_base, reach, team_skills, task_skill,
-               task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+def _score_par(row_of_task, table, team_start, team_base, cls, reach, task_slack,
+               task_wlate, task_current, w_travel, w_reassign, out):
     for i in prange(row_of_task.shape[0]):
-        _score_row(table[row_of_task[i]], team_start, team_base, reach, team_skills,
-                   task_skill[i], task_slack[i], task_wlate[i], task_current[i], w_travel,
-                   w_reassign, out[i])
+        _score_row(table[row_of_task[i]], team_start, team_base, reach[cls[i]],
+                   task_slack[i], task_wlate[i], task_current[i], w_travel, w_reassign,
+                   out[i])
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _score_seq(row_of_task, table, team_start, team_base, reach, team_skills, task_skill,
-               task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+def _score_seq(row_of_task, table, team_start, team_base, cls, reach, task_slack,
+               task_wlate, task_current, w_travel, w_reassign, out):
     for i in range(row_of_task.shape[0]):
-        _score_row(table[row_of_task[i]], team_start, team_base, reach, team_skills,
-                   task_skill[i], task_slack[i], task_wlate[i], task_current[i], w_travel,
-                   w_reassign, out[i])
+        _score_row(table[row_of_task[i]], team_start, team_base, reach[cls[i]],
+                   task_slack[i], task_wlate[i], task_current[i], w_travel, w_reassign,
+                   out[i])
 
 
 def score_stream(row_of_task, table, team_start, team_base, team_end, team_skills,
@@ -75,11 +115,11 @@ def score_stream(row_of_task, table, team_start, team_base, team_end, team_skill
     writes one contiguous output row: no per-element gather from the team x cell matrix.
     """
     f32 = np.float32
-    reach = _conservative_reach(team_start, team_end)
+    cls, reach = skill_reach(task_skill, team_skills, _conservative_reach(team_start, team_end))
     f = _score_par if out.size >= PARALLEL_MIN_ELEMENTS else _score_seq
-    f(row_of_task, table, team_start.astype(f32), team_base.astype(f32), reach, team_skills,
-      task_skill, task_slack.astype(f32), task_wlate.astype(f32), task_current,
-      f32(w_travel), f32(w_reassign), out)
+    f(row_of_task, table, team_start.astype(f32), team_base.astype(f32), cls, reach,
+      task_slack.astype(f32), task_wlate.astype(f32), task_current, f32(w_travel),
+      f32(w_reassign), out)
     return out
 
 
@@ -102,8 +142,8 @@ def group_by_cell(task_cell, n_cells):
 
 
 @njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _score_cell(travel, c, start, order, col, team_start, team_base, reach, team_skills,
-                task_skill, task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+def _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
+                task_slack, task_wlate, task_current, w_travel, w_reassign, out):
     a = start[c]
     b = start[c + 1]
     if a == b:
@@ -114,30 +154,27 @@ def _score_cell(travel, c, start, order, col, team_start, team_base, reach, team
         col[j] = travel[j, c]
     for q in range(a, b):
         i = order[q]
-        _score_row(col, team_start, team_base, reach, team_skills, task_skill[i],
-                   task_slack[i], task_wlate[i], task_current[i], w_travel, w_reassign,
-                   out[i])
+        _score_row(col, team_start, team_base, reach[cls[i]], task_slack[i], task_wlate[i],
+                   task_current[i], w_travel, w_reassign, out[i])
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _cells_par(travel, start, order, team_start, team_base, reach, team_skills, task_skill,
-               task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+def _cells_par(travel, start, order, team_start, team_base, cls, reach, task_slack,
+               task_wlate, task_current, w_travel, w_reassign, out):
     n_cells = start.shape[0] - 1
     for c in prange(n_cells):
         col = np.empty(travel.shape[0], np.float32)
-        _score_cell(travel, c, start, order, col, team_start, team_base, reach, team_skills,
-                    task_skill, task_slack, task_wlate, task_current, w_travel, w_reassign,
-                    out)
+        _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
+                    task_slack, task_wlate, task_current, w_travel, w_reassign, out)
 
 
 @njit(cache=True, fastmath=_FASTMATH)
-def _cells_seq(travel, start, order, team_start, team_base, reach, team_skills, task_skill,
-               task_slack, task_wlate, task_current, w_travel, w_reassign, out):
+def _cells_seq(travel, start, order, team_start, team_base, cls, reach, task_slack,
+               task_wlate, task_current, w_travel, w_reassign, out):
     col = np.empty(travel.shape[0], np.float32)
     for c in range(start.shape[0] - 1):
-        _score_cell(travel, c, start, order, col, team_start, team_base, reach, team_skills,
-                    task_skill, task_slack, task_wlate, task_current, w_travel, w_reassign,
-                    out)
+        _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
+                    task_slack, task_wlate, task_current, w_travel, w_reassign, out)
 
 
 def _conservative_reach(team_start, team_end):
@@ -161,9 +198,9 @@ def score_by_cell(travel, task_cell, team_start, team_base, team_end, team_skill
     """
     f32 = np.float32
     start, order = group_by_cell(task_cell, travel.shape[1])
+    cls, reach = skill_reach(task_skill, team_skills, _conservative_reach(team_start, team_end))
     f = _cells_par if out.size >= PARALLEL_MIN_ELEMENTS else _cells_seq
-    f(travel, start, order, team_start.astype(f32), team_base.astype(f32),
-      _conservative_reach(team_start, team_end), team_skills, task_skill,
+    f(travel, start, order, team_start.astype(f32), team_base.astype(f32), cls, reach,
       task_slack.astype(f32), task_wlate.astype(f32), task_current, f32(w_travel),
       f32(w_reassign), out)
     return out
@@ -190,7 +227,8 @@ def _gather_par(travel, cells, out):
 def gather_table(travel, cells, out):
     """``out[u, j] = travel[j, cells[u]]``: the per-batch cell x team table. With sorted
     ``cells`` neighbouring rows read neighbouring columns, so the strided reads reuse
-    cache lines."""
+    cache lines (a version blocked by cells, reading along ``travel``'s rows, measured
+    5x slower: 2.0 vs 0.4 ms for 1,000 cells x 600 teams)."""
     f = _gather_par if out.size >= PARALLEL_MIN_ELEMENTS else _gather_seq
     f(travel, cells, out)
     return out

@@ -119,3 +119,14 @@ def test_group_by_cell():
     start, order = _kernels.group_by_cell(cells, 5)
     assert start.tolist() == [0, 2, 2, 3, 5, 5]
     assert order.tolist() == [1, 4, 3, 0, 2]
+
+
+def test_skill_reach_classes_and_rows():
+    from urbangrid.optimizer import _kernels
+    task_skill = np.array([1, 3, 1, 2, 3], np.int64)
+    team_skills = np.array([1, 3, 2], np.int64)
+    reach = np.array([10.0, 20.0, 30.0], np.float32)
+    cls, table = _kernels.skill_reach(task_skill, team_skills, reach)
+    assert cls.tolist() == [0, 1, 0, 2, 1]
+    ninf = -np.inf
+    assert table.tolist() == [[10.0, 20.0, ninf], [ninf, 20.0, ninf], [ninf, 20.0, 30.0]]
