@@ -556,20 +556,11 @@ def _heap_pop(hk, hv, size):
 
 
 @njit(cache=True)
-def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
-    """Make a min-cost flow optimal again after adding arcs, without a re-solve.
-
-    On entry ``flow`` is optimal and ``d`` are valid potentials (every residual arc has
-    reduced cost ``cost + d[tail] - d[head] >= 0``) for all arcs except those listed in
-    ``new_arcs`` (flow 0). Each new arc ``u -> v`` with negative reduced cost ``rc`` in
-    turn: a Dijkstra from ``v`` on reduced costs, bounded at ``-rc``, either reaches ``u``
-    (a negative cycle: push one unit round it) or proves there is none; the potentials
-    are then updated so that every active residual arc, the new one included, has a
-    non-negative reduced cost again (Ahuja, Magnanti & Orlin 1993, ch. 9). ``flow`` and
-    ``d`` are updated in place. Returns ``(units_pushed, searches, nodes_settled)``.
-    """
+def _half_arcs(n_nodes, tail, head):
+    """Residual adjacency as half-arcs: ``2e`` = arc ``e`` forward out of ``tail[e]``,
+    ``2e+1`` = arc ``e`` backward out of ``head[e]``; node ``v``'s half-arcs are
+    ``half[start[v]:start[v + 1]]``."""
     n_arcs = tail.shape[0]
-    # half-arc adjacency: 2e = e forward out of tail[e], 2e+1 = e backward out of head[e]
     start = np.zeros(n_nodes + 1, np.int64)
     for e in range(n_arcs):
         start[tail[e] + 1] += 1
@@ -583,17 +574,121 @@ def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
         fill[tail[e]] += 1
         half[fill[head[e]]] = 2 * e + 1
         fill[head[e]] += 1
-    active = np.ones(n_arcs, np.bool_)
+    return start, half
+
+
+@njit(cache=True)
+def _scratch(n_nodes, n_arcs):
+    # labels (clean: dist = int64 max), settled flags, predecessors, touched / settled
+    # lists and the heap (keys, nodes); a search pushes at most once per half-arc
+    big = np.iinfo(np.int64).max
+    return (np.full(n_nodes, big, np.int64), np.zeros(n_nodes, np.bool_),
+            np.full(n_nodes, -1, np.int64), np.empty(n_nodes, np.int64),
+            np.empty(n_nodes, np.int64), np.empty(2 * n_arcs + n_nodes + 1, np.int64),
+            np.empty(2 * n_arcs + n_nodes + 1, np.int64))
+
+
+@njit(cache=True, inline="always")
+def _search(src, dst, bound, start, half, tail, head, cost, cap, flow, active, d, dist,
+            settled, pred, touched, done, hk, hv):
+    """Dijkstra on reduced costs ``cost + d[x] - d[y]`` over the residual half-arcs (arcs
+    with ``active`` False left out) from ``src`` until ``dst`` is settled or the keys reach
+    ``bound``. ``dist``/``settled``/``pred`` must be clean on entry (see :func:`_finish`).
+    Returns ``(found, n_touched, n_done, scans)``: ``touched[:n_touched]`` got a label,
+    ``done[:n_done]`` were settled, ``scans`` half-arcs were looked at."""
+    big = np.iinfo(np.int64).max
+    n_touched = 1
+    n_done = 0
+    scans = 0
+    dist[src] = 0
+    touched[0] = src
+    size = _heap_push(hk, hv, 0, 0, src)
+    while size > 0:
+        k, x, size = _heap_pop(hk, hv, size)
+        if settled[x] or k > dist[x]:
+            continue
+        if k >= bound:
+            break
+        settled[x] = True
+        done[n_done] = x
+        n_done += 1
+        if x == dst:
+            return True, n_touched, n_done, scans
+        dx = d[x]
+        scans += start[x + 1] - start[x]
+        for h in range(start[x], start[x + 1]):
+            hh = half[h]
+            e = hh >> 1
+            if hh & 1 == 0:
+                if not active[e] or flow[e] >= cap[e]:
+                    continue
+                y = head[e]
+                c = cost[e]
+            else:
+                if flow[e] <= 0:
+                    continue
+                y = tail[e]
+                c = -cost[e]
+            if settled[y]:
+                continue
+            nd = k + c + dx - d[y]
+            if nd < dist[y] and nd < bound:
+                if dist[y] == big:
+                    touched[n_touched] = y
+                    n_touched += 1
+                dist[y] = nd
+                pred[y] = hh
+                size = _heap_push(hk, hv, size, nd, y)
+    return False, n_touched, n_done, scans
+
+
+@njit(cache=True, inline="always")
+def _finish(src, dst, found, level, n_touched, n_done, tail, head, flow, d, dist, settled,
+            pred, touched, done):
+    """After :func:`_search`: lower the potentials of the nodes settled below ``level``
+    (``d[x] += dist[x] - level``, which keeps every reduced cost >= 0), push one unit
+    along the path ``src -> dst`` if ``found``, and clean the scratch labels."""
+    big = np.iinfo(np.int64).max
+    for q in range(n_done):
+        x = done[q]
+        if dist[x] < level:
+            d[x] += dist[x] - level
+    if found:
+        y = dst
+        while y != src:
+            hh = pred[y]
+            e = hh >> 1
+            if hh & 1 == 0:
+                flow[e] += 1
+                y = tail[e]
+            else:
+                flow[e] -= 1
+                y = head[e]
+    for q in range(n_touched):
+        x = touched[q]
+        dist[x] = big
+        settled[x] = False
+        pred[x] = -1
+
+
+@njit(cache=True)
+def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
+    """Make a min-cost flow optimal again after adding arcs, without a re-solve.
+
+    On entry ``flow`` is optimal and ``d`` are valid potentials (every residual arc has
+    reduced cost ``cost + d[tail] - d[head] >= 0``) for all arcs except those listed in
+    ``new_arcs`` (flow 0). Each new arc ``u -> v`` with negative reduced cost ``rc`` in
+    turn: a Dijkstra from ``v`` on reduced costs, bounded at ``-rc``, either reaches ``u``
+    (a negative cycle: push one unit round it) or proves there is none; the potentials
+    are then updated so that every active residual arc, the new one included, has a
+    non-negative reduced cost again (Ahuja, Magnanti & Orlin 1993, ch. 9). ``flow`` and
+    ``d`` are updated in place. Returns ``(units_pushed, searches, nodes_settled)``.
+    """
+    start, half = _half_arcs(n_nodes, tail, head)
+    active = np.ones(tail.shape[0], np.bool_)
     for t in range(new_arcs.shape[0]):
         active[new_arcs[t]] = False
-    big = np.iinfo(np.int64).max
-    dist = np.full(n_nodes, big, np.int64)
-    settled = np.zeros(n_nodes, np.bool_)
-    pred = np.full(n_nodes, -1, np.int64)
-    touched = np.empty(n_nodes, np.int64)
-    done = np.empty(n_nodes, np.int64)
-    hk = np.empty(2 * n_arcs + n_nodes + 1, np.int64)
-    hv = np.empty(2 * n_arcs + n_nodes + 1, np.int64)
+    dist, settled, pred, touched, done, hk, hv = _scratch(n_nodes, tail.shape[0])
     pushed = 0
     searches = 0
     settled_total = 0
@@ -606,74 +701,16 @@ def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
         if rc >= 0:
             continue
         searches += 1
-        bound = -rc
-        n_touched = 0
-        n_done = 0
-        dist[v] = 0
-        touched[n_touched] = v
-        n_touched += 1
-        size = _heap_push(hk, hv, 0, 0, v)
-        found = False
-        while size > 0:
-            k, x, size = _heap_pop(hk, hv, size)
-            if settled[x] or k > dist[x]:
-                continue
-            if k >= bound:
-                break
-            settled[x] = True
-            done[n_done] = x
-            n_done += 1
-            if x == u:
-                found = True
-                break
-            dx = d[x]
-            for h in range(start[x], start[x + 1]):
-                hh = half[h]
-                e = hh >> 1
-                if hh & 1 == 0:
-                    if not active[e] or flow[e] >= cap[e]:
-                        continue
-                    y = head[e]
-                    c = cost[e]
-                else:
-                    if flow[e] <= 0:
-                        continue
-                    y = tail[e]
-                    c = -cost[e]
-                if settled[y]:
-                    continue
-                nd = k + c + dx - d[y]
-                if nd < dist[y] and nd < bound:
-                    if dist[y] == big:
-                        touched[n_touched] = y
-                        n_touched += 1
-                    dist[y] = nd
-                    pred[y] = hh
-                    size = _heap_push(hk, hv, size, nd, y)
-        level = dist[u] if found else bound
-        for q in range(n_done):
-            x = done[q]
-            if dist[x] < level:
-                d[x] += dist[x] - level
+        found, n_touched, n_done, _ = _search(v, u, -rc, start, half, tail, head, cost, cap,
+                                              flow, active, d, dist, settled, pred, touched,
+                                              done, hk, hv)
+        level = dist[u] if found else -rc
+        _finish(v, u, found, level, n_touched, n_done, tail, head, flow, d, dist, settled,
+                pred, touched, done)
         settled_total += n_done
-        if found:
+        if found:  # the cycle: path v -> u, then the new arc u -> v
             flow[a] += 1
-            y = u
-            while y != v:
-                hh = pred[y]
-                e = hh >> 1
-                if hh & 1 == 0:
-                    flow[e] += 1
-                    y = tail[e]
-                else:
-                    flow[e] -= 1
-                    y = head[e]
             pushed += 1
-        for q in range(n_touched):
-            x = touched[q]
-            dist[x] = big
-            settled[x] = False
-            pred[x] = -1
     return pushed, searches, settled_total
 
 
@@ -693,101 +730,26 @@ def ssp_flow(n_nodes, n_sources, sink, tail, head, cost, cap, budget):
     - d[head] >= 0``, which certifies the flow optimal); 1 = a negative cycle or a source
     that cannot reach the sink; 2 = over budget (``flow`` and ``d`` are then partial).
     """
-    n_arcs = tail.shape[0]
-    flow = np.zeros(n_arcs, np.int64)
+    flow = np.zeros(tail.shape[0], np.int64)
     d, ok = potentials(n_nodes, tail, head, cost)
     if not ok:
         return flow, d, 1, 0
-    # half-arc adjacency: 2e = e forward out of tail[e], 2e+1 = e backward out of head[e]
-    start = np.zeros(n_nodes + 1, np.int64)
-    for e in range(n_arcs):
-        start[tail[e] + 1] += 1
-        start[head[e] + 1] += 1
-    for v in range(n_nodes):
-        start[v + 1] += start[v]
-    fill = start[:-1].copy()
-    half = np.empty(2 * n_arcs, np.int64)
-    for e in range(n_arcs):
-        half[fill[tail[e]]] = 2 * e
-        fill[tail[e]] += 1
-        half[fill[head[e]]] = 2 * e + 1
-        fill[head[e]] += 1
+    start, half = _half_arcs(n_nodes, tail, head)
+    active = np.ones(tail.shape[0], np.bool_)
+    dist, settled, pred, touched, done, hk, hv = _scratch(n_nodes, tail.shape[0])
     big = np.iinfo(np.int64).max
-    dist = np.full(n_nodes, big, np.int64)
-    settled = np.zeros(n_nodes, np.bool_)
-    pred = np.full(n_nodes, -1, np.int64)
-    touched = np.empty(n_nodes, np.int64)
-    done = np.empty(n_nodes, np.int64)
-    hk = np.empty(2 * n_arcs + 1, np.int64)
-    hv = np.empty(2 * n_arcs + 1, np.int64)
     scans = 0
     for s in range(n_sources):
         if scans > budget:
             return flow, d, 2, scans
-        n_touched = 1
-        n_done = 0
-        dist[s] = 0
-        touched[0] = s
-        size = _heap_push(hk, hv, 0, 0, s)
-        found = False
-        while size > 0:
-            k, x, size = _heap_pop(hk, hv, size)
-            if settled[x] or k > dist[x]:
-                continue
-            settled[x] = True
-            done[n_done] = x
-            n_done += 1
-            if x == sink:
-                found = True
-                break
-            dx = d[x]
-            scans += start[x + 1] - start[x]
-            for h in range(start[x], start[x + 1]):
-                hh = half[h]
-                e = hh >> 1
-                if hh & 1 == 0:
-                    if flow[e] >= cap[e]:
-                        continue
-                    y = head[e]
-                    c = cost[e]
-                else:
-                    if flow[e] <= 0:
-                        continue
-                    y = tail[e]
-                    c = -cost[e]
-                if settled[y]:
-                    continue
-                nd = k + c + dx - d[y]
-                if nd < dist[y]:
-                    if dist[y] == big:
-                        touched[n_touched] = y
-                        n_touched += 1
-                    dist[y] = nd
-                    pred[y] = hh
-                    size = _heap_push(hk, hv, size, nd, y)
+        found, n_touched, n_done, sc = _search(s, sink, big, start, half, tail, head, cost,
+                                               cap, flow, active, d, dist, settled, pred,
+                                               touched, done, hk, hv)
+        scans += sc
         if not found:
             return flow, d, 1, scans
-        # potentials: d[x] += min(dist[x], L) - L keeps every reduced cost >= 0
-        level = dist[sink]
-        for q in range(n_done):
-            x = done[q]
-            if dist[x] < level:
-                d[x] += dist[x] - level
-        y = sink
-        while y != s:
-            hh = pred[y]
-            e = hh >> 1
-            if hh & 1 == 0:
-                flow[e] += 1
-                y = tail[e]
-            else:
-                flow[e] -= 1
-                y = head[e]
-        for q in range(n_touched):
-            x = touched[q]
-            dist[x] = big
-            settled[x] = False
-            pred[x] = -1
+        _finish(s, sink, True, dist[sink], n_touched, n_done, tail, head, flow, d, dist,
+                settled, pred, touched, done)
     return flow, d, 0, scans
 
 
