@@ -306,3 +306,21 @@ def test_crews_split_by_demand_keep_the_total_and_follow_the_weights():
     assert cells[0] != cells[1]
     expect = cells / cells.sum() * 8 + 1
     assert np.abs(counts["demand"] - expect).max() < 1.0
+
+
+def test_deferral_is_the_last_resort_unless_the_scenario_sets_its_weight(toy):
+    from urbangrid.optimizer import get_policy
+    from urbangrid.simulation._model import SIM_DEFER_S
+
+    nearest = get_policy("nearest")
+    for params, expect in [({}, SIM_DEFER_S),
+                           ({"weights": {"defer": 3600.0, "travel": 2.0}}, 3600.0)]:
+        seen = set()
+
+        def spy(problem, seen=seen):
+            seen.add(problem.weights.defer)
+            return nearest(problem)
+
+        sc = toy.replace({"run.days": 0.5, "dispatch.params": params})
+        simulate(sc, policy=spy)
+        assert seen == {expect}

@@ -58,9 +58,10 @@ def test_whatif_states_its_question_and_changes_only_its_keys(name):
     stray = sorted(k for k in changed if not any(k == a or k.startswith(a + ".")
                                                  for a in allowed))
     assert not stray, f"{name} differs from jingan_integrated.toml in {stray}"
-    # The nearest-dispatch file pins the pair's baseline policy, which the integrated
-    # scenario may share; every other what-if must change something.
-    assert changed or name == "whatif_dispatch_nearest.toml", f"{name} changes nothing"
+    # The mcf file pins the pair's policy, which the integrated scenario shares; every
+    # other what-if must change something.
+    assert changed or name == "whatif_dispatch_mcf.toml", f"{name} changes nothing"
+    assert base["dispatch.policy"] == "mcf"  # issue 5: the integrated centre uses mcf
 
 
 def test_pairs_differ_only_in_their_knob():
