@@ -497,9 +497,12 @@ class Model:
         if self.n_waiting == 0:
             return
         now = self.env._now
-        if self.legacy and not self.cal.is_working(now):
-            # Pre-reform dispatchers work office hours only.
-            return
+        # No office-hours gate here, also under `legacy`: a crew is handed orders while it
+        # is on duty (the candidate filter below), so office-hours crews still get them in
+        # office hours only. Gating every round to office hours (before 2026-11-27) left
+        # round-the-clock crews with at most `capacity` orders for each night and weekend:
+        # jingan_legacy's sanitation and utilities crews were 25 % busy while their pools
+        # grew without bound (CALIBRATION.md, "legacy backlog").
         self._refresh_shifts(now)
         look = self.sc.dispatch.shift_lookahead_h * 3600.0
         free = (self.team_slots > 0) & (self.team_shift_start <= now + look)
@@ -616,8 +619,21 @@ class Model:
         self._log_at(now, c, DISPATCHED, j)
         d = cs.d_sign.item(c) if cs.n_attempt.item(c) == 0 else self.buf.exp(self._sign_mean)
         if self.legacy:
-            d = self._delay_after(d, True)
+            d = self._duty_delay(j, now, d)
         _Call(self.env, d, self._on_signed, c)
+
+    def _duty_delay(self, j: int, now: float, d: float) -> float:
+        """Delay until ``d`` seconds of team ``j``'s duty time have passed (legacy signing:
+        the crew's unit signs while the crew is on duty, so an office-hours crew signs in
+        office hours and a round-the-clock crew at once)."""
+        s = self.team_shift_start.item(j)
+        e = self.team_shift_end.item(j)
+        t = now if now > s else s
+        if t + d <= e:
+            return t + d - now
+        rest = t + d - e
+        s2, e2 = self.patterns[self.team_pattern.item(j)].window_at(e)
+        return s2 + min(rest, e2 - s2) - now
 
     def _on_signed(self, ev) -> None:
         c = ev._value

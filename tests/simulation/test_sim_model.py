@@ -201,16 +201,39 @@ def test_gc_thresholds_are_restored_after_a_run(toy):
     assert gc.get_threshold() == before
 
 
-def test_legacy_dispatch_and_signing_happen_in_working_hours():
-    s = toy_scenario(**{"workflow.process": "legacy", "run.days": 3})
+def test_legacy_dispatch_and_signing_follow_the_crews_duty_hours():
+    # Office-hours crews get and sign orders in office hours only; crews on longer
+    # shifts (the toy's "day" and "always" crews) also outside them, which keeps the
+    # legacy process from starving round-the-clock crews (CALIBRATION.md).
+    s = toy_scenario(**{"workflow.process": "legacy", "run.days": 3,
+                        "crews": [{"name": "sanitation", "skills": ["sanitation"],
+                                   "per_subdistrict": 2},
+                                  {"name": "city", "skills": ["city_management", "housing"],
+                                   "per_subdistrict": 3, "shift": "office"},
+                                  {"name": "works", "skills": ["facilities", "greenery",
+                                                               "utilities"],
+                                   "district_wide": 2, "mode": "car", "shift": "office"}]})
     res = simulate(s)
     ev = res.events
-    for name in ("dispatched", "signed"):
-        t = ev["time"][ev["kind"] == EVENT_NAMES.index(name)]
+    look = s.dispatch.shift_lookahead_h * 3600.0
+    pats = res.teams["patterns"]
+    pattern = res.teams["pattern"]
+    kind_of = np.array([0] * 4 + [1] * 6 + [2] * 2)  # crews in build order
+    assert kind_of.size == pattern.size
+    off_hours = 0
+    for name, slack in (("dispatched", look), ("signed", 0.0)):
+        sel = ev["kind"] == EVENT_NAMES.index(name)
+        t, team = ev["time"][sel], ev["team"][sel]
         assert t.size > 0
-        ok = np.array([res.calendar.is_working(x) or res.calendar.is_working(x - 1e-6)
-                       for x in t])
-        assert ok.all(), name
+        for x, j in zip(t.tolist(), team.tolist(), strict=True):
+            start, end = pats[pattern[j]].window_at(x)
+            assert start <= x + slack + 1e-6, (name, x, j)
+            working = res.calendar.is_working(x) or res.calendar.is_working(x - 1e-6)
+            if kind_of[j] > 0:
+                assert working or start - x <= slack + 1e-6, (name, x, j)
+            else:
+                off_hours += not working
+    assert off_hours > 0  # the round-the-clock crew was fed outside office hours
 
 
 def test_travel_gather_kernel_matches_reference():
