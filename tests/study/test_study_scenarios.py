@@ -113,3 +113,18 @@ def test_scenario_runs_on_a_toy_district(name):
     assert k["cases_created"] > 0
     assert k["cases_closed"] + k["cases_parked"] + k["cases_open_end"] + \
         k["cases_invalid"] == k["cases_created"]
+
+
+def test_study_functions_are_reexported_by_the_package():
+    import urbangrid.simulation as sim
+    from urbangrid.simulation import compare, report, sweep
+
+    for mod, names in [(compare, ["compare_scenarios", "Comparison", "comparison_document",
+                                  "paired_differences"]),
+                       (report, ["write_simulation_report", "write_comparison_report"]),
+                       (sweep, ["run_sweep", "parse_grid", "plan_sweep", "SweepPlan"])]:
+        for n in names:
+            assert n in sim.__all__ and getattr(sim, n) is getattr(mod, n), n
+    from urbangrid.simulation.calibrate import calibrate
+    from urbangrid.simulation.validate import validate
+    assert sim.calibrate is calibrate and sim.validate is validate
