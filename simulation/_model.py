@@ -121,6 +121,8 @@ _CASE_SPEC = {
     "t_register": (np.float64, np.nan), "t_dispatch": (np.float64, np.nan),
     "t_close": (np.float64, np.nan), "t_pool": (np.float64, np.nan),
     "deadline": (np.float64, np.nan),
+    # End of a hotline case's work-order processing (channels.hotline.order_types).
+    "t_order": (np.float64, np.nan),
     "cell": (np.int32, -1), "category": (np.int16, -1), "channel": (np.int8, -1),
     "status": (np.int8, S_NEW), "team": (np.int32, -1), "resolved": (np.int8, -1),
     "satisfied": (np.int8, -1), "n_misroute": (np.int16, 0), "n_rework": (np.int16, 0),
@@ -161,11 +163,16 @@ class Model:
         self.policy = policy
         self.rng_demand = streams["demand"]
         self.rng_cases = streams["cases"]
+        # Its own stream: adding or changing order types leaves every other draw alone.
+        self.rng_orders = streams["orders"]
         self.buf = _Buffer(streams["repeat"])
         self.env = Environment()
         run = scenario.run
         self.t_stats = run.warmup_days * DAY
         self.t_end = (run.warmup_days + run.days) * DAY
+        # The run goes on for run.drain_days after the horizon (arrivals continue) so that
+        # the window's cases can close; team statistics stop at the horizon.
+        self.t_stop = self.t_end + run.drain_days * DAY
         wf = scenario.workflow
         self.legacy = wf.process == "legacy"
         self.forward_means = [h * 3600.0 for h in wf.forwarding_hours]
@@ -238,7 +245,8 @@ class Model:
 
         # -- cases, pools and log
         self.cases = _Growable(_CASE_SPEC, int(scenario.demand.cases_per_day * 1.2
-                                               * (run.days + run.warmup_days + 1)) + 1024)
+                                               * (run.days + run.warmup_days
+                                                  + run.drain_days + 1)) + 1024)
         self._pools: dict[tuple[int, int], list] = {}
         self.n_waiting = 0
         self._dispatch_pending: int | None = None
@@ -275,6 +283,9 @@ class Model:
         self._verify_mean = scenario.inspectors.verify_delay_min * 60.0
         self._rework = wf.rework_prob
         self._callback_mean = scenario.channels.hotline.callback_delay_hours * 3600.0
+        hl = scenario.channels.hotline
+        self._order_types = list(hl.order_types.values())
+        self._order_scale = hl.order_time_scale
 
     # ------------------------------------------------------------------ utilities
     def _log_at(self, t: float, case: int, kind: int, team: int) -> None:
@@ -319,7 +330,7 @@ class Model:
         """Process generating each calendar day's arrivals just before it starts."""
         cal = self.cal
         first = int(cal.day_index(0.0))
-        last = int(cal.day_index(self.t_end - 1e-6))
+        last = int(cal.day_index(self.t_stop - 1e-6))
         for day in range(first, last + 1):
             d0 = max(cal.day_start(day), 0.0)
             if d0 > self.env._now:
@@ -328,7 +339,7 @@ class Model:
 
     def _generate(self, day: int) -> None:
         arr = self.demand.generate(day, self.rng_demand)
-        keep = (arr.t >= 0.0) & (arr.t < self.t_end)
+        keep = (arr.t >= 0.0) & (arr.t < self.t_stop)
         t, cell, cat, ch = arr.t[keep], arr.cell[keep], arr.category[keep], arr.channel[keep]
         n = t.shape[0]
         cs = self.cases
@@ -385,6 +396,8 @@ class Model:
         onspot = (ch == PATROL) & self.cat.onspot_fixable[cat] & (u[1] < chn.patrol.onspot_fix_prob)
         invalid = (ch == IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
+        if self._order_types and n:
+            cs.t_order[sl] = self._order_ends(self.rng_orders, ch, t_reg)
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
         env = self.env
@@ -711,7 +724,7 @@ class Model:
         self.team_cell[j] = cell
         log = self._log_at
         log(now, c, TRAVEL, j)
-        if now + tt < self.t_end:
+        if now + tt < self.t_stop:
             self._log_side(now + tt, c, ARRIVED, j)
         _Call(self.env, tt + w, self._on_work_done, c)
 
@@ -740,12 +753,14 @@ class Model:
         self._log_at(now, c, WORK_DONE, j)
         t0 = self._team_task_start[j]
         lo = t0 if t0 > self.t_stats else self.t_stats
-        if now > lo:
-            self.team_busy_s[j] += now - lo
-            tr_end = min(t0 + self._team_task_travel[j], now)
+        hi = now if now < self.t_end else self.t_end
+        if hi > lo:
+            self.team_busy_s[j] += hi - lo
+            tr_end = min(t0 + self._team_task_travel[j], hi)
             if tr_end > lo:
                 self.team_travel_s[j] += tr_end - lo
-        self.team_tasks[j] += 1
+        if now <= self.t_end:
+            self.team_tasks[j] += 1
         self._release(j)
         self._team_next(j)
         first = cs.n_attempt.item(c) == 0
@@ -802,6 +817,9 @@ class Model:
         else:
             self._close(c)
 
+    def _on_order_done(self, ev) -> None:
+        self._close(ev._value)
+
     def _on_callback(self, ev) -> None:
         c = ev._value
         cs = self.cases
@@ -822,9 +840,44 @@ class Model:
         else:
             self._close(c)
 
+    def _order_ends(self, rng: np.random.Generator, ch: np.ndarray,
+                    t_reg: np.ndarray) -> np.ndarray:
+        """End of each hotline case's work-order processing (NaN for other channels).
+
+        The type is drawn by its share, the duration lognormal with the type's mean
+        (× ``order_time_scale``) and CV, counted from registration in working time under
+        ``legacy`` and in calendar time otherwise. Drawn from the ``orders`` stream, so
+        the other variates are the same with or without order types (common random
+        numbers).
+        """
+        types = self._order_types
+        n = ch.shape[0]
+        u = rng.random(n)
+        z = rng.standard_normal(n)
+        cum = np.cumsum([t.share for t in types])
+        k = np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(types) - 1)
+        mean = np.array([t.mean_days for t in types])[k] * self._order_scale
+        cv = np.array([t.cv for t in types])[k]
+        s2 = np.log1p(cv * cv)
+        days = mean * np.exp(np.sqrt(s2) * z - s2 / 2.0)
+        out = np.full(n, np.nan)
+        hot = ch == HOTLINE
+        if hot.any():
+            if self.legacy:
+                out[hot] = self.cal.add_working(t_reg[hot], days[hot] * self.cal.day_length)
+            else:
+                out[hot] = t_reg[hot] + days[hot] * DAY
+        return out
+
     def _close(self, c: int) -> None:
         cs = self.cases
         now = self.env._now
+        t_order = cs.t_order.item(c)
+        if t_order > now:
+            # The work order is still being processed beside the crew visit (NaN compares
+            # false: no order stage); the case closes when it is done.
+            _Call(self.env, t_order - now, self._on_order_done, c)
+            return
         cs.status[c] = S_CLOSED
         cs.resolved[c] = 1
         cs.t_close[c] = now
@@ -837,11 +890,11 @@ class Model:
         env.process(self._days())
         env.process(self._dispatcher())
         t = 0.0
-        while t < self.t_end:
-            t = min(t + DAY, self.t_end)
+        while t < self.t_stop:
+            t = min(t + DAY, self.t_stop)
             env.run(until=t)
             if progress is not None:
-                progress(t / self.t_end)
+                progress(t / self.t_stop)
 
 
 def make_problem(cls, validate: bool, **fields):

@@ -23,8 +23,9 @@ __all__ = ["STREAMS", "RunResult", "build_teams", "merge_logs", "simulate", "str
 
 log = logging.getLogger(__name__)
 
-#: Named random streams of one replication, in spawn order (never reorder: seeds depend on it).
-STREAMS = ("demand", "cases", "repeat")
+#: Named random streams of one replication, in spawn order (never reorder: seeds depend on
+#: it; a new stream goes at the end, which leaves the others' numbers unchanged).
+STREAMS = ("demand", "cases", "repeat", "orders")
 
 
 def streams_for(seed: int, replication: int) -> dict[str, np.random.Generator]:
@@ -205,7 +206,13 @@ def make_calendar(scenario: Scenario) -> WorkCalendar:
     from .scenario import _hhmm_seconds
 
     run = scenario.run
-    return WorkCalendar(run.start_datetime, int(np.ceil(run.warmup_days + run.days)) + 60,
+    hl = scenario.channels.hotline
+    # Room for deadlines (60 days) and for the long tail of hotline work orders (lognormal:
+    # 4 × the longest mean, in working days ≈ 1.5 calendar days each).
+    longest = max((t.mean_days for t in hl.order_types.values()), default=0.0)
+    margin = 60 + min(int(np.ceil(6.0 * longest * hl.order_time_scale)), 3660)
+    return WorkCalendar(run.start_datetime,
+                        int(np.ceil(run.warmup_days + run.days + run.drain_days)) + margin,
                         work_start=_hhmm_seconds(scenario.calendar.work_start),
                         work_end=_hhmm_seconds(scenario.calendar.work_end),
                         rule=scenario.calendar.rule)
@@ -267,7 +274,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     wall = time.perf_counter() - t0
     # Cases reported but not yet registered at the horizon: their "reported" row (logged
     # at registration) and their provisional false-positive mark are added / undone here.
-    unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_end)
+    unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_stop)
     model.sv_t.extend(model.cases.t_report[unreg].tolist())
     model.sv_case.extend(unreg.tolist())
     model.sv_kind.extend([0] * unreg.size)
@@ -278,7 +285,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     # Views on the model's columns (no copy: the model is dropped after the run).
     cases = {name: getattr(cs, name)[:n] for name in cs.spec}
     # Registration times are drawn ahead; those falling after the horizon did not happen.
-    cases["t_register"][cases["t_register"] >= model.t_end] = np.nan
+    cases["t_register"][cases["t_register"] >= model.t_stop] = np.nan
     events = merge_logs(model)
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],

@@ -75,6 +75,11 @@ class RunConfig(_Model):
         description="days simulated before statistics start; cases registered in the "
         "warm-up are simulated but excluded from the KPIs (warm-up discarded)",
     )
+    drain_days: float = Field(
+        0.0, ge=0.0, le=3660.0,
+        description="days simulated after the horizon (arrivals continue) so that the "
+        "window's cases can close: case KPIs follow the cases reported in the window until "
+        "they close or the drain ends (a cohort); backlog and utilisation stay window-only")
     seed: int = Field(20250303, ge=0, le=2**63 - 1)
     replications: int = Field(1, ge=1, le=10000)
     processes: int = Field(0, ge=0, le=256, description="worker processes, 0 = one per core")
@@ -211,6 +216,20 @@ class PatrolChannel(_Model):
         "workflow.prep_factor)")
 
 
+class OrderType(_Model):
+    """A hotline work-order type (DOMAIN.md §2): its share, limit and processing time."""
+
+    share: Fraction
+    limit_working_days: float = Field(..., gt=0.0, le=365.0,
+                                      description="the published handling limit")
+    mean_days: float = Field(
+        ..., gt=0.0, le=365.0,
+        description="mean processing time before channels.hotline.order_time_scale, in "
+        "working days under workflow.process = legacy, calendar days otherwise")
+    cv: float = Field(0.8, ge=0.0, le=10.0, description="coefficient of variation "
+                      "(lognormal; 0 = fixed)")
+
+
 class HotlineChannel(_Model):
     """Citizen hotline 12345 / app: passive, weekday daytime, callback afterwards."""
 
@@ -233,6 +252,20 @@ class HotlineChannel(_Model):
         1.0, ge=0.0, le=1000.0,
         description="multiplies the preparation time of this channel's cases (with "
         "workflow.prep_factor)")
+    order_types: dict[str, OrderType] = Field(
+        default_factory=dict,
+        description="hotline work-order types; each hotline case draws one and closes only "
+        "when both its crew path and its order processing are done (empty: no order stage)")
+    order_time_scale: float = Field(1.0, gt=0.0, le=1000.0,
+                                    description="multiplies every order type's mean_days")
+
+    @model_validator(mode="after")
+    def _order_shares(self) -> HotlineChannel:
+        if self.order_types:
+            total = sum(t.share for t in self.order_types.values())
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"order_types shares sum to {total:g}, not 1")
+        return self
 
 
 class OtherChannel(_Model):

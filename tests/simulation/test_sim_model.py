@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sim_helpers import mmc_scenario, toy_scenario
-from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
+from urbangrid.simulation import CHANNELS, compute_kpis, simulate, t_interval, write_events
 from urbangrid.simulation._model import (
     CLOSED,
     EVENT_NAMES,
@@ -347,3 +347,74 @@ def test_deferral_is_the_last_resort_unless_the_scenario_sets_its_weight(toy):
         sc = toy.replace({"run.days": 0.5, "dispatch.params": params})
         simulate(sc, policy=spy)
         assert seen == {expect}
+
+
+def _order(mean, share=1.0, cv=0.0, limit=5.0):
+    return {"share": share, "limit_working_days": limit, "mean_days": mean, "cv": cv}
+
+
+def test_hotline_work_order_runs_beside_the_crew_visit():
+    base = {"run.warmup_days": 1, "run.days": 2, "run.drain_days": 20}
+    plain = simulate(toy_scenario(**base))
+    sc = toy_scenario(**base, **{"channels.hotline.order_types": {"help": _order(1.5)},
+                                 "channels.hotline.order_time_scale": 2.0})
+    res = simulate(sc)
+    c = res.cases
+    hot = c["channel"] == CHANNELS.index("hotline")
+    closed = c["status"] == S_CLOSED
+    d = (c["t_close"] - c["t_register"])[hot & closed] / 86400.0
+    assert d.size > 50
+    # Fixed 1.5 × 2 = 3 calendar days (integrated): never earlier, mostly exactly then.
+    assert d.min() >= 3.0 - 1e-9
+    assert np.mean(np.isclose(d, 3.0)) > 0.75  # the rest: extensions, reopenings
+    # The order stage holds no crew and draws after every other variate: the other
+    # channels' cases close exactly as without it.
+    other = ~hot
+    assert np.array_equal(c["t_close"][other], plain.cases["t_close"][other],
+                          equal_nan=True)
+    # Shares pick the type: 30 % long orders.
+    sc2 = toy_scenario(**base, **{"channels.hotline.order_types": {
+        "consultation": _order(0.5, 0.7, limit=1.0), "complex": _order(12.0, 0.3, limit=15.0)}})
+    c2 = simulate(sc2).cases
+    sel = (c2["channel"] == CHANNELS.index("hotline")) & (c2["status"] == S_CLOSED)
+    long = ((c2["t_close"] - c2["t_register"])[sel] / 86400.0) >= 12.0 - 1e-9
+    assert 0.2 < long.mean() < 0.4
+
+
+def test_legacy_work_orders_count_working_time():
+    sc = toy_scenario(**{"run.warmup_days": 1, "run.days": 2, "run.drain_days": 20,
+                         "workflow.process": "legacy",
+                         "channels.hotline.order_types": {"help": _order(2.0)}})
+    res = simulate(sc)
+    c = res.cases
+    sel = (c["channel"] == CHANNELS.index("hotline")) & (c["status"] == S_CLOSED)
+    w = res.calendar.working_days_between(c["t_register"][sel], c["t_close"][sel])
+    assert w.size > 50 and w.min() >= 2.0 - 1e-6
+
+
+def test_order_shares_must_sum_to_one():
+    with pytest.raises(Exception, match="sum to"):
+        toy_scenario(**{"channels.hotline.order_types": {"a": _order(1.0, 0.5)}})
+
+
+def test_drain_follows_the_window_cohort_without_changing_the_window():
+    base = {"run.warmup_days": 1, "run.days": 2,
+            "channels.hotline.order_types": {"help": _order(2.0, cv=0.5)}}
+    cut = simulate(toy_scenario(**base))
+    drained = simulate(toy_scenario(**base, **{"run.drain_days": 30}))
+    assert drained.t_end == cut.t_end
+    k0, k1 = compute_kpis(cut), compute_kpis(drained)
+    for name in ("cases_created", "backlog_mean"):
+        assert k0["all"][name] == pytest.approx(k1["all"][name]), name
+    # Team time stops at the horizon; only tasks running across it now count their part.
+    u0, u1 = k0["all"]["utilisation_mean"], k1["all"]["utilisation_mean"]
+    assert u0 <= u1 <= u0 * 1.03
+    # Censored: window cases still open at the horizon, and a shorter hotline mean.
+    assert k0["hotline"]["cases_open_end"] > 0.2 * k0["hotline"]["cases_created"]
+    assert k1["hotline"]["cases_open_end"] == 0
+    assert k1["hotline"]["handling_days_calendar_mean"] > k0["hotline"][
+        "handling_days_calendar_mean"] + 0.3
+    # Until the horizon the two runs are the same run.
+    before = cut.events["time"] < cut.t_end
+    n = int(before.sum())
+    assert np.array_equal(drained.events["time"][:n], cut.events["time"][before])
