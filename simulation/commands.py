@@ -14,18 +14,6 @@ __all__ = ["register", "run_simulate"]
 
 log = logging.getLogger("urbangrid.simulate")
 
-# KPIs shown in the summary table, with their display format.
-_TABLE = (
-    ("cases_created", "{:,.0f}"), ("cases_closed", "{:,.0f}"), ("cases_open_end", "{:,.0f}"),
-    ("cases_parked", "{:,.0f}"), ("handling_days_calendar_mean", "{:.2f}"),
-    ("handling_days_calendar_p50", "{:.2f}"), ("handling_days_calendar_p90", "{:.2f}"),
-    ("handling_days_working_mean", "{:.2f}"), ("same_day_rate", "{:.1%}"),
-    ("on_time_rate", "{:.1%}"), ("resolution_rate", "{:.1%}"),
-    ("satisfaction_rate", "{:.1%}"), ("backlog_mean", "{:,.0f}"),
-    ("utilisation_mean", "{:.1%}"), ("dispatch_delay_min_mean", "{:.1f}"),
-    ("misroutes", "{:,.0f}"), ("reworks", "{:,.0f}"),
-)
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``simulate`` to the ``urbangrid`` command line."""
@@ -119,7 +107,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         table.add_column("mean", justify="right")
         table.add_column("± 95 %", justify="right")
         table.add_column("hotline", justify="right")
-        for name, fmt in _TABLE:
+        from .kpis import SUMMARY_KPIS
+
+        for name, fmt in SUMMARY_KPIS:
             k = doc["kpis"].get(name, {})
             h = doc["by_channel"]["hotline"].get(name, {})
             table.add_row(name, _fmt(k.get("mean"), fmt), _fmt(k.get("ci95"), fmt),

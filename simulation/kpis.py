@@ -44,7 +44,9 @@ from ._model import HOTLINE, S_CLOSED, S_INVALID, S_PARKED, deadlines
 from .calendar import DAY
 from .catalogue import CHANNELS
 
-__all__ = ["KPI_NAMES", "backlog_series", "case_table_metrics", "compute_kpis"]
+__all__ = [
+    "KPI_NAMES", "SUMMARY_KPIS", "backlog_series", "case_table_metrics", "compute_kpis",
+]
 
 KPI_NAMES = (
     "cases_created", "cases_closed", "cases_open_end", "cases_parked", "cases_invalid",
@@ -54,6 +56,18 @@ KPI_NAMES = (
     "on_time_rate", "resolution_rate", "satisfaction_rate", "backlog_mean",
     "utilisation_mean", "travel_share", "dispatch_delay_min_mean", "misroutes", "reworks",
     "reopened", "extensions", "throughput_per_day",
+)
+
+#: The KPIs of summary tables (the ``simulate`` table, reports), with a display format.
+SUMMARY_KPIS: tuple[tuple[str, str], ...] = (
+    ("cases_created", "{:,.0f}"), ("cases_closed", "{:,.0f}"), ("cases_open_end", "{:,.0f}"),
+    ("cases_parked", "{:,.0f}"), ("handling_days_calendar_mean", "{:.2f}"),
+    ("handling_days_calendar_p50", "{:.2f}"), ("handling_days_calendar_p90", "{:.2f}"),
+    ("handling_days_working_mean", "{:.2f}"), ("same_day_rate", "{:.1%}"),
+    ("on_time_rate", "{:.1%}"), ("resolution_rate", "{:.1%}"),
+    ("satisfaction_rate", "{:.1%}"), ("backlog_mean", "{:,.0f}"),
+    ("utilisation_mean", "{:.1%}"), ("dispatch_delay_min_mean", "{:.1f}"),
+    ("misroutes", "{:,.0f}"), ("reworks", "{:,.0f}"),
 )
 
 

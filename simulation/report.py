@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .catalogue import CHANNELS
+from .kpis import SUMMARY_KPIS
 from .run import RunResult
 
 __all__ = [
@@ -46,16 +47,7 @@ __all__ = [
 ]
 
 #: KPIs shown in report tables and difference plots, with a display format.
-REPORT_KPIS: tuple[tuple[str, str], ...] = (
-    ("cases_created", "{:,.0f}"), ("cases_closed", "{:,.0f}"), ("cases_open_end", "{:,.0f}"),
-    ("cases_parked", "{:,.0f}"), ("handling_days_calendar_mean", "{:.2f}"),
-    ("handling_days_calendar_p50", "{:.2f}"), ("handling_days_calendar_p90", "{:.2f}"),
-    ("handling_days_working_mean", "{:.2f}"), ("same_day_rate", "{:.1%}"),
-    ("on_time_rate", "{:.1%}"), ("resolution_rate", "{:.1%}"),
-    ("satisfaction_rate", "{:.1%}"), ("backlog_mean", "{:,.0f}"),
-    ("utilisation_mean", "{:.1%}"), ("dispatch_delay_min_mean", "{:.1f}"),
-    ("misroutes", "{:,.0f}"), ("reworks", "{:,.0f}"),
-)
+REPORT_KPIS = SUMMARY_KPIS
 
 # KPIs of the paired-difference figure (all cases unless prefixed by a channel).
 _DIFF_KPIS = ("handling_days_calendar_mean", "hotline.handling_days_calendar_mean",
