@@ -3,8 +3,9 @@
 import subprocess
 import sys
 
-from urbangrid import __version__
 from urbangrid.simulation.cli import main
+
+from urbangrid import __version__
 
 
 def test_version_flag_prints_package_version(capsys):
