@@ -85,6 +85,8 @@ import numpy as np
 import pandas as pd
 from urbangrid.grid.errors import InputError
 
+from .replications import _json_safe
+
 __all__ = [
     "CHANNEL_KEYWORDS",
     "FAMILIES",
@@ -1549,18 +1551,3 @@ def _pilot_correct(cal: Calibration, clean: CleanLog, *, seed: int,
     prev["corrected"] = changes
     cal.data["pilot"] = prev
 
-
-def _json_safe(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.ndarray):
-        return _json_safe(x.tolist())
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x

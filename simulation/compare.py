@@ -28,7 +28,7 @@ import numpy as np
 from urbangrid.grid.errors import InputError
 
 from .catalogue import CHANNELS
-from .replications import run_replications, summarise, t_interval
+from .replications import _json_safe, run_replications, summarise, t_interval
 from .run import RunResult
 from .scenario import Scenario
 
@@ -226,17 +226,3 @@ def comparison_document(comparison: Comparison,
         doc.update(extra)
     return _json_safe(doc)
 
-
-def _json_safe(x: Any) -> Any:
-    """Plain JSON values: NaN and infinities as None, NumPy scalars as Python ones."""
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x

@@ -184,10 +184,16 @@ def kpis_document(scenario: Scenario, seed: int, summary: ReplicationSummary,
 
 
 def _json_safe(x: Any) -> Any:
+    """Plain JSON values: NaN and infinities as None, NumPy scalars and arrays as Python
+    ones, mapping keys as strings. Shared by every JSON document the package writes."""
     if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
+        return {str(k): _json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_json_safe(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _json_safe(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
     if isinstance(x, (float, np.floating)):
         return float(x) if math.isfinite(x) else None
     if isinstance(x, np.integer):
