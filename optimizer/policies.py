@@ -41,7 +41,8 @@ from collections.abc import Callable
 import numpy as np
 from urbangrid.grid.errors import InputError
 
-from ._common import finish, priority_order, qualified
+from . import _policy_kernels
+from ._common import finish, finish_numpy, priority_order, qualified
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
 
@@ -98,14 +99,13 @@ def get_policy(name: str, **params) -> Policy:
         raise InputError(f"bad parameters for dispatch policy {name!r}: {exc}") from None
 
 
-def _sequential(p: DispatchProblem, method: str, choose) -> Assignment:
-    """Skeleton of the one-task-at-a-time policies (``nearest``, ``legacy``).
+def _sequential(p: DispatchProblem, method: str) -> Assignment:
+    """The one-task-at-a-time policies (``nearest``, ``legacy``), compiled.
 
-    Pinned tasks keep their team; the others go in priority order through
-    ``choose(i, q, tr, start, end, cap) -> (team, reason)``, with ``q`` the task's
-    qualified teams, ``tr`` the travel times to it, and the teams' next free time,
-    shift end and remaining capacity. A chosen team's capacity and free time (by
-    travel + work) are updated here; ``team == -1`` defers the task with ``reason``.
+    Pinned tasks keep their team; the others go in priority order through the policy's
+    task loop in :mod:`._policy_kernels`, which updates the chosen team's capacity and
+    free time (by travel + work) before the next task and records why a task found no
+    team. :func:`_sequential_reference` is the same policy written with NumPy per task.
     """
     t0 = time.perf_counter()
     team = np.full(p.n_tasks, -1, np.int32)
@@ -114,6 +114,54 @@ def _sequential(p: DispatchProblem, method: str, choose) -> Assignment:
     order = priority_order(p)
     order = order[p.task_pinned[order] < 0]
     reason = np.zeros(p.n_tasks, np.int8)
+    if order.size and p.n_teams:
+        start = p.team_start()
+        cap = p.team_capacity.astype(np.int64)
+        if method == "nearest":
+            _policy_kernels.nearest_loop(order, p.task_cell, p.task_skill, p.task_work,
+                                         p.travel, p.team_skills, start, p.team_shift_end,
+                                         cap, team, reason)
+        else:
+            _policy_kernels.legacy_loop(order, p.task_cell, p.task_skill, p.task_work,
+                                        p.task_area, p.travel, p.team_skills, p.team_area,
+                                        start, p.team_shift_end, cap,
+                                        p.team_load.astype(np.int64), team, reason)
+    elif order.size:
+        reason[order] = DeferReason.NO_QUALIFIED_TEAM
+    return finish(p, team, method=method, status="feasible", t0=t0, reason=reason)
+
+
+@register_policy("nearest")
+def nearest() -> Policy:
+    """Earliest-arrival policy (see module docstring)."""
+
+    def run(p: DispatchProblem) -> Assignment:
+        return _sequential(p, "nearest")
+
+    return run
+
+
+@register_policy("legacy")
+def legacy() -> Policy:
+    """Pre-reform area policy (see module docstring)."""
+
+    def run(p: DispatchProblem) -> Assignment:
+        return _sequential(p, "legacy")
+
+    return run
+
+
+def _sequential_reference(p: DispatchProblem, method: str) -> Assignment:
+    """``nearest`` or ``legacy`` with NumPy per task: the readable reference the
+    compiled loops are tested against (same teams, reasons and record, bitwise)."""
+    t0 = time.perf_counter()
+    team = np.full(p.n_tasks, -1, np.int32)
+    pinned = np.flatnonzero(p.task_pinned >= 0)
+    team[pinned] = p.task_pinned[pinned]
+    order = priority_order(p)
+    order = order[p.task_pinned[order] < 0]
+    reason = np.zeros(p.n_tasks, np.int8)
+    choose = _nearest_choice if method == "nearest" else _legacy_choice(p)
     if order.size and p.n_teams:
         start = p.team_start()
         cap = p.team_capacity.astype(np.int64)
@@ -130,24 +178,16 @@ def _sequential(p: DispatchProblem, method: str, choose) -> Assignment:
                 reason[i] = why
     elif order.size:
         reason[order] = DeferReason.NO_QUALIFIED_TEAM
-    return finish(p, team, method=method, status="feasible", t0=t0, reason=reason)
+    return finish_numpy(p, team, method=method, status="feasible", t0=t0, reason=reason)
 
 
-@register_policy("nearest")
-def nearest() -> Policy:
-    """Earliest-arrival policy (see module docstring)."""
-
-    def choose(i, q, tr, start, end, cap):
-        arrival = start + tr
-        ok = q & (arrival <= end) & (cap > 0)
-        if ok.any():
-            return int(np.argmin(np.where(ok, arrival, np.inf))), 0
-        return -1, _why_not(q, tr, start, end, cap)
-
-    def run(p: DispatchProblem) -> Assignment:
-        return _sequential(p, "nearest", choose)
-
-    return run
+def _nearest_choice(i, q, tr, start, end, cap):
+    # the qualified team with capacity that arrives first (by its shift end)
+    arrival = start + tr
+    ok = q & (arrival <= end) & (cap > 0)
+    if ok.any():
+        return int(np.argmin(np.where(ok, arrival, np.inf))), 0
+    return -1, _why_not(q, tr, start, end, cap)
 
 
 def _why_not(q, tr, start, end, cap) -> int:
@@ -161,31 +201,25 @@ def _why_not(q, tr, start, end, cap) -> int:
     return DeferReason.NO_CAPACITY
 
 
-@register_policy("legacy")
-def legacy() -> Policy:
-    """Pre-reform area policy (see module docstring)."""
+def _legacy_choice(p: DispatchProblem):
+    load = p.team_load.astype(np.int64)
+    wide = p.team_area == -1
 
-    def run(p: DispatchProblem) -> Assignment:
-        load = p.team_load.astype(np.int64)
-        wide = p.team_area == -1
+    def choose(i, q, tr, start, end, cap):
+        ok = q & (start + tr <= end) & (cap > 0)
+        home = ok & (p.team_area == p.task_area[i])
+        cand = home if home.any() else ok & wide
+        if cand.any():
+            # fewest queued tasks, ties to the lowest index
+            j = int(np.argmin(np.where(cand, load, np.iinfo(np.int64).max)))
+            load[j] += 1
+            return j, 0
+        local = q & ((p.team_area == p.task_area[i]) | wide)
+        if q.any() and not local.any():
+            return -1, DeferReason.OUT_OF_AREA
+        return -1, _why_not(local, tr, start, end, cap)
 
-        def choose(i, q, tr, start, end, cap):
-            ok = q & (start + tr <= end) & (cap > 0)
-            home = ok & (p.team_area == p.task_area[i])
-            cand = home if home.any() else ok & wide
-            if cand.any():
-                # fewest queued tasks, ties to the lowest index
-                j = int(np.argmin(np.where(cand, load, np.iinfo(np.int64).max)))
-                load[j] += 1
-                return j, 0
-            local = q & ((p.team_area == p.task_area[i]) | wide)
-            if q.any() and not local.any():
-                return -1, DeferReason.OUT_OF_AREA
-            return -1, _why_not(local, tr, start, end, cap)
-
-        return _sequential(p, "legacy", choose)
-
-    return run
+    return choose
 
 
 @register_policy("greedy")

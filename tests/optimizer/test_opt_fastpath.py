@@ -1,0 +1,115 @@
+"""Compiled per-call paths against the readable references they replace, bitwise.
+
+The simulation's results must not change when a policy gets faster: the compiled
+sequential policies (``nearest``, ``legacy``) and :func:`finish` must return exactly the
+record of the NumPy versions (``_sequential_reference``, ``finish_numpy``), including
+deferral reasons, ETAs and the objective, on problems that exercise every branch:
+pinned and currently assigned tasks, unreachable cells, teams off shift or full,
+district-wide teams, ties in travel time and an infinite shift end.
+"""
+
+import numpy as np
+import pytest
+from urbangrid.optimizer import DispatchProblem, get_policy
+from urbangrid.optimizer._common import finish, finish_numpy
+from urbangrid.optimizer._random import random_problem
+from urbangrid.optimizer.policies import _sequential_reference
+
+
+def _same(a, b):
+    assert np.array_equal(a.team, b.team)
+    assert a.team.dtype == b.team.dtype
+    assert np.array_equal(a.reason, b.reason) and a.reason.dtype == b.reason.dtype
+    assert np.array_equal(a.cost, b.cost)
+    assert np.array_equal(a.eta, b.eta, equal_nan=True)
+    assert a.objective == b.objective
+    assert (a.order is None) == (b.order is None)
+    if a.order is not None:
+        assert np.array_equal(a.order, b.order) and a.order.dtype == b.order.dtype
+    untimed = [{k: v for k, v in x.stats.items() if "seconds" not in k} for x in (a, b)]
+    assert untimed[0] == untimed[1]
+    assert (a.method, a.status) == (b.method, b.status)
+
+
+def _variants(seed: int):
+    """Random problems plus edge cases derived from them."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    m = int(rng.integers(1, 40))
+    p = random_problem(seed, n_tasks=n, n_teams=m, n_cells=int(rng.integers(5, 80)),
+                       capacity=(0, 3), pinned=0.1, current=0.2, off_shift=0.3,
+                       with_cell_travel=bool(seed % 2))
+    yield p
+    # some cells unreachable for some teams, loads and travel times rounded so that
+    # ties are common
+    travel = np.round(p.travel / 600.0) * 600.0
+    travel[rng.random(travel.shape) < 0.2] = np.inf
+    yield p.replace(travel=travel.astype(np.float32),
+                    team_load=rng.integers(0, 2, m).astype(np.int32),
+                    team_free_at=np.full(m, p.now), task_priority=np.ones(n))
+    # a team that never goes off shift next to an unreachable cell (the argmin-of-inf case)
+    end = p.team_shift_end.copy()
+    end[rng.integers(0, m)] = np.inf
+    travel = p.travel.copy()
+    travel[:, p.task_cell[0]] = np.inf
+    yield p.replace(team_shift_end=end, travel=travel)
+    # every team in one area or district-wide (legacy's fallbacks)
+    yield p.replace(team_area=rng.choice([-1, 0], m), task_area=rng.choice([-1, 0, 1], n))
+
+
+@pytest.mark.parametrize("name", ["nearest", "legacy"])
+@pytest.mark.parametrize("seed", range(12))
+def test_compiled_sequential_policies_match_the_reference(name, seed):
+    pol = get_policy(name)
+    for p in _variants(seed):
+        fast, ref = pol(p), _sequential_reference(p, name)
+        _same(fast, ref)
+
+
+@pytest.mark.parametrize("name", ["nearest", "legacy"])
+def test_sequential_policies_with_no_team_or_no_task(name, tiny):
+    pol = get_policy(name)
+    no_team = tiny.replace(team_id=np.zeros(0, np.int64), team_cell=np.zeros(0),
+                           team_skills=np.zeros(0), team_free_at=np.zeros(0),
+                           team_capacity=np.zeros(0), team_shift_start=np.zeros(0),
+                           team_shift_end=np.zeros(0), team_area=np.zeros(0),
+                           team_load=np.zeros(0), travel=np.zeros((0, 4), np.float32))
+    _same(pol(no_team), _sequential_reference(no_team, name))
+    assert (pol(no_team).reason == 1).all()
+    empty = random_problem(0, n_tasks=0, n_teams=5)
+    _same(pol(empty), _sequential_reference(empty, name))
+
+
+# random teams include unreachable pairs: the NumPy version's ETAs then hold inf - inf
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("seed", range(10))
+def test_finish_matches_the_numpy_version(seed):
+    rng = np.random.default_rng(100 + seed)
+    for p in _variants(seed):
+        n, m = p.n_tasks, p.n_teams
+        team = rng.integers(-1, m, n).astype(np.int32)
+        team[p.task_pinned >= 0] = p.task_pinned[p.task_pinned >= 0]
+        reason = np.where(team < 0, rng.choice([0, 0, 5, 6], n), 0).astype(np.int8)
+        order = rng.permutation(n).astype(np.int32) // 2  # positions with ties
+        for kw in ({}, {"reason": reason}, {"order": order},
+                   {"stats": {"x": 1}, "lower_bound": 3.5}):
+            a = finish(p, team, method="m", status="feasible", t0=0.0, **kw)
+            b = finish_numpy(p, team, method="m", status="feasible", t0=0.0, **kw)
+            _same(a, b)
+            assert np.array_equal(a.lower_bound, b.lower_bound, equal_nan=True)
+
+
+def test_finish_of_an_empty_problem_is_trivial():
+    p = random_problem(0, n_tasks=0, n_teams=3)
+    a = finish(p, np.zeros(0, np.int32), method="m", status="optimal", t0=0.0)
+    _same(a, finish_numpy(p, np.zeros(0, np.int32), method="m", status="optimal", t0=0.0))
+    assert a.status == "trivial" and a.objective == 0.0
+
+
+def test_policies_accept_the_simulation_snapshot_dtypes(tiny):
+    # the simulation fills the record without the constructor (see simulation._model);
+    # the compiled loops must take the same arrays and give the validated answer
+    raw = object.__new__(DispatchProblem)
+    raw.__dict__.update(tiny.__dict__)
+    for name in ("nearest", "legacy", "mcf"):
+        _same(get_policy(name)(raw), get_policy(name)(tiny))
