@@ -1,17 +1,27 @@
 """Run the performance suite: ``python -m benchmarks.run [--quick] [--check]``.
 
 Writes ``results.json`` and ``RESULTS.md`` (into ``--out``, default this folder for the
-full suite and ``benchmarks/quick/`` for the quick one). With ``--check`` it compares
-each ratio with ``baseline.json`` and exits 1 on a regression beyond its tolerance.
+full suite and ``benchmarks/quick/`` for the quick one). ``--only WORD`` runs the suites
+whose module name contains WORD (``--only service`` runs ``bench_service``).
+
+``--check`` compares each ratio with ``baseline.json`` (or ``--baseline PATH``) and exits
+1 when any ratio exceeds ``baseline × (1 + tolerance)`` (a ``REGRESSION`` line each), 2
+when there is no baseline file, 0 otherwise. A benchmark the baseline does not hold is
+listed as not checked and does not fail the check (a new benchmark gets its entry with
+``--write-baseline``); baseline entries whose suite did not run are not checked either.
+:func:`evaluate` is the whole decision, a pure function of the figures and the baseline.
 
 ``--write-baseline N`` runs the suite N times and stores, per benchmark, the median ratio
 and a tolerance of ``max(MIN_TOLERANCE, SPREAD_FACTOR × (max − min) / median)``: the
-tolerance is the spread measured on this machine, widened, never a guess.
+tolerance is the spread measured on this machine, widened, never a guess. With ``--only``
+the entries of the suites run are replaced or added and every other entry is kept as it
+was (each entry records the date it was measured).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import statistics
@@ -21,8 +31,10 @@ from pathlib import Path
 
 from .harness import Measurement, check, write_results
 
+__all__ = ["CheckOutcome", "baseline_rows", "evaluate", "main", "merge_baseline"]
+
 HERE = Path(__file__).resolve().parent
-SUITES = ("bench_district", "bench_optimizer", "bench_simulation")
+SUITES = ("bench_district", "bench_optimizer", "bench_simulation", "bench_service")
 
 # Ratios of two timings taken in the same run vary less than raw times, but on 2 shared
 # cores sub-millisecond timings still move by tens of percent between runs. A baseline's
@@ -31,17 +43,61 @@ MIN_TOLERANCE = 0.5
 SPREAD_FACTOR = 3.0
 
 
+@dataclasses.dataclass(frozen=True)
+class CheckOutcome:
+    """What ``--check`` decided: the exit code and the lines it prints."""
+
+    code: int
+    regressions: list[str]
+    unchecked: list[str]
+    checked: int
+
+    def lines(self) -> list[str]:
+        out = [f"REGRESSION {r}" for r in self.regressions]
+        if self.unchecked:
+            out.append("not in the baseline, not checked: " + ", ".join(self.unchecked))
+        if self.regressions:
+            out.append(f"bench-check: {len(self.regressions)} of {self.checked} ratios "
+                       "regressed beyond their tolerance")
+        else:
+            out.append(f"bench-check: none of {self.checked} ratios regressed beyond its "
+                       "tolerance")
+        return out
+
+
+def evaluate(measurements: list[Measurement], baseline: dict,
+             default_tolerance: float = MIN_TOLERANCE) -> CheckOutcome:
+    """Decide the regression check from the figures of a run and a stored baseline.
+
+    A ratio regresses when it exceeds ``baseline ratio × (1 + tolerance)`` with the
+    tolerance stored beside it (``default_tolerance`` where none is); any regression
+    makes the exit code 1. Measurements with a ratio that the baseline lacks are listed
+    in ``unchecked`` and do not fail; figures without a ratio (peak memory) are not
+    compared.
+    """
+    base = {m["name"]: m for m in baseline.get("measurements", [])}
+    regressions = check(measurements, baseline, default_tolerance)
+    unchecked = [m.name for m in measurements
+                 if m.ratio is not None and base.get(m.name, {}).get("ratio") is None]
+    checked = sum(1 for m in measurements if m.ratio is not None) - len(unchecked)
+    return CheckOutcome(1 if regressions else 0, regressions, unchecked, checked)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="reduced suite (< 3 min)")
     parser.add_argument("--check", action="store_true",
-                        help="compare ratios with baseline.json; exit 1 on regression")
+                        help="compare ratios with the baseline; exit 1 on regression")
     parser.add_argument("--only", action="append", default=[],
                         help="run only suites whose name contains this (repeatable)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--baseline", type=Path, default=HERE / "baseline.json",
+                        help="baseline file read by --check and written by --write-baseline "
+                             "(default: benchmarks/baseline.json)")
     parser.add_argument("--write-baseline", type=int, default=0, metavar="N",
                         help="run the suite N times; store median ratios and tolerances "
-                             "from their spread as baseline.json")
+                             "from their spread in the baseline file")
     args = parser.parse_args(argv)
 
     runs = [_run_suites(args) for _ in range(max(1, args.write_baseline))]
@@ -50,22 +106,27 @@ def main(argv: list[str] | None = None) -> int:
     doc = write_results(measurements, out, quick=args.quick)
     print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'}", file=sys.stderr)
     if args.write_baseline:
-        baseline = {"machine": doc["machine"], "quick": args.quick, "runs": len(runs),
-                    "min_tolerance": MIN_TOLERANCE, "spread_factor": SPREAD_FACTOR,
-                    "measurements": _baseline_rows(runs)}
-        (HERE / "baseline.json").write_text(json.dumps(baseline, indent=2) + "\n")
-        print(f"wrote {HERE / 'baseline.json'} from {len(runs)} runs", file=sys.stderr)
+        rows = baseline_rows(runs, doc["machine"]["date"])
+        old = json.loads(args.baseline.read_text()) if args.baseline.exists() else None
+        if args.only and old is not None:
+            baseline = merge_baseline(old, rows)
+        else:
+            baseline = {"machine": doc["machine"], "quick": args.quick, "runs": len(runs),
+                        "min_tolerance": MIN_TOLERANCE, "spread_factor": SPREAD_FACTOR,
+                        "measurements": rows}
+        args.baseline.write_text(json.dumps(baseline, indent=2) + "\n")
+        print(f"wrote {args.baseline}: {len(rows)} entries from {len(runs)} runs"
+              + (" (other entries kept)" if args.only and old is not None else ""),
+              file=sys.stderr)
     if args.check:
-        baseline_path = HERE / "baseline.json"
-        if not baseline_path.exists():
-            print(f"no baseline at {baseline_path}", file=sys.stderr)
+        if not args.baseline.exists():
+            print(f"no baseline at {args.baseline}", file=sys.stderr)
             return 2
-        failures = check(measurements, json.loads(baseline_path.read_text()), MIN_TOLERANCE)
-        for f in failures:
-            print(f"REGRESSION {f}", file=sys.stderr)
-        if failures:
-            return 1
-        print("bench-check: no ratio regressed beyond its tolerance", file=sys.stderr)
+        outcome = evaluate(measurements, json.loads(args.baseline.read_text()),
+                           MIN_TOLERANCE)
+        for line in outcome.lines():
+            print(line, file=sys.stderr)
+        return outcome.code
     return 0
 
 
@@ -75,6 +136,10 @@ def _run_suites(args: argparse.Namespace) -> list[Measurement]:
         if args.only and not any(o in name for o in args.only):
             continue
         module = importlib.import_module(f".{name}", __package__)
+        reason = getattr(module, "unavailable", lambda: None)()
+        if reason:
+            print(f"{name}: skipped, {reason}", file=sys.stderr)
+            continue
         start = time.perf_counter()
         got = module.run(quick=args.quick)
         print(f"{name}: {len(got)} figures in {time.perf_counter() - start:.1f} s",
@@ -86,7 +151,8 @@ def _run_suites(args: argparse.Namespace) -> list[Measurement]:
     return measurements
 
 
-def _baseline_rows(runs: list[list[Measurement]]) -> list[dict]:
+def baseline_rows(runs: list[list[Measurement]], date: str | None = None) -> list[dict]:
+    """Baseline entries from repeated runs: median ratio, the ratios, the tolerance."""
     rows = []
     for m in runs[0]:
         ratios = [r.ratio for run in runs for r in run if r.name == m.name and r.ratio]
@@ -94,10 +160,19 @@ def _baseline_rows(runs: list[list[Measurement]]) -> list[dict]:
             continue
         median = statistics.median(ratios)
         spread = (max(ratios) - min(ratios)) / median
-        rows.append({"name": m.name, "ratio": median, "ratio_kind": m.ratio_kind,
-                     "ratios": ratios,
-                     "tolerance": round(max(MIN_TOLERANCE, SPREAD_FACTOR * spread), 3)})
+        row = {"name": m.name, "ratio": median, "ratio_kind": m.ratio_kind, "ratios": ratios,
+               "tolerance": round(max(MIN_TOLERANCE, SPREAD_FACTOR * spread), 3)}
+        if date:
+            row["date"] = date
+        rows.append(row)
     return rows
+
+
+def merge_baseline(old: dict, rows: list[dict]) -> dict:
+    """``old`` with the entries of ``rows`` replaced (same name) or appended; others kept."""
+    new = {r["name"]: r for r in rows}
+    kept = [new.pop(m["name"], m) for m in old.get("measurements", [])]
+    return {**old, "measurements": kept + list(new.values())}
 
 
 if __name__ == "__main__":
