@@ -59,6 +59,19 @@ IOT, PATROL, HOTLINE, OTHER = range(4)
 SIM_DEFER_S = 1_000_000.0
 
 
+#: Offset of the day number in a child stream's spawn key (keys must be non-negative and
+#: a run may start generating the day before day 0).
+_DAY_KEY = 1 << 16
+
+
+def _substream(parent: np.random.Generator, *key: int) -> np.random.Generator:
+    """A generator determined by ``parent``'s seed sequence and ``key`` alone (not by how
+    many numbers ``parent`` has produced)."""
+    ss = parent.bit_generator.seed_seq
+    return np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + key)))
+
+
 class _Call(Event):
     """A timeout that runs one callback; cheaper than ``Timeout`` + ``callbacks.append``."""
 
@@ -281,6 +294,16 @@ class Model:
         self._return_mean = wf.return_mean_hours * 3600.0
         self._feedback_mean = wf.feedback_mean_min * 60.0
         self._verify_mean = scenario.inspectors.verify_delay_min * 60.0
+        fast = scenario.channels.iot.fast_lane
+        self._iot_fast = fast.enabled
+        self._fast_sign_mean = fast.sign_mean_min * 60.0
+        self._fast_verify_mean = fast.verify_delay_min * 60.0
+        self._fast_register_mean = fast.register_mean_min * 60.0
+        self._fast_same_day = fast.enabled and fast.due_same_day
+        self._filing_windows = None
+        if fast.enabled and fast.filing_shift is not None:
+            fs = scenario.shifts[fast.filing_shift]
+            self._filing_windows = calendar.shift_windows(fs.days, fs.start_seconds, fs.hours)
         self._rework = wf.rework_prob
         self._callback_mean = scenario.channels.hotline.callback_delay_hours * 3600.0
         hl = scenario.channels.hotline
@@ -338,7 +361,11 @@ class Model:
             self._generate(day)
 
     def _generate(self, day: int) -> None:
-        arr = self.demand.generate(day, self.rng_demand)
+        # Per-day, per-channel child streams: a what-if that changes one channel's volume
+        # leaves every other channel's arrivals and case draws unchanged.
+        key = day + _DAY_KEY
+        arr = self.demand.generate(
+            day, [_substream(self.rng_demand, key, c) for c in range(len(CHANNELS))])
         keep = (arr.t >= 0.0) & (arr.t < self.t_stop)
         t, cell, cat, ch = arr.t[keep], arr.cell[keep], arr.category[keep], arr.channel[keep]
         n = t.shape[0]
@@ -346,14 +373,21 @@ class Model:
         cs.reserve(n)
         i0 = cs.n
         sl = slice(i0, i0 + n)
-        rng = self.rng_cases
         sc = self.sc
         chn = sc.channels
         wf = sc.workflow
-        # Variates drawn in a fixed order from the "cases" stream, one block per day.
-        e = rng.standard_exponential((8, n))
-        z = rng.standard_normal((2, n))
-        u = rng.random((2, n))
+        # Variates drawn in a fixed order from the "cases" stream, one block per day and
+        # channel (in arrival order within the channel).
+        e = np.empty((8, n))
+        z = np.empty((2, n))
+        u = np.empty((2, n))
+        for c in range(len(CHANNELS)):
+            idx = np.flatnonzero(ch == c)
+            if idx.size:
+                g = _substream(self.rng_cases, key, c)
+                e[:, idx] = g.standard_exponential((8, idx.size))
+                z[:, idx] = g.standard_normal((2, idx.size))
+                u[:, idx] = g.random((2, idx.size))
         det_mean = np.select(
             [ch == IOT, ch == PATROL],
             [chn.iot.detection_delay_min * 60.0, chn.patrol.detection_delay_hours * 3600.0],
@@ -366,16 +400,34 @@ class Model:
         prio = self.cat.priority[cat]
         reg_mean = np.where(prio >= 3, wf.register_mean_min_urgent,
                             wf.register_mean_min_normal) * 60.0
+        sign_mean = np.full(n, wf.sign_mean_min * 60.0)
+        verify_mean = np.full(n, sc.inspectors.verify_delay_min * 60.0)
+        fast = (ch == IOT) if self._iot_fast else np.zeros(n, dtype=bool)
+        if self._iot_fast:
+            reg_mean = np.where(fast, self._fast_register_mean, reg_mean)
+            sign_mean[fast] = self._fast_sign_mean
+            verify_mean[fast] = self._fast_verify_mean
         cs.d_register[sl] = reg_mean * e[1]
         # Registration time and deadline are known now: the registration delay is drawn
         # here and (legacy) only counts working time.
         d_reg = cs.d_register[sl].astype(np.float64)
-        t_reg = self.cal.add_working(t, d_reg) if self.legacy else t + d_reg
+        t_file = t
+        if self._filing_windows is not None:
+            # Non-urgent detections outside the filing shift wait for its next start.
+            start, _ = self._filing_windows.windows_at(t)
+            t_file = np.where(fast & (prio < 3), np.maximum(t, start), t)
+        t_reg = self.cal.add_working(t_file, d_reg) if self.legacy else t_file + d_reg
         cs.t_register[sl] = t_reg
-        cs.deadline[sl] = deadlines(self.cal, self.cat, t_reg, cat)
-        cs.d_sign[sl] = wf.sign_mean_min * 60.0 * e[2]
+        due = deadlines(self.cal, self.cat, t_reg, cat)
+        if self._fast_same_day:
+            # The platform's same-day rule: dispatch sees auto-detected cases as due by
+            # the end of the day they are filed (KPIs keep the category limit).
+            eod = self.cal.day_offset + DAY * (self.cal.day_index(t_reg) + 1.0)
+            due = np.where(fast, np.minimum(due, eod), due)
+        cs.deadline[sl] = due
+        cs.d_sign[sl] = sign_mean * e[2]
         cs.d_feedback[sl] = wf.feedback_mean_min * 60.0 * e[3]
-        cs.d_verify[sl] = sc.inspectors.verify_delay_min * 60.0 * e[4]
+        cs.d_verify[sl] = verify_mean * e[4]
         cs.d_callback[sl] = chn.hotline.callback_delay_hours * 3600.0 * e[5]
         mean = self.cat.work_mean_s[cat]
         cv = self.cat.work_cv[cat]
@@ -397,7 +449,7 @@ class Model:
         invalid = (ch == IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
         if self._order_types and n:
-            cs.t_order[sl] = self._order_ends(self.rng_orders, ch, t_reg)
+            cs.t_order[sl] = self._order_ends(_substream(self.rng_orders, key), ch, t_reg)
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
         env = self.env
@@ -630,7 +682,11 @@ class Model:
         fa = self.team_free_at.item(j)
         self.team_free_at[j] = (fa if fa > now else now) + travel_est + self._cat_work_mean[cat]
         self._log_at(now, c, DISPATCHED, j)
-        d = cs.d_sign.item(c) if cs.n_attempt.item(c) == 0 else self.buf.exp(self._sign_mean)
+        if cs.n_attempt.item(c) == 0:
+            d = cs.d_sign.item(c)
+        else:
+            d = self.buf.exp(self._fast_sign_mean if self._iot_fast and
+                             cs.channel.item(c) == IOT else self._sign_mean)
         if self.legacy:
             d = self._duty_delay(j, now, d)
         _Call(self.env, d, self._on_signed, c)
@@ -766,6 +822,11 @@ class Model:
         first = cs.n_attempt.item(c) == 0
         fb = cs.d_feedback.item(c) if first else self.buf.exp(self._feedback_mean)
         if self.buf.u() < self._cat_res[cs.category.item(c)]:
+            if self._iot_fast and cs.channel.item(c) == IOT:
+                # Feedback, then the detecting camera or sensor confirms (any hour).
+                d = cs.d_verify.item(c) if first else self.buf.exp(self._fast_verify_mean)
+                _Call(self.env, fb + d, self._on_verified, c)
+                return
             # Feedback, then an inspector on duty re-checks on site (one event).
             t_fb = now + fb
             s = self._insp_start

@@ -20,6 +20,7 @@ and categories drawn independently from their distributions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,24 +160,34 @@ class DemandModel:
             rates *= factor[None, :]
         return rates
 
-    def generate(self, day: int, rng: np.random.Generator) -> DayArrivals:
-        """Arrivals of calendar day ``day`` (may include times before 0; the caller clips)."""
+    def generate(self, day: int,
+                 rng: np.random.Generator | Sequence[np.random.Generator]) -> DayArrivals:
+        """Arrivals of calendar day ``day`` (may include times before 0; the caller clips).
+
+        ``rng`` is one generator per channel (in :data:`CHANNELS` order) or a single one
+        used for every channel in turn. Each channel's arrivals are drawn from its own
+        generator only, so with per-channel streams a change to one channel (IoT coverage,
+        inspector staffing) leaves the other channels' arrivals identical — common random
+        numbers across what-ifs.
+        """
+        rngs = [rng] * len(CHANNELS) if isinstance(rng, np.random.Generator) else list(rng)
+        if len(rngs) != len(CHANNELS):
+            raise ValueError(f"give one generator per channel ({len(CHANNELS)})")
         rates = self._hour_rates(day)
-        counts = rng.poisson(rates)  # (4, 24)
-        total = int(counts.sum())
-        ch = np.repeat(np.repeat(np.arange(len(CHANNELS), dtype=np.int8), 24),
-                       counts.ravel())
-        hours = np.repeat(np.tile(np.arange(24), len(CHANNELS)), counts.ravel())
-        t = self.calendar.day_start(day) + 3600.0 * (hours + rng.random(total))
-        u_cell = rng.random(total)
-        u_cat = rng.random(total)
-        cell = np.empty(total, dtype=np.int32)
-        cat = np.empty(total, dtype=np.int16)
-        for c in range(len(CHANNELS)):
-            sel = ch == c
-            if sel.any():
-                cell[sel] = np.searchsorted(self.cell_cdf[c], u_cell[sel], side="right")
-                cat[sel] = np.searchsorted(self.cat_cdf[c], u_cat[sel], side="right")
+        d0 = self.calendar.day_start(day)
+        t_parts, cell_parts, cat_parts, ch_parts = [], [], [], []
+        for c, g in enumerate(rngs):
+            counts = g.poisson(rates[c])  # (24,)
+            n = int(counts.sum())
+            hours = np.repeat(np.arange(24), counts)
+            t_parts.append(d0 + 3600.0 * (hours + g.random(n)))
+            cell_parts.append(np.searchsorted(self.cell_cdf[c], g.random(n), side="right"))
+            cat_parts.append(np.searchsorted(self.cat_cdf[c], g.random(n), side="right"))
+            ch_parts.append(np.full(n, c, dtype=np.int8))
+        t = np.concatenate(t_parts)
+        cell = np.concatenate(cell_parts).astype(np.int32)
+        cat = np.concatenate(cat_parts).astype(np.int16)
+        ch = np.concatenate(ch_parts)
         np.minimum(cell, len(self.cell_cdf[0]) - 1, out=cell)
         order = np.argsort(t, kind="stable")
         return DayArrivals(t=t[order], cell=cell[order], category=cat[order],

@@ -33,6 +33,7 @@ __all__ = [
     "DispatchConfig",
     "DistrictConfig",
     "InspectorConfig",
+    "IotFastLane",
     "OutputConfig",
     "RunConfig",
     "Scenario",
@@ -183,6 +184,35 @@ def _hotline_hours() -> list[float]:
             1.6, 2.0, 2.0, 1.9, 1.7, 1.4, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2]
 
 
+class IotFastLane(_Model):
+    """The platform's closed loop for auto-detected cases (一网统管): machine filing, a
+    push to the crew's app, and re-checking by the detecting camera or sensor.
+
+    Off by default (auto-detected cases then follow the same stages as every other case).
+    Every figure is an assumption (MODEL.md "IoT fast lane"); ``filing_shift`` is the
+    operating choice behind the published same-day figure (CALIBRATION.md).
+    """
+
+    enabled: bool = False
+    register_mean_min: float = Field(
+        1.0, ge=0.0, le=1440.0, description="mean machine filing delay (replaces "
+        "workflow.register_mean_min_*), assumption")
+    sign_mean_min: float = Field(
+        2.0, ge=0.0, le=1440.0, description="mean delay for the crew to sign the pushed "
+        "order (replaces workflow.sign_mean_min), assumption")
+    verify_delay_min: float = Field(
+        5.0, ge=0.0, le=1440.0, description="mean delay for the detecting camera/sensor "
+        "to confirm the fix (replaces the inspector's on-shift re-check), assumption")
+    due_same_day: bool = Field(
+        True, description="dispatch treats each auto-detected case as due by the end of "
+        "the calendar day it is filed, or by its category limit if earlier (the "
+        "platform's same-day rule); the on-time KPI keeps the category limit")
+    filing_shift: str | None = Field(
+        None, description="a shift name: non-urgent detections outside its on-duty "
+        "windows are held and filed when it next starts (urgent ones are filed at once); "
+        "None = filed round the clock")
+
+
 class IotChannel(_Model):
     """IoT / video auto-detection: fast and 24 h, only in covered cells."""
 
@@ -201,6 +231,7 @@ class IotChannel(_Model):
         1.0, ge=0.0, le=1000.0,
         description="multiplies the preparation time of this channel's cases (with "
         "workflow.prep_factor)")
+    fast_lane: IotFastLane = Field(default_factory=IotFastLane)
 
 
 class PatrolChannel(_Model):
@@ -472,6 +503,10 @@ class Scenario(_Model):
         if self.inspectors.shift not in names:
             raise ValueError(f"inspectors.shift = {self.inspectors.shift!r} is not a "
                              "defined shift")
+        filing = self.channels.iot.fast_lane.filing_shift
+        if filing is not None and filing not in names:
+            raise ValueError(f"channels.iot.fast_lane.filing_shift = {filing!r} is not a "
+                             f"defined shift ({', '.join(sorted(names))})")
         ch = self.channels
         total = ch.iot.share + ch.patrol.share + ch.hotline.share + ch.other.share
         if abs(total - 1.0) > 1e-6:

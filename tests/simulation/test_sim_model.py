@@ -418,3 +418,77 @@ def test_drain_follows_the_window_cohort_without_changing_the_window():
     before = cut.events["time"] < cut.t_end
     n = int(before.sum())
     assert np.array_equal(drained.events["time"][:n], cut.events["time"][before])
+
+
+def _channel_rows(res, channel: str) -> dict[str, np.ndarray]:
+    c = res.cases
+    sel = c["channel"] == CHANNELS.index(channel)
+    return {k: c[k][sel] for k in ("t_report", "cell", "category", "d_work", "d_prep")}
+
+
+def test_changing_one_channel_leaves_the_others_arrivals_alone(toy):
+    # Per-day, per-channel streams: more IoT coverage changes IoT arrivals only, so a
+    # what-if on one channel is compared with the same hotline and patrol cases.
+    a = simulate(toy, seed=11)
+    b = simulate(toy.replace({"channels.iot.coverage": 0.9}), seed=11)
+    ia, ib = _channel_rows(a, "iot"), _channel_rows(b, "iot")
+    assert ia["t_report"].size != ib["t_report"].size
+    for ch in ("patrol", "hotline", "other"):
+        ra, rb = _channel_rows(a, ch), _channel_rows(b, ch)
+        assert ra["t_report"].size > 0
+        for k in ra:
+            np.testing.assert_array_equal(ra[k], rb[k], err_msg=f"{ch}.{k}")
+
+
+def _fast_lane_toy(**extra):
+    return toy_scenario(**{"run.days": 3, "channels.iot.share": 0.6,
+                           "channels.patrol.share": 0.15, "channels.hotline.share": 0.2,
+                           "channels.other.share": 0.05, **extra})
+
+
+def test_fast_lane_verifies_auto_detected_cases_without_an_inspector():
+    # Inspectors work 07:00-19:00: without the fast lane nothing is verified deep in
+    # the night; with it, the sensor re-checks IoT cases at any hour (and only those).
+    s = _fast_lane_toy(**{"channels.iot.fast_lane.enabled": True})
+
+    def night_verified(res):
+        ev = res.events
+        hour = (ev["time"] - res.calendar.day_offset) % 86400.0 / 3600.0
+        sel = (ev["kind"] == EVENT_NAMES.index("verified")) & (hour >= 1.0) & (hour < 6.0)
+        return res.cases["channel"][ev["case"][sel]]
+
+    on = night_verified(simulate(s, seed=5))
+    assert on.size > 0 and (on == CHANNELS.index("iot")).all()
+    off = night_verified(simulate(s.replace({"channels.iot.fast_lane.enabled": False}),
+                                  seed=5))
+    assert off.size == 0
+
+
+def test_fast_lane_raises_the_iot_same_day_rate_and_filing_shift_holds_night_cases():
+    base = _fast_lane_toy()
+    slow = compute_kpis(simulate(base, seed=7))["iot"]["same_day_rate"]
+    fast_s = base.replace({"channels.iot.fast_lane.enabled": True,
+                           "channels.iot.fast_lane.filing_shift": "day"})
+    res = simulate(fast_s, seed=7)
+    fast = compute_kpis(res)["iot"]["same_day_rate"]
+    assert fast > slow + 0.05
+    c = res.cases
+    iot = (c["channel"] == CHANNELS.index("iot")) & (c["status"] != S_INVALID)
+    normal = iot & (res.catalogue.priority[c["category"]] < 3)
+    day = fast_s.shifts["day"]
+    filed = c["t_register"][normal] - c["d_register"][normal]
+    start, _ = res.calendar.shift_windows(day.days, day.start_seconds,
+                                          day.hours).windows_at(filed)
+    # every non-urgent detection is filed inside the day shift, those found at night
+    # at its next start
+    assert (start <= filed + 1e-3).all()
+    held = filed > c["t_report"][normal] + 1e-3
+    assert held.sum() > 0
+    assert np.allclose(filed[held] % 86400.0, day.start_seconds % 86400.0, atol=1e-3)
+
+
+def test_fast_lane_filing_shift_must_exist():
+    from urbangrid.grid.errors import InputError
+    from urbangrid.simulation.scenario import Scenario
+    with pytest.raises(InputError, match="filing_shift"):
+        Scenario.from_dict({"channels": {"iot": {"fast_lane": {"filing_shift": "dusk"}}}})
