@@ -75,6 +75,36 @@ def _space(scenario: Scenario) -> Space:
     return _space_cached(scenario.district.model_dump_json())
 
 
+def _workstation_place(space: Space, ws) -> tuple[int, int]:
+    """Sub-district index and cell of a workstation (InputError naming what is wrong)."""
+    names = {str(v): k for k, v in enumerate(space.sub_codes)}
+    names.update({str(v): k for k, v in enumerate(space.sub_names)})
+    k = names.get(ws.subdistrict)
+    if k is None:
+        raise InputError(f"workstations ({ws.name}).subdistrict = {ws.subdistrict!r} is not "
+                         f"a sub-district of the district (codes: "
+                         f"{', '.join(map(str, space.sub_codes))})")
+    cells = np.flatnonzero(space.subdistrict == k)
+    lat, lon = space.lat[cells], space.lon[cells]
+    if ws.location is None:
+        at_lat, at_lon = float(lat.mean()), float(lon.mean())
+    else:
+        at_lat, at_lon = ws.location
+    # Equirectangular metres: exact enough within a district.
+    dy = (lat - at_lat) * 111_320.0
+    dx = (lon - at_lon) * 111_320.0 * np.cos(np.radians(at_lat))
+    d = np.hypot(dx, dy)
+    i = int(np.argmin(d))
+    if ws.location is not None:
+        limit = 500.0  # a point within half a kilometre of the sub-district's cells
+        if d[i] > limit:
+            raise InputError(
+                f"workstations ({ws.name}).location = [{at_lat}, {at_lon}] is "
+                f"{d[i]:,.0f} m from the nearest cell of {ws.subdistrict} (at most "
+                f"{limit:,.0f} m): give a point inside the sub-district as [lat, lon]")
+    return k, int(cells[i])
+
+
 def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
                 calendar: WorkCalendar) -> dict[str, Any]:
     """Team state arrays from the scenario's crews (one row per team).
@@ -116,6 +146,10 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
             cells = sub_cells[r % n_sub]
             placements.append((-1, int(cells[(len(cells) // 2 + 7 * (r // n_sub))
                                              % len(cells)])))
+        for ws in scenario.workstations:
+            if crew.name in ws.crews:
+                k, home = _workstation_place(space, ws)
+                placements.extend([(k, home)] * ws.crews[crew.name])
         for area, home in placements:
             cols["skills"].append(mask)
             cols["area"].append(area)

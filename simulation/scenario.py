@@ -40,6 +40,7 @@ __all__ = [
     "ShiftConfig",
     "SurgeConfig",
     "WorkflowConfig",
+    "WorkstationConfig",
     "load_scenario",
     "parse_overrides",
 ]
@@ -378,6 +379,24 @@ class CrewConfig(_Model):
         "at least one each (demand)")
 
 
+class WorkstationConfig(_Model):
+    """An extra sub-district workstation: teams of existing crews based at one place.
+
+    Each entry of ``crews`` adds that many teams of the named crew (same skills, mode,
+    shift and capacity), bound to the sub-district like its ``per_subdistrict`` teams
+    and starting from the workstation's cell (idle teams wait where their last job
+    ended, as every team does).
+    """
+
+    name: str = Field(..., min_length=1)
+    subdistrict: str = Field(..., min_length=1, description="sub-district code or name")
+    location: tuple[float, float] | None = Field(
+        None, description="[lat, lon] WGS-84 of the workstation; default: the "
+        "sub-district's cell nearest the centre of its cells")
+    crews: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
+        ..., min_length=1, description="crew name (from [[crews]]) -> extra teams here")
+
+
 def _default_crews() -> list[CrewConfig]:
     # Assumption: sized so that crews are about 60 – 70 % busy at 6,500 cases/day with
     # the built-in catalogue (about 530 teams, the scale of the optimizer benchmarks).
@@ -475,6 +494,7 @@ class Scenario(_Model):
     shifts: dict[str, ShiftConfig] = Field(default_factory=_default_shifts)
     inspectors: InspectorConfig = Field(default_factory=InspectorConfig)
     crews: list[CrewConfig] = Field(default_factory=_default_crews, min_length=1)
+    workstations: list[WorkstationConfig] = Field(default_factory=list)
     workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
@@ -517,6 +537,11 @@ class Scenario(_Model):
         crew_names = [c.name for c in self.crews]
         if len(set(crew_names)) != len(crew_names):
             raise ValueError("crews: names must be unique")
+        for i, w in enumerate(self.workstations):
+            unknown = sorted(set(w.crews) - set(crew_names))
+            if unknown:
+                raise ValueError(f"workstations[{i}] ({w.name}).crews: unknown crew(s) "
+                                 f"{unknown} (defined: {', '.join(crew_names)})")
         return self
 
     # -- construction -----------------------------------------------------------------

@@ -492,3 +492,49 @@ def test_fast_lane_filing_shift_must_exist():
     from urbangrid.simulation.scenario import Scenario
     with pytest.raises(InputError, match="filing_shift"):
         Scenario.from_dict({"channels": {"iot": {"fast_lane": {"filing_shift": "dusk"}}}})
+
+
+def test_a_workstation_adds_teams_of_its_crews_in_its_subdistrict():
+    from urbangrid.simulation.run import build_teams
+    from urbangrid.simulation.space import build_space
+    base = toy_scenario()
+    ws = base.replace({"workstations": [{"name": "north", "subdistrict": "T01",
+                                         "crews": {"sanitation": 2, "city": 1}}]})
+    b = simulate(ws, seed=2)
+    space = build_space(ws.district)
+    before = build_teams(base, space, b.catalogue, b.calendar)
+    after = build_teams(ws, space, b.catalogue, b.calendar)
+    # two more sanitation teams and one more city team, nothing else, all in T01
+    np.testing.assert_array_equal(
+        np.bincount(after["kind"]) - np.bincount(before["kind"]), [2, 1, 0])
+    k = space.sub_codes.index("T01")
+    assert (after["area"] == k).sum() == (before["area"] == k).sum() + 3
+    assert b.teams["home"].size == after["home"].size
+    # the extra teams start from one cell of their sub-district
+    homes_before = np.bincount(before["home"], minlength=space.n_cells)
+    homes_after = np.bincount(after["home"], minlength=space.n_cells)
+    cell = int(np.argmax(homes_after - homes_before))
+    assert (homes_after - homes_before)[cell] == 3
+    assert space.subdistrict[cell] == k
+    # the same workstation named by its sub-district's name
+    by_name = ws.replace({"workstations": [{"name": "north",
+                                            "subdistrict": "toy sub-district 1",
+                                            "crews": {"sanitation": 2, "city": 1}}]})
+    np.testing.assert_array_equal(build_teams(by_name, space, b.catalogue,
+                                              b.calendar)["home"], after["home"])
+    _check_conservation(b)
+
+
+def test_workstation_bad_input_names_the_problem():
+    from urbangrid.grid.errors import InputError
+    base = toy_scenario()
+    with pytest.raises(InputError, match="unknown crew"):
+        base.replace({"workstations": [{"name": "w", "subdistrict": "0",
+                                        "crews": {"plumbers": 1}}]})
+    with pytest.raises(InputError, match="not a sub-district"):
+        simulate(base.replace({"workstations": [{"name": "w", "subdistrict": "Atlantis",
+                                                 "crews": {"sanitation": 1}}]}))
+    with pytest.raises(InputError, match="m from the nearest cell"):
+        simulate(base.replace({"workstations": [{"name": "w", "subdistrict": "T00",
+                                                 "location": [0.0, 0.0],
+                                                 "crews": {"sanitation": 1}}]}))
