@@ -567,19 +567,16 @@ class Scenario(_Model):
 
         Relative file paths inside the scenario (``district.boundary``,
         ``catalogue.file`` …) are resolved against the scenario file's folder.
+
+        A file may start from another with ``extends = "base.toml"`` (relative to its
+        own folder): its tables are merged into the base's key by key, while arrays
+        (``crews``, ``workstations``, ``demand.surges`` …) and plain values replace the
+        base's. A what-if is then only the keys it changes.
         """
         path = Path(path)
-        if not path.is_file():
-            raise InputError(f"scenario file not found: {path}", source=str(path))
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML: {exc}", source=str(path)) from None
-        except UnicodeDecodeError:
-            raise InputError("not a UTF-8 text file", source=str(path)) from None
+        data = _read_scenario_toml(path, ())
         for key, value in (overrides or {}).items():
             _set_path(data, key, value, source=str(path))
-        _resolve_paths(data, path.parent)
         return cls.from_dict(data, source=str(path))
 
     def replace(self, overrides: dict[str, Any] | None = None, **fields: Any) -> Scenario:
@@ -644,6 +641,48 @@ def _defaults() -> dict[str, Any]:
     import json
 
     return json.loads(_defaults_cached())
+
+
+def _read_scenario_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The TOML table of ``path`` with relative paths resolved and ``extends`` applied."""
+    if not path.is_file():
+        raise InputError(f"scenario file not found: {path}", source=str(path))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", source=str(path)) from None
+    _resolve_paths(data, path.parent)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise InputError(f"extends = {base!r}: give the path of a scenario file",
+                         source=str(path))
+    base_path = Path(base).expanduser()
+    if not base_path.is_absolute():
+        base_path = path.parent / base_path
+    here = chain + (path.resolve(),)
+    if base_path.resolve() in here:
+        raise InputError(f"extends = {base!r} makes a cycle: "
+                         + " -> ".join(p.name for p in (*here, base_path.resolve())),
+                         source=str(path))
+    if not base_path.is_file():
+        raise InputError(f"extends = {base!r}: scenario file not found: {base_path}",
+                         source=str(path))
+    return _merge_tables(_read_scenario_toml(base_path, here), data)
+
+
+def _merge_tables(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``: tables merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge_tables(out[k], v)
+        else:
+            out[k] = v
+    return out
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:

@@ -84,3 +84,37 @@ def test_missing_file_and_bad_set_syntax(tmp_path):
         parse_overrides(["novalue"])
     with pytest.raises(InputError, match="demand.nope: unknown key"):
         load_scenario(DATA / "empty.toml", {"demand.nope": 1})
+
+
+def test_extends_merges_tables_and_replaces_arrays(tmp_path):
+    (tmp_path / "base.toml").write_text(
+        '[demand]\ncases_per_day = 5000\nevent_share = 0.8\n'
+        '[catalogue]\nfile = "cat.csv"\n'
+        '[[crews]]\nname = "a"\nskills = ["sanitation"]\nper_subdistrict = 2\n'
+        '[[crews]]\nname = "b"\nskills = ["housing"]\nper_subdistrict = 1\n',
+        encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "what.toml").write_text(
+        'extends = "../base.toml"\nname = "what"\n[demand]\ncases_per_day = 7000\n'
+        '[[crews]]\nname = "c"\nskills = ["sanitation"]\nper_subdistrict = 4\n',
+        encoding="utf-8")
+    s = load_scenario(sub / "what.toml")
+    assert (s.name, s.demand.cases_per_day, s.demand.event_share) == ("what", 7000, 0.8)
+    assert [c.name for c in s.crews] == ["c"]
+    # the base's relative paths stay relative to the base's folder
+    assert s.catalogue.file == str((tmp_path / "cat.csv").resolve())
+
+
+def test_extends_errors_name_the_file_and_the_problem(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text('extends = "b.toml"\n', encoding="utf-8")
+    b.write_text('extends = "a.toml"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="cycle: a.toml -> b.toml -> a.toml"):
+        load_scenario(a)
+    a.write_text('extends = "missing.toml"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="extends = 'missing.toml': scenario file not found"):
+        load_scenario(a)
+    a.write_text('extends = 3\n', encoding="utf-8")
+    with pytest.raises(InputError, match="give the path of a scenario file"):
+        load_scenario(a)
