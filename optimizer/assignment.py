@@ -389,6 +389,17 @@ def assign(
         offset = np.asarray(column_offset, np.float64)
         if offset.shape != (m,) or not np.isfinite(offset).all():
             raise InputError(f"column_offset must be finite with shape ({m},)")
+        if flow_solver != "ortools" and time_limit is None and (
+                flow_solver == "ssp" or free.size <= SSP_MAX_TASKS) and (
+                sub.size < _kernels.PARALLEL_MIN_ELEMENTS):
+            got = _assign_compiled(sub, capacity, defer_cost[free], balance, cmax, k, offset,
+                                   scale, max_rounds, price_add or candidates, price_margin,
+                                   incremental_max, stats, t0)
+            if got is not None:
+                team[free] = got[0]
+                return done("optimal", "mcf", got[1])
+            # not finished there (over budget or out of rounds): the loop below redoes it
+            # and switches to OR-Tools or the dense solve at the same point
         top = np.empty((free.size, 2 * k), np.int32)
         _kernels.candidate_rows(sub, k, offset, top)
         ti, tk = np.nonzero(top >= 0)
@@ -491,6 +502,41 @@ def assign(
                 np.arange(first_new, tails.size, dtype=np.int64))
             t_fix += time.perf_counter() - ts
             stats["incremental_rounds"] = stats.get("incremental_rounds", 0) + 1
+
+
+def _assign_compiled(sub, capacity, defer_free, balance, cmax, k, offset, scale, max_rounds,
+                     price_add, price_margin, incremental_max, stats, t0):
+    """The candidate method with successive shortest paths in one compiled call
+    (:func:`_kernels.assign_candidates_ssp`), the same steps as the loop in :func:`assign`.
+
+    Returns ``(team of the free tasks, lower bound)``, or None when the kernel stopped
+    before a proven optimum. The kernel's phases are not timed one by one:
+    ``seconds_flow`` holds all of it (candidates, flows, pricing, repairs) and the other
+    phase timings are 0.
+    """
+    nf = sub.shape[0]
+    r = max(price_add, 1)
+    limit = max(64, nf // 40) if incremental_max is None else incremental_max
+    team_free = np.empty(nf, np.int32)
+    stats["flow_solver"] = "ssp"
+    stats["seconds_setup"] = time.perf_counter() - t0
+    ts = time.perf_counter()
+    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
+     negative) = _kernels.assign_candidates_ssp(
+        sub, capacity, defer_free, balance, cmax, k, offset, scale, max_rounds, r,
+        np.int64(np.floor(price_margin * scale)), limit, SSP_BUDGET_PER_ARC, team_free)
+    if status == 2:  # cannot happen: every task has its own defer arc
+        raise RuntimeError("successive shortest paths found no path to the sink")
+    if status != 0:
+        return None
+    stats.update(arcs_initial=int(arcs_initial), arcs_slots=int(arcs_slots),
+                 ssp_scans=int(scans), flow_solves=int(solves), arcs_final=int(arcs_final),
+                 pricing_rounds=int(rounds), seconds_flow=time.perf_counter() - ts,
+                 seconds_potentials=0.0, seconds_pricing=0.0, seconds_incremental=0.0,
+                 negative_arcs_per_round=[int(x) for x in negative])
+    if incremental:
+        stats["incremental_rounds"] = int(incremental)
+    return team_free, float(bound)
 
 
 def greedy_assign(

@@ -15,6 +15,10 @@ from urbangrid.optimizer._common import finish, finish_numpy
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.policies import _sequential_reference
 
+# pinned tasks and random teams include unreachable pairs: the NumPy version's ETAs then
+# hold inf - inf (NaN, as the compiled version's)
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+
 
 def _same(a, b):
     assert np.array_equal(a.team, b.team)
@@ -80,8 +84,6 @@ def test_sequential_policies_with_no_team_or_no_task(name, tiny):
     _same(pol(empty), _sequential_reference(empty, name))
 
 
-# random teams include unreachable pairs: the NumPy version's ETAs then hold inf - inf
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("seed", range(10))
 def test_finish_matches_the_numpy_version(seed):
     rng = np.random.default_rng(100 + seed)
@@ -113,3 +115,49 @@ def test_policies_accept_the_simulation_snapshot_dtypes(tiny):
     raw.__dict__.update(tiny.__dict__)
     for name in ("nearest", "legacy", "mcf"):
         _same(get_policy(name)(raw), get_policy(name)(tiny))
+
+
+def _same_result(a, b):
+    assert np.array_equal(a.team, b.team) and a.team.dtype == b.team.dtype
+    assert a.objective == b.objective
+    assert np.array_equal(a.lower_bound, b.lower_bound, equal_nan=True)
+    assert (a.status, a.method) == (b.status, b.method)
+    assert np.array_equal(a.reason, b.reason)
+    untimed = [{k: v for k, v in x.stats.items() if "seconds" not in k} for x in (a, b)]
+    assert untimed[0] == untimed[1]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("balance", [0.0, 60.0])
+@pytest.mark.parametrize("incremental_max", [None, 0])
+def test_compiled_assign_loop_matches_the_python_loop(seed, balance, incremental_max):
+    from urbangrid.optimizer import assign
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 80)), int(rng.integers(3, 40))
+    costs = rng.uniform(0, 1000, (n, m)).astype(np.float32)
+    costs[rng.random((n, m)) < 0.4] = np.inf
+    costs[:, 0] = np.round(costs[:, 0] / 100) * 100  # ties
+    capacity = rng.integers(0, 4, m)
+    defer = rng.uniform(200, 1500, n)
+    pinned = np.where(rng.random(n) < 0.1, rng.integers(0, m, n), -1)
+    offset = rng.uniform(0, 300, m) if seed % 2 else None
+    for k in (1, 2, 8):  # few candidates force pricing rounds, repairs and re-solves
+        kw = dict(balance=balance, pinned=pinned, candidates=k, column_offset=offset,
+                  incremental_max=incremental_max)
+        fast = assign(costs, capacity, defer, **kw)
+        # any time limit keeps assign in its Python loop; this one is never reached
+        slow = assign(costs, capacity, defer, time_limit=1e9, **kw)
+        _same_result(fast, slow)
+    # out of pricing rounds: the compiled loop hands over to the Python one (dense solve)
+    kw = dict(balance=balance, pinned=pinned, candidates=1, max_rounds=1)
+    fast = assign(costs, capacity, defer, **kw)
+    _same_result(fast, assign(costs, capacity, defer, time_limit=1e9, **kw))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_assign_gives_the_same_mcf_assignment(seed):
+    from urbangrid.optimizer import solve
+
+    p = random_problem(seed, n_tasks=30, n_teams=25, pinned=0.1, current=0.1)
+    _same(solve(p, "mcf", candidates=2), solve(p, "mcf", candidates=2, time_limit=1e9))
