@@ -135,7 +135,7 @@ _CASE_SPEC = {
     "t_close": (np.float64, np.nan), "t_pool": (np.float64, np.nan),
     "deadline": (np.float64, np.nan),
     # End of a hotline case's work-order processing (channels.hotline.order_types).
-    "t_order": (np.float64, np.nan),
+    "t_order": (np.float64, np.nan), "order_wait": (np.int8, 0),
     "cell": (np.int32, -1), "category": (np.int16, -1), "channel": (np.int8, -1),
     "status": (np.int8, S_NEW), "team": (np.int32, -1), "resolved": (np.int8, -1),
     "satisfied": (np.int8, -1), "n_misroute": (np.int16, 0), "n_rework": (np.int16, 0),
@@ -937,6 +937,7 @@ class Model:
         if t_order > now:
             # The work order is still being processed beside the crew visit (NaN compares
             # false: no order stage); the case closes when it is done.
+            cs.order_wait[c] = 1
             _Call(self.env, t_order - now, self._on_order_done, c)
             return
         cs.status[c] = S_CLOSED
@@ -956,6 +957,25 @@ class Model:
             env.run(until=t)
             if progress is not None:
                 progress(t / self.t_stop)
+        self._close_waiting_orders()
+
+    def _close_waiting_orders(self) -> None:
+        """Close, at their work order's end, the cases that only wait for it.
+
+        Their crew path is done and the order's end was drawn at registration; nothing
+        else can happen to them, so closing them after the run's end is exact. It spares
+        a long drain just to see work orders finish (MODEL.md "Hotline work orders").
+        """
+        cs = self.cases
+        n = cs.n
+        idx = np.flatnonzero((cs.order_wait[:n] == 1) & (cs.status[:n] != S_CLOSED)
+                            & (cs.status[:n] != S_PARKED))
+        for c in idx.tolist():
+            t = cs.t_order.item(c)
+            cs.status[c] = S_CLOSED
+            cs.resolved[c] = 1
+            cs.t_close[c] = t
+            self._log_at(t, c, CLOSED, -1)
 
 
 def make_problem(cls, validate: bool, **fields):

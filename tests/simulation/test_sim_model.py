@@ -538,3 +538,28 @@ def test_workstation_bad_input_names_the_problem():
         simulate(base.replace({"workstations": [{"name": "w", "subdistrict": "T00",
                                                  "location": [0.0, 0.0],
                                                  "crews": {"sanitation": 1}}]}))
+
+
+def test_cases_waiting_only_for_their_work_order_close_at_its_end_exactly():
+    # A case whose crew path is done waits only for its work order, whose end was drawn
+    # at registration: the run closes it then, even past its end, with the same time a
+    # long drain would give.
+    base = {"run.warmup_days": 1, "run.days": 2,
+            "channels.hotline.order_types": {"help": _order(4.0, cv=0.5)}}
+    cut = simulate(toy_scenario(**base))
+    drained = simulate(toy_scenario(**base, **{"run.drain_days": 40}))
+    c = cut.cases
+    late = (c["status"] == S_CLOSED) & (c["t_close"] > cut.t_end)
+    assert late.sum() > 20
+    hot = c["channel"] == CHANNELS.index("hotline")
+    assert hot[late].all()
+    idx = np.flatnonzero(late)  # the drained run's first cases are the same cases
+    np.testing.assert_array_equal(drained.cases["t_report"][:late.size], c["t_report"])
+    # (the event loop reaches t_order as now + (t_order - now): equal to within 1 ulp)
+    np.testing.assert_allclose(c["t_close"][idx], drained.cases["t_close"][idx],
+                               rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(c["t_close"][late], c["t_order"][late])
+    # one CLOSED row each, at that time
+    ev = cut.events
+    closed_rows = ev["case"][(ev["kind"] == CLOSED) & (ev["time"] > cut.t_end)]
+    assert np.array_equal(np.sort(closed_rows), np.flatnonzero(late))
