@@ -305,7 +305,8 @@ def _measurements(r: dict, what: str) -> list[Measurement]:
         notes["disk_commit_p50_ms"] = round(floor["p50_ms"], 3)
         p50 = Measurement(
             f"service_{what}_p50", call["p50_ms"] / 1e3,
-            "GET /services.json p50, interleaved", get["p50_ms"] / 1e3,
+            "GET /services.json p50, interleaved (ratio: time − disk commit, over it)",
+            get["p50_ms"] / 1e3,
             ratio=(call["p50_ms"] - floor["p50_ms"]) / get["p50_ms"],
             ratio_kind="(p50 − disk-commit floor p50) / GET p50 (lower is better)",
             extra=notes)
