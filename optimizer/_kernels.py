@@ -124,6 +124,54 @@ def score_stream(row_of_task, table, team_start, team_base, team_end, team_skill
 
 
 @njit(cache=True)
+def score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
+                team_skills, task_skill, task_work, task_deadline, task_priority,
+                task_current, w_travel, w_wait, w_lateness, w_balance, w_reassign, base,
+                out):
+    """:func:`urbangrid.optimizer.score` for a small batch in one call: the team and task
+    terms (float64, in the order ``scoring`` computes them with NumPy), the per-task
+    travel rows, the skill classes, then the same row kernel (:func:`_score_seq`), so
+    the matrix is bitwise that of :func:`score_stream`. ``base`` (float64[m]) receives
+    the team offsets (wait + load terms, ``scoring.team_offset``)."""
+    n = task_cell.shape[0]
+    m = free_at.shape[0]
+    f32 = np.float32
+    start32 = np.empty(m, f32)
+    base32 = np.empty(m, f32)
+    reach = np.empty(m, f32)
+    for j in range(m):
+        a = free_at[j]
+        b = shift_start[j]
+        x = a if (a >= b or a != a) else b  # np.maximum, NaN kept
+        x = x if (x >= now or x != x) else now
+        st = x - now
+        bj = w_wait * st + w_balance * team_load[j]
+        base[j] = bj
+        start32[j] = f32(st)
+        base32[j] = f32(bj)
+        # _conservative_reach: rounded down so that float32 feasibility implies float64
+        r64 = (shift_end[j] - now) - st
+        r = f32(r64)
+        if np.float64(r) > r64:
+            r = np.nextafter(r, f32(-np.inf))
+        reach[j] = r
+    slack32 = np.empty(n, f32)
+    wlate32 = np.empty(n, f32)
+    table = np.empty((n, m), f32)
+    rows = np.empty(n, np.int32)
+    for i in range(n):
+        slack32[i] = f32(task_work[i] - (task_deadline[i] - now))
+        wlate32[i] = f32(w_lateness * task_priority[i])
+        rows[i] = i
+        c = task_cell[i]
+        for j in range(m):
+            table[i, j] = travel[j, c]
+    cls, rtab = skill_reach(task_skill, team_skills, reach)
+    _score_seq(rows, table, start32, base32, cls, rtab, slack32, wlate32, task_current,
+               f32(w_travel), f32(w_reassign), out)
+
+
+@njit(cache=True)
 def group_by_cell(task_cell, n_cells):
     """Counting sort of tasks by cell: tasks of cell ``c`` are
     ``order[start[c]:start[c + 1]]`` (in index order)."""

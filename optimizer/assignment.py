@@ -136,6 +136,16 @@ def _validate(costs, capacity, defer_cost, pinned, balance):
     return costs, capacity, defer_cost, pinned, balance, cmax
 
 
+def _trusted(costs, capacity, defer_cost, pinned, balance):
+    # _validate for arrays built from a validated DispatchProblem: dtypes only, and the
+    # one scan of the costs that finds the largest finite cost (NaN / -inf still raise)
+    cmax, bad = _kernels.scan_costs(costs)
+    if bad:
+        raise InputError("costs must not hold NaN or -inf (use +inf for infeasible pairs)")
+    return (costs, capacity.astype(np.int64), np.asarray(defer_cost, np.float64),
+            pinned.astype(np.int64), float(balance), cmax)
+
+
 def _objective(costs, team, free, defer_cost, balance, m) -> float:
     t = team[free]
     got = t >= 0
@@ -343,20 +353,52 @@ def assign(
     InputError
         Malformed arrays (shapes, NaN, negative capacity, non-finite defer costs).
     """
+    return _assign(**locals())
+
+
+def _assign(
+    costs: np.ndarray,
+    capacity: np.ndarray,
+    defer_cost: np.ndarray | float,
+    *,
+    balance: float = 0.0,
+    pinned: np.ndarray | None = None,
+    candidates: int = 8,
+    column_offset: np.ndarray | None = None,
+    price_margin: float = 0.0,
+    dense: bool = False,
+    time_limit: float | None = None,
+    scale: float = DEFAULT_SCALE,
+    max_rounds: int = 25,
+    price_add: int | None = None,
+    incremental_max: int | None = None,
+    flow_solver: str = "auto",
+    internal: bool = False,
+) -> AssignmentResult:
+    """:func:`assign`. ``internal`` callers (:func:`urbangrid.optimizer.solve`) pass
+    arrays derived from a validated problem with the dtypes :func:`_validate` returns,
+    and read neither ``objective`` nor ``reason`` (NaN and None then): that skips ~40 us
+    of checks and bookkeeping per call, most of a small batch's cost."""
     t0 = time.perf_counter()
-    costs, capacity, defer_cost, pinned, balance, cmax = _validate(
-        costs, capacity, defer_cost, pinned, balance)
+    if internal:
+        costs, capacity, defer_cost, pinned, balance, cmax = _trusted(
+            costs, capacity, defer_cost, pinned, balance)
+    else:
+        costs, capacity, defer_cost, pinned, balance, cmax = _validate(
+            costs, capacity, defer_cost, pinned, balance)
     n, m = costs.shape
     team = pinned.astype(np.int32)
     free = np.flatnonzero(pinned < 0)
     stats: dict = {"n_tasks": n, "n_teams": m, "n_free": int(free.size)}
 
     def done(status: str, method: str, lb: float = float("nan")) -> AssignmentResult:
-        obj = _objective(costs, team, free, defer_cost, balance, m)
+        obj = float("nan") if internal else _objective(costs, team, free, defer_cost,
+                                                       balance, m)
         stats["seconds_total"] = time.perf_counter() - t0
         return AssignmentResult(team=team, objective=obj, solve_seconds=time.perf_counter() - t0,
                                 status=status, method=method, lower_bound=lb, stats=stats,
-                                reason=_reasons(costs, team, pinned, capacity))
+                                reason=None if internal else _reasons(costs, team, pinned,
+                                                                      capacity))
 
     if free.size == 0:
         return done("optimal", "mcf", 0.0)
@@ -367,13 +409,6 @@ def assign(
     net_nodes = free.size + m + 1
     scale = _pick_scale(cmax, defer_cost[free], balance, capacity, net_nodes, n, scale)
     stats["scale"] = scale
-    defer_int = np.floor(defer_cost[free] * scale + 0.5).astype(np.int64)
-    # with balance > 0 a slot k whose surcharge balance*k reaches (largest defer cost -
-    # smallest pair cost) is never needed: deferring is at least as cheap. This bounds
-    # the slot arcs of teams with huge capacities.
-    max_useful = n if balance <= 0 else int(
-        np.ceil((float(defer_cost[free].max()) + cmax) / balance)) + 1
-    net = _Network(free, capacity, defer_int, balance, scale, max_useful)
     if flow_solver not in ("auto", "ortools", "ssp"):
         raise InputError(f"flow_solver must be 'auto', 'ortools' or 'ssp', got {flow_solver!r}")
     sub = costs if free.size == n else costs[free]
@@ -405,6 +440,13 @@ def assign(
         ti, tk = np.nonzero(top >= 0)
         pi, pj = ti.astype(np.int64), top[ti, tk].astype(np.int64)
         method = "mcf"
+    defer_int = np.floor(defer_cost[free] * scale + 0.5).astype(np.int64)
+    # with balance > 0 a slot k whose surcharge balance*k reaches (largest defer cost -
+    # smallest pair cost) is never needed: deferring is at least as cheap. This bounds
+    # the slot arcs of teams with huge capacities.
+    max_useful = n if balance <= 0 else int(
+        np.ceil((float(defer_cost[free].max()) + cmax) / balance)) + 1
+    net = _Network(free, capacity, defer_int, balance, scale, max_useful)
     use_ssp = method == "mcf" and (
         flow_solver == "ssp" or (flow_solver == "auto" and free.size <= SSP_MAX_TASKS))
     stats["flow_solver"] = "ssp" if use_ssp else "ortools"

@@ -23,7 +23,7 @@ from urbangrid.grid.errors import InputError
 
 from . import scoring
 from ._common import finish, pair_cost
-from .assignment import assign, greedy_assign
+from .assignment import _assign, greedy_assign
 from .problem import Assignment, DeferReason, DispatchProblem
 
 __all__ = ["METHODS", "solve"]
@@ -70,7 +70,7 @@ def solve(
         raise InputError(f"time_limit must be > 0 seconds, got {time_limit!r}")
     t0 = time.perf_counter()
     p = problem
-    costs = scoring.score(p)
+    costs, offset = scoring.score_and_offset(p)
     stats = {"seconds_scoring": time.perf_counter() - t0}
     if method == "greedy":
         team = greedy_assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
@@ -78,9 +78,11 @@ def solve(
         return finish(p, team, method="greedy", status="feasible", t0=t0, stats=stats)
     remaining = None if time_limit is None else max(time_limit - stats["seconds_scoring"], 0.0)
     flow_limit = remaining if method != "cpsat" else None
-    r = assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
-               pinned=p.task_pinned, candidates=candidates, dense=method == "mcf_dense",
-               time_limit=flow_limit, column_offset=scoring.team_offset(p))
+    # the problem is validated: assign skips its own checks and the objective and
+    # reasons that finish() computes anyway
+    r = _assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
+                pinned=p.task_pinned, candidates=candidates, dense=method == "mcf_dense",
+                time_limit=flow_limit, column_offset=offset, internal=True)
     stats.update(r.stats)
     stats["flow_method"] = r.method
     if method == "cpsat":
@@ -96,6 +98,8 @@ def _lower_bound(p: DispatchProblem, r) -> float:
     # the flow's bound covers free tasks; pinned ones add their fixed cost. Scores are
     # float32 (7 digits), so the bound holds up to that rounding.
     pinned = np.flatnonzero(p.task_pinned >= 0)
+    if pinned.size == 0:  # the usual case; the sum below would be 0.0
+        return r.lower_bound + 0.0
     fixed = float(pair_cost(p, pinned, p.task_pinned[pinned], feasible_only=False).sum())
     return r.lower_bound + fixed
 

@@ -10,7 +10,7 @@ district-wide teams, ties in travel time and an infinite shift end.
 
 import numpy as np
 import pytest
-from urbangrid.optimizer import DispatchProblem, get_policy
+from urbangrid.optimizer import DispatchProblem, ScoreWeights, get_policy
 from urbangrid.optimizer._common import finish, finish_numpy
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.policies import _sequential_reference
@@ -161,3 +161,17 @@ def test_compiled_assign_gives_the_same_mcf_assignment(seed):
 
     p = random_problem(seed, n_tasks=30, n_teams=25, pinned=0.1, current=0.1)
     _same(solve(p, "mcf", candidates=2), solve(p, "mcf", candidates=2, time_limit=1e9))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_batch_scores_equal_the_streaming_kernel(seed):
+    from urbangrid.optimizer import scoring
+
+    for p in _variants(seed):
+        p = p.replace(weights=ScoreWeights(wait=0.7, balance=33.0, lateness=1.3))
+        stream = scoring._score_stream(p, np.empty((p.n_tasks, p.n_teams), np.float32))
+        small, offset = scoring.score_and_offset(p)
+        assert p.n_tasks * p.n_teams <= scoring.SMALL_BATCH
+        assert np.array_equal(small, stream)
+        assert np.array_equal(scoring.score(p), stream)
+        assert np.array_equal(offset, scoring.team_offset(p))
