@@ -35,11 +35,11 @@ EVENT_NAMES = (
     "reported", "registered", "invalid", "fixed_on_spot", "forwarded", "dispatched",
     "signed", "returned", "prepared", "travel", "arrived", "work_done", "unresolved",
     "extended", "parked", "verified", "rework", "callback_ok", "callback_bad", "reopened",
-    "closed",
+    "closed", "handed_back",
 )
 (REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
  PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
- CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED) = range(len(EVENT_NAMES))
+ CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = range(len(EVENT_NAMES))
 
 # Case status codes.
 STATUS_NAMES = ("new", "registered", "waiting", "assigned", "in_progress", "closed",
@@ -294,6 +294,8 @@ class Model:
         self._return_mean = wf.return_mean_hours * 3600.0
         self._feedback_mean = wf.feedback_mean_min * 60.0
         self._verify_mean = scenario.inspectors.verify_delay_min * 60.0
+        self._handover = scenario.dispatch.handover
+        self._lookahead = scenario.dispatch.shift_lookahead_h * 3600.0
         fast = scenario.channels.iot.fast_lane
         self._iot_fast = fast.enabled
         self._fast_sign_mean = fast.sign_mean_min * 60.0
@@ -757,8 +759,18 @@ class Model:
             self.team_shift_end[j] = e
         start = self.team_shift_start.item(j)
         if start > now:
-            # Off duty: the queue waits for the next shift.
             self._team_busy[j] = False
+            if self._handover and start - now > self._lookahead:
+                # Shift over: unstarted tasks go back to the pool for the next crew on
+                # duty (dispatch.handover).
+                self.team_free_at[j] = start
+                while q:
+                    c = q.popleft()
+                    self._log_at(now, c, HANDED_BACK, j)
+                    self._release(j)
+                    self._to_pool(c)
+                return
+            # Off duty: the queue waits for the next shift.
             if not self._team_waking[j]:
                 self._team_waking[j] = True
                 _Call(self.env, start - now, self._on_wake, j)

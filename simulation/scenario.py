@@ -467,6 +467,9 @@ class DispatchConfig(_Model):
     validate_snapshots: bool = Field(
         False, description="validate every DispatchProblem the dispatcher builds (slower; "
         "for debugging a policy or the model)")
+    handover: bool = Field(
+        False, description="a crew whose shift ends hands its unstarted tasks back to the "
+        "pool for the crews on duty (else they wait for its next shift)")
     shift_lookahead_h: float = Field(0.5, ge=0.0, le=48.0,
                                      description="off-duty teams starting within this count")
 

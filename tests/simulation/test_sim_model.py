@@ -563,3 +563,28 @@ def test_cases_waiting_only_for_their_work_order_close_at_its_end_exactly():
     ev = cut.events
     closed_rows = ev["case"][(ev["kind"] == CLOSED) & (ev["time"] > cut.t_end)]
     assert np.array_equal(np.sort(closed_rows), np.flatnonzero(late))
+
+
+def test_handover_returns_unstarted_tasks_when_a_shift_ends():
+    s = toy_scenario(**{"run.days": 3, "demand.cases_per_day": 600})
+    off = simulate(s, seed=4)
+    assert not (off.events["kind"] == EVENT_NAMES.index("handed_back")).any()
+    res = simulate(s.replace({"dispatch.handover": True}), seed=4)
+    ev = res.events
+    hb = np.flatnonzero(ev["kind"] == EVENT_NAMES.index("handed_back"))
+    assert hb.size > 0
+    pats, pattern = res.teams["patterns"], res.teams["pattern"]
+    look = s.dispatch.shift_lookahead_h * 3600.0
+    for i in hb.tolist():
+        t, j, c = ev["time"][i], ev["team"][i], ev["case"][i]
+        start, _ = pats[pattern[j]].window_at(t)
+        assert start - t > look  # the team is off duty, its next shift not imminent
+        later = (ev["case"] == c) & (ev["time"] >= t)
+        kinds = ev["kind"][later]
+        # the task was not started by that team: it goes back to dispatch (or is still
+        # waiting at the end of the run)
+        travel_by_j = later & (ev["kind"] == EVENT_NAMES.index("travel")) & (ev["team"] == j) \
+            & (ev["time"] < start)
+        assert not travel_by_j.any()
+        assert EVENT_NAMES.index("dispatched") in kinds or res.cases["status"][c] == 2
+    _check_conservation(res)

@@ -17,6 +17,7 @@ WHATIFS = {
     "whatif_sanitation_night_shift.toml": ["crews"],
     "whatif_dispatch_nearest.toml": ["dispatch.policy"],
     "whatif_dispatch_mcf.toml": ["dispatch.policy"],
+    "whatif_workstation_pengpu.toml": ["workstations"],
 }
 
 
@@ -109,6 +110,9 @@ def test_scenario_runs_on_a_toy_district(name):
     sc = load_scenario(SCENARIOS / name, {
         "district.source": "toy", "run.days": 0.5, "run.warmup_days": 0.25,
         "demand.cases_per_day": 200})
+    if sc.workstations:  # Jing'an sub-district codes: place them in a toy sub-district
+        sc = sc.replace({"workstations": [{**w.model_dump(), "subdistrict": "T00",
+                                           "location": None} for w in sc.workstations]})
     k = compute_kpis(simulate(sc))["all"]
     assert k["cases_created"] > 0
     assert k["cases_closed"] + k["cases_parked"] + k["cases_open_end"] + \
@@ -128,3 +132,22 @@ def test_study_functions_are_reexported_by_the_package():
     from urbangrid.simulation.calibrate import calibrate
     from urbangrid.simulation.validate import validate
     assert sim.calibrate is calibrate and sim.validate is validate
+
+
+def test_the_workstation_whatif_adds_its_teams_in_pengpu():
+    from urbangrid.simulation.catalogue import load_catalogue
+    from urbangrid.simulation.run import build_teams, make_calendar
+    from urbangrid.simulation.space import build_space
+
+    base = load_scenario(SCENARIOS / "jingan_integrated.toml", {"district.resolution": 9})
+    what = load_scenario(SCENARIOS / "whatif_workstation_pengpu.toml",
+                         {"district.resolution": 9})
+    space = build_space(what.district)
+    cat = load_catalogue(what.catalogue.file, what.catalogue.overrides)
+    cal = make_calendar(what)
+    a = build_teams(base, space, cat, cal)
+    b = build_teams(what, space, cat, cal)
+    k = space.sub_codes.index("310106100")
+    assert space.sub_names[k] == "彭浦镇"
+    assert (b["area"] == k).sum() - (a["area"] == k).sum() == 7
+    assert b["area"].size - a["area"].size == 7
