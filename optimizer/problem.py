@@ -2,8 +2,10 @@
 
 A :class:`DispatchProblem` is a snapshot of open tasks and field teams as flat NumPy
 arrays (task ``i``, team ``j``, H3 cell ``c`` are plain indices). It is validated once, on
-construction, in O(n + m) vectorised checks, because the simulation builds one at every
-dispatch tick. Everything downstream (scoring kernels, solvers, policies) trusts it.
+construction, in O(n + m) vectorised checks; a caller that already holds the arrays in the
+validated form (the simulation, at every dispatch tick) may skip them with
+:meth:`DispatchProblem.unchecked`. Everything downstream (scoring kernels, solvers,
+policies) trusts it.
 
 Cost model (all terms in *seconds-equivalent*; see :class:`ScoreWeights`)::
 
@@ -189,6 +191,16 @@ def _check_range(name: str, arr: np.ndarray, lo: float | None, hi: float | None)
         k = int(np.flatnonzero(bad)[0])
         span = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
         raise InputError(f"DispatchProblem.{name}[{k}] = {arr[k].item()!r} is outside {span}")
+
+
+# optional per-task / per-team fields of DispatchProblem: (name, default, dtype, length)
+_OPTIONAL_ARRAYS = (
+    ("task_pinned", -1, np.int32, "n"),
+    ("task_current", -1, np.int32, "n"),
+    ("task_crews", 1, np.int32, "n"),
+    ("team_load", 0, np.int32, "m"),
+    ("team_area", -1, np.int32, "m"),
+)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -390,6 +402,34 @@ class DispatchProblem:
         """A validated copy with some fields changed (for what-if variants)."""
         return dataclasses.replace(self, **changes)
 
+    @classmethod
+    def unchecked(cls, **fields: Any) -> DispatchProblem:
+        """A problem from arrays already in the validated form, without any check.
+
+        For callers that build a snapshot at every dispatch tick from state they keep
+        with the documented dtypes and shapes (the simulation): the checks and coercions
+        of the constructor cost ~0.2 ms per snapshot. Every array field must be given
+        with its documented dtype and length, C-contiguous (``travel`` float32);
+        optional fields left out take their defaults, broadcast to arrays. Nothing is
+        copied or checked, so a wrong field gives wrong answers or errors later, not an
+        :class:`InputError`: use the constructor for anything read from users.
+        """
+        obj = object.__new__(cls)
+        d = obj.__dict__
+        d["weights"] = _DEFAULT_WEIGHTS
+        d["cell_travel"] = None
+        d.update(fields)
+        missing = _REQUIRED.difference(d)
+        if missing:
+            raise TypeError(f"DispatchProblem.unchecked: missing {', '.join(sorted(missing))}")
+        n = d["task_id"].shape[0]
+        m = d["team_id"].shape[0]
+        for name, value, dtype, size in _OPTIONAL_ARRAYS:
+            if name not in fields:
+                d[name] = np.full(n if size == "n" else m, value, dtype)
+        d["now"] = float(d["now"])
+        return obj
+
 
 @dataclass(frozen=True, eq=False)
 class Assignment:
@@ -447,3 +487,10 @@ class Assignment:
     @property
     def n_deferred(self) -> int:
         return int((self.team < 0).sum())
+
+
+_DEFAULT_WEIGHTS = ScoreWeights()
+_REQUIRED = frozenset(
+    f.name for f in dataclasses.fields(DispatchProblem)
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+)

@@ -175,3 +175,28 @@ def test_small_batch_scores_equal_the_streaming_kernel(seed):
         assert np.array_equal(small, stream)
         assert np.array_equal(scoring.score(p), stream)
         assert np.array_equal(offset, scoring.team_offset(p))
+
+
+def test_unchecked_construction_equals_the_validated_problem(tiny):
+    fields = {f: getattr(tiny, f) for f in tiny.__dataclass_fields__}
+    fast = DispatchProblem.unchecked(**fields)
+    for name in fields:
+        a, b = getattr(fast, name), getattr(tiny, name)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+        else:
+            assert a == b
+    # optional fields left out take the constructor's defaults, as arrays
+    required = {k: v for k, v in fields.items()
+                if k not in ("task_pinned", "task_current", "task_crews", "team_load",
+                             "team_area", "weights", "cell_travel")}
+    bare = DispatchProblem.unchecked(**required)
+    full = DispatchProblem(**required)
+    for name in ("task_pinned", "task_current", "task_crews", "team_load", "team_area"):
+        assert getattr(bare, name).dtype == getattr(full, name).dtype
+        assert np.array_equal(getattr(bare, name), getattr(full, name))
+    assert bare.weights == full.weights and bare.cell_travel is None
+    for name in ("nearest", "legacy", "mcf", "greedy"):
+        _same(get_policy(name)(bare), get_policy(name)(full))
+    with pytest.raises(TypeError, match="missing travel"):
+        DispatchProblem.unchecked(**{k: v for k, v in required.items() if k != "travel"})
