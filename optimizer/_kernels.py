@@ -1003,3 +1003,39 @@ def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
             cancel_negative_arcs(n_nodes, tails, heads, arc_costs, caps, flows, d,
                                  np.arange(first_new, tails.shape[0]))
             incremental += 1
+
+
+@njit(cache=True)
+def assign_small(costs, capacity, defer_cost, balance, k, offset, scale, max_rounds, r,
+                 price_margin, incremental_max, budget_per_arc, int_budget, team):
+    """:func:`assign_candidates_ssp` with the checks and the cost scale of ``assign``
+    in the same call, for batches without pinned tasks (every task is free).
+
+    ``scale`` is the requested resolution; it is lowered as ``assignment._pick_scale``
+    does. Returns the kernel's tuple followed by the scale used; status 3 = NaN or -inf
+    in ``costs`` or a non-finite ``offset`` (the caller's checks then raise).
+    """
+    nf, m = costs.shape
+    cmax, bad = _scan_seq(costs)
+    for j in range(m):
+        if not np.isfinite(offset[j]):
+            bad = True
+    if bad:
+        return 3, 0.0, 0, 0, 0, 0, 0, 0, 0, np.zeros(0, np.int64), scale
+    dmax = 0.0
+    for i in range(nf):
+        dmax = max(dmax, abs(defer_cost[i]))
+    cap_max = 0
+    for j in range(m):
+        cap_max = max(cap_max, capacity[j])
+    big = max(max(max(cmax, dmax), balance * np.float64(cap_max)), 1.0)
+    limit = int_budget / ((nf + m + 1 + 1.0) * (nf + 1.0) * big)
+    if limit < scale:
+        scale = limit
+    margin = np.int64(np.floor(price_margin * scale))
+    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
+     negative) = assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
+                                       scale, max_rounds, r, margin, incremental_max,
+                                       budget_per_arc, team)
+    return (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
+            incremental, negative, scale)

@@ -380,6 +380,14 @@ def _assign(
     and read neither ``objective`` nor ``reason`` (NaN and None then): that skips ~40 us
     of checks and bookkeeping per call, most of a small batch's cost."""
     t0 = time.perf_counter()
+    if internal and time_limit is None and not dense and flow_solver == "auto" and (
+            0 < costs.shape[0] <= SSP_MAX_TASKS and candidates < costs.shape[1]
+            and costs.size < _kernels.PARALLEL_MIN_ELEMENTS
+            and column_offset is not None and not (pinned >= 0).any()):
+        res = _assign_small(costs, capacity, defer_cost, balance, candidates, column_offset,
+                            scale, max_rounds, price_add, price_margin, incremental_max, t0)
+        if res is not None:
+            return res
     if internal:
         costs, capacity, defer_cost, pinned, balance, cmax = _trusted(
             costs, capacity, defer_cost, pinned, balance)
@@ -544,6 +552,40 @@ def _assign(
                 np.arange(first_new, tails.size, dtype=np.int64))
             t_fix += time.perf_counter() - ts
             stats["incremental_rounds"] = stats.get("incremental_rounds", 0) + 1
+
+
+def _assign_small(costs, capacity, defer_cost, balance, candidates, offset, scale,
+                  max_rounds, price_add, price_margin, incremental_max, t0):
+    """:func:`_assign` for solve()'s usual small batch (no pinned task, no time limit,
+    candidate method on successive shortest paths): checks, cost scale, candidates,
+    flows and pricing in one compiled call (:func:`_kernels.assign_small`), the same
+    steps as :func:`_assign`, whose result and statistics it returns. None when the
+    kernel stopped early or found bad input: the caller then takes the general path,
+    which redoes the work, raises or switches solver at the same point."""
+    n, m = costs.shape
+    team = np.empty(n, np.int32)
+    stats: dict = {"n_tasks": n, "n_teams": m, "n_free": n}
+    ts = time.perf_counter()
+    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
+     negative, scale) = _kernels.assign_small(
+        costs, capacity.astype(np.int64), defer_cost, float(balance), max(candidates, 1),
+        offset, float(scale), max_rounds, max(price_add or candidates, 1),
+        float(price_margin), max(64, n // 40) if incremental_max is None else incremental_max,
+        SSP_BUDGET_PER_ARC, _INT_BUDGET, team)
+    if status != 0:
+        return None
+    t1 = time.perf_counter()
+    stats.update(scale=scale, flow_solver="ssp", arcs_initial=int(arcs_initial),
+                 arcs_slots=int(arcs_slots), seconds_setup=ts - t0, ssp_scans=int(scans),
+                 flow_solves=int(solves), arcs_final=int(arcs_final),
+                 pricing_rounds=int(rounds), seconds_flow=t1 - ts, seconds_potentials=0.0,
+                 seconds_pricing=0.0, seconds_incremental=0.0,
+                 negative_arcs_per_round=negative.tolist())
+    if incremental:
+        stats["incremental_rounds"] = int(incremental)
+    stats["seconds_total"] = time.perf_counter() - t0
+    return AssignmentResult(team=team, objective=float("nan"), solve_seconds=t1 - t0,
+                            status="optimal", method="mcf", lower_bound=bound, stats=stats)
 
 
 def _assign_compiled(sub, capacity, defer_free, balance, cmax, k, offset, scale, max_rounds,

@@ -155,12 +155,16 @@ def test_compiled_assign_loop_matches_the_python_loop(seed, balance, incremental
     _same_result(fast, assign(costs, capacity, defer, time_limit=1e9, **kw))
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_compiled_assign_gives_the_same_mcf_assignment(seed):
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("pinned", [0.0, 0.1])
+def test_compiled_assign_gives_the_same_mcf_assignment(seed, pinned):
     from urbangrid.optimizer import solve
 
-    p = random_problem(seed, n_tasks=30, n_teams=25, pinned=0.1, current=0.1)
-    _same(solve(p, "mcf", candidates=2), solve(p, "mcf", candidates=2, time_limit=1e9))
+    p = random_problem(seed, n_tasks=30, n_teams=25, pinned=pinned, current=0.1,
+                       capacity=(0, 3))
+    for k in (1, 2, 8):  # 1 and 2 force pricing rounds
+        # a time limit keeps solve on the general Python path; this one is never reached
+        _same(solve(p, "mcf", candidates=k), solve(p, "mcf", candidates=k, time_limit=1e9))
 
 
 @pytest.mark.parametrize("seed", range(6))
