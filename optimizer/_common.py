@@ -70,7 +70,13 @@ def defer_reasons(
 
 
 def priority_order(p: DispatchProblem) -> np.ndarray:
-    """Task indices by descending priority, then earliest deadline, then index."""
+    """Task indices by descending priority, then earliest deadline, then index (int64;
+    compiled, the same as :func:`priority_order_numpy`)."""
+    return _policy_kernels.priority_order(p.task_priority, p.task_deadline)
+
+
+def priority_order_numpy(p: DispatchProblem) -> np.ndarray:
+    """:func:`priority_order` by ``np.lexsort`` (the reference)."""
     return np.lexsort((np.arange(p.n_tasks), p.task_deadline, -p.task_priority)).astype(np.int64)
 
 
@@ -93,7 +99,7 @@ def sequence_eta(
         return eta, pos
     if order is None:
         rank = np.empty(n, np.int64)
-        rank[priority_order(p)] = np.arange(n)
+        rank[priority_order_numpy(p)] = np.arange(n)
     else:
         rank = order.astype(np.int64)
     idx = idx[np.lexsort((rank[idx], team[idx]))]
@@ -129,13 +135,15 @@ def finish(
     reason: np.ndarray | None = None,
     lower_bound: float = float("nan"),
     crew_teams: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
 ) -> Assignment:
     """Build the :class:`Assignment` for ``team`` (int[n], -1 = deferred).
 
     ``reason`` may carry solver-specific codes for deferred tasks; missing ones (0) are
     derived from feasibility and the capacity left over. ``crew_teams`` (int[n, k], -1
     padded) lists every team of multi-crew tasks; their extra crews count against
-    capacity and their pair costs are added to the task's cost.
+    capacity and their pair costs are added to the task's cost. ``priority`` is
+    :func:`priority_order` if the caller has it already.
 
     One compiled pass (:func:`_policy_kernels.finish_core`) computes what
     :func:`finish_numpy` computes with a few dozen small array operations: on the
@@ -150,7 +158,7 @@ def finish(
     team = np.asarray(team, np.int32)
     given = np.zeros(n, np.int8) if reason is None else np.asarray(reason, np.int8)
     if order is None:
-        seq = priority_order(p)
+        seq = priority_order(p) if priority is None else priority
     else:  # by position, ties by task index, as sequence_eta's lexsort
         seq = np.argsort(np.asarray(order, np.int64), kind="stable")
     cost = np.empty(n, np.float64)

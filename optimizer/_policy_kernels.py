@@ -57,16 +57,18 @@ def _why_not(c, sk, area, travel, team_skills, team_area, start, end):
 
 
 @njit(cache=True)
-def nearest_loop(order, task_cell, task_skill, task_work, travel, team_skills, start, end,
-                 cap, team, reason):
-    """``nearest``: each task of ``order`` to the qualified team with capacity whose
-    arrival ``start + travel`` is earliest and not after its shift end (first such team
-    on ties); that team's ``start`` moves on by travel + work, its ``cap`` drops by one.
-    ``team``/``reason``/``start``/``cap`` are updated in place."""
+def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_skills, start,
+                 end, cap, team, reason):
+    """``nearest``: each task of ``order`` not pinned (``pinned < 0``) to the qualified
+    team with capacity whose arrival ``start + travel`` is earliest and not after its
+    shift end (first such team on ties); that team's ``start`` moves on by travel + work,
+    its ``cap`` drops by one. ``team``/``reason``/``start``/``cap`` are updated in place."""
     m = team_skills.shape[0]
     dummy_area = np.empty(0, np.int32)
     for k in range(order.shape[0]):
         i = order[k]
+        if pinned[i] >= 0:
+            continue
         c = task_cell[i]
         sk = task_skill[i]
         best = np.inf
@@ -94,14 +96,17 @@ def nearest_loop(order, task_cell, task_skill, task_work, travel, team_skills, s
 
 
 @njit(cache=True)
-def legacy_loop(order, task_cell, task_skill, task_work, task_area, travel, team_skills,
-                team_area, start, end, cap, load, team, reason):
-    """``legacy``: each task of ``order`` to the feasible team of its own area with the
-    fewest queued tasks (``load``, first on ties), else to such a district-wide team
-    (``team_area == -1``); ``load``/``start``/``cap``/``team``/``reason`` updated in place."""
+def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, travel,
+                team_skills, team_area, start, end, cap, load, team, reason):
+    """``legacy``: each task of ``order`` not pinned to the feasible team of its own area
+    with the fewest queued tasks (``load``, first on ties), else to such a district-wide
+    team (``team_area == -1``); ``load``/``start``/``cap``/``team``/``reason`` updated in
+    place."""
     m = team_skills.shape[0]
     for k in range(order.shape[0]):
         i = order[k]
+        if pinned[i] >= 0:
+            continue
         c = task_cell[i]
         sk = task_skill[i]
         ta = task_area[i]
@@ -251,3 +256,52 @@ def finish_core(team, pinned, given, seq, now, start, end, capacity, team_load, 
         prev_team = j
         prev_i = i
     return n_assigned, n - n_assigned, pairs
+
+
+@njit(cache=True)
+def _before(a, b, priority, deadline):
+    # the order of _common.priority_order: higher priority, earlier deadline, lower index
+    if priority[a] != priority[b]:
+        return priority[a] > priority[b]
+    if deadline[a] != deadline[b]:
+        return deadline[a] < deadline[b]
+    return a < b
+
+
+@njit(cache=True)
+def priority_order(priority, deadline):
+    """Task indices by descending priority, then earliest deadline, then index (a merge
+    sort; the key is a total order without NaN, so any correct sort gives the one answer
+    ``np.lexsort`` gives)."""
+    n = priority.shape[0]
+    a = np.arange(n)
+    b = np.empty(n, np.int64)
+    width = 1
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            k = lo
+            while i < mid and j < hi:
+                if _before(a[j], a[i], priority, deadline):
+                    b[k] = a[j]
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+            lo = hi
+        a, b = b, a
+        width *= 2
+    return a

@@ -42,7 +42,7 @@ import numpy as np
 from urbangrid.grid.errors import InputError
 
 from . import _policy_kernels
-from ._common import finish, finish_numpy, priority_order, qualified
+from ._common import finish, finish_numpy, priority_order, priority_order_numpy, qualified
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
 
@@ -108,27 +108,24 @@ def _sequential(p: DispatchProblem, method: str) -> Assignment:
     team. :func:`_sequential_reference` is the same policy written with NumPy per task.
     """
     t0 = time.perf_counter()
-    team = np.full(p.n_tasks, -1, np.int32)
-    pinned = np.flatnonzero(p.task_pinned >= 0)
-    team[pinned] = p.task_pinned[pinned]
+    pinned = p.task_pinned
+    team = pinned.astype(np.int32)  # pinned tasks keep their team, the others are -1
     order = priority_order(p)
-    order = order[p.task_pinned[order] < 0]
-    reason = np.zeros(p.n_tasks, np.int8)
-    if order.size and p.n_teams:
-        start = p.team_start()
-        cap = p.team_capacity.astype(np.int64)
-        if method == "nearest":
-            _policy_kernels.nearest_loop(order, p.task_cell, p.task_skill, p.task_work,
-                                         p.travel, p.team_skills, start, p.team_shift_end,
-                                         cap, team, reason)
-        else:
-            _policy_kernels.legacy_loop(order, p.task_cell, p.task_skill, p.task_work,
-                                        p.task_area, p.travel, p.team_skills, p.team_area,
-                                        start, p.team_shift_end, cap,
-                                        p.team_load.astype(np.int64), team, reason)
-    elif order.size:
-        reason[order] = DeferReason.NO_QUALIFIED_TEAM
-    return finish(p, team, method=method, status="feasible", t0=t0, reason=reason)
+    reason = np.zeros(team.shape[0], np.int8)
+    # with no team at all the loops give every free task NO_QUALIFIED_TEAM
+    start = p.team_start()
+    cap = p.team_capacity.astype(np.int64)
+    if method == "nearest":
+        _policy_kernels.nearest_loop(order, pinned, p.task_cell, p.task_skill, p.task_work,
+                                     p.travel, p.team_skills, start, p.team_shift_end, cap,
+                                     team, reason)
+    else:
+        _policy_kernels.legacy_loop(order, pinned, p.task_cell, p.task_skill, p.task_work,
+                                    p.task_area, p.travel, p.team_skills, p.team_area, start,
+                                    p.team_shift_end, cap, p.team_load.astype(np.int64),
+                                    team, reason)
+    return finish(p, team, method=method, status="feasible", t0=t0, reason=reason,
+                  priority=order)
 
 
 @register_policy("nearest")
@@ -158,7 +155,7 @@ def _sequential_reference(p: DispatchProblem, method: str) -> Assignment:
     team = np.full(p.n_tasks, -1, np.int32)
     pinned = np.flatnonzero(p.task_pinned >= 0)
     team[pinned] = p.task_pinned[pinned]
-    order = priority_order(p)
+    order = priority_order_numpy(p)
     order = order[p.task_pinned[order] < 0]
     reason = np.zeros(p.n_tasks, np.int8)
     choose = _nearest_choice if method == "nearest" else _legacy_choice(p)

@@ -204,3 +204,18 @@ def test_unchecked_construction_equals_the_validated_problem(tiny):
         _same(get_policy(name)(bare), get_policy(name)(full))
     with pytest.raises(TypeError, match="missing travel"):
         DispatchProblem.unchecked(**{k: v for k, v in required.items() if k != "travel"})
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 17, 200])
+def test_compiled_priority_order_equals_lexsort(n):
+    from urbangrid.optimizer._common import priority_order, priority_order_numpy
+
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        p = random_problem(int(rng.integers(1 << 30)), n_tasks=n, n_teams=3)
+        # ties everywhere: few priorities, few deadlines (both zeros, infinities)
+        p = p.replace(task_priority=rng.choice([1.0, 2.0, 3.0], n),
+                      task_deadline=rng.choice([0.0, -0.0, 60.0, np.inf, -np.inf], n))
+        got = priority_order(p)
+        assert got.dtype == np.int64
+        assert np.array_equal(got, priority_order_numpy(p))
