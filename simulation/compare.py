@@ -12,9 +12,14 @@ A difference whose interval contains zero is flagged ``crosses_zero``: the runs 
 show which scenario is better on that KPI.
 
 How far the streams stay in step depends on the simulation core: scenarios that differ
-only in dispatch, crews, shifts or workflow see identical arrivals; scenarios that change
-the demand itself (IoT coverage, inspector staffing, surges) draw different Poisson counts
-from the same stream, so their arrivals share the seed but not case-for-case identity.
+only in dispatch, crews, shifts or workflow see identical arrivals; arrivals and first
+draws come from per-day, per-channel child streams, so a scenario that changes one
+channel's demand (IoT coverage, inspector staffing) keeps every other channel's cases
+identical, and a surge changes only its days. Repeat draws (rework, misroute after a
+first attempt …) follow the event order and drift apart once the scenarios diverge.
+
+Besides ``all`` and the channels, every sub-district is a group (``"sub:<code>"``), so
+what-ifs aimed at one place (a workstation) get paired differences there too.
 """
 
 from __future__ import annotations

@@ -45,7 +45,8 @@ from .calendar import DAY
 from .catalogue import CHANNELS
 
 __all__ = [
-    "KPI_NAMES", "SUMMARY_KPIS", "backlog_series", "case_table_metrics", "compute_kpis",
+    "KPI_NAMES", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "backlog_series", "case_table_metrics",
+    "compute_kpis",
 ]
 
 KPI_NAMES = (
@@ -162,8 +163,14 @@ def _backlog_mean(result) -> float:
     return float(overlap.sum() / (b - a))
 
 
+#: Prefix of the per-sub-district groups of :func:`compute_kpis` (``"sub:310106100"``).
+SUBDISTRICT_PREFIX = "sub:"
+
+
 def compute_kpis(result) -> dict[str, dict[str, float]]:
-    """KPIs of one run: ``{"all": {name: value}, "iot": {...}, "patrol": …}``."""
+    """KPIs of one run: ``{"all": {name: value}, "iot": {...}, "patrol": …,
+    "sub:<code>": {...}}`` — all cases, each channel, and each sub-district's cases (by
+    the cell they were reported in; case KPIs only)."""
     c = result.cases
     m = case_table_metrics(result)
     window = (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end)
@@ -172,6 +179,10 @@ def compute_kpis(result) -> dict[str, dict[str, float]]:
         out[name] = _case_kpis(result, window & (c["channel"] == k), m)
         if k != HOTLINE:
             out[name]["satisfaction_rate"] = float("nan")
+    space = result.space
+    sub = space.subdistrict[c["cell"]]
+    for k, code in enumerate(space.sub_codes):
+        out[SUBDISTRICT_PREFIX + str(code)] = _case_kpis(result, window & (sub == k), m)
     a = out["all"]
     a["backlog_mean"] = _backlog_mean(result)
     days = (result.t_end - result.t_stats) / DAY

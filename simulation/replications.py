@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from .catalogue import CHANNELS
-from .kpis import compute_kpis
+from .kpis import SUBDISTRICT_PREFIX, compute_kpis
 from .run import RunResult, simulate
 from .scenario import Scenario
 
@@ -167,6 +167,8 @@ def kpis_document(scenario: Scenario, seed: int, summary: ReplicationSummary,
     doc = {
         "kpis": s["all"],
         "by_channel": {ch: s[ch] for ch in CHANNELS},
+        "by_subdistrict": {g[len(SUBDISTRICT_PREFIX):]: v for g, v in s.items()
+                           if g.startswith(SUBDISTRICT_PREFIX)},
         "scenario": scenario.to_dict(),
         "seed": seed,
         "replications": len(summary.per_replication),

@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("scenarios", nargs="+", metavar="SCENARIO.toml",
                    help="scenario files; the first is the baseline")
     _common(c)
+    c.add_argument("--by-subdistrict", action="append", default=[], metavar="KPI",
+                   help="also print KPI per sub-district with its paired differences "
+                   "(repeatable), e.g. --by-subdistrict dispatch_delay_min_mean")
     c.add_argument("--out", default="results/compare", help="output folder")
     c.set_defaults(func=run_compare)
 
@@ -150,6 +153,11 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if len(args.scenarios) < 2:
         raise InputError("compare needs at least two scenario files")
+    from .kpis import KPI_NAMES
+    bad = [k for k in args.by_subdistrict if k not in KPI_NAMES]
+    if bad:
+        raise InputError(f"--by-subdistrict {bad[0]!r}: not a KPI (one of: "
+                         f"{', '.join(KPI_NAMES)})")
     overrides = parse_overrides(args.overrides)
     scenarios = [_load(p, overrides) for p in args.scenarios]
     days = {s.run.days for s in scenarios}
@@ -193,12 +201,46 @@ def run_compare(args: argparse.Namespace) -> int:
             label = name if group == "all" else f"{group}.{name}"
             table.add_row(label, *cells)
         Console().print(table)
+        for kpi in args.by_subdistrict:
+            zero |= _print_by_subdistrict(doc, cmp, kpi)
         if zero:
             Console().print("* the 95 % interval of the difference contains 0: the runs do "
                             "not tell the scenarios apart on that KPI")
         Console(stderr=True).print(f"wrote {out}/comparison.json and report.html in "
                                    f"{wall:.1f} s")
     return 0
+
+
+def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
+    """One KPI per sub-district, each scenario and the paired differences; True when a
+    difference's interval contains 0."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .kpis import SUBDISTRICT_PREFIX
+
+    fmt = dict((n, f) for g, n, f in _COMPARE_ROWS).get(kpi, "{:.3g}")
+    space = next(iter(cmp.first.values())).space
+    table = Table(title=f"{kpi} by sub-district")
+    table.add_column("sub-district")
+    for n in cmp.names:
+        table.add_column(n, justify="right")
+    for n in cmp.names[1:]:
+        table.add_column(f"{n} − {cmp.baseline}", justify="right")
+    zero = False
+    for code, name in zip(space.sub_codes, space.sub_names, strict=True):
+        group = SUBDISTRICT_PREFIX + str(code)
+        cells = [_fmt(doc["kpis"][n][group].get(kpi), fmt) for n in cmp.names]
+        for n in cmp.names[1:]:
+            rec = doc["differences"][n][group].get(kpi) or {}
+            text = _fmt(rec, fmt, signed=True)
+            if rec.get("crosses_zero"):
+                text += " *"
+                zero = True
+            cells.append(text)
+        table.add_row(f"{name} ({code})", *cells)
+    Console().print(table)
+    return zero
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:

@@ -53,6 +53,10 @@ def test_simulate_writes_kpis_events_and_cases(toy_file, tmp_path, capsys):
         assert set(entry) == {"mean", "ci95", "n"}
         assert entry["n"] == 3 or name == "satisfaction_rate"
     assert set(doc["by_channel"]) == {"iot", "patrol", "hotline", "other"}
+    subs = doc["by_subdistrict"]
+    assert set(subs) == {"T00", "T01"}
+    assert sum(s["cases_created"]["mean"] for s in subs.values()) == pytest.approx(
+        doc["kpis"]["cases_created"]["mean"])
     assert doc["seed"] == 5 and doc["scenario"]["name"] == "toy"
     assert doc["kpis"]["cases_created"]["ci95"] > 0
     cases = pd.read_parquet(out / "cases.parquet")

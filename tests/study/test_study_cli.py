@@ -116,3 +116,24 @@ def test_wired_into_the_urbangrid_command(tmp_path, capsys):
     good = write_toy(tmp_path, "good")
     assert cli.main(["compare", str(good), str(tmp_path / "nope.toml")]) == 2
     assert cli.main(["sweep", str(good), "--grid", "inspectors.per_grid=x"]) == 2
+
+
+def test_compare_by_subdistrict_prints_each_subdistrict(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    a = write_toy(tmp_path, "base")
+    b = write_toy(tmp_path, "ws", '[[workstations]]\nname = "w"\nsubdistrict = "T01"\n'
+                  'crews = { sanitation = 2 }\n')
+    out = tmp_path / "out"
+    assert run(["compare", str(a), str(b), "--replications", "2", "--days", "0.5",
+                "--by-subdistrict", "dispatch_delay_min_mean", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "dispatch_delay_min_mean by sub-district" in text
+    assert "toy sub-district 0 (T00)" in text and "toy sub-district 1 (T01)" in text
+    doc = json.loads((out / "comparison.json").read_text())
+    k = doc["kpis"]["ws"]
+    # the sub-districts' cases add up to all cases
+    assert k["sub:T00"]["cases_created"]["mean"] + k["sub:T01"]["cases_created"]["mean"] \
+        == k["all"]["cases_created"]["mean"]
+    assert run(["compare", str(a), str(b), "--by-subdistrict", "speed",
+                "--out", str(out)]) == 2
+    assert "--by-subdistrict 'speed': not a KPI" in capsys.readouterr().err
