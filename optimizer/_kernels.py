@@ -821,29 +821,14 @@ def greedy_pairs(order, pi, pj, pc, defer, capacity, balance, team):
 
 
 @njit(cache=True)
-def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset, scale,
-                          max_rounds, r, margin, incremental_max, budget_per_arc, team):
-    """The candidate method of :func:`urbangrid.optimizer.assign` with successive shortest
-    paths, whole: candidate arcs, flow, pricing rounds and in-place repairs in one call.
-
-    Same arrays, in the same order, and the same kernels as the Python loop in
-    ``assign`` (which stays the path for big batches, OR-Tools and the dense fallback),
-    so it returns the same flow; for the small batches of a simulation tick it saves the
-    ~0.2 ms of per-call overhead of that loop's few dozen array operations. ``costs`` and
-    ``defer_cost`` hold the free tasks' rows only, ``cmax`` is the largest finite |cost|
-    of all tasks; ``team`` (int32[n_free]) receives the free tasks' teams.
-
-    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
-    flow_solves, rounds, incremental_rounds, negative_arcs)``: status 0 = proven
-    optimal; 1 = not finished here (the shortest paths ran over budget, or ``max_rounds``
-    pricing rounds were reached): the caller runs the Python loop, which switches to
-    OR-Tools / the dense solve at the same point; 2 = a task without a path to the sink
-    (cannot happen: every task has a defer arc).
-    """
-    nf, m = costs.shape
-    sink = nf + m
-    n_nodes = nf + m + 1
-    # --- the fixed arcs (see assignment._Network): defer, then team slots
+def _fixed_arcs(capacity, defer_cost, balance, cmax, scale):
+    """The arcs of ``assignment._Network`` that do not depend on the candidates, for
+    ``nf = defer_cost.size`` free tasks: ``defer_int`` (scaled defer costs) and the team
+    slots ``(tail node, capacity, scaled cost)`` in its order. With ``balance > 0`` a
+    team has ``min(capacity, nf, max useful)`` unit slots, the ``k``-th costing
+    ``balance * k``; else one slot of its capacity (if > 0) at cost 0."""
+    nf = defer_cost.shape[0]
+    m = capacity.shape[0]
     defer_int = np.empty(nf, np.int64)
     for i in range(nf):
         defer_int[i] = np.int64(np.floor(defer_cost[i] * scale + 0.5))
@@ -880,6 +865,110 @@ def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
             slot_cap[s] = tcap[j]
             slot_cost[s] = 0
             s += 1
+    return defer_int, slot_tail, slot_cap, slot_cost
+
+
+@njit(cache=True)
+def _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget):
+    # assignment._pick_scale, with the scan of _validate: (scale, cmax, bad)
+    nf, m = costs.shape
+    cmax, bad = _scan_seq(costs)
+    dmax = 0.0
+    for i in range(nf):
+        dmax = max(dmax, abs(defer_cost[i]))
+    cap_max = 0
+    for j in range(m):
+        cap_max = max(cap_max, capacity[j])
+    big = max(max(max(cmax, dmax), balance * np.float64(cap_max)), 1.0)
+    limit = int_budget / ((nf + m + 1 + 1.0) * (nf + 1.0) * big)
+    if limit < scale:
+        scale = limit
+    return scale, cmax, bad
+
+
+@njit(cache=True)
+def dense_network(costs, capacity, defer_cost, balance, scale, int_budget):
+    """The arcs ``assign`` gives OR-Tools for a dense solve of a batch without pinned
+    tasks, in its order: every finite pair (row-major), the defer arcs, the slots.
+    Returns ``(ok, scale, n_pairs, n_slots, tails int32, heads int32, caps, costs)``;
+    ``ok`` False for NaN or -inf costs (the caller's checks then raise)."""
+    nf, m = costs.shape
+    scale, cmax, bad = _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget)
+    n_pairs = 0
+    for i in range(nf):
+        for j in range(m):
+            if np.isfinite(costs[i, j]):
+                n_pairs += 1
+    defer_int, slot_tail, slot_cap, slot_cost = _fixed_arcs(capacity, defer_cost, balance,
+                                                            cmax, scale)
+    n_slots = slot_tail.shape[0]
+    n_arcs = n_pairs + nf + n_slots
+    tails = np.empty(n_arcs, np.int32)
+    heads = np.empty(n_arcs, np.int32)
+    caps = np.ones(n_arcs, np.int64)
+    arc_costs = np.empty(n_arcs, np.int64)
+    sink = nf + m
+    e = 0
+    for i in range(nf):
+        for j in range(m):
+            if np.isfinite(costs[i, j]):
+                tails[e] = i
+                heads[e] = nf + j
+                arc_costs[e] = np.int64(np.floor(np.float64(costs[i, j]) * scale + 0.5))
+                e += 1
+    for i in range(nf):
+        tails[e] = i
+        heads[e] = sink
+        arc_costs[e] = defer_int[i]
+        e += 1
+    for q in range(n_slots):
+        tails[e] = slot_tail[q]
+        heads[e] = sink
+        caps[e] = slot_cap[q]
+        arc_costs[e] = slot_cost[q]
+        e += 1
+    return not bad, scale, n_pairs, n_slots, tails, heads, caps, arc_costs
+
+
+@njit(cache=True)
+def flow_teams(flows, tails, heads, arc_costs, n_pairs, nf, team):
+    """Team of each task from the pair arcs that carry flow (``team`` int32[nf], -1 if
+    none) and the total scaled cost ``sum(flows * costs)``."""
+    team[:] = -1
+    opt = np.int64(0)
+    for e in range(flows.shape[0]):
+        opt += flows[e] * arc_costs[e]
+        if e < n_pairs and flows[e] > 0:
+            team[tails[e]] = heads[e] - nf
+    return opt
+
+
+@njit(cache=True)
+def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset, scale,
+                          max_rounds, r, margin, incremental_max, budget_per_arc, team):
+    """The candidate method of :func:`urbangrid.optimizer.assign` with successive shortest
+    paths, whole: candidate arcs, flow, pricing rounds and in-place repairs in one call.
+
+    Same arrays, in the same order, and the same kernels as the Python loop in
+    ``assign`` (which stays the path for big batches, OR-Tools and the dense fallback),
+    so it returns the same flow; for the small batches of a simulation tick it saves the
+    ~0.2 ms of per-call overhead of that loop's few dozen array operations. ``costs`` and
+    ``defer_cost`` hold the free tasks' rows only, ``cmax`` is the largest finite |cost|
+    of all tasks; ``team`` (int32[n_free]) receives the free tasks' teams.
+
+    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
+    flow_solves, rounds, incremental_rounds, negative_arcs)``: status 0 = proven
+    optimal; 1 = not finished here (the shortest paths ran over budget, or ``max_rounds``
+    pricing rounds were reached): the caller runs the Python loop, which switches to
+    OR-Tools / the dense solve at the same point; 2 = a task without a path to the sink
+    (cannot happen: every task has a defer arc).
+    """
+    nf, m = costs.shape
+    sink = nf + m
+    n_nodes = nf + m + 1
+    defer_int, slot_tail, slot_cap, slot_cost = _fixed_arcs(capacity, defer_cost, balance,
+                                                            cmax, scale)
+    n_slots = slot_tail.shape[0]
     # --- candidate arcs, row by row (np.nonzero order)
     top = np.empty((nf, 2 * k), np.int32)
     _cand_seq(costs, k, offset, top)
@@ -1015,23 +1104,13 @@ def assign_small(costs, capacity, defer_cost, balance, k, offset, scale, max_rou
     does. Returns the kernel's tuple followed by the scale used; status 3 = NaN or -inf
     in ``costs`` or a non-finite ``offset`` (the caller's checks then raise).
     """
-    nf, m = costs.shape
-    cmax, bad = _scan_seq(costs)
+    m = costs.shape[1]
+    scale, cmax, bad = _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget)
     for j in range(m):
         if not np.isfinite(offset[j]):
             bad = True
     if bad:
         return 3, 0.0, 0, 0, 0, 0, 0, 0, 0, np.zeros(0, np.int64), scale
-    dmax = 0.0
-    for i in range(nf):
-        dmax = max(dmax, abs(defer_cost[i]))
-    cap_max = 0
-    for j in range(m):
-        cap_max = max(cap_max, capacity[j])
-    big = max(max(max(cmax, dmax), balance * np.float64(cap_max)), 1.0)
-    limit = int_budget / ((nf + m + 1 + 1.0) * (nf + 1.0) * big)
-    if limit < scale:
-        scale = limit
     margin = np.int64(np.floor(price_margin * scale))
     (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
      negative) = assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,

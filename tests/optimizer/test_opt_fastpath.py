@@ -219,3 +219,19 @@ def test_compiled_priority_order_equals_lexsort(n):
         got = priority_order(p)
         assert got.dtype == np.int64
         assert np.array_equal(got, priority_order_numpy(p))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_dense_network_gives_the_same_assignment(seed):
+    from urbangrid.optimizer import solve
+
+    rng = np.random.default_rng(seed)
+    # few teams: the candidates cover them all and the flow is solved densely
+    p = random_problem(seed, n_tasks=int(rng.integers(1, 25)), n_teams=int(rng.integers(1, 9)),
+                       capacity=(0, 3), current=0.2)
+    for method in ("mcf", "mcf_dense"):
+        fast = solve(p, method)
+        assert fast.stats["flow_method"] == "mcf_dense"
+        _same(fast, solve(p, method, time_limit=1e9))
+    no_balance = p.replace(weights=ScoreWeights(balance=0.0))
+    _same(solve(no_balance), solve(no_balance, time_limit=1e9))
