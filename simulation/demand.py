@@ -129,6 +129,20 @@ class DemandModel:
         self.patrol_windows = patrol_windows
         self.surges = list(dem.surges)
 
+    def expected_by_subdistrict(self, space: Space, categories: np.ndarray) -> np.ndarray:
+        """Expected cases per ordinary day in each sub-district among ``categories`` (a
+        boolean mask over the catalogue), all channels together (before profiles)."""
+        n_sub = space.n_subdistricts
+        out = np.zeros(n_sub)
+        for c in range(len(CHANNELS)):
+            if self.volume[c] <= 0:
+                continue
+            p_cell = np.diff(self.cell_cdf[c], prepend=0.0)
+            p_cat = np.diff(self.cat_cdf[c], prepend=0.0)
+            out += self.volume[c] * float(p_cat[categories].sum()) * np.bincount(
+                space.subdistrict, weights=p_cell, minlength=n_sub)
+        return out
+
     def expected_per_day(self) -> dict[str, float]:
         """Expected arrivals per ordinary day by channel (before profiles and surges)."""
         return {name: float(self.volume[c]) for c, name in enumerate(CHANNELS)}

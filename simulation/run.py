@@ -127,6 +127,7 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
                                              "capacity", "kind", "name")}
     n_sub = space.n_subdistricts
     sub_cells = [np.flatnonzero(space.subdistrict == k) for k in range(n_sub)]
+    demand = None
     for ci, crew in enumerate(scenario.crews):
         mask = 0
         for s in crew.skills:
@@ -136,7 +137,13 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
             mask |= 1 << bit[s]
             have.add(s)
         placements: list[tuple[int, int]] = []
-        counts = _split_counts(crew.per_subdistrict, crew.split, space, scenario)
+        expected = np.zeros(space.n_subdistricts)
+        if crew.split == "demand" and crew.per_subdistrict:
+            served = np.isin(np.asarray(catalogue.skill), crew.skills)
+            if demand is None:
+                demand = _demand_model(scenario, space, catalogue, calendar)
+            expected = demand.expected_by_subdistrict(space, served)
+        counts = _split_counts(crew.per_subdistrict, crew.split, space, expected)
         for k in range(n_sub):
             cells = sub_cells[k]
             nk = counts[k]
@@ -174,10 +181,19 @@ def build_teams(scenario: Scenario, space: Space, catalogue: Catalogue,
     return out
 
 
+def _demand_model(scenario: Scenario, space: Space, catalogue: Catalogue,
+                  calendar: WorkCalendar):
+    from .demand import DemandModel
+
+    return DemandModel(scenario, space, catalogue, calendar, None)
+
+
 def _split_counts(per_subdistrict: int, split: str, space: Space,
-                  scenario: Scenario) -> list[int]:
+                  expected: np.ndarray) -> list[int]:
     """Crews per sub-district: ``per_subdistrict`` each (``even``), or the same total in
-    proportion to each sub-district's demand weight, at least one each (``demand``).
+    proportion to ``expected``, each sub-district's expected cases for the crew's skills
+    (all channels, IoT coverage and hotline propensity included), at least one each
+    (``demand``).
 
     ``demand`` exists because area-bound crews (``dispatch.area_bound``) cannot help a
     neighbouring sub-district: with an even split, the sub-districts with several times
@@ -187,9 +203,7 @@ def _split_counts(per_subdistrict: int, split: str, space: Space,
     n_sub = space.n_subdistricts
     if split == "even" or per_subdistrict == 0:
         return [per_subdistrict] * n_sub
-    w = space.weights[scenario.district.weight].astype(float)
-    share = np.bincount(space.subdistrict, weights=w, minlength=n_sub)
-    share = share / share.sum()
+    share = expected / expected.sum() if expected.sum() > 0 else np.full(n_sub, 1.0 / n_sub)
     total = per_subdistrict * n_sub
     extra = total - n_sub  # one each first
     raw = share * extra

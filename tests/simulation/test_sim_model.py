@@ -306,7 +306,7 @@ def test_a_misrouted_order_frees_its_crew_slot_at_signing():
     assert dispatched >= 0.9 * res.cases["t_report"].size
 
 
-def test_crews_split_by_demand_keep_the_total_and_follow_the_weights():
+def test_crews_split_by_demand_keep_the_total_and_follow_expected_cases():
     from urbangrid.simulation.catalogue import load_catalogue
     from urbangrid.simulation.run import _space, build_teams, make_calendar
 
@@ -329,6 +329,17 @@ def test_crews_split_by_demand_keep_the_total_and_follow_the_weights():
     assert cells[0] != cells[1]
     expect = cells / cells.sum() * 8 + 1
     assert np.abs(counts["demand"] - expect).max() < 1.0
+    # The split follows expected cases, not the bare weight: a sub-district whose
+    # residents call three times as often gets the crews that demand needs.
+    sc = toy_scenario(**{"district.toy_cols": 5, "crews": crews,
+                         "channels.iot.share": 0.0, "channels.patrol.share": 0.0,
+                         "channels.hotline.share": 1.0, "channels.other.share": 0.0,
+                         "channels.hotline.propensity": {"T01": 3.0}})
+    teams = build_teams(sc, space, load_catalogue(sc.catalogue.file), make_calendar(sc))
+    got = np.bincount(teams["area"][teams["area"] >= 0], minlength=2)
+    load = cells * np.array([1.0, 3.0])
+    assert np.abs(got - (load / load.sum() * 8 + 1)).max() < 1.0
+    assert got[1] > counts["demand"][1]
 
 
 def test_deferral_is_the_last_resort_unless_the_scenario_sets_its_weight(toy):
