@@ -106,14 +106,16 @@ def run_simulate(args: argparse.Namespace) -> int:
         table.add_column("KPI")
         table.add_column("mean", justify="right")
         table.add_column("± 95 %", justify="right")
-        table.add_column("hotline", justify="right")
+        channels = ("hotline", "iot", "patrol")
+        for ch in channels:
+            table.add_column(ch, justify="right")
         from .kpis import SUMMARY_KPIS
 
         for name, fmt in SUMMARY_KPIS:
             k = doc["kpis"].get(name, {})
-            h = doc["by_channel"]["hotline"].get(name, {})
-            table.add_row(name, _fmt(k.get("mean"), fmt), _fmt(k.get("ci95"), fmt),
-                          _fmt(h.get("mean"), fmt))
+            per = [_fmt(doc["by_channel"][ch].get(name, {}).get("mean"), fmt)
+                   for ch in channels]
+            table.add_row(name, _fmt(k.get("mean"), fmt), _fmt(k.get("ci95"), fmt), *per)
         Console().print(table)
         console.print(f"wrote {out}/kpis.json, events.parquet, cases.parquet"
                       f"{', report.html' if report else ''} in {wall:.1f} s")

@@ -151,3 +151,17 @@ def test_the_workstation_whatif_adds_its_teams_in_pengpu():
     assert space.sub_names[k] == "彭浦镇"
     assert (b["area"] == k).sum() - (a["area"] == k).sum() == 7
     assert b["area"].size - a["area"].size == 7
+
+
+def test_the_iot_lever_ladder_builds_from_the_integrated_file():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("iot_levers", SCENARIOS / "iot_levers.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    plan = mod.steps()
+    first, last = plan[0][1], plan[-1][1]
+    full = load_scenario(SCENARIOS / "jingan_integrated.toml")
+    assert last.to_dict() | {"name": full.name} == full.to_dict()
+    assert not first.channels.iot.fast_lane.enabled and not first.catalogue.overrides
+    assert len({s.to_dict().__repr__() for _, s in plan}) == len(plan)  # every step differs
