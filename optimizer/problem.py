@@ -258,6 +258,9 @@ class DispatchProblem:
     travel
         float32[m, n_cells] >= 0, seconds from each team's current cell to every cell
         (``inf`` = unreachable); the caller gives each team's row for its travel mode.
+        The built-in policies and solvers only read ``travel[j, c]`` where team ``j`` has
+        every skill of some task in cell ``c``: a caller may leave the other entries
+        ``inf`` and skip looking them up (tested).
     cell_travel
         Optional float32[n_cells, n_cells], cell-to-cell travel seconds used to sequence
         several tasks of one team (routing); without it sequencing uses each team's row.

@@ -235,3 +235,23 @@ def test_compiled_dense_network_gives_the_same_assignment(seed):
         _same(fast, solve(p, method, time_limit=1e9))
     no_balance = p.replace(weights=ScoreWeights(balance=0.0))
     _same(solve(no_balance), solve(no_balance, time_limit=1e9))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_travel_of_unqualified_pairs_is_never_read(seed):
+    # the documented contract of DispatchProblem.travel that lets a caller skip looking
+    # those entries up: any value there leaves every built-in answer unchanged
+    from urbangrid.optimizer._common import qualified
+
+    rng = np.random.default_rng(seed)
+    p = random_problem(seed, n_tasks=int(rng.integers(1, 40)), n_teams=int(rng.integers(1, 30)),
+                       n_cells=60, capacity=(0, 3), current=0.2, pinned=0.1)
+    q = qualified(p)  # (n, m)
+    used = np.zeros((p.n_teams, p.n_cells), bool)
+    for i in range(p.n_tasks):
+        used[:, p.task_cell[i]] |= q[i]
+    for fill in (np.inf, 0.0, 1e9):
+        travel = np.where(used, p.travel, np.float32(fill)).astype(np.float32)
+        other = p.replace(travel=travel)
+        for name in ("nearest", "legacy", "greedy", "mcf"):
+            _same(get_policy(name)(other), get_policy(name)(p))
