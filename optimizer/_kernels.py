@@ -944,6 +944,114 @@ def flow_teams(flows, tails, heads, arc_costs, n_pairs, nf, team):
 
 
 @njit(cache=True)
+def finite_columns(cost):
+    """Each row's finite entries as ``(start, cols)``: row ``i``'s are
+    ``cols[start[i]:start[i + 1]]``, ascending (entries ``< inf``: NaN and inf left out)."""
+    n, m = cost.shape
+    start = np.empty(n + 1, np.int64)
+    cols = np.empty(n * m, np.int32)
+    q = 0
+    for i in range(n):
+        start[i] = q
+        row = cost[i]
+        for j in range(m):
+            if row[j] < np.inf:
+                cols[q] = j
+                q += 1
+    start[n] = q
+    return start, cols[:q]
+
+
+@njit(cache=True)
+def _topk_cols(row, cols, k, offset, out_row, best_v, best_j):
+    # _topk_row over the listed (finite) columns only: an infinite entry is never below
+    # the threshold there, so the result is the same
+    best_j[:] = -1
+    cnt = 0
+    thr = np.inf
+    for q in range(cols.shape[0]):
+        j = cols[q]
+        v = np.float64(row[j]) - offset[j]
+        if v < thr:
+            cnt = _insert(best_v, best_j, cnt, k, v, j)
+            if cnt == k:
+                thr = best_v[k - 1]
+    for t in range(k):
+        out_row[t] = best_j[t] if t < cnt else -1
+
+
+@njit(cache=True)
+def _cand_cols(cost, start, cols, k, offset, out):
+    """:func:`candidate_rows` (serial) reading only the finite entries listed by
+    :func:`finite_columns`; the same table."""
+    zero = np.zeros(offset.shape[0])
+    best_v = np.empty(k)
+    best_j = np.empty(k, np.int32)
+    second = np.empty(k, np.int32)
+    for i in range(cost.shape[0]):
+        row = cost[i]
+        c = cols[start[i]: start[i + 1]]
+        out_row = out[i]
+        _topk_cols(row, c, k, zero, out_row[:k], best_v, best_j)
+        _topk_cols(row, c, k, offset, second, best_v, best_j)
+        w = k
+        for t in range(k):
+            j = second[t]
+            if j < 0:
+                break
+            dup = False
+            for u in range(k):
+                if out_row[u] == j:
+                    dup = True
+                    break
+            if not dup:
+                out_row[w] = j
+                w += 1
+        for t in range(w, out_row.shape[0]):
+            out_row[t] = -1
+
+
+@njit(cache=True)
+def _price_cols(cost, start, cols, scale, pot_task, pot_team, team_of, skip, r, margin, out):
+    """:func:`price_rows` (serial) reading only the finite entries listed by
+    :func:`finite_columns` (an infinite cost never prices in); the same counts and
+    arcs, as :func:`_price_row` does per row."""
+    n = cost.shape[0]
+    count = np.zeros(n, np.int64)
+    best_v = np.zeros(r, np.int64)
+    best_j = np.full(r, -1, np.int32)
+    for i in range(n):
+        if skip[i]:
+            out[i, :] = -1
+            continue
+        row = cost[i]
+        pi = pot_task[i]
+        skip_j = team_of[i]
+        best_v[:] = 0
+        best_j[:] = -1
+        cnt = 0
+        neg = 0
+        reject = np.float64(margin) + 1.0 - np.float64(pi)
+        for q in range(start[i], start[i + 1]):
+            j = cols[q]
+            v = row[j]
+            if not np.float64(v) * scale - np.float64(pot_team[j]) < reject or j == skip_j:
+                continue
+            rc = scale_cost(v, scale) + pi - pot_team[j]
+            if rc >= margin:
+                continue
+            if rc < 0:
+                neg += 1
+            cnt = _insert(best_v, best_j, cnt, r, rc, j)
+        if neg == 0:
+            cnt = 0
+        for t in range(r):
+            out[i, t] = best_j[t] if t < cnt else -1
+        count[i] = neg
+    return count
+
+
+@njit(cache=True)
 def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset, scale,
                           max_rounds, r, margin, incremental_max, budget_per_arc, team):
     """The candidate method of :func:`urbangrid.optimizer.assign` with successive shortest
@@ -971,7 +1079,10 @@ def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
     n_slots = slot_tail.shape[0]
     # --- candidate arcs, row by row (np.nonzero order)
     top = np.empty((nf, 2 * k), np.int32)
-    _cand_seq(costs, k, offset, top)
+    # each row's finite entries, once: candidates and every pricing round read only those
+    # (an infinite cost is never a candidate nor priced), in the same column order
+    fstart, fcols = finite_columns(costs)
+    _cand_cols(costs, fstart, fcols, k, offset, top)
     n_pairs = 0
     for i in range(nf):
         for t in range(2 * k):
@@ -1051,7 +1162,8 @@ def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
         if rounds >= max_rounds:
             return 1, bound, arcs_initial, n_slots, pi.shape[0], scans_total, flow_solves, \
                 rounds, incremental, neg_counts[:rounds]
-        neg = _price_seq(costs, scale, d[:nf], d[nf: nf + m], team, skip, r, margin, add)
+        neg = _price_cols(costs, fstart, fcols, scale, d[:nf], d[nf: nf + m], team, skip, r,
+                          margin, add)
         n_neg = 0
         for i in range(nf):
             n_neg += neg[i]

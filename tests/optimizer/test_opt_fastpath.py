@@ -255,3 +255,38 @@ def test_travel_of_unqualified_pairs_is_never_read(seed):
         other = p.replace(travel=travel)
         for name in ("nearest", "legacy", "greedy", "mcf"):
             _same(get_policy(name)(other), get_policy(name)(p))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_candidates_and_pricing_over_finite_entries_equal_the_dense_kernels(seed):
+    from urbangrid.optimizer import _kernels
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 40)), int(rng.integers(1, 60))
+    cost = np.round(rng.uniform(0, 50, (n, m))).astype(np.float32)  # many ties
+    cost[rng.random((n, m)) < 0.6] = np.inf
+    offset = np.round(rng.uniform(0, 20, m))
+    start, cols = _kernels.finite_columns(cost)
+    for i in range(n):
+        assert np.array_equal(cols[start[i]: start[i + 1]], np.flatnonzero(np.isfinite(cost[i])))
+    for k in (1, 3, 8):
+        a = np.empty((n, 2 * k), np.int32)
+        b = np.empty((n, 2 * k), np.int32)
+        _kernels._cand_cols(cost, start, cols, k, offset, a)
+        _kernels._cand_seq(cost, k, offset, b)
+        assert np.array_equal(a, b)
+    # potentials that make some reduced costs negative; some rows skipped, some arcs the
+    # task's own (skip_j)
+    pot_task = rng.integers(-3000, 0, n).astype(np.int64)
+    pot_team = rng.integers(-500, 2000, m).astype(np.int64)
+    team_of = rng.integers(-1, m, n).astype(np.int32)
+    skip = rng.random(n) < 0.2
+    for r, margin in ((1, 0), (4, 0), (4, 150)):
+        a = np.empty((n, r), np.int32)
+        b = np.empty((n, r), np.int32)
+        na = _kernels._price_cols(cost, start, cols, 100.0, pot_task, pot_team, team_of, skip,
+                                  r, np.int64(margin), a)
+        nb = _kernels._price_seq(cost, 100.0, pot_task, pot_team, team_of, skip, r,
+                                 np.int64(margin), b)
+        assert np.array_equal(na, nb) and np.array_equal(a, b)
+        assert na.sum() > 0  # the test exercises negative arcs
