@@ -631,7 +631,12 @@ class Model:
         uc = np.array(uc_l, dtype=np.intp)
         inv = np.array([pos[x] for x in cl], dtype=np.int32)
         # One gather from the stacked matrices of the modes in use.
-        travel = gather_travel(self._tstack, self._team_stack[cand], self.team_cell[cand], uc)
+        # Only pairs where the team has a skill a task in the cell needs are read by the
+        # policies (DispatchProblem.travel); the others are left +inf.
+        cell_skill = np.zeros(uc.size, dtype=task_skill.dtype)
+        np.bitwise_or.at(cell_skill, inv, task_skill)
+        travel = gather_travel(self._tstack, self._team_stack[cand],
+                               self.team_cell[cand], uc, self.team_skills[cand], cell_skill)
         if bound:
             ta = self.team_area[cand]
             foreign = (ta[:, None] >= 0) & (ta[:, None] != self._cell_list_sub[uc][None, :])

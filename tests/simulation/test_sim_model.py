@@ -245,8 +245,13 @@ def test_travel_gather_kernel_matches_reference():
         ts = rng.integers(0, 2, m).astype(np.intp)
         tc = rng.integers(0, 50, m).astype(np.int32)
         cells = np.unique(rng.integers(0, 50, k)).astype(np.intp)
-        np.testing.assert_array_equal(gather_travel(stack, ts, tc, cells),
-                                      gather_travel_reference(stack, ts, tc, cells))
+        skills = rng.integers(0, 8, m).astype(np.int64)
+        need = rng.integers(0, 8, cells.size).astype(np.int64)
+        got = gather_travel(stack, ts, tc, cells, skills, need)
+        np.testing.assert_array_equal(got, gather_travel_reference(stack, ts, tc, cells,
+                                                                   skills, need))
+        read = (skills[:, None] & need[None, :]) != 0
+        assert np.isinf(got[~read]).all() and np.isfinite(got[read]).all()
 
 
 def test_dispatch_offers_only_what_free_capacity_can_take():
