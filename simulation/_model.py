@@ -999,15 +999,12 @@ def make_problem(cls, validate: bool, **fields):
     """A ``DispatchProblem`` from arrays the model built with the documented dtypes.
 
     With ``validate`` the optimizer's constructor checks and coerces every field (about
-    0.2 ms per snapshot); without it the record is filled directly, which is safe because
-    the model builds each field with the dtype and shape the constructor would produce
-    (a test compares both ways field by field and the event logs they lead to).
+    0.2 ms per snapshot); without it ``DispatchProblem.unchecked`` fills the record
+    directly, which is safe because the model builds each field with the dtype and shape
+    the constructor would produce (a test compares both ways field by field and the event
+    logs they lead to).
     """
-    if validate:
-        return cls(**fields)
-    obj = object.__new__(cls)
-    obj.__dict__.update(fields)
-    return obj
+    return cls(**fields) if validate else cls.unchecked(**fields)
 
 
 def deadlines(cal: WorkCalendar, cat: Catalogue, t_register: np.ndarray,
