@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/jingan_integrated.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-quick bench-check bench-policies clean
+.PHONY: run test lint bench bench-quick bench-check bench-ci bench-policies clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench-quick: $(STAMP)
 # Fails when a ratio in the quick suite regresses beyond its tolerance (benchmarks/run.py).
 bench-check: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick --check
+
+# The gate .ci/run runs after the tests: the quick suite, only the ratios that are steady
+# on a shared machine, each allowed to double (benchmarks/run.py, ci_baseline).
+bench-ci: $(STAMP)
+	$(BIN)/python -m benchmarks.run --ci --out results/bench-ci
 
 # Dispatch policies at equal staffing, 10 replications under common random numbers.
 bench-policies: $(STAMP)

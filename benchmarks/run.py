@@ -11,6 +11,13 @@ listed as not checked and does not fail the check (a new benchmark gets its entr
 ``--write-baseline``); baseline entries whose suite did not run are not checked either.
 :func:`evaluate` is the whole decision, a pure function of the figures and the baseline.
 
+``--ci`` is the gate ``.ci/run`` runs after the tests (``make bench-ci``): the quick
+suite, checked only on the ratios that are steady on a shared 2-core machine, those
+whose stored runs spread by at most ``CI_MAX_SPREAD`` of their median, each with a
+tolerance of at least ``CI_MIN_TOLERANCE`` (:func:`ci_baseline`). It catches a gross
+regression (a kernel falling back to Python, an accidental quadratic loop) without
+failing at random; ``--check`` on a quiet machine is the finer check.
+
 ``--write-baseline N`` runs the suite N times and stores, per benchmark, the median ratio
 and a tolerance of ``max(MIN_TOLERANCE, SPREAD_FACTOR × (max − min) / median)``: the
 tolerance is the spread measured on this machine, widened, never a guess. With ``--only``
@@ -31,16 +38,27 @@ from pathlib import Path
 
 from .harness import Measurement, check, write_results
 
-__all__ = ["CheckOutcome", "baseline_rows", "evaluate", "main", "merge_baseline"]
+__all__ = ["CheckOutcome", "baseline_rows", "ci_baseline", "evaluate", "main",
+           "merge_baseline"]
 
 HERE = Path(__file__).resolve().parent
 SUITES = ("bench_district", "bench_optimizer", "bench_simulation", "bench_service")
+# Which suite measures a benchmark, by the first word of its name.
+SUITE_OF_PREFIX = {"district": "bench_district", "scoring": "bench_optimizer",
+                   "assign": "bench_optimizer", "solve": "bench_optimizer",
+                   "policy": "bench_optimizer", "simulate": "bench_simulation",
+                   "service": "bench_service"}
 
 # Ratios of two timings taken in the same run vary less than raw times, but on 2 shared
 # cores sub-millisecond timings still move by tens of percent between runs. A baseline's
 # tolerance is the measured spread of its ratio times SPREAD_FACTOR, at least MIN_TOLERANCE.
 MIN_TOLERANCE = 0.5
 SPREAD_FACTOR = 3.0
+# The CI gate (--ci): only ratios whose stored runs stayed within 25 % of their median,
+# each allowed to double. Spreads measured on this machine reach 3x for sub-millisecond
+# ratios (policy ticks, two-thread scoring, service p99), which no gate can use.
+CI_MAX_SPREAD = 0.25
+CI_MIN_TOLERANCE = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +101,23 @@ def evaluate(measurements: list[Measurement], baseline: dict,
     return CheckOutcome(1 if regressions else 0, regressions, unchecked, checked)
 
 
+def ci_baseline(baseline: dict) -> dict:
+    """The baseline the CI gate checks: the steady entries, tolerances widened.
+
+    An entry is steady when ``(max − min) / median`` of its stored ``ratios`` is at most
+    :data:`CI_MAX_SPREAD`; its tolerance becomes at least :data:`CI_MIN_TOLERANCE`.
+    """
+    keep = []
+    for m in baseline.get("measurements", []):
+        ratios = m.get("ratios") or []
+        if len(ratios) < 2 or not m.get("ratio"):
+            continue
+        if (max(ratios) - min(ratios)) / m["ratio"] > CI_MAX_SPREAD:
+            continue
+        keep.append({**m, "tolerance": max(CI_MIN_TOLERANCE, m.get("tolerance", 0.0))})
+    return {**baseline, "measurements": keep}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,10 +130,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, default=HERE / "baseline.json",
                         help="baseline file read by --check and written by --write-baseline "
                              "(default: benchmarks/baseline.json)")
+    parser.add_argument("--ci", action="store_true",
+                        help="the CI gate: quick suite, steady ratios only, at least 2x "
+                             "tolerance (see ci_baseline)")
     parser.add_argument("--write-baseline", type=int, default=0, metavar="N",
                         help="run the suite N times; store median ratios and tolerances "
                              "from their spread in the baseline file")
     args = parser.parse_args(argv)
+    if args.ci:
+        if args.write_baseline:
+            parser.error("--ci checks; write the baseline without it")
+        args.quick = args.check = True
+        if not args.baseline.exists():
+            print(f"no baseline at {args.baseline}", file=sys.stderr)
+            return 2
+        gate = ci_baseline(json.loads(args.baseline.read_text()))
+        names = {m["name"] for m in gate["measurements"]}
+        if not args.only:  # run only the suites that hold a gated ratio
+            args.only = sorted({SUITE_OF_PREFIX[n.split("_")[0]] for n in names})
+        print("bench-ci: gated ratios (steady within "
+              f"{CI_MAX_SPREAD:.0%}, tolerance >= {CI_MIN_TOLERANCE:.0%}): "
+              + ", ".join(sorted(names)), file=sys.stderr)
 
     runs = [_run_suites(args) for _ in range(max(1, args.write_baseline))]
     measurements = runs[-1]
@@ -122,8 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.baseline.exists():
             print(f"no baseline at {args.baseline}", file=sys.stderr)
             return 2
-        outcome = evaluate(measurements, json.loads(args.baseline.read_text()),
-                           MIN_TOLERANCE)
+        baseline = json.loads(args.baseline.read_text())
+        if args.ci:
+            baseline = ci_baseline(baseline)
+            gated = {m["name"] for m in baseline["measurements"]}
+            measurements = [m for m in measurements if m.name in gated]
+        outcome = evaluate(measurements, baseline, MIN_TOLERANCE)
         for line in outcome.lines():
             print(line, file=sys.stderr)
         return outcome.code

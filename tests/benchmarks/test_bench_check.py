@@ -170,3 +170,26 @@ def test_service_benchmark_runs_end_to_end():
     assert by["service_dispatch_throughput"].extra["clients"] == bench_service.CONCURRENCY
     # a solve of 100 tasks × 20 teams costs more than reading the catalogue
     assert by["service_dispatch_p50"].ratio > 1
+
+
+# ------------------------------------------------------------------ the CI gate
+def test_ci_gate_keeps_steady_ratios_and_lets_them_double():
+    b = {"measurements": [
+        {"name": "steady", "ratio": 1.0, "ratios": [0.95, 1.0, 1.1], "tolerance": 0.5},
+        {"name": "noisy", "ratio": 1.0, "ratios": [0.5, 1.0, 2.0], "tolerance": 4.5},
+        {"name": "wide_tol", "ratio": 2.0, "ratios": [1.9, 2.0, 2.2], "tolerance": 1.5},
+        {"name": "one_run", "ratio": 1.0, "ratios": [1.0], "tolerance": 0.5},
+    ]}
+    gate = bench_run.ci_baseline(b)
+    got = {m["name"]: m["tolerance"] for m in gate["measurements"]}
+    assert got == {"steady": 1.0, "wide_tol": 1.5}
+    # a doubling of a steady ratio passes, more than that fails
+    assert bench_run.evaluate([fig("steady", 1.99)], gate).code == 0
+    assert bench_run.evaluate([fig("steady", 2.01)], gate).code == 1
+
+
+def test_every_stored_benchmark_maps_to_its_suite():
+    stored = json.loads((bench_run.HERE / "baseline.json").read_text())["measurements"]
+    for m in stored:
+        suite = bench_run.SUITE_OF_PREFIX[m["name"].split("_")[0]]
+        assert suite in bench_run.SUITES
