@@ -26,6 +26,7 @@ _MEMORY = """
 from urbangrid.simulation.run import simulate
 from urbangrid.simulation.scenario import load_scenario
 sc = load_scenario({path!r}, overrides={{"run.days": {days}, "run.warmup_days": 0,
+                                         "run.drain_days": 0,
                                          "dispatch.policy": {policy!r}}})
 r = simulate(sc)
 print("events", r.n_events, "cases", len(r.cases["t_register"]))
@@ -33,8 +34,9 @@ print("events", r.n_events, "cases", len(r.cases["t_register"]))
 
 
 def _one(policy: str, days: float) -> Measurement:
+    # Exactly `days` simulated days: no warm-up, no drain (the file has both).
     sc = load_scenario(SCENARIO, overrides={
-        "run.days": days, "run.warmup_days": 0, "dispatch.policy": policy})
+        "run.days": days, "run.warmup_days": 0, "run.drain_days": 0, "dispatch.policy": policy})
     simulate(sc.replace({"run.days": 0.25}))  # warm caches (district, JIT) outside timing
     t = time.perf_counter()
     r = simulate(sc)
