@@ -75,6 +75,18 @@ def _space(scenario: Scenario) -> Space:
     return _space_cached(scenario.district.model_dump_json())
 
 
+def _cell_spacing_m(lat: np.ndarray, lon: np.ndarray) -> float:
+    """Median distance from a cell centre to its nearest neighbour, metres (0 for one)."""
+    if lat.size < 2:
+        return 0.0
+    y = lat * 111_320.0
+    x = lon * 111_320.0 * np.cos(np.radians(float(lat.mean())))
+    sub = slice(None, 2000)  # enough cells for a median spacing, bounded work
+    d = np.hypot(x[sub, None] - x[None, :], y[sub, None] - y[None, :])
+    d[d == 0.0] = np.inf
+    return float(np.median(d.min(axis=1)))
+
+
 def _workstation_place(space: Space, ws) -> tuple[int, int]:
     """Sub-district index and cell of a workstation (InputError naming what is wrong)."""
     names = {str(v): k for k, v in enumerate(space.sub_codes)}
@@ -96,7 +108,9 @@ def _workstation_place(space: Space, ws) -> tuple[int, int]:
     d = np.hypot(dx, dy)
     i = int(np.argmin(d))
     if ws.location is not None:
-        limit = 500.0  # a point within half a kilometre of the sub-district's cells
+        # A point inside the sub-district is within about one cell spacing of a cell
+        # centre; allow half a kilometre at least (fine resolutions).
+        limit = max(500.0, _cell_spacing_m(lat, lon))
         if d[i] > limit:
             raise InputError(
                 f"workstations ({ws.name}).location = [{at_lat}, {at_lon}] is "
