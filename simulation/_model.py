@@ -136,6 +136,7 @@ _CASE_SPEC = {
     "deadline": (np.float64, np.nan),
     # End of a hotline case's work-order processing (channels.hotline.order_types).
     "t_order": (np.float64, np.nan), "order_wait": (np.int8, 0),
+    "order_limit_wd": (np.float32, np.nan),
     "cell": (np.int32, -1), "category": (np.int16, -1), "channel": (np.int8, -1),
     "status": (np.int8, S_NEW), "team": (np.int32, -1), "resolved": (np.int8, -1),
     "satisfied": (np.int8, -1), "n_misroute": (np.int16, 0), "n_rework": (np.int16, 0),
@@ -451,7 +452,8 @@ class Model:
         invalid = (ch == IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
         if self._order_types and n:
-            cs.t_order[sl] = self._order_ends(_substream(self.rng_orders, key), ch, t_reg)
+            cs.t_order[sl], cs.order_limit_wd[sl] = self._order_ends(
+                _substream(self.rng_orders, key), ch, t_reg)
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
         env = self.env
@@ -919,8 +921,9 @@ class Model:
             self._close(c)
 
     def _order_ends(self, rng: np.random.Generator, ch: np.ndarray,
-                    t_reg: np.ndarray) -> np.ndarray:
-        """End of each hotline case's work-order processing (NaN for other channels).
+                    t_reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """End of each hotline case's work-order processing and the published limit of
+        its order type in working days (NaN for other channels).
 
         The type is drawn by its share, the duration lognormal with the type's mean
         (× ``order_time_scale``) and CV, counted from registration in working time under
@@ -939,13 +942,15 @@ class Model:
         s2 = np.log1p(cv * cv)
         days = mean * np.exp(np.sqrt(s2) * z - s2 / 2.0)
         out = np.full(n, np.nan)
+        limit = np.full(n, np.nan)
         hot = ch == HOTLINE
         if hot.any():
             if self.legacy:
                 out[hot] = self.cal.add_working(t_reg[hot], days[hot] * self.cal.day_length)
             else:
                 out[hot] = t_reg[hot] + days[hot] * DAY
-        return out
+            limit[hot] = np.array([t.limit_working_days for t in types])[k[hot]]
+        return out, limit
 
     def _close(self, c: int) -> None:
         cs = self.cases

@@ -604,3 +604,28 @@ def test_handover_returns_unstarted_tasks_when_a_shift_ends():
         assert not travel_by_j.any()
         assert EVENT_NAMES.index("dispatched") in kinds or res.cases["status"][c] == 2
     _check_conservation(res)
+
+
+def test_hotline_on_time_counts_against_the_work_order_limit():
+    from urbangrid.simulation.kpis import case_table_metrics
+
+    sc = toy_scenario(**{"run.warmup_days": 1, "run.days": 2, "run.drain_days": 10,
+                         "channels.hotline.order_types": {
+                             "quick": _order(0.2, 0.5, 0.3, limit=1.0),
+                             "slow": _order(6.0, 0.5, 0.3, limit=3.0)}})
+    res = simulate(sc)
+    c = res.cases
+    m = case_table_metrics(res)
+    hot = (c["channel"] == CHANNELS.index("hotline")) & np.isfinite(c["t_register"])
+    lim = c["order_limit_wd"][hot].astype(float)
+    assert set(np.unique(lim)) == {1.0, 3.0}
+    due = res.calendar.add_working(c["t_register"][hot], lim * res.calendar.day_length)
+    np.testing.assert_allclose(m["deadline"][hot], due)
+    # quick orders (0.2 days) mostly meet their 1-day limit, slow ones (6 days) miss 3
+    closed = hot & (c["status"] == S_CLOSED)
+    quick = closed & (c["order_limit_wd"] == 1.0)
+    slow = closed & (c["order_limit_wd"] == 3.0)
+    assert m["on_time"][quick].mean() > 0.5 > m["on_time"][slow].mean()
+    # other channels keep their category deadline
+    other = ~hot & np.isfinite(c["t_register"])
+    assert np.isnan(c["order_limit_wd"][other]).all()
