@@ -78,16 +78,14 @@ def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_s
             if (team_skills[j] & sk) != sk or cap[j] <= 0:
                 continue
             a = start[j] + np.float64(travel[j, c])
-            if a <= end[j]:
+            # an unreachable cell (inf travel) is infeasible even for a team whose shift
+            # never ends (inf <= inf)
+            if a <= end[j] and a < np.inf:
                 any_ok = True
                 if a < best:
                     best = a
                     bj = j
         if any_ok:
-            # argmin over an all-inf row (infinite shift end, unreachable cell) is index 0
-            # in the NumPy version; kept so that both give the same answer
-            if bj < 0:
-                bj = 0
             team[i] = bj
             cap[bj] -= 1
             start[bj] = start[bj] + np.float64(travel[bj, c]) + task_work[i]
@@ -121,7 +119,8 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
             if (team_skills[j] & sk) != sk:
                 continue
             any_q = True
-            if cap[j] <= 0 or not (start[j] + np.float64(travel[j, c]) <= end[j]):
+            a = start[j] + np.float64(travel[j, c])
+            if cap[j] <= 0 or not (a <= end[j] and a < np.inf):
                 continue
             if team_area[j] == ta:
                 any_home = True
@@ -135,9 +134,9 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
                     jw = j
         j = -1
         if any_home:
-            j = jh if jh >= 0 else 0
+            j = jh
         elif any_wide:
-            j = jw if jw >= 0 else 0
+            j = jw
         if j >= 0:
             load[j] += 1
             team[i] = j

@@ -181,7 +181,7 @@ def _sequential_reference(p: DispatchProblem, method: str) -> Assignment:
 def _nearest_choice(i, q, tr, start, end, cap):
     # the qualified team with capacity that arrives first (by its shift end)
     arrival = start + tr
-    ok = q & (arrival <= end) & (cap > 0)
+    ok = q & np.isfinite(arrival) & (arrival <= end) & (cap > 0)
     if ok.any():
         return int(np.argmin(np.where(ok, arrival, np.inf))), 0
     return -1, _why_not(q, tr, start, end, cap)
@@ -203,7 +203,8 @@ def _legacy_choice(p: DispatchProblem):
     wide = p.team_area == -1
 
     def choose(i, q, tr, start, end, cap):
-        ok = q & (start + tr <= end) & (cap > 0)
+        arrival = start + tr
+        ok = q & np.isfinite(arrival) & (arrival <= end) & (cap > 0)
         home = ok & (p.team_area == p.task_area[i])
         cand = home if home.any() else ok & wide
         if cand.any():

@@ -77,6 +77,12 @@ def test_deferral_reasons(name):
     a = pol(DispatchProblem(**tiny_kwargs(travel=travel)))
     assert a.team[2] == -1 and a.reason[2] == DeferReason.UNREACHABLE
     assert a.cost[2] == a.objective - a.cost[:2].sum()
+    # ... also for teams whose shift never ends (inf arrival <= inf end must not count
+    # as feasible: it gave the task to team 0, whatever its skills, once)
+    a = pol(DispatchProblem(**tiny_kwargs(travel=travel,
+                                          team_shift_start=np.zeros(3),
+                                          team_shift_end=np.full(3, np.inf))))
+    assert a.team[2] == -1 and a.reason[2] == DeferReason.UNREACHABLE
 
 
 @pytest.mark.parametrize("name", ["nearest", "legacy"])
