@@ -39,7 +39,7 @@ from pathlib import Path
 from .harness import Measurement, check, write_results
 
 __all__ = ["CheckOutcome", "baseline_rows", "ci_baseline", "evaluate", "main",
-           "merge_baseline"]
+           "merge_baseline", "missing_gated"]
 
 HERE = Path(__file__).resolve().parent
 SUITES = ("bench_district", "bench_optimizer", "bench_simulation", "bench_service")
@@ -118,6 +118,12 @@ def ci_baseline(baseline: dict) -> dict:
     return {**baseline, "measurements": keep}
 
 
+def missing_gated(measurements: list[Measurement], gate: dict) -> list[str]:
+    """Names of the gate's benchmarks that produced no ratio in ``measurements``."""
+    got = {m.name for m in measurements if m.ratio is not None}
+    return sorted(m["name"] for m in gate.get("measurements", []) if m["name"] not in got)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -179,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
             baseline = ci_baseline(baseline)
             gated = {m["name"] for m in baseline["measurements"]}
             measurements = [m for m in measurements if m.name in gated]
+            missing = missing_gated(measurements, baseline)
+            if missing:
+                # a gate that checked less than it should must not pass
+                print("bench-ci: gated benchmarks that produced no ratio (suite skipped, "
+                      "renamed or failed): " + ", ".join(missing), file=sys.stderr)
+                return 2
         outcome = evaluate(measurements, baseline, MIN_TOLERANCE)
         for line in outcome.lines():
             print(line, file=sys.stderr)

@@ -452,8 +452,10 @@ class Model:
         invalid = (ch == IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
         if self._order_types and n:
+            # Hotline cases only, from their own per-day stream: a change in another
+            # channel's volume leaves every work order as it was.
             cs.t_order[sl], cs.order_limit_wd[sl] = self._order_ends(
-                _substream(self.rng_orders, key), ch, t_reg)
+                _substream(self.rng_orders, key, HOTLINE), ch, t_reg)
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
         env = self.env
@@ -515,7 +517,9 @@ class Model:
         self._log_at(self.env._now, c, PREPARED, -1)
         self._to_pool(c)
 
-    def _to_pool(self, c: int) -> None:
+    def _to_pool(self, c: int, queued_at: float | None = None) -> None:
+        """Put case ``c`` in its (skill, sub-district) heap, ordered by priority then by
+        ``queued_at`` (default: now)."""
         cs = self.cases
         now = self.env._now
         cs.status[c] = S_WAITING
@@ -528,7 +532,7 @@ class Model:
             pool = self._pools[key] = []
         prio = self._cat_prio[cat] + (self._other_boost if cs.channel.item(c) == OTHER else 0)
         self._seq += 1
-        heapq.heappush(pool, (-prio, now, self._seq, c))
+        heapq.heappush(pool, (-prio, now if queued_at is None else queued_at, self._seq, c))
         self.n_waiting += 1
         if self._on_events == "all":
             self._request_dispatch(0)
@@ -775,7 +779,8 @@ class Model:
                     c = q.popleft()
                     self._log_at(now, c, HANDED_BACK, j)
                     self._release(j)
-                    self._to_pool(c)
+                    # back in line where it was, not behind what came in since
+                    self._to_pool(c, queued_at=self.cases.t_pool.item(c))
                 return
             # Off duty: the queue waits for the next shift.
             if not self._team_waking[j]:
@@ -933,23 +938,24 @@ class Model:
         """
         types = self._order_types
         n = ch.shape[0]
-        u = rng.random(n)
-        z = rng.standard_normal(n)
+        out = np.full(n, np.nan)
+        limit = np.full(n, np.nan)
+        hot = np.flatnonzero(ch == HOTLINE)
+        if hot.size == 0:
+            return out, limit
+        u = rng.random(hot.size)
+        z = rng.standard_normal(hot.size)
         cum = np.cumsum([t.share for t in types])
         k = np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(types) - 1)
         mean = np.array([t.mean_days for t in types])[k] * self._order_scale
         cv = np.array([t.cv for t in types])[k]
         s2 = np.log1p(cv * cv)
         days = mean * np.exp(np.sqrt(s2) * z - s2 / 2.0)
-        out = np.full(n, np.nan)
-        limit = np.full(n, np.nan)
-        hot = ch == HOTLINE
-        if hot.any():
-            if self.legacy:
-                out[hot] = self.cal.add_working(t_reg[hot], days[hot] * self.cal.day_length)
-            else:
-                out[hot] = t_reg[hot] + days[hot] * DAY
-            limit[hot] = np.array([t.limit_working_days for t in types])[k[hot]]
+        if self.legacy:
+            out[hot] = self.cal.add_working(t_reg[hot], days * self.cal.day_length)
+        else:
+            out[hot] = t_reg[hot] + days * DAY
+        limit[hot] = np.array([t.limit_working_days for t in types])[k]
         return out, limit
 
     def _close(self, c: int) -> None:
@@ -992,6 +998,8 @@ class Model:
         n = cs.n
         idx = np.flatnonzero((cs.order_wait[:n] == 1) & (cs.status[:n] != S_CLOSED)
                             & (cs.status[:n] != S_PARKED))
+        # in time order: the main log must stay sorted (merge_logs relies on it)
+        idx = idx[np.argsort(cs.t_order[idx], kind="stable")]
         for c in idx.tolist():
             t = cs.t_order.item(c)
             cs.status[c] = S_CLOSED

@@ -68,7 +68,10 @@ def paired_differences(
         out[group] = {}
         for name in base[0][group]:
             a = np.array([r[group][name] for r in base], dtype=float)
-            b = np.array([r[group].get(name, math.nan) for r in other], dtype=float)
+            # a group the other scenario lacks (another district's sub-districts): NaN,
+            # so the pair is left out (n = 0)
+            b = np.array([r.get(group, {}).get(name, math.nan) for r in other],
+                         dtype=float)
             mean, half, n = t_interval(b - a)
             crosses = None if not math.isfinite(half) else bool(abs(mean) <= half)
             out[group][name] = {"mean": mean, "ci95": half, "n": n, "crosses_zero": crosses}

@@ -47,8 +47,8 @@ from .calendar import DAY
 from .catalogue import CHANNELS
 
 __all__ = [
-    "KPI_NAMES", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "backlog_series", "case_table_metrics",
-    "compute_kpis",
+    "GROUP_KPIS", "KPI_NAMES", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "backlog_series",
+    "case_table_metrics", "compute_kpis",
 ]
 
 KPI_NAMES = (
@@ -172,6 +172,15 @@ def _backlog_mean(result) -> float:
     overlap = np.clip(np.minimum(e, b) - np.maximum(s, a), 0.0, None)
     return float(overlap.sum() / (b - a))
 
+
+#: KPIs every group has (channels, sub-districts); the others are district-wide only.
+GROUP_KPIS = (
+    "cases_created", "cases_closed", "cases_parked", "cases_invalid", "cases_open_end",
+    "handling_days_calendar_mean", "handling_days_calendar_p50", "handling_days_calendar_p90",
+    "handling_days_working_mean", "handling_days_working_p50", "handling_days_working_p90",
+    "same_day_rate", "on_time_rate", "resolution_rate", "satisfaction_rate",
+    "dispatch_delay_min_mean", "misroutes", "reworks", "reopened", "extensions",
+)
 
 #: Prefix of the per-sub-district groups of :func:`compute_kpis` (``"sub:310106100"``).
 SUBDISTRICT_PREFIX = "sub:"

@@ -390,9 +390,10 @@ class WorkstationConfig(_Model):
 
     name: str = Field(..., min_length=1)
     subdistrict: str = Field(..., min_length=1, description="sub-district code or name")
-    location: tuple[float, float] | None = Field(
-        None, description="[lat, lon] WGS-84 of the workstation; default: the "
-        "sub-district's cell nearest the centre of its cells")
+    location: tuple[Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)],
+                    Annotated[float, Field(ge=-180.0, le=180.0, allow_inf_nan=False)]] | None = \
+        Field(None, description="[lat, lon] WGS-84 of the workstation; default: the "
+              "sub-district's cell nearest the centre of its cells")
     crews: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(
         ..., min_length=1, description="crew name (from [[crews]]) -> extra teams here")
 

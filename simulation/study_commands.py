@@ -153,11 +153,11 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if len(args.scenarios) < 2:
         raise InputError("compare needs at least two scenario files")
-    from .kpis import KPI_NAMES
-    bad = [k for k in args.by_subdistrict if k not in KPI_NAMES]
+    from .kpis import GROUP_KPIS
+    bad = [k for k in args.by_subdistrict if k not in GROUP_KPIS]
     if bad:
-        raise InputError(f"--by-subdistrict {bad[0]!r}: not a KPI (one of: "
-                         f"{', '.join(KPI_NAMES)})")
+        raise InputError(f"--by-subdistrict {bad[0]!r}: not a per-sub-district KPI (one "
+                         f"of: {', '.join(GROUP_KPIS)})")
     overrides = parse_overrides(args.overrides)
     scenarios = [_load(p, overrides) for p in args.scenarios]
     days = {s.run.days for s in scenarios}
@@ -230,9 +230,9 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
     zero = False
     for code, name in zip(space.sub_codes, space.sub_names, strict=True):
         group = SUBDISTRICT_PREFIX + str(code)
-        cells = [_fmt(doc["kpis"][n][group].get(kpi), fmt) for n in cmp.names]
+        cells = [_fmt(doc["kpis"][n].get(group, {}).get(kpi), fmt) for n in cmp.names]
         for n in cmp.names[1:]:
-            rec = doc["differences"][n][group].get(kpi) or {}
+            rec = doc["differences"][n].get(group, {}).get(kpi) or {}
             text = _fmt(rec, fmt, signed=True)
             if rec.get("crosses_zero"):
                 text += " *"

@@ -193,3 +193,10 @@ def test_every_stored_benchmark_maps_to_its_suite():
     for m in stored:
         suite = bench_run.SUITE_OF_PREFIX[m["name"].split("_")[0]]
         assert suite in bench_run.SUITES
+
+
+def test_ci_gate_names_gated_benchmarks_that_did_not_run():
+    gate = {"measurements": [{"name": "a", "ratio": 1.0}, {"name": "b", "ratio": 1.0}]}
+    assert bench_run.missing_gated([fig("a", 1.0), fig("c", 1.0)], gate) == ["b"]
+    assert bench_run.missing_gated([fig("a", 1.0), fig("b", None)], gate) == ["b"]
+    assert bench_run.missing_gated([fig("a", 1.0), fig("b", 2.0)], gate) == []

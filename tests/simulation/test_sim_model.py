@@ -439,12 +439,17 @@ def test_drain_follows_the_window_cohort_without_changing_the_window():
 def _channel_rows(res, channel: str) -> dict[str, np.ndarray]:
     c = res.cases
     sel = c["channel"] == CHANNELS.index(channel)
-    return {k: c[k][sel] for k in ("t_report", "cell", "category", "d_work", "d_prep")}
+    out = {k: c[k][sel] for k in ("t_report", "cell", "category", "d_work", "d_prep",
+                                  "order_limit_wd")}
+    out["order_days"] = (c["t_order"] - c["t_register"])[sel]
+    return out
 
 
 def test_changing_one_channel_leaves_the_others_arrivals_alone(toy):
     # Per-day, per-channel streams: more IoT coverage changes IoT arrivals only, so a
     # what-if on one channel is compared with the same hotline and patrol cases.
+    toy = toy.replace({"channels.hotline.order_types": {
+        "quick": _order(1.0, 0.6, 0.5, limit=1.0), "slow": _order(5.0, 0.4, 0.5)}})
     a = simulate(toy, seed=11)
     b = simulate(toy.replace({"channels.iot.coverage": 0.9}), seed=11)
     ia, ib = _channel_rows(a, "iot"), _channel_rows(b, "iot")
@@ -454,6 +459,8 @@ def test_changing_one_channel_leaves_the_others_arrivals_alone(toy):
         assert ra["t_report"].size > 0
         for k in ra:
             np.testing.assert_array_equal(ra[k], rb[k], err_msg=f"{ch}.{k}")
+    # the work orders too (type and duration)
+    assert np.isfinite(_channel_rows(a, "hotline")["order_days"]).sum() > 50
 
 
 def _fast_lane_toy(**extra):
@@ -550,6 +557,10 @@ def test_workstation_bad_input_names_the_problem():
     with pytest.raises(InputError, match="not a sub-district"):
         simulate(base.replace({"workstations": [{"name": "w", "subdistrict": "Atlantis",
                                                  "crews": {"sanitation": 1}}]}))
+    with pytest.raises(InputError, match=r"workstations\[0\]\.location\[0\] = nan"):
+        base.replace({"workstations": [{"name": "w", "subdistrict": "T00",
+                                        "location": [float("nan"), 121.0],
+                                        "crews": {"sanitation": 1}}]})
     with pytest.raises(InputError, match="m from the nearest cell"):
         simulate(base.replace({"workstations": [{"name": "w", "subdistrict": "T00",
                                                  "location": [0.0, 0.0],
@@ -575,8 +586,9 @@ def test_cases_waiting_only_for_their_work_order_close_at_its_end_exactly():
     np.testing.assert_allclose(c["t_close"][idx], drained.cases["t_close"][idx],
                                rtol=1e-13, atol=0)
     np.testing.assert_array_equal(c["t_close"][late], c["t_order"][late])
-    # one CLOSED row each, at that time
+    # one CLOSED row each, at that time, and the log stays in time order
     ev = cut.events
+    assert (np.diff(ev["time"]) >= 0).all()
     closed_rows = ev["case"][(ev["kind"] == CLOSED) & (ev["time"] > cut.t_end)]
     assert np.array_equal(np.sort(closed_rows), np.flatnonzero(late))
 

@@ -131,9 +131,13 @@ def test_compare_by_subdistrict_prints_each_subdistrict(tmp_path, capsys, monkey
     assert "toy sub-district 0 (T00)" in text and "toy sub-district 1 (T01)" in text
     doc = json.loads((out / "comparison.json").read_text())
     k = doc["kpis"]["ws"]
+    from urbangrid.simulation.kpis import GROUP_KPIS
+    assert set(k["sub:T00"]) == set(GROUP_KPIS)
     # the sub-districts' cases add up to all cases
     assert k["sub:T00"]["cases_created"]["mean"] + k["sub:T01"]["cases_created"]["mean"] \
         == k["all"]["cases_created"]["mean"]
     assert run(["compare", str(a), str(b), "--by-subdistrict", "speed",
                 "--out", str(out)]) == 2
-    assert "--by-subdistrict 'speed': not a KPI" in capsys.readouterr().err
+    assert "--by-subdistrict 'speed': not a per-sub-district KPI" in capsys.readouterr().err
+    assert run(["compare", str(a), str(b), "--by-subdistrict", "backlog_mean",
+                "--out", str(out)]) == 2

@@ -123,3 +123,12 @@ def test_three_scenarios_differ_against_the_first(toy):
     assert d["b"]["all"]["backlog_mean"]["mean"] == pytest.approx(np.mean(np.subtract(x, y)))
     # Fewer sanitation crews leave more cases open.
     assert d["b"]["all"]["backlog_mean"]["mean"] > 0
+
+
+def test_paired_differences_leave_out_groups_the_other_scenario_lacks():
+    # two districts with different sub-districts: the baseline's own groups get n = 0
+    base = [{"all": {"x": 1.0}, "sub:A": {"x": 2.0}} for _ in range(3)]
+    other = [{"all": {"x": 1.5}} for _ in range(3)]
+    d = paired_differences(base, other)
+    assert d["all"]["x"]["mean"] == 0.5 and d["all"]["x"]["n"] == 3
+    assert d["sub:A"]["x"]["n"] == 0
