@@ -173,23 +173,31 @@ def finish(
         p.task_deadline, p.task_priority, p.task_current, p.travel,
         _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait, w.lateness,
         w.balance, w.reassignment, w.defer, cost, out_reason, eta, pos)
-    surcharge = w.balance * float(pairs)
+    return _assignment(team, out_reason, cost, eta, pos, w.balance * float(pairs),
+                       int(n_assigned), int(n_deferred), method=method, status=status,
+                       t0=t0, stats=stats, order=order, lower_bound=lower_bound,
+                       crew_teams=None)
+
+
+def _assignment(team, reason, cost, eta, pos, surcharge, n_assigned, n_deferred, *, method,
+                status, t0, stats, order, lower_bound, crew_teams) -> Assignment:
+    """The :class:`Assignment` record both finish paths return."""
     stats = dict(stats or {})
-    stats.setdefault("assigned", int(n_assigned))
-    stats.setdefault("deferred", int(n_deferred))
+    stats.setdefault("assigned", n_assigned)
+    stats.setdefault("deferred", n_deferred)
     return Assignment(
         team=team,
-        reason=out_reason,
+        reason=reason,
         cost=cost,
         eta=eta,
         objective=float(cost.sum() + surcharge),
         method=method,
-        status=status if n else "trivial",
+        status=status if team.size else "trivial",
         solve_seconds=time.perf_counter() - t0,
         stats=stats,
         order=pos if order is not None else None,
         lower_bound=lower_bound,
-        crew_teams=None,
+        crew_teams=crew_teams,
     )
 
 
@@ -244,20 +252,7 @@ def finish_numpy(
         derived = defer_reasons(p, deferred, p.team_capacity - used)
         out_reason[deferred] = derived if given is None else np.where(given > 0, given, derived)
     eta, pos = sequence_eta(p, team, order)
-    stats = dict(stats or {})
-    stats.setdefault("assigned", int(assigned.size))
-    stats.setdefault("deferred", int(deferred.size))
-    return Assignment(
-        team=team,
-        reason=out_reason,
-        cost=cost,
-        eta=eta,
-        objective=float(cost.sum() + surcharge),
-        method=method,
-        status=status if n else "trivial",
-        solve_seconds=time.perf_counter() - t0,
-        stats=stats,
-        order=pos if order is not None else None,
-        lower_bound=lower_bound,
-        crew_teams=crew_teams,
-    )
+    return _assignment(team, out_reason, cost, eta, pos, surcharge, int(assigned.size),
+                       int(deferred.size), method=method, status=status, t0=t0,
+                       stats=stats, order=order, lower_bound=lower_bound,
+                       crew_teams=crew_teams)

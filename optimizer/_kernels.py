@@ -322,6 +322,13 @@ def _cand_row(row, k, offset, zero, out_row, best_v, best_j, second):
     # the k cheapest, then the k cheapest after the offset that are not already in
     _topk_row(row, k, zero, out_row[:k], best_v, best_j)
     _topk_row(row, k, offset, second, best_v, best_j)
+    _merge_second(out_row, second, k)
+
+
+@njit(cache=True)
+def _merge_second(out_row, second, k):
+    # append the columns of ``second`` not already among the first k of ``out_row``,
+    # then pad with -1
     w = k
     for t in range(k):
         j = second[t]
@@ -994,21 +1001,7 @@ def _cand_cols(cost, start, cols, k, offset, out):
         out_row = out[i]
         _topk_cols(row, c, k, zero, out_row[:k], best_v, best_j)
         _topk_cols(row, c, k, offset, second, best_v, best_j)
-        w = k
-        for t in range(k):
-            j = second[t]
-            if j < 0:
-                break
-            dup = False
-            for u in range(k):
-                if out_row[u] == j:
-                    dup = True
-                    break
-            if not dup:
-                out_row[w] = j
-                w += 1
-        for t in range(w, out_row.shape[0]):
-            out_row[t] = -1
+        _merge_second(out_row, second, k)
 
 
 @njit(cache=True)

@@ -73,19 +73,16 @@ def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_s
         sk = task_skill[i]
         best = np.inf
         bj = -1
-        any_ok = False
         for j in range(m):
             if (team_skills[j] & sk) != sk or cap[j] <= 0:
                 continue
             a = start[j] + np.float64(travel[j, c])
-            # an unreachable cell (inf travel) is infeasible even for a team whose shift
-            # never ends (inf <= inf)
-            if a <= end[j] and a < np.inf:
-                any_ok = True
-                if a < best:
-                    best = a
-                    bj = j
-        if any_ok:
+            # `a < best` (best starts at inf) also rules out an unreachable cell (inf
+            # travel) for a team whose shift never ends (inf <= inf)
+            if a <= end[j] and a < best:
+                best = a
+                bj = j
+        if bj >= 0:
             team[i] = bj
             cap[bj] -= 1
             start[bj] = start[bj] + np.float64(travel[bj, c]) + task_work[i]
@@ -109,8 +106,6 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
         sk = task_skill[i]
         ta = task_area[i]
         any_q = False
-        any_home = False
-        any_wide = False
         bh = _IMAX
         jh = -1
         bw = _IMAX
@@ -123,20 +118,14 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
             if cap[j] <= 0 or not (a <= end[j] and a < np.inf):
                 continue
             if team_area[j] == ta:
-                any_home = True
                 if load[j] < bh:
                     bh = load[j]
                     jh = j
             elif team_area[j] == -1:
-                any_wide = True
                 if load[j] < bw:
                     bw = load[j]
                     jw = j
-        j = -1
-        if any_home:
-            j = jh
-        elif any_wide:
-            j = jw
+        j = jh if jh >= 0 else jw
         if j >= 0:
             load[j] += 1
             team[i] = j

@@ -174,13 +174,8 @@ def _backlog_mean(result) -> float:
 
 
 #: KPIs every group has (channels, sub-districts); the others are district-wide only.
-GROUP_KPIS = (
-    "cases_created", "cases_closed", "cases_parked", "cases_invalid", "cases_open_end",
-    "handling_days_calendar_mean", "handling_days_calendar_p50", "handling_days_calendar_p90",
-    "handling_days_working_mean", "handling_days_working_p50", "handling_days_working_p90",
-    "same_day_rate", "on_time_rate", "resolution_rate", "satisfaction_rate",
-    "dispatch_delay_min_mean", "misroutes", "reworks", "reopened", "extensions",
-)
+GROUP_KPIS = tuple(k for k in KPI_NAMES if k not in (
+    "backlog_mean", "utilisation_mean", "travel_share", "throughput_per_day"))
 
 #: Prefix of the per-sub-district groups of :func:`compute_kpis` (``"sub:310106100"``).
 SUBDISTRICT_PREFIX = "sub:"

@@ -190,14 +190,8 @@ def run_compare(args: argparse.Namespace) -> int:
             table.add_column(f"{n} − {cmp.baseline}", justify="right")
         zero = False
         for group, name, fmt in _COMPARE_ROWS:
-            cells = [_fmt(doc["kpis"][n][group].get(name), fmt) for n in cmp.names]
-            for n in cmp.names[1:]:
-                rec = doc["differences"][n][group].get(name) or {}
-                text = _fmt(rec, fmt, signed=True)
-                if rec.get("crosses_zero"):
-                    text += " *"
-                    zero = True
-                cells.append(text)
+            cells, crosses = _compare_cells(doc, cmp.names, group, name, fmt)
+            zero |= crosses
             label = name if group == "all" else f"{group}.{name}"
             table.add_row(label, *cells)
         Console().print(table)
@@ -209,6 +203,22 @@ def run_compare(args: argparse.Namespace) -> int:
         Console(stderr=True).print(f"wrote {out}/comparison.json and report.html in "
                                    f"{wall:.1f} s")
     return 0
+
+
+def _compare_cells(doc: dict, names: list[str], group: str, kpi: str,
+                   fmt: str) -> tuple[list[str], bool]:
+    """One row of a comparison table: each scenario's value, then each paired difference
+    against the first (``*`` where its interval contains 0), and whether any did."""
+    cells = [_fmt(doc["kpis"][n].get(group, {}).get(kpi), fmt) for n in names]
+    crosses = False
+    for n in names[1:]:
+        rec = doc["differences"][n].get(group, {}).get(kpi) or {}
+        text = _fmt(rec, fmt, signed=True)
+        if rec.get("crosses_zero"):
+            text += " *"
+            crosses = True
+        cells.append(text)
+    return cells, crosses
 
 
 def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
@@ -229,15 +239,9 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
         table.add_column(f"{n} − {cmp.baseline}", justify="right")
     zero = False
     for code, name in zip(space.sub_codes, space.sub_names, strict=True):
-        group = SUBDISTRICT_PREFIX + str(code)
-        cells = [_fmt(doc["kpis"][n].get(group, {}).get(kpi), fmt) for n in cmp.names]
-        for n in cmp.names[1:]:
-            rec = doc["differences"][n].get(group, {}).get(kpi) or {}
-            text = _fmt(rec, fmt, signed=True)
-            if rec.get("crosses_zero"):
-                text += " *"
-                zero = True
-            cells.append(text)
+        cells, crosses = _compare_cells(doc, cmp.names, SUBDISTRICT_PREFIX + str(code), kpi,
+                                        fmt)
+        zero |= crosses
         table.add_row(f"{name} ({code})", *cells)
     Console().print(table)
     return zero
