@@ -770,6 +770,14 @@ def cancel_negative_arcs(n_nodes, tail, head, cost, cap, flow, d, new_arcs):
 
 
 @njit(cache=True)
+def _all_nonnegative(cost):
+    for e in range(cost.shape[0]):
+        if cost[e] < 0:
+            return False
+    return True
+
+
+@njit(cache=True)
 def ssp_flow(n_nodes, n_sources, sink, tail, head, cost, cap, budget):
     """Min-cost flow by successive shortest paths: nodes ``0 .. n_sources-1`` supply one
     unit each, ``sink`` takes them all; arcs ``tail -> head`` with int64 ``cost`` and
@@ -778,17 +786,23 @@ def ssp_flow(n_nodes, n_sources, sink, tail, head, cost, cap, budget):
 
     One Dijkstra per unit on reduced costs, stopped when the sink is settled (Ahuja,
     Magnanti & Orlin 1993, sec. 9.7); the potentials start from shortest distances on the
-    empty flow (:func:`potentials`). On congested networks the searches grow long (each
-    may cross most of the graph), so the work is bounded: after ``budget`` arc scans in
-    total it gives up. Returns ``(flow, d, status, scans)``: status 0 = an optimal flow
-    and valid potentials for its residual graph (every residual arc has ``cost + d[tail]
-    - d[head] >= 0``, which certifies the flow optimal); 1 = a negative cycle or a source
-    that cannot reach the sink; 2 = over budget (``flow`` and ``d`` are then partial).
+    empty flow (:func:`potentials`; all 0 when no arc cost is negative). On congested
+    networks the searches grow long (each may cross most of the graph), so the work is
+    bounded: after ``budget`` arc scans in total it gives up. Returns ``(flow, d, status,
+    scans)``: status 0 = an optimal flow and valid potentials for its residual graph (every
+    residual arc has ``cost + d[tail] - d[head] >= 0``, which certifies the flow optimal);
+    1 = a negative cycle or a source that cannot reach the sink; 2 = over budget (``flow``
+    and ``d`` are then partial).
     """
     flow = np.zeros(tail.shape[0], np.int64)
-    d, ok = potentials(n_nodes, tail, head, cost)
-    if not ok:
-        return flow, d, 1, 0
+    if _all_nonnegative(cost):
+        # what potentials() returns then (it starts at 0 and no arc can lower a label),
+        # without building its adjacency: the assignment networks' usual case
+        d = np.zeros(n_nodes, np.int64)
+    else:
+        d, ok = potentials(n_nodes, tail, head, cost)
+        if not ok:
+            return flow, d, 1, 0
     start, half = _half_arcs(n_nodes, tail, head)
     active = np.ones(tail.shape[0], np.bool_)
     dist, settled, pred, touched, done, hk, hv = _scratch(n_nodes, tail.shape[0])
@@ -878,8 +892,15 @@ def _fixed_arcs(capacity, defer_cost, balance, cmax, scale):
 @njit(cache=True)
 def _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget):
     # assignment._pick_scale, with the scan of _validate: (scale, cmax, bad)
-    nf, m = costs.shape
     cmax, bad = _scan_seq(costs)
+    return _scale_for(cmax, costs.shape[0], capacity, defer_cost, balance, scale,
+                      int_budget), cmax, bad
+
+
+@njit(cache=True)
+def _scale_for(cmax, nf, capacity, defer_cost, balance, scale, int_budget):
+    # assignment._pick_scale for nf free tasks, all of them in defer_cost, given cmax
+    m = capacity.shape[0]
     dmax = 0.0
     for i in range(nf):
         dmax = max(dmax, abs(defer_cost[i]))
@@ -890,7 +911,37 @@ def _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget):
     limit = int_budget / ((nf + m + 1 + 1.0) * (nf + 1.0) * big)
     if limit < scale:
         scale = limit
-    return scale, cmax, bad
+    return scale
+
+
+@njit(cache=True)
+def scan_finite(cost):
+    """:func:`_scan_seq` and :func:`finite_columns` in one pass over the matrix:
+    ``(largest finite |cost|, has NaN or -inf, start, cols)``, each as those return it."""
+    n, m = cost.shape
+    start = np.empty(n + 1, np.int64)
+    cols = np.empty(n * m, np.int32)
+    best = 0.0
+    bad = False
+    q = 0
+    for i in range(n):
+        start[i] = q
+        row = cost[i]
+        for j in range(m):
+            v = np.float64(row[j])
+            if v < np.inf:  # finite_columns lists it (-inf too: `bad` then rejects the input)
+                cols[q] = j
+                q += 1
+                if v > -np.inf:
+                    a = abs(v)
+                    if a > best:
+                        best = a
+                else:
+                    bad = True
+            elif not v > 0:  # NaN
+                bad = True
+    start[n] = q
+    return best, bad, start, cols[:q]
 
 
 @njit(cache=True)
@@ -1064,6 +1115,18 @@ def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
     OR-Tools / the dense solve at the same point; 2 = a task without a path to the sink
     (cannot happen: every task has a defer arc).
     """
+    # each row's finite entries, once: candidates and every pricing round read only those
+    # (an infinite cost is never a candidate nor priced), in the same column order
+    fstart, fcols = finite_columns(costs)
+    return _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k,
+                           offset, scale, max_rounds, r, margin, incremental_max,
+                           budget_per_arc, team)
+
+
+@njit(cache=True)
+def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k, offset,
+                    scale, max_rounds, r, margin, incremental_max, budget_per_arc, team):
+    # assign_candidates_ssp given the finite columns of each row (finite_columns)
     nf, m = costs.shape
     sink = nf + m
     n_nodes = nf + m + 1
@@ -1072,9 +1135,6 @@ def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
     n_slots = slot_tail.shape[0]
     # --- candidate arcs, row by row (np.nonzero order)
     top = np.empty((nf, 2 * k), np.int32)
-    # each row's finite entries, once: candidates and every pricing round read only those
-    # (an infinite cost is never a candidate nor priced), in the same column order
-    fstart, fcols = finite_columns(costs)
     _cand_cols(costs, fstart, fcols, k, offset, top)
     n_pairs = 0
     for i in range(nf):
@@ -1209,8 +1269,10 @@ def assign_small(costs, capacity, defer_cost, balance, k, offset, scale, max_rou
     does. Returns the kernel's tuple followed by the scale used; status 3 = NaN or -inf
     in ``costs`` or a non-finite ``offset`` (the caller's checks then raise).
     """
-    m = costs.shape[1]
-    scale, cmax, bad = _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget)
+    nf, m = costs.shape
+    # the scan of _pick_scale and the finite columns of assign_candidates_ssp, one pass
+    cmax, bad, fstart, fcols = scan_finite(costs)
+    scale = _scale_for(cmax, nf, capacity, defer_cost, balance, scale, int_budget)
     for j in range(m):
         if not np.isfinite(offset[j]):
             bad = True
@@ -1218,8 +1280,8 @@ def assign_small(costs, capacity, defer_cost, balance, k, offset, scale, max_rou
         return 3, 0.0, 0, 0, 0, 0, 0, 0, 0, np.zeros(0, np.int64), scale
     margin = np.int64(np.floor(price_margin * scale))
     (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative) = assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset,
-                                       scale, max_rounds, r, margin, incremental_max,
-                                       budget_per_arc, team)
+     negative) = _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k,
+                                 offset, scale, max_rounds, r, margin, incremental_max,
+                                 budget_per_arc, team)
     return (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
             incremental, negative, scale)

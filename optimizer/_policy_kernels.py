@@ -1,5 +1,6 @@
 """Numba kernels of the per-call work every dispatch tick pays: the sequential policies'
-task loops (``nearest``, ``legacy``) and the final record (:func:`_common.finish`).
+task loops (``nearest``, ``legacy``), the final record (:func:`_common.finish`) and the
+whole ``mcf`` solve of a small batch in one call (:func:`mcf_small`).
 
 The simulation calls a policy on small batches (a median of 3 tasks x 100 teams on
 Jing'an), where a NumPy version spends its time in per-call overhead of dozens of small
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ._kernels import assign_small, score_small
 
 _NO_QUALIFIED_TEAM = 1
 _UNREACHABLE = 2
@@ -293,3 +296,58 @@ def priority_order(priority, deadline):
         a, b = b, a
         width *= 2
     return a
+
+
+@njit(cache=True)
+def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load, team_skills,
+              task_skill, task_work, task_deadline, task_priority, task_current, task_pinned,
+              capacity, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
+              w_reassignment, w_defer, k, scale, max_rounds, r, price_margin,
+              incremental_max, budget_per_arc, int_budget, team, cost, reason, eta, pos):
+    """``solve(p, "mcf")`` of a batch without pinned tasks, in one call: the scores
+    (:func:`~._kernels.score_small`), the candidate flow with pricing
+    (:func:`~._kernels.assign_small`) and the record (:func:`finish_core`, tasks in
+    :func:`priority_order`), each the kernel the Python path calls, with the arrays that
+    path gives it. ``team``, ``cost``, ``reason``, ``eta``, ``pos`` (length n) receive the
+    record's arrays.
+
+    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
+    flow_solves, rounds, incremental_rounds, negative_arcs, scale, assigned, deferred,
+    slot_pairs)``; status 0 = done (the rest as :func:`~._kernels.assign_small` and
+    :func:`finish_core` return them), 4 = a pinned task, else the flow kernel's status:
+    in both cases nothing is filled in and the caller takes the general path.
+    """
+    n = task_cell.shape[0]
+    m = free_at.shape[0]
+    none = np.zeros(0, np.int64)
+    for i in range(n):
+        if task_pinned[i] >= 0:
+            return 4, 0.0, 0, 0, 0, 0, 0, 0, 0, none, scale, 0, 0, 0
+    costs = np.empty((n, m), np.float32)
+    offset = np.empty(m, np.float64)
+    score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
+                team_skills, task_skill, task_work, task_deadline, task_priority,
+                task_current, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
+                offset, costs)
+    defer = w_defer * task_priority  # DispatchProblem.defer_cost
+    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
+     negative, scale) = assign_small(costs, capacity.astype(np.int64), defer, w_balance, k,
+                                     offset, scale, max_rounds, r, price_margin,
+                                     incremental_max, budget_per_arc, int_budget, team)
+    if status != 0:
+        return status, 0.0, 0, 0, 0, 0, 0, 0, 0, none, scale, 0, 0, 0
+    # DispatchProblem.team_start: max(max(free_at, shift_start), now), NaN kept
+    start = np.empty(m, np.float64)
+    for j in range(m):
+        a = free_at[j]
+        b = shift_start[j]
+        x = a if (a >= b or a != a) else b
+        start[j] = x if (x >= now or x != x) else now
+    seq = priority_order(task_priority, task_deadline)
+    assigned, deferred, pairs = finish_core(
+        team, task_pinned, np.zeros(n, np.int8), seq, now, start, shift_end, capacity,
+        team_load, team_skills, task_skill, task_cell, task_work, task_deadline,
+        task_priority, task_current, travel, cell_travel, use_cell_travel, w_travel, w_wait,
+        w_lateness, w_balance, w_reassignment, w_defer, cost, reason, eta, pos)
+    return (0, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
+            negative, scale, assigned, deferred, pairs)

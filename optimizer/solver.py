@@ -21,15 +21,17 @@ import time
 import numpy as np
 from urbangrid.grid.errors import InputError
 
-from . import scoring
-from ._common import finish, pair_cost
-from .assignment import _assign, greedy_assign
+from . import _policy_kernels, scoring
+from ._common import _NO_CELL_TRAVEL, _assignment, finish, pair_cost
+from .assignment import _INT_BUDGET, DEFAULT_SCALE, SSP_BUDGET_PER_ARC, _assign, greedy_assign
 from .problem import Assignment, DeferReason, DispatchProblem
 
 __all__ = ["METHODS", "solve"]
 
 METHODS = ("mcf", "mcf_dense", "greedy", "cpsat")
 CPSAT_DEFAULT_LIMIT = 10.0
+# assign()'s default max_rounds, which solve() leaves as it is
+_MAX_ROUNDS = 25
 
 
 def solve(
@@ -70,6 +72,18 @@ def solve(
         raise InputError(f"time_limit must be > 0 seconds, got {time_limit!r}")
     t0 = time.perf_counter()
     p = problem
+    if method == "mcf" and time_limit is None:
+        n, m = p.task_id.shape[0], p.team_id.shape[0]
+        if 0 < n and candidates < m and n * m <= scoring.SMALL_BATCH:
+            got = _solve_small(p, candidates, t0)
+            if got is not None:
+                return got
+    return _solve_steps(p, method, time_limit, seed, candidates, workers, t0)
+
+
+def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed: int,
+                 candidates: int, workers: int, t0: float) -> Assignment:
+    # solve() step by step: scores, flow (or greedy / CP-SAT), record
     costs, offset = scoring.score_and_offset(p)
     stats = {"seconds_scoring": time.perf_counter() - t0}
     if method == "greedy":
@@ -92,6 +106,57 @@ def solve(
         lb = _lower_bound(p, r)
     name = "greedy" if r.method == "greedy" else method
     return finish(p, r.team, method=name, status=r.status, t0=t0, stats=stats, lower_bound=lb)
+
+
+def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment | None:
+    """``solve(p, "mcf")`` of a small batch in one compiled call
+    (:func:`_policy_kernels.mcf_small`): the scores, the flow and the record that the
+    steps of :func:`_solve_steps` compute one by one (``score_and_offset``,
+    ``_assign_small``, ``finish``), by the same kernels on the same arrays, so the same
+    record and statistics; on the simulation's batches (half of them one task) the
+    steps' Python glue cost as much as the kernels. Not timed
+    apart: ``seconds_flow`` holds the whole call, ``seconds_scoring`` and the other
+    phases are 0. None (nothing done) when a task is pinned or the flow kernel stopped
+    before a proven optimum: the caller then takes the general path.
+    """
+    n, m = p.task_id.shape[0], p.team_id.shape[0]
+    w = p.weights
+    ct = p.cell_travel
+    k = max(candidates, 1)
+    team = np.empty(n, np.int32)
+    cost = np.empty(n, np.float64)
+    reason = np.empty(n, np.int8)
+    eta = np.empty(n, np.float64)
+    pos = np.empty(n, np.int32)
+    ts = time.perf_counter()
+    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
+     negative, scale, n_assigned, n_deferred, pairs) = _policy_kernels.mcf_small(
+        p.travel, p.task_cell, p.now, p.team_free_at, p.team_shift_start, p.team_shift_end,
+        p.team_load, p.team_skills, p.task_skill, p.task_work, p.task_deadline,
+        p.task_priority, p.task_current, p.task_pinned, p.team_capacity,
+        _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait,
+        w.lateness, w.balance, w.reassignment, w.defer, k, DEFAULT_SCALE, _MAX_ROUNDS, k,
+        0.0, max(64, n // 40), SSP_BUDGET_PER_ARC, _INT_BUDGET, team, cost, reason, eta, pos)
+    if status != 0:
+        return None
+    t1 = time.perf_counter()
+    # the statistics of the general path, in its order (solve, _assign_small, solve)
+    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
+             "flow_solver": "ssp", "arcs_initial": int(arcs_initial),
+             "arcs_slots": int(arcs_slots), "seconds_setup": 0.0, "ssp_scans": int(scans),
+             "flow_solves": int(solves), "arcs_final": int(arcs_final),
+             "pricing_rounds": int(rounds), "seconds_flow": t1 - ts,
+             "seconds_potentials": 0.0, "seconds_pricing": 0.0, "seconds_incremental": 0.0,
+             "negative_arcs_per_round": negative.tolist()}
+    if incremental:
+        stats["incremental_rounds"] = int(incremental)
+    stats["seconds_total"] = t1 - t0
+    stats["flow_method"] = "mcf"
+    # _lower_bound without pinned tasks; finish's record
+    return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
+                       int(n_assigned), int(n_deferred), method="mcf", status="optimal",
+                       t0=t0, stats=stats, order=None, lower_bound=bound + 0.0,
+                       crew_teams=None)
 
 
 def _lower_bound(p: DispatchProblem, r) -> float:

@@ -1,0 +1,139 @@
+"""The one-call paths of small batches against the step-by-step paths, field by field.
+
+The simulation calls a policy ~560 times a simulated day, half of the calls with one
+task. ``solve(p, "mcf")`` (so the ``mcf`` and ``mcf_route`` policies) takes such a batch
+through one compiled call (``solver._solve_small``), and ``nearest`` / ``legacy`` fuse
+their task loop with the record (``policies._sequential``). Their answers must be the
+step-by-step paths' bit for bit, every field of the :class:`Assignment` (timings aside),
+on problems that reach every branch: one task, ties in score, unreachable and
+unqualified pairs, deadlines already passed, teams with capacity 0 or off shift, tasks
+cheaper to defer, currently assigned tasks, pinned tasks (which the one-call mcf path
+hands back), no balancing, cell-to-cell travel, and few candidates (pricing rounds and
+in-place repairs).
+"""
+
+import time
+
+import numpy as np
+import pytest
+from urbangrid.optimizer import DispatchProblem, ScoreWeights, get_policy, solve
+from urbangrid.optimizer._random import random_problem
+from urbangrid.optimizer.policies import _sequential_reference
+from urbangrid.optimizer.solver import _solve_small, _solve_steps
+
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+
+
+def _same(a, b):
+    for name in ("team", "reason", "cost", "eta"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert x.tobytes() == y.tobytes(), name  # bitwise, NaN and -0.0 included
+    assert (a.order is None) == (b.order is None)
+    if a.order is not None:
+        assert a.order.tobytes() == b.order.tobytes() and a.order.dtype == b.order.dtype
+    assert a.crew_teams is None and b.crew_teams is None
+    assert np.float64(a.objective).tobytes() == np.float64(b.objective).tobytes()
+    assert np.float64(a.lower_bound).tobytes() == np.float64(b.lower_bound).tobytes()
+    assert (a.method, a.status) == (b.method, b.status)
+    untimed = [{k: v for k, v in x.stats.items() if "seconds" not in k} for x in (a, b)]
+    assert untimed[0] == untimed[1]
+    assert list(untimed[0]) == list(untimed[1])  # same keys in the same order
+
+
+def _snapshot(p: DispatchProblem) -> DispatchProblem:
+    # as the simulation builds it: the trusted constructor, dtypes already right
+    return DispatchProblem.unchecked(**{f: getattr(p, f) for f in p.__dataclass_fields__})
+
+
+def _problems(seed: int):
+    """Random problems (one task in a third of them) and edge cases derived from them."""
+    rng = np.random.default_rng(seed)
+    n = 1 if seed % 3 == 0 else int(rng.integers(2, 70))
+    m = int(rng.integers(2, 60))
+    weights = ScoreWeights(defer=float(rng.choice([14_400.0, 1e6, 900.0])),
+                           balance=float(rng.choice([0.0, 60.0])))
+    p = random_problem(seed, n_tasks=n, n_teams=m, n_cells=int(rng.integers(3, 80)),
+                       capacity=(0, 3), current=0.2, off_shift=0.3, weights=weights,
+                       with_cell_travel=bool(seed % 2))
+    yield p
+    # ties: travel rounded to 10 minutes, equal loads and start times, one priority;
+    # a fifth of the pairs unreachable
+    travel = np.round(p.travel / 600.0) * 600.0
+    travel[rng.random(travel.shape) < 0.2] = np.inf
+    yield p.replace(travel=travel.astype(np.float32), team_load=np.zeros(m, np.int32),
+                    team_free_at=np.full(m, p.now), task_priority=np.ones(n))
+    # deadlines passed (lateness), every team with room 0 or 1, a team whose shift never
+    # ends next to an unreachable cell
+    end = p.team_shift_end.copy()
+    end[0] = np.inf
+    travel = p.travel.copy()
+    travel[:, p.task_cell[0]] = np.inf
+    yield p.replace(task_deadline=p.task_deadline - 3 * 86_400.0,
+                    team_capacity=rng.integers(0, 2, m).astype(np.int32),
+                    team_shift_end=end, travel=travel)
+    # deferring cheaper than most pairs
+    yield p.replace(weights=ScoreWeights(defer=300.0, balance=weights.balance))
+    # no team has room, or no team qualifies
+    yield p.replace(team_capacity=np.zeros(m, np.int32))
+    yield p.replace(task_skill=np.full(n, 1 << 20, np.int64))
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_one_call_mcf_equals_the_step_by_step_solve(seed):
+    n_fast = [0]
+    for p in _problems(seed):
+        for k in (1, 2, 8):  # 1 and 2 force pricing rounds and repairs
+            if k >= p.n_teams:
+                continue
+            fast = _solve_small(_snapshot(p), k, time.perf_counter())
+            steps = _solve_steps(p, "mcf", None, 0, k, 1, time.perf_counter())
+            if fast is None:
+                # only when the compiled flow stops before a proven optimum (out of
+                # pricing rounds or over its scan budget), which the general path then
+                # finishes densely or with OR-Tools
+                assert steps.stats.get("fell_back_to_dense") or steps.stats.get(
+                    "ssp_over_budget")
+                fast = solve(p, candidates=k)
+            else:
+                n_fast[0] += 1
+            _same(fast, steps)
+            # solve() takes the one-call path; the Python flow loop (any time limit)
+            # gives the same answer too
+            _same(solve(p, candidates=k), steps)
+            _same(solve(p, candidates=k, time_limit=1e9), steps)
+    assert n_fast[0] >= 6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_call_mcf_hands_pinned_batches_back(seed):
+    p = random_problem(seed, n_tasks=12, n_teams=20, pinned=0.3, capacity=(0, 3))
+    assert (p.task_pinned >= 0).any()
+    assert _solve_small(p, 8, time.perf_counter()) is None
+    _same(solve(p), _solve_steps(p, "mcf", None, 0, 8, 1, time.perf_counter()))
+
+
+def test_one_task_goes_to_the_cheapest_feasible_team_or_is_deferred():
+    # the n = 1 flow in words: the cheapest team with room and on shift, first index on
+    # ties, unless deferring costs less
+    p = random_problem(3, n_tasks=1, n_teams=30, capacity=(0, 2), off_shift=0.3)
+    from urbangrid.optimizer import score
+
+    c = score(p)[0].astype(np.float64)
+    c[p.team_capacity == 0] = np.inf
+    a = solve(p)
+    assert a.team[0] == int(np.argmin(c)) and np.isfinite(c.min())
+    costly = p.replace(weights=ScoreWeights(defer=float(c.min()) / 2))
+    b = solve(costly)
+    assert b.team[0] == -1 and b.reason[0] == 5  # CHEAPER_TO_DEFER
+
+
+@pytest.mark.parametrize("name", ["nearest", "legacy"])
+@pytest.mark.parametrize("seed", range(16))
+def test_fused_sequential_policies_equal_the_reference(name, seed):
+    pol = get_policy(name)
+    for p in _problems(seed):
+        for q in (p, p.replace(task_pinned=np.where(
+                np.arange(p.n_tasks) % 4 == 1, np.arange(p.n_tasks) % p.n_teams, -1)
+                .astype(np.int32))):
+            _same(pol(_snapshot(q)), _sequential_reference(q, name))
