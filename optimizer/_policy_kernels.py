@@ -336,13 +336,7 @@ def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load
                                      incremental_max, budget_per_arc, int_budget, team)
     if status != 0:
         return status, 0.0, 0, 0, 0, 0, 0, 0, 0, none, scale, 0, 0, 0
-    # DispatchProblem.team_start: max(max(free_at, shift_start), now), NaN kept
-    start = np.empty(m, np.float64)
-    for j in range(m):
-        a = free_at[j]
-        b = shift_start[j]
-        x = a if (a >= b or a != a) else b
-        start[j] = x if (x >= now or x != x) else now
+    start = team_start(free_at, shift_start, now)
     seq = priority_order(task_priority, task_deadline)
     assigned, deferred, pairs = finish_core(
         team, task_pinned, np.zeros(n, np.int8), seq, now, start, shift_end, capacity,
@@ -351,3 +345,51 @@ def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load
         w_lateness, w_balance, w_reassignment, w_defer, cost, reason, eta, pos)
     return (0, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
             negative, scale, assigned, deferred, pairs)
+
+
+@njit(cache=True)
+def team_start(free_at, shift_start, now):
+    """:meth:`DispatchProblem.team_start`: ``max(max(free_at, shift_start), now)`` as
+    ``np.maximum`` computes it (a NaN operand gives NaN)."""
+    m = free_at.shape[0]
+    start = np.empty(m, np.float64)
+    for j in range(m):
+        a = free_at[j]
+        b = shift_start[j]
+        x = a if (a >= b or a != a) else b
+        start[j] = x if (x >= now or x != x) else now
+    return start
+
+
+@njit(cache=True)
+def sequential(legacy, now, task_cell, task_skill, task_work, task_area, task_deadline,
+               task_priority, task_current, task_pinned, travel, team_skills, team_area,
+               free_at, shift_start, shift_end, capacity, team_load, cell_travel,
+               use_cell_travel, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
+               w_defer, team, cost, reason, eta, pos):
+    """``nearest`` (or with ``legacy`` the ``legacy`` policy) and its record in one call:
+    what ``policies._sequential`` did with NumPy glue between :func:`priority_order`,
+    the task loop and :func:`finish_core`, on the same arrays (the loop moves a copy of
+    the team start times on, the record reads the original). ``team``, ``cost``,
+    ``reason``, ``eta``, ``pos`` receive the record's arrays; returns ``finish_core``'s
+    ``(assigned, deferred, slot_pairs)``."""
+    n = task_cell.shape[0]
+    for i in range(n):
+        team[i] = task_pinned[i]  # pinned tasks keep their team, the others are -1
+    order = priority_order(task_priority, task_deadline)
+    why = np.zeros(n, np.int8)
+    start0 = team_start(free_at, shift_start, now)
+    start = start0.copy()
+    cap = capacity.astype(np.int64)
+    if legacy:
+        legacy_loop(order, task_pinned, task_cell, task_skill, task_work, task_area, travel,
+                    team_skills, team_area, start, shift_end, cap, team_load.astype(np.int64),
+                    team, why)
+    else:
+        nearest_loop(order, task_pinned, task_cell, task_skill, task_work, travel,
+                     team_skills, start, shift_end, cap, team, why)
+    return finish_core(team, task_pinned, why, order, now, start0, shift_end, capacity,
+                       team_load, team_skills, task_skill, task_cell, task_work,
+                       task_deadline, task_priority, task_current, travel, cell_travel,
+                       use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
+                       w_reassignment, w_defer, cost, reason, eta, pos)

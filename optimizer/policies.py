@@ -42,7 +42,13 @@ import numpy as np
 from urbangrid.grid.errors import InputError
 
 from . import _policy_kernels
-from ._common import finish, finish_numpy, priority_order, priority_order_numpy, qualified
+from ._common import (
+    _NO_CELL_TRAVEL,
+    _assignment,
+    finish_numpy,
+    priority_order_numpy,
+    qualified,
+)
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
 
@@ -105,27 +111,31 @@ def _sequential(p: DispatchProblem, method: str) -> Assignment:
     Pinned tasks keep their team; the others go in priority order through the policy's
     task loop in :mod:`._policy_kernels`, which updates the chosen team's capacity and
     free time (by travel + work) before the next task and records why a task found no
-    team. :func:`_sequential_reference` is the same policy written with NumPy per task.
+    team; the record is :func:`._common.finish`'s. All of it is one compiled call
+    (:func:`_policy_kernels.sequential`). :func:`_sequential_reference` is the same
+    policy written with NumPy per task.
     """
     t0 = time.perf_counter()
-    pinned = p.task_pinned
-    team = pinned.astype(np.int32)  # pinned tasks keep their team, the others are -1
-    order = priority_order(p)
-    reason = np.zeros(team.shape[0], np.int8)
+    n = p.task_id.shape[0]
+    w = p.weights
+    ct = p.cell_travel
+    team = np.empty(n, np.int32)
+    cost = np.empty(n, np.float64)
+    reason = np.empty(n, np.int8)
+    eta = np.empty(n, np.float64)
+    pos = np.empty(n, np.int32)
     # with no team at all the loops give every free task NO_QUALIFIED_TEAM
-    start = p.team_start()
-    cap = p.team_capacity.astype(np.int64)
-    if method == "nearest":
-        _policy_kernels.nearest_loop(order, pinned, p.task_cell, p.task_skill, p.task_work,
-                                     p.travel, p.team_skills, start, p.team_shift_end, cap,
-                                     team, reason)
-    else:
-        _policy_kernels.legacy_loop(order, pinned, p.task_cell, p.task_skill, p.task_work,
-                                    p.task_area, p.travel, p.team_skills, p.team_area, start,
-                                    p.team_shift_end, cap, p.team_load.astype(np.int64),
-                                    team, reason)
-    return finish(p, team, method=method, status="feasible", t0=t0, reason=reason,
-                  priority=order)
+    n_assigned, n_deferred, pairs = _policy_kernels.sequential(
+        method == "legacy", p.now, p.task_cell, p.task_skill, p.task_work, p.task_area,
+        p.task_deadline, p.task_priority, p.task_current, p.task_pinned, p.travel,
+        p.team_skills, p.team_area, p.team_free_at, p.team_shift_start, p.team_shift_end,
+        p.team_capacity, p.team_load, _NO_CELL_TRAVEL if ct is None else ct, ct is not None,
+        w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer, team, cost,
+        reason, eta, pos)
+    return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
+                       int(n_assigned), int(n_deferred), method=method, status="feasible",
+                       t0=t0, stats=None, order=None, lower_bound=float("nan"),
+                       crew_teams=None)
 
 
 @register_policy("nearest")
