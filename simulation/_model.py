@@ -1,29 +1,38 @@
-"""The SimPy model: the case life cycle, teams and the dispatcher (hot path).
+"""The model: arrivals, the dispatcher and the compiled case life cycle (hot path).
 
-Design for speed (see PERFORMANCE.md): one SimPy event per stage of a case, scheduled
-with a plain callback instead of one generator process per case; case state lives in
-preallocated NumPy arrays and the event log in ``array`` columns; first-attempt random
-variates are drawn vectorised per day; open unassigned tasks are indexed by
-(skill, sub-district) so a dispatch round never rescans the whole backlog; the
-dispatcher calls the policy only when there are unassigned tasks and free capacity, with
-team state gathered from preallocated arrays.
+Design for speed (see PERFORMANCE.md and MODEL.md "Engine"): SimPy runs the model's
+processes, the daily arrivals and the dispatcher's ticks; everything a case and a crew
+do between two dispatch decisions runs in the compiled event loop of
+:mod:`._core`, which this class drives (:meth:`Model._advance`). Case and team state
+live in preallocated NumPy blocks shared by both sides; first-attempt random variates
+are drawn vectorised per day and channel (common random numbers across policies); open
+unassigned tasks are indexed by (skill, sub-district) so a dispatch round never rescans
+the whole backlog; the dispatcher calls the policy only when there are unassigned tasks
+and free capacity.
 
 The readable entry point is :func:`urbangrid.simulation.simulate`.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
-from array import array
-from collections import deque
 
 import numpy as np
 from simpy import Environment
-from simpy.events import NORMAL, Event
 
-from ._kernels import gather_travel
+from . import _core
+from ._core import (
+    CASE_F32,
+    CASE_F64,
+    CASE_I8,
+    CASE_I16,
+    CASE_I32,
+    CASE_I64,
+    CASE_INTERNAL,
+    TEAM_F64,
+    TEAM_I64,
+)
 from .calendar import DAY, WorkCalendar
 from .catalogue import CHANNELS, Catalogue
 from .demand import DemandModel
@@ -49,6 +58,8 @@ STATUS_NAMES = ("new", "registered", "waiting", "assigned", "in_progress", "clos
 
 IOT, PATROL, HOTLINE, OTHER = range(4)
 
+assert (_core.CLOSED, _core.HANDED_BACK, _core.S_INVALID) == (CLOSED, HANDED_BACK, S_INVALID)
+
 #: Default ``ScoreWeights.defer`` (seconds-equivalent per priority unit) of the snapshots
 #: the model builds, unless ``dispatch.params.weights.defer`` sets one. The optimizer's
 #: own default (4 h) suits a dispatcher that can hand a deferred task to someone else;
@@ -63,6 +74,14 @@ SIM_DEFER_S = 1_000_000.0
 #: a run may start generating the day before day 0).
 _DAY_KEY = 1 << 16
 
+#: Repeat-attempt variates drawn per refill of the core's buffers.
+_DRAW_BLOCK = 1 << 16
+#: Initial sizes of the event heap and the logs (both grow by doubling; the log starts
+#: at about the rows a run writes: ~9 per case).
+_HEAP_START = 1 << 14
+_LOG_MIN_ROWS = 1 << 16
+_LOG_ROWS_PER_CASE = 12
+
 
 def _substream(parent: np.random.Generator, *key: int) -> np.random.Generator:
     """A generator determined by ``parent``'s seed sequence and ``key`` alone (not by how
@@ -72,81 +91,75 @@ def _substream(parent: np.random.Generator, *key: int) -> np.random.Generator:
         np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + key)))
 
 
-class _Call(Event):
-    """A timeout that runs one callback; cheaper than ``Timeout`` + ``callbacks.append``."""
-
-    def __init__(self, env: Environment, delay: float, callback, value) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self._value = value
-        self._ok = True
-        env.schedule(self, NORMAL, delay)
+#: Fill value of a new case column (default 0; every ``t_*`` column NaN).
+_FILL = {"deadline": np.nan, "order_limit_wd": np.nan, "pool_rank": np.nan,
+         "pool_queued": np.nan, "cell": -1, "team": -1, "qnext": -1, "category": -1,
+         "channel": -1, "resolved": -1, "satisfied": -1}
 
 
-class _Buffer:
-    """Blocks of uniform / standard-normal variates from one stream, handed out one by one."""
-
-    def __init__(self, rng: np.random.Generator, size: int = 8192) -> None:
-        self.rng = rng
-        self.size = size
-        self._u: list[float] = []
-        self._z: list[float] = []
-
-    def u(self) -> float:
-        if not self._u:
-            self._u = self.rng.random(self.size).tolist()
-        return self._u.pop()
-
-    def z(self) -> float:
-        if not self._z:
-            self._z = self.rng.standard_normal(self.size).tolist()
-        return self._z.pop()
-
-    def exp(self, mean: float) -> float:
-        return -mean * math.log(1.0 - self.u()) if mean > 0 else 0.0
+def _fill(name: str) -> float:
+    if name.startswith("t_"):
+        return np.nan
+    return _FILL.get(name, 0)
 
 
-class _Growable:
-    """Named NumPy columns that grow by doubling."""
+class CaseTable:
+    """The cases' columns, one 2-D block per dtype (rows named by ``_core.CASE_*``), each
+    column also an attribute (a view of its block row); grows by half when full."""
 
-    def __init__(self, spec: dict[str, tuple[type, object]], capacity: int) -> None:
-        self.spec = spec
+    BLOCKS = ((CASE_F64, np.float64), (CASE_F32, np.float32), (CASE_I32, np.int32),
+              (CASE_I16, np.int16), (CASE_I8, np.int8), (CASE_I64, np.int64))
+    #: Output columns (internal ones excluded).
+    spec = tuple(name for names, _ in BLOCKS for name in names if name not in CASE_INTERNAL)
+
+    def __init__(self, capacity: int) -> None:
         self.n = 0
         self.cap = max(capacity, 16)
-        for name, (dtype, fill) in spec.items():
-            setattr(self, name, np.full(self.cap, fill, dtype=dtype))
+        self.blocks = [self._new_block(names, dtype, self.cap) for names, dtype in self.BLOCKS]
+        self._views()
 
-    def reserve(self, extra: int) -> None:
+    @staticmethod
+    def _new_block(names, dtype, cap) -> np.ndarray:
+        block = np.empty((len(names), cap), dtype=dtype)
+        for i, name in enumerate(names):
+            block[i] = _fill(name)
+        return block
+
+    def _views(self) -> None:
+        for (names, _), block in zip(self.BLOCKS, self.blocks, strict=True):
+            for i, name in enumerate(names):
+                setattr(self, name, block[i])
+
+    def reserve(self, extra: int) -> bool:
+        """Make room for ``extra`` more cases; True when the blocks were reallocated."""
         need = self.n + extra
         if need <= self.cap:
-            return
+            return False
         cap = max(need, int(self.cap * 1.5))
-        for name, (dtype, fill) in self.spec.items():
-            old = getattr(self, name)
-            new = np.full(cap, fill, dtype=dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
+        for k, ((names, dtype), old) in enumerate(zip(self.BLOCKS, self.blocks, strict=True)):
+            new = self._new_block(names, dtype, cap)
+            new[:, : self.n] = old[:, : self.n]
+            self.blocks[k] = new
         self.cap = cap
+        self._views()
+        return True
 
 
-_CASE_SPEC = {
-    "t_occur": (np.float64, np.nan), "t_report": (np.float64, np.nan),
-    "t_register": (np.float64, np.nan), "t_dispatch": (np.float64, np.nan),
-    "t_close": (np.float64, np.nan), "t_pool": (np.float64, np.nan),
-    "deadline": (np.float64, np.nan),
-    # End of a hotline case's work-order processing (channels.hotline.order_types).
-    "t_order": (np.float64, np.nan), "order_wait": (np.int8, 0),
-    "order_limit_wd": (np.float32, np.nan),
-    "cell": (np.int32, -1), "category": (np.int16, -1), "channel": (np.int8, -1),
-    "status": (np.int8, S_NEW), "team": (np.int32, -1), "resolved": (np.int8, -1),
-    "satisfied": (np.int8, -1), "n_misroute": (np.int16, 0), "n_rework": (np.int16, 0),
-    "n_reopen": (np.int16, 0), "n_extension": (np.int16, 0), "n_attempt": (np.int16, 0),
-    "on_spot": (np.int8, 0),
-    # First-attempt variates, drawn per day (common random numbers across policies).
-    "d_register": (np.float32, 0), "d_sign": (np.float32, 0), "d_prep": (np.float32, 0),
-    "d_work": (np.float32, 0), "d_verify": (np.float32, 0), "d_callback": (np.float32, 0),
-    "d_feedback": (np.float32, 0), "u_loop": (np.float32, 0),
-}
+class _Column:
+    """A growable 1-D array (the event logs, the pool hand-off, the event heap)."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, dtype, capacity: int) -> None:
+        self.a = np.empty(capacity, dtype=dtype)
+
+    def ensure(self, n: int, extra: int) -> bool:
+        if self.a.shape[0] - n >= extra:
+            return False
+        new = np.empty(max(2 * self.a.shape[0], n + extra), dtype=self.a.dtype)
+        new[:n] = self.a[:n]
+        self.a = new
+        return True
 
 
 class Model:
@@ -159,7 +172,10 @@ class Model:
     policy
         Dispatch policy ``(DispatchProblem) -> Assignment``.
     streams
-        Named ``numpy.random.Generator`` per component: ``demand``, ``cases``, ``repeat``.
+        Named ``numpy.random.Generator`` per component: ``demand``, ``cases``, ``orders``,
+        ``repeat``.
+    teams
+        Team arrays from :func:`urbangrid.simulation.run.build_teams`.
     """
 
     def __init__(self, scenario: Scenario, space: Space, catalogue: Catalogue,
@@ -179,7 +195,7 @@ class Model:
         self.rng_cases = streams["cases"]
         # Its own stream: adding or changing order types leaves every other draw alone.
         self.rng_orders = streams["orders"]
-        self.buf = _Buffer(streams["repeat"])
+        self.rng_repeat = streams["repeat"]
         self.env = Environment()
         run = scenario.run
         self.t_stats = run.warmup_days * DAY
@@ -189,59 +205,41 @@ class Model:
         self.t_stop = self.t_end + run.drain_days * DAY
         wf = scenario.workflow
         self.legacy = wf.process == "legacy"
-        self.forward_means = [h * 3600.0 for h in wf.forwarding_hours]
 
-        # -- categories as Python lists for cheap scalar access in callbacks
+        # -- categories
         skills = catalogue.skills
         self.skill_names = skills
         self.cat_skill_bit = catalogue.skill_index()
-        self.cat_priority = catalogue.priority.astype(float)
         self.cat_work_mean = catalogue.work_mean_s
-        self.cat_sub = None
-        self._cat_res = catalogue.resolution_prob.tolist()
-        self._cat_work_mean = catalogue.work_mean_s.tolist()
-        self._cat_work_cv = catalogue.work_cv.tolist()
-        self._cat_work_dist = list(catalogue.work_dist)
         self._cat_bit = self.cat_skill_bit.tolist()
         self._cat_prio = catalogue.priority.tolist()
         self._cell_sub = space.subdistrict.tolist()
         self._cell_list_sub = space.subdistrict
 
-        # -- teams (preallocated state arrays)
-        self.team_skills = teams["skills"].astype(np.int64)
-        self.team_area = teams["area"].astype(np.int32)
-        self.team_home = teams["home"].astype(np.int32)
-        self.team_cell = self.team_home.copy()
-        self.team_mode = teams["mode"].astype(np.int8)
-        self.team_pattern = teams["pattern"].astype(np.int16)
-        self.team_capacity = teams["capacity"].astype(np.int32)
-        self.team_kind = teams["kind"].astype(np.int16)
-        self.patterns = teams["patterns"]  # list of ShiftWindows
-        m = self.team_skills.shape[0]
+        # -- teams: one float64 and one int64 block, each column an attribute (a view)
+        m = teams["skills"].shape[0]
         self.n_teams = m
-        self.team_load = np.zeros(m, np.int32)
-        self.team_slots = self.team_capacity.copy()
-        self.team_free_at = np.zeros(m)
-        self.team_shift_start = np.zeros(m)
-        self.team_shift_end = np.full(m, -1.0)
-        self.team_busy_s = np.zeros(m)
-        self.team_travel_s = np.zeros(m)
-        self.team_tasks = np.zeros(m, np.int64)
-        self._team_queue = [deque() for _ in range(m)]
-        self._team_busy = [False] * m
-        self._team_waking = [False] * m
-        self._team_task_start = [0.0] * m
-        self._team_task_travel = [0.0] * m
+        self._team_f = np.zeros((len(TEAM_F64), m))
+        self._team_i = np.zeros((len(TEAM_I64), m), dtype=np.int64)
+        for i, name in enumerate(TEAM_F64):
+            setattr(self, "team_" + name, self._team_f[i])
+        for i, name in enumerate(TEAM_I64):
+            setattr(self, "team_" + name, self._team_i[i])
+        for name in ("skills", "area", "home", "mode", "pattern", "capacity", "kind"):
+            getattr(self, "team_" + name)[:] = teams[name]
+        self.team_cell[:] = self.team_home
+        self.team_slots[:] = self.team_capacity
+        self.team_shift_end[:] = -1.0
+        self.team_qhead[:] = -1
+        self.team_qtail[:] = -1
+        self.patterns = teams["patterns"]  # list of ShiftWindows
         self._refresh_shifts(0.0, force=True)
-        self.travel = [space.travel_matrix(mode) if (self.team_mode == k).any() else None
-                       for k, mode in enumerate(MODES)]
-        self._team_mode_l = self.team_mode.tolist()
-        used = [k for k, mat in enumerate(self.travel) if mat is not None]
+        used = [k for k, mode in enumerate(MODES) if (self.team_mode == k).any()]
         # Transposed (destination-major) copies: a batch reads the rows of its few task
         # cells, contiguous in memory, instead of one cache line per team row (3 × faster
         # on Jing'an; the matrices are 40 MB each and do not stay in cache).
         self._tstack = space.travel_stack_t(tuple(MODES[k] for k in used))
-        self._team_stack = np.searchsorted(np.array(used), self.team_mode).astype(np.intp)
+        self.team_stack[:] = np.searchsorted(np.array(used), self.team_mode)
         n_sub = space.n_subdistricts
         self.n_areas = n_sub
         area_col = np.where(self.team_area < 0, n_sub, self.team_area)
@@ -254,49 +252,44 @@ class Model:
         self._area_bound = scenario.dispatch.area_bound
         self._validate = scenario.dispatch.validate_snapshots
         self.inspector_windows = teams["inspector_windows"]
-        # Current or next inspector duty window (times only move forward).
-        self._insp_start, self._insp_end = self.inspector_windows.window_at(0.0)
 
-        # -- cases, pools and log
-        self.cases = _Growable(_CASE_SPEC, int(scenario.demand.cases_per_day * 1.2
-                                               * (run.days + run.warmup_days
-                                                  + run.drain_days + 1)) + 1024)
-        self._pools: dict[tuple[int, int], list] = {}
-        self.n_waiting = 0
-        self._dispatch_pending: int | None = None
-        self._seq = 0
-        self.ev_t = array("d")
-        # Compact columns: a year of Jing'an logs about 23 M rows.
-        self.ev_case = array("i")
-        self.ev_kind = array("b")
-        self.ev_team = array("h")
-        self._ap_t, self._ap_case = self.ev_t.append, self.ev_case.append
-        self._ap_kind, self._ap_team = self.ev_kind.append, self.ev_team.append
-        # Rows logged at another time than the current one (a case's report time, logged
-        # at registration; arrival, logged when travel starts) go to a side log so that
-        # the main log stays time-ordered; the two are merged after the run.
-        self.sv_t = array("d")
-        self.sv_case = array("i")
-        self.sv_kind = array("b")
-        self.sv_team = array("h")
+        # -- cases, pools, logs, the core's heap and buffers
+        self.cases = CaseTable(int(scenario.demand.cases_per_day * 1.2
+                                   * (run.days + run.warmup_days + run.drain_days + 1))
+                               + 1024)
+        # One pool per (skill, sub-district): a heap of case ids inside the core.
+        self._pools = _core.new_pools(len(skills) * space.n_subdistricts)
+        rows = max(_LOG_MIN_ROWS, _LOG_ROWS_PER_CASE * self.cases.cap)
+        self._log = [_Column(np.float64, rows), _Column(np.int32, rows),
+                     _Column(np.int8, rows), _Column(np.int16, rows)]
+        self._side = [_Column(np.float64, rows // 4), _Column(np.int32, rows // 4),
+                      _Column(np.int8, rows // 4), _Column(np.int16, rows // 4)]
+        self._heap = [_Column(np.float64, _HEAP_START), _Column(np.int64, _HEAP_START),
+                      _Column(np.int64, _HEAP_START)]
+        # One stream per buffer: the sequence of variates the core sees does not depend
+        # on the block size or on when the buffers are refilled.
+        self._rng_u = _substream(self.rng_repeat, 0)
+        self._rng_z = _substream(self.rng_repeat, 1)
+        self._u = self._rng_u.random(_DRAW_BLOCK)
+        self._z = self._rng_z.standard_normal(_DRAW_BLOCK)
+        self._counters = np.zeros(_core.N_COUNTERS, dtype=np.int64)
+        self._counters[_core.REQ_PRIO] = _core.NO_REQUEST
+        self._floats = np.zeros(_core.N_FLOATS)
+        s, e = self.inspector_windows.window_at(0.0)
+        self._floats[_core.INSP_S] = s
+        self._floats[_core.INSP_E] = e
+        self._fx = self._fixed_inputs(scenario, catalogue, calendar, teams)
+        self._st = None
+        self._room = None
         self.n_policy_calls = 0
         self.n_rounds = 0
         self.round_seconds = 0.0
         self.policy_seconds = 0.0
+        self.core_seconds = 0.0
+        self._now = 0.0
         self.demand = DemandModel(scenario, space, catalogue, calendar,
                                   self.inspector_windows)
-        self._on_events = scenario.dispatch.on_events
-        self._surges = [(s.start_day * DAY, (s.start_day + s.days) * DAY, s.travel_factor)
-                        for s in scenario.demand.surges if s.travel_factor != 1.0]
         self._prep_factor = wf.prep_factor
-        self._other_boost = scenario.channels.other.priority_boost
-        self._sign_mean = wf.sign_mean_min * 60.0
-        self._misroute = wf.misroute_prob
-        self._return_mean = wf.return_mean_hours * 3600.0
-        self._feedback_mean = wf.feedback_mean_min * 60.0
-        self._verify_mean = scenario.inspectors.verify_delay_min * 60.0
-        self._handover = scenario.dispatch.handover
-        self._lookahead = scenario.dispatch.shift_lookahead_h * 3600.0
         fast = scenario.channels.iot.fast_lane
         self._iot_fast = fast.enabled
         self._fast_sign_mean = fast.sign_mean_min * 60.0
@@ -307,38 +300,146 @@ class Model:
         if fast.enabled and fast.filing_shift is not None:
             fs = scenario.shifts[fast.filing_shift]
             self._filing_windows = calendar.shift_windows(fs.days, fs.start_seconds, fs.hours)
-        self._rework = wf.rework_prob
-        self._callback_mean = scenario.channels.hotline.callback_delay_hours * 3600.0
         hl = scenario.channels.hotline
         self._order_types = list(hl.order_types.values())
         self._order_scale = hl.order_time_scale
+        self._surge_windows = [(s.start_day * DAY, (s.start_day + s.days) * DAY,
+                                s.travel_factor)
+                               for s in scenario.demand.surges if s.travel_factor != 1.0]
 
-    # ------------------------------------------------------------------ utilities
-    def _log_at(self, t: float, case: int, kind: int, team: int) -> None:
-        self._ap_t(t)
-        self._ap_case(case)
-        self._ap_kind(kind)
-        self._ap_team(team)
+    def _fixed_inputs(self, sc: Scenario, cat: Catalogue, cal: WorkCalendar, teams) -> tuple:
+        """The core's read-only inputs: parameters, flags, category table, calendar,
+        forwarding means, travel surges, shift patterns, inspector duty windows."""
+        wf = sc.workflow
+        fast = sc.channels.iot.fast_lane
+        hl = sc.channels.hotline
+        P = np.zeros(_core.N_PARAMS)
+        P[_core.P_SIGN] = wf.sign_mean_min * 60.0
+        P[_core.P_FAST_SIGN] = fast.sign_mean_min * 60.0
+        P[_core.P_MISROUTE] = wf.misroute_prob
+        P[_core.P_RETURN] = wf.return_mean_hours * 3600.0
+        P[_core.P_FEEDBACK] = wf.feedback_mean_min * 60.0
+        P[_core.P_VERIFY] = sc.inspectors.verify_delay_min * 60.0
+        P[_core.P_FAST_VERIFY] = fast.verify_delay_min * 60.0
+        P[_core.P_REWORK] = wf.rework_prob
+        P[_core.P_CALLBACK] = hl.callback_delay_hours * 3600.0
+        P[_core.P_SATISFY] = hl.satisfaction_prob
+        P[_core.P_REOPEN] = hl.reopen_prob
+        P[_core.P_EXT_PROB] = wf.extension_prob
+        P[_core.P_EXT_MEAN] = wf.extension_mean_hours * 3600.0
+        P[_core.P_T_STATS] = self.t_stats
+        P[_core.P_T_END] = self.t_end
+        P[_core.P_T_STOP] = self.t_stop
+        P[_core.P_LOOKAHEAD] = sc.dispatch.shift_lookahead_h * 3600.0
+        P[_core.P_DAY_OFFSET] = cal.day_offset
+        P[_core.P_WORK_START] = cal.work_start
+        P[_core.P_DAY_LENGTH] = cal.day_length
+        P[_core.P_OTHER_BOOST] = sc.channels.other.priority_boost
+        Q = np.zeros(_core.N_FLAGS, dtype=np.int64)
+        Q[_core.Q_LEGACY] = self.legacy
+        Q[_core.Q_IOT_FAST] = fast.enabled
+        Q[_core.Q_HANDOVER] = sc.dispatch.handover
+        Q[_core.Q_ON_EVENTS] = _core.ON_EVENTS_CODES.index(sc.dispatch.on_events)
+        Q[_core.Q_MAX_EXT] = wf.max_extensions
+        Q[_core.Q_MAX_REOPEN] = hl.max_reopen
+        # Room every buffer keeps before an event: a hand-over logs and re-pools a whole
+        # queue (at most a team's capacity) in one event.
+        Q[_core.Q_MARGIN] = 256 + 2 * int(np.max(teams["capacity"], initial=0))
+        Q[_core.Q_N_BITS] = len(cat.skills)
+        Q[_core.Q_PER_SLOT] = sc.dispatch.batch_per_slot
+        Q[_core.Q_AREA_BOUND] = sc.dispatch.area_bound
+        table = np.zeros((5, len(cat.priority)))
+        table[_core.C_RES] = cat.resolution_prob
+        table[_core.C_WORK_MEAN] = cat.work_mean_s
+        table[_core.C_WORK_CV] = cat.work_cv
+        table[_core.C_WORK_DIST] = [_core.WORK_DISTS.index(d) for d in cat.work_dist]
+        table[_core.C_PRIO] = cat.priority
+        forward = np.array([h * 3600.0 for h in wf.forwarding_hours], dtype=np.float64)
+        surges = np.array([(s.start_day * DAY, (s.start_day + s.days) * DAY,
+                            s.travel_factor)
+                           for s in sc.demand.surges if s.travel_factor != 1.0],
+                          dtype=np.float64).reshape(-1, 3)
+        pats = teams["patterns"]
+        off = np.cumsum([0] + [len(w.end) for w in pats]).astype(np.int64)
+        pat_start = np.concatenate([w.start for w in pats] + [np.empty(0)]).astype(float)
+        pat_end = np.concatenate([w.end for w in pats] + [np.empty(0)]).astype(float)
+        insp = self.inspector_windows
+        return (P, Q, table, cal.cum.astype(float), cal.workday.astype(np.bool_), forward,
+                surges, pat_start, pat_end, off, np.asarray(insp.start, dtype=float),
+                np.asarray(insp.end, dtype=float),
+                np.asarray(self._cell_list_sub, dtype=np.int64),
+                np.asarray(self.cat_skill_bit, dtype=np.int64))
 
-    def _log_side(self, t: float, case: int, kind: int, team: int) -> None:
-        self.sv_t.append(t)
-        self.sv_case.append(case)
-        self.sv_kind.append(kind)
-        self.sv_team.append(team)
+    # ------------------------------------------------------------------ core state
+    def _state(self) -> tuple:
+        """The core's mutable state (rebuilt when a buffer was reallocated)."""
+        if self._st is None:
+            cb = self.cases.blocks
+            self._st = (cb[0], cb[1], cb[2], cb[3], cb[4], cb[5], self._team_f,
+                        self._team_i, *(c.a for c in self._heap),
+                        *(c.a for c in self._log), *(c.a for c in self._side),
+                        self._u, self._z, self._counters, self._floats, self._tstack)
+        return self._st
 
-    def _delay_after(self, mean_or_value: float, working: bool) -> float:
-        """Delay until ``value`` seconds (calendar, or working time when ``working``)."""
-        if not working:
-            return mean_or_value
-        now = self.env._now
-        return self.cal.add_working_scalar(now, mean_or_value) - now
+    def _ensure_space(self, extra_rows: int = 0, extra_events: int = 0) -> None:
+        """Grow the logs and the heap, and refill the variate buffers, so that the core
+        has at least its margin (plus ``extra_*``) of room."""
+        I = self._counters
+        if self._room is not None:
+            r = self._room
+            if (I[_core.L_N] + extra_rows < r[0] and I[_core.S_N] + extra_rows < r[1]
+                    and I[_core.H_N] + extra_events < r[2]
+                    and I[_core.U_CUR] + extra_rows < r[3]
+                    and I[_core.Z_CUR] + extra_rows < r[4]):
+                return
+        margin = int(self._fx[1][_core.Q_MARGIN])
+        grew = False
+        for col in self._log:
+            grew |= col.ensure(int(I[_core.L_N]), margin + extra_rows)
+        for col in self._side:
+            grew |= col.ensure(int(I[_core.S_N]), margin + extra_rows)
+        for col in self._heap:
+            grew |= col.ensure(int(I[_core.H_N]), margin + extra_events)
+        for name, cur, draw in (("_u", _core.U_CUR, self._rng_u.random),
+                                ("_z", _core.Z_CUR, self._rng_z.standard_normal)):
+            buf = getattr(self, name)
+            k = int(I[cur])
+            if buf.shape[0] - k < margin + extra_rows:
+                # Unused variates stay first, in order: the sequence is the stream's.
+                more = draw(max(_DRAW_BLOCK, margin + extra_rows))
+                setattr(self, name, np.concatenate([buf[k:], more]))
+                I[cur] = 0
+                grew = True
+        if grew:
+            self._st = None
+        # Counter limits below which every buffer still has its margin (fast check).
+        self._room = (self._log[0].a.shape[0] - margin, self._side[0].a.shape[0] - margin,
+                      self._heap[0].a.shape[0] - margin,
+                      self._u.shape[0] - margin, self._z.shape[0] - margin)
 
-    def _travel_factor(self, t: float) -> float:
-        f = 1.0
-        for a, b, k in self._surges:
-            if a <= t < b:
-                f *= k
-        return f
+    def _advance(self, until: float) -> None:
+        """Run the core's events with time ``< until``, with the dispatch rounds they
+        request (at their own times)."""
+        t0 = time.perf_counter()
+        I = self._counters
+        while True:
+            self._ensure_space()
+            code = _core.run_until(self._state(), self._fx, self._pools, until)
+            if code == _core.DISPATCH:
+                min_prio = int(I[_core.REQ_PRIO])
+                I[_core.REQ_PRIO] = _core.NO_REQUEST
+                t1 = time.perf_counter()
+                self.core_seconds += t1 - t0
+                self._dispatch_round(float(self._floats[_core.REQ_T]), min_prio)
+                t0 = time.perf_counter()
+            elif code == _core.DONE:
+                break
+        self.core_seconds += time.perf_counter() - t0
+
+    @property
+    def n_waiting(self) -> int:
+        """Cases waiting in the dispatch pools."""
+        return int(self._counters[_core.N_WAIT])
 
     def _refresh_shifts(self, now: float, force: bool = False) -> None:
         stale = self.team_shift_end <= now
@@ -351,6 +452,13 @@ class Model:
                 self.team_shift_start[sel] = s
                 self.team_shift_end[sel] = e
 
+    def _travel_factor(self, t: float) -> float:
+        f = 1.0
+        for a, b, k in self._surge_windows:
+            if a <= t < b:
+                f *= k
+        return f
+
     # ------------------------------------------------------------------ arrivals
     def _days(self):
         """Process generating each calendar day's arrivals just before it starts."""
@@ -361,6 +469,7 @@ class Model:
             d0 = max(cal.day_start(day), 0.0)
             if d0 > self.env._now:
                 yield self.env.timeout(d0 - self.env._now)
+            self._advance(self.env._now)
             self._generate(day)
 
     def _generate(self, day: int) -> None:
@@ -373,7 +482,8 @@ class Model:
         t, cell, cat, ch = arr.t[keep], arr.cell[keep], arr.category[keep], arr.channel[keep]
         n = t.shape[0]
         cs = self.cases
-        cs.reserve(n)
+        if cs.reserve(n):
+            self._st = None
         i0 = cs.n
         sl = slice(i0, i0 + n)
         sc = self.sc
@@ -458,472 +568,65 @@ class Model:
                 _substream(self.rng_orders, key, HOTLINE), ch, t_reg)
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
-        env = self.env
-        now = env._now
-        on_register = self._on_register
-        for k, tk in enumerate(t_reg.tolist()):
-            _Call(env, tk - now, on_register, i0 + k)
-
-    # ------------------------------------------------------------------ life cycle
-    # Stages that follow each other without a decision in between share one SimPy
-    # event: the log still gets a row per stage (with its own time), and the log is
-    # sorted by time when the run ends. Reported+registered, travel+arrival+work, and
-    # feedback+verification are each one event.
-    def _on_register(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        now = self.env._now
-        log = self._log_at
-        self._log_side(cs.t_report.item(c), c, REPORTED, -1)
-        log(now, c, REGISTERED, -1)
-        st = cs.status.item(c)
-        if st == S_INVALID:
-            cs.t_close[c] = now
-            log(now, c, INVALID, -1)
-            return
-        cs.status[c] = S_REGISTERED
-        if cs.on_spot.item(c):
-            cs.t_close[c] = now
-            cs.status[c] = S_CLOSED
-            cs.resolved[c] = 1
-            log(now, c, FIXED_ON_SPOT, -1)
-            log(now, c, CLOSED, -1)
-            return
-        self._route(c, 0)
-
-    def _route(self, c: int, hop: int) -> None:
-        """Forwarding hops (legacy hierarchy), preparation, then the dispatch pool."""
-        if hop < len(self.forward_means):
-            d = self.buf.exp(self.forward_means[hop])
-            _Call(self.env, self._delay_after(d, self.legacy), self._on_forwarded,
-                  (c, hop + 1))
-            return
-        cs = self.cases
-        d = cs.d_prep.item(c) if cs.n_attempt.item(c) == 0 else 0.0
-        if d > 0:
-            # Coordination by the handling unit (approvals, contacting parties) before a
-            # crew can be sent; it holds no crew.
-            _Call(self.env, self._delay_after(d, self.legacy), self._on_prepared, c)
-        else:
-            self._to_pool(c)
-
-    def _on_forwarded(self, ev) -> None:
-        c, hop = ev._value
-        self._log_at(self.env._now, c, FORWARDED, -1)
-        self._route(c, hop)
-
-    def _on_prepared(self, ev) -> None:
-        c = ev._value
-        self._log_at(self.env._now, c, PREPARED, -1)
-        self._to_pool(c)
-
-    def _to_pool(self, c: int, queued_at: float | None = None) -> None:
-        """Put case ``c`` in its (skill, sub-district) heap, ordered by priority then by
-        ``queued_at`` (default: now)."""
-        cs = self.cases
-        now = self.env._now
-        cs.status[c] = S_WAITING
-        if math.isnan(cs.t_pool.item(c)):
-            cs.t_pool[c] = now
-        cat = cs.category.item(c)
-        key = (self._cat_bit[cat], self._cell_sub[cs.cell.item(c)])
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._pools[key] = []
-        prio = self._cat_prio[cat] + (self._other_boost if cs.channel.item(c) == OTHER else 0)
-        self._seq += 1
-        heapq.heappush(pool, (-prio, now if queued_at is None else queued_at, self._seq, c))
-        self.n_waiting += 1
-        if self._on_events == "all":
-            self._request_dispatch(0)
-        elif self._on_events == "urgent" and prio >= 3:
-            self._request_dispatch(3)
-
-    def _request_dispatch(self, min_prio: int) -> None:
-        """A dispatch round at the current time, after the events already due now;
-        ``min_prio`` > 0 offers only tasks of at least that priority (urgent rounds)."""
-        pending = self._dispatch_pending
-        if pending is None:
-            self._dispatch_pending = min_prio
-            _Call(self.env, 0.0, self._dispatch_event, None)
-        elif min_prio < pending:
-            self._dispatch_pending = min_prio
-
-    def _dispatch_event(self, ev) -> None:
-        min_prio = self._dispatch_pending
-        self._dispatch_pending = None
-        self._dispatch_round(min_prio)
+        self._ensure_space(extra_events=n)
+        _core.push_many(self._state(), t_reg, _core.EV_REGISTER, i0)
 
     def _dispatcher(self):
         interval = self.sc.dispatch.interval_s
+        env = self.env
         while True:
-            self._dispatch_round()
-            yield self.env.timeout(interval)
+            # the core's events due now first (inclusive), then the tick's round
+            self._advance(math.nextafter(env._now, math.inf))
+            self._dispatch_round(env._now, 0)
+            yield env.timeout(interval)
 
-    def _dispatch_round(self, min_prio: int = 0) -> None:
+    def _dispatch_round(self, now: float, min_prio: int) -> None:
+        """A dispatch round at ``now``; ``min_prio`` > 0 offers only tasks of at least that
+        priority (urgent rounds)."""
         t0 = time.perf_counter()
-        self._round(min_prio)
+        self._now = now
+        self._round(now, min_prio)
         self.round_seconds += time.perf_counter() - t0
         self.n_rounds += 1
 
-    def _round(self, min_prio: int) -> None:
-        if self.n_waiting == 0:
-            return
-        now = self.env._now
+    def _round(self, now: float, min_prio: int) -> None:
         # No office-hours gate here, also under `legacy`: a crew is handed orders while it
-        # is on duty (the candidate filter below), so office-hours crews still get them in
-        # office hours only. Gating every round to office hours (before 2026-11-27) left
-        # round-the-clock crews with at most `capacity` orders for each night and weekend:
-        # jingan_legacy's sanitation and utilities crews were 25 % busy while their pools
-        # grew without bound (CALIBRATION.md, "legacy backlog").
-        self._refresh_shifts(now)
-        look = self.sc.dispatch.shift_lookahead_h * 3600.0
-        free = (self.team_slots > 0) & (self.team_shift_start <= now + look)
-        cand = np.flatnonzero(free)
-        if cand.size == 0:
+        # is on duty (the candidate filter in _core.offer), so office-hours crews still get
+        # them in office hours only. Gating every round to office hours (before
+        # 2026-11-27) left round-the-clock crews with at most `capacity` orders for each
+        # night and weekend: jingan_legacy's sanitation and utilities crews were 25 % busy
+        # while their pools grew without bound (CALIBRATION.md, "legacy backlog").
+        if self._counters[_core.N_WAIT] == 0:
             return
-        slots = self.team_slots[cand]
-        has = self._has_all[:, cand]
-        per = self.sc.dispatch.batch_per_slot
-        # Offer each skill at most `per` tasks per free slot of that skill, most urgent
-        # pool heads first; with area-bound crews also each (skill, sub-district) pool at
-        # most `per` per free slot that may serve it (own-area plus district-wide crews).
-        skill_left = (has @ slots * per).astype(np.int64).tolist()
-        bound = self._area_bound
-        if bound:
-            avail = (has * slots) @ self._area_onehot[cand]  # (skills, areas + 1)
-            avail = (avail[:, :-1] + avail[:, -1:]).tolist()
-        heads = sorted((pool[0], key) for key, pool in self._pools.items() if pool)
-        taken: list[tuple] = []
-        pop = heapq.heappop
-        for head, key in heads:
-            if -head[0] < min_prio:
-                break
-            sk = key[0]
-            left = skill_left[sk]
-            if left <= 0:
-                continue
-            pool = self._pools[key]
-            k = min(len(pool), left)
-            if bound:
-                k = min(k, int(avail[sk][key[1]]) * per)
-            if k <= 0:
-                continue
-            skill_left[sk] = left - k
-            for _ in range(k):
-                if -pool[0][0] < min_prio:
-                    break
-                taken.append(pop(pool))
-        if not taken:
+        cand, ids = _core.offer(self._state(), self._fx, self._pools, now, min_prio)
+        if ids.size == 0:
             return
-        ids = np.fromiter((x[3] for x in taken), dtype=np.int64, count=len(taken))
-        prio = -np.fromiter((x[0] for x in taken), dtype=np.float64, count=len(taken))
-        cs = self.cases
-        cells = cs.cell[ids]
-        cats = cs.category[ids]
-        task_skill = self._cat_mask[cats]
-        task_area = self._cell_list_sub[cells]
-        # Only teams that could take one of the offered tasks enter the problem.
-        need = int(np.bitwise_or.reduce(task_skill))
-        keep = (self.team_skills[cand] & need) != 0
-        if bound:
-            keep &= (self.team_area[cand] < 0) | np.isin(self.team_area[cand], task_area)
-        cand = cand[keep]
-        slots = slots[keep]
-        deadline = cs.deadline[ids]
-        cl = cells.tolist()
-        uc_l = sorted(set(cl))
-        pos = {x: i for i, x in enumerate(uc_l)}
-        uc = np.array(uc_l, dtype=np.intp)
-        inv = np.array([pos[x] for x in cl], dtype=np.int32)
-        # One gather from the stacked matrices of the modes in use.
-        # Only pairs where the team has a skill a task in the cell needs are read by the
-        # policies (DispatchProblem.travel); the others are left +inf.
-        cell_skill = np.zeros(uc.size, dtype=task_skill.dtype)
-        np.bitwise_or.at(cell_skill, inv, task_skill)
-        travel = gather_travel(self._tstack, self._team_stack[cand],
-                               self.team_cell[cand], uc, self.team_skills[cand], cell_skill)
-        if bound:
-            ta = self.team_area[cand]
-            foreign = (ta[:, None] >= 0) & (ta[:, None] != self._cell_list_sub[uc][None, :])
-            travel[foreign] = np.inf
-        f = self._travel_factor(now)
-        if f != 1.0:
-            travel *= f
-        n, m = ids.size, cand.size
+        (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
+         capacity, shift_start, shift_end, load, area, travel) = _core.snapshot(
+            self._st, self._fx, now, cand, ids)
+        if self._surge_windows:
+            f = self._travel_factor(now)
+            if f != 1.0:
+                travel *= np.float32(f)
+        n, m = ids.size, team_id.size
         problem = make_problem(
             self._Problem, self._validate,
-            now=float(now), task_id=ids, task_cell=inv,
-            task_priority=prio, task_skill=task_skill, task_deadline=deadline,
-            task_work=self.cat_work_mean[cats], task_area=task_area,
-            task_pinned=np.full(n, -1, np.int32), task_current=np.full(n, -1, np.int32),
-            task_crews=np.ones(n, np.int32),
-            team_id=cand.astype(np.int64), team_cell=np.zeros(m, np.int32),
-            team_skills=self.team_skills[cand],
-            team_free_at=np.maximum(self.team_free_at[cand], now),
-            team_capacity=slots.astype(np.int32),
-            team_shift_start=self.team_shift_start[cand],
-            team_shift_end=self.team_shift_end[cand], team_load=self.team_load[cand],
-            team_area=self.team_area[cand], travel=travel, weights=self._weights,
-            cell_travel=None,
+            now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
+            task_skill=task_skill, task_deadline=deadline, task_work=work,
+            task_area=task_area, task_pinned=np.full(n, -1, np.int32),
+            task_current=np.full(n, -1, np.int32), task_crews=np.ones(n, np.int32),
+            team_id=team_id, team_cell=np.zeros(m, np.int32), team_skills=team_skills,
+            team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
+            team_shift_end=shift_end, team_load=load, team_area=area, travel=travel,
+            weights=self._weights, cell_travel=None,
         )
         t0 = time.perf_counter()
         result = self.policy(problem)
         self.policy_seconds += time.perf_counter() - t0
         self.n_policy_calls += 1
-        team = result.team.tolist()
-        trav = travel
-        for i, x in enumerate(taken):
-            j = team[i]
-            if j < 0 or self.team_slots[cand[j]] <= 0:
-                key = (self._cat_bit[int(cats[i])], self._cell_sub[int(cells[i])])
-                heapq.heappush(self._pools[key], x)
-                continue
-            self._assign(x[3], int(cand[j]), float(trav[j, inv[i]]))
-
-    def _assign(self, c: int, j: int, travel_est: float) -> None:
-        cs = self.cases
-        now = self.env._now
-        self.n_waiting -= 1
-        cs.status[c] = S_ASSIGNED
-        cs.team[c] = j
-        if math.isnan(cs.t_dispatch.item(c)):
-            cs.t_dispatch[c] = now
-        self.team_load[j] += 1
-        self.team_slots[j] -= 1
-        cat = cs.category.item(c)
-        fa = self.team_free_at.item(j)
-        self.team_free_at[j] = (fa if fa > now else now) + travel_est + self._cat_work_mean[cat]
-        self._log_at(now, c, DISPATCHED, j)
-        if cs.n_attempt.item(c) == 0:
-            d = cs.d_sign.item(c)
-        else:
-            d = self.buf.exp(self._fast_sign_mean if self._iot_fast and
-                             cs.channel.item(c) == IOT else self._sign_mean)
-        if self.legacy:
-            d = self._duty_delay(j, now, d)
-        _Call(self.env, d, self._on_signed, c)
-
-    def _duty_delay(self, j: int, now: float, d: float) -> float:
-        """Delay until ``d`` seconds of team ``j``'s duty time have passed (legacy signing:
-        the crew's unit signs while the crew is on duty, so an office-hours crew signs in
-        office hours and a round-the-clock crew at once)."""
-        s = self.team_shift_start.item(j)
-        e = self.team_shift_end.item(j)
-        t = now if now > s else s
-        if t + d <= e:
-            return t + d - now
-        rest = t + d - e
-        s2, e2 = self.patterns[self.team_pattern.item(j)].window_at(e)
-        return s2 + min(rest, e2 - s2) - now
-
-    def _on_signed(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        j = cs.team.item(c)
-        self._log_at(self.env._now, c, SIGNED, j)
-        u = cs.u_loop.item(c) if cs.n_attempt.item(c) == 0 else self.buf.u()
-        if u < self._misroute:
-            # The unit declines the order at signing (退单): the crew never starts it, so
-            # its slot is free now; only the paperwork of the return takes time. Holding
-            # the slot through the return (working time under `legacy`, so across nights
-            # and weekends) once tied up most sanitation slots in jingan_legacy while the
-            # crews idled and the pool grew without bound (tests/simulation, CALIBRATION.md).
-            self._release(j)
-            d = self.buf.exp(self._return_mean)
-            _Call(self.env, self._delay_after(d, self.legacy), self._on_returned, c)
-            return
-        cs.status[c] = S_PROGRESS
-        self._team_queue[j].append(c)
-        if not self._team_busy[j]:
-            self._team_next(j)
-
-    def _on_returned(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        j = cs.team.item(c)
-        self._log_at(self.env._now, c, RETURNED, j)
-        cs.n_misroute[c] += 1
-        cs.n_attempt[c] += 1
-        cs.team[c] = -1
-        if self.legacy:
-            self._route(c, 0)
-        else:
-            self._to_pool(c)
-
-    def _release(self, j: int) -> None:
-        self.team_load[j] -= 1
-        self.team_slots[j] += 1
-        if self._on_events == "all":
-            self._request_dispatch(0)
-
-    def _team_next(self, j: int) -> None:
-        q = self._team_queue[j]
-        now = self.env._now
-        if not q:
-            self._team_busy[j] = False
-            self.team_free_at[j] = now
-            return
-        if self.team_shift_end.item(j) <= now:
-            s, e = self.patterns[self.team_pattern.item(j)].window_at(now)
-            self.team_shift_start[j] = s
-            self.team_shift_end[j] = e
-        start = self.team_shift_start.item(j)
-        if start > now:
-            self._team_busy[j] = False
-            if self._handover and start - now > self._lookahead:
-                # Shift over: unstarted tasks go back to the pool for the next crew on
-                # duty (dispatch.handover).
-                self.team_free_at[j] = start
-                while q:
-                    c = q.popleft()
-                    self._log_at(now, c, HANDED_BACK, j)
-                    self._release(j)
-                    # back in line where it was, not behind what came in since
-                    self._to_pool(c, queued_at=self.cases.t_pool.item(c))
-                return
-            # Off duty: the queue waits for the next shift.
-            if not self._team_waking[j]:
-                self._team_waking[j] = True
-                _Call(self.env, start - now, self._on_wake, j)
-            return
-        c = q.popleft()
-        self._team_busy[j] = True
-        cs = self.cases
-        cell = cs.cell.item(c)
-        tt = self.travel[self._team_mode_l[j]].item(self.team_cell.item(j), cell)
-        if self._surges:
-            tt *= self._travel_factor(now)
-        if cs.n_attempt.item(c) == 0:
-            w = cs.d_work.item(c)
-        else:
-            w = self._draw_work(cs.category.item(c))
-        self._team_task_start[j] = now
-        self._team_task_travel[j] = tt
-        # The team heads for the task: the dispatcher sees it at its destination.
-        self.team_cell[j] = cell
-        log = self._log_at
-        log(now, c, TRAVEL, j)
-        if now + tt < self.t_stop:
-            self._log_side(now + tt, c, ARRIVED, j)
-        _Call(self.env, tt + w, self._on_work_done, c)
-
-    def _on_wake(self, ev) -> None:
-        j = ev._value
-        self._team_waking[j] = False
-        if not self._team_busy[j]:
-            self._team_next(j)
-
-    def _draw_work(self, k: int) -> float:
-        mean = self._cat_work_mean[k]
-        dist = self._cat_work_dist[k]
-        if dist == "exp":
-            return self.buf.exp(mean)
-        if dist == "fixed":
-            return mean
-        cv = self._cat_work_cv[k]
-        s2 = math.log1p(cv * cv)
-        return mean * math.exp(math.sqrt(s2) * self.buf.z() - s2 / 2.0)
-
-    def _on_work_done(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        j = cs.team.item(c)
-        now = self.env._now
-        self._log_at(now, c, WORK_DONE, j)
-        t0 = self._team_task_start[j]
-        lo = t0 if t0 > self.t_stats else self.t_stats
-        hi = now if now < self.t_end else self.t_end
-        if hi > lo:
-            self.team_busy_s[j] += hi - lo
-            tr_end = min(t0 + self._team_task_travel[j], hi)
-            if tr_end > lo:
-                self.team_travel_s[j] += tr_end - lo
-        if now <= self.t_end:
-            self.team_tasks[j] += 1
-        self._release(j)
-        self._team_next(j)
-        first = cs.n_attempt.item(c) == 0
-        fb = cs.d_feedback.item(c) if first else self.buf.exp(self._feedback_mean)
-        if self.buf.u() < self._cat_res[cs.category.item(c)]:
-            if self._iot_fast and cs.channel.item(c) == IOT:
-                # Feedback, then the detecting camera or sensor confirms (any hour).
-                d = cs.d_verify.item(c) if first else self.buf.exp(self._fast_verify_mean)
-                _Call(self.env, fb + d, self._on_verified, c)
-                return
-            # Feedback, then an inspector on duty re-checks on site (one event).
-            t_fb = now + fb
-            s = self._insp_start
-            if t_fb < s or t_fb >= self._insp_end:
-                s, e = self.inspector_windows.window_at(t_fb)
-                if t_fb >= self._insp_end:
-                    self._insp_start, self._insp_end = s, e
-            d = cs.d_verify.item(c) if first else self.buf.exp(self._verify_mean)
-            _Call(self.env, (s - now if s > t_fb else fb) + d, self._on_verified, c)
-        else:
-            _Call(self.env, fb, self._on_unresolved, c)
-
-    def _on_unresolved(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        now = self.env._now
-        self._log_at(now, c, UNRESOLVED, cs.team.item(c))
-        wf = self.sc.workflow
-        if cs.n_extension.item(c) < wf.max_extensions and self.buf.u() < wf.extension_prob:
-            cs.n_extension[c] += 1
-            cs.n_attempt[c] += 1
-            self._log_at(now, c, EXTENDED, -1)
-            d = self.buf.exp(wf.extension_mean_hours * 3600.0)
-            _Call(self.env, self._delay_after(d, self.legacy), self._on_repool, c)
-        else:
-            cs.status[c] = S_PARKED
-            cs.resolved[c] = 0
-            cs.t_close[c] = now
-            self._log_at(now, c, PARKED, -1)
-
-    def _on_repool(self, ev) -> None:
-        self._to_pool(ev._value)
-
-    def _on_verified(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        now = self.env._now
-        if self.buf.u() < self._rework:
-            cs.n_rework[c] += 1
-            cs.n_attempt[c] += 1
-            self._log_at(now, c, REWORK, -1)
-            self._to_pool(c)
-            return
-        self._log_at(now, c, VERIFIED, -1)
-        if cs.channel.item(c) == HOTLINE:
-            d = cs.d_callback.item(c) if cs.n_reopen.item(c) == 0 else self.buf.exp(
-                self._callback_mean)
-            _Call(self.env, self._delay_after(d, self.legacy), self._on_callback, c)
-        else:
-            self._close(c)
-
-    def _on_order_done(self, ev) -> None:
-        self._close(ev._value)
-
-    def _on_callback(self, ev) -> None:
-        c = ev._value
-        cs = self.cases
-        now = self.env._now
-        hl = self.sc.channels.hotline
-        if self.buf.u() < hl.satisfaction_prob:
-            cs.satisfied[c] = 1
-            self._log_at(now, c, CALLBACK_OK, -1)
-            self._close(c)
-            return
-        cs.satisfied[c] = 0
-        self._log_at(now, c, CALLBACK_BAD, -1)
-        if cs.n_reopen.item(c) < hl.max_reopen and self.buf.u() < hl.reopen_prob:
-            cs.n_reopen[c] += 1
-            cs.n_attempt[c] += 1
-            self._log_at(now, c, REOPENED, -1)
-            self._to_pool(c)
-        else:
-            self._close(c)
+        self._ensure_space(extra_rows=n, extra_events=n)
+        _core.assign_batch(self._state(), self._fx, self._pools, now, ids,
+                           np.asarray(result.team, dtype=np.int64), team_id, travel, inv)
 
     def _order_ends(self, rng: np.random.Generator, ch: np.ndarray,
                     t_reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -958,21 +661,6 @@ class Model:
         limit[hot] = np.array([t.limit_working_days for t in types])[k]
         return out, limit
 
-    def _close(self, c: int) -> None:
-        cs = self.cases
-        now = self.env._now
-        t_order = cs.t_order.item(c)
-        if t_order > now:
-            # The work order is still being processed beside the crew visit (NaN compares
-            # false: no order stage); the case closes when it is done.
-            cs.order_wait[c] = 1
-            _Call(self.env, t_order - now, self._on_order_done, c)
-            return
-        cs.status[c] = S_CLOSED
-        cs.resolved[c] = 1
-        cs.t_close[c] = now
-        self._log_at(now, c, CLOSED, -1)
-
     # ------------------------------------------------------------------ run
     def run(self, progress=None) -> None:
         """Run to the horizon; ``progress(fraction)`` is called once per simulated day."""
@@ -983,9 +671,44 @@ class Model:
         while t < self.t_stop:
             t = min(t + DAY, self.t_stop)
             env.run(until=t)
+            self._advance(t)
             if progress is not None:
                 progress(t / self.t_stop)
         self._close_waiting_orders()
+
+    @property
+    def core_events(self) -> int:
+        """Life-cycle events the compiled core processed."""
+        return int(self._counters[_core.N_EV])
+
+    def logs(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The main log (time order) and the side log (rows logged ahead of their time),
+        each as columns ``[time, case, kind, team]`` (views)."""
+        I = self._counters
+        n, k = int(I[_core.L_N]), int(I[_core.S_N])
+        return [c.a[:n] for c in self._log], [c.a[:k] for c in self._side]
+
+    def release_logs(self) -> None:
+        """Drop the log buffers (after :func:`urbangrid.simulation.run.merge_logs`)."""
+        self._log = self._side = None
+        self._st = None
+
+    def log_side_rows(self, t: np.ndarray, case: np.ndarray, kind: int, team: int) -> None:
+        """Append rows to the side log (merged into time order after the run)."""
+        self._append(self._side, _core.S_N, t, case, kind, team)
+
+    def _append(self, cols, counter: int, t, case, kind, team) -> None:
+        I = self._counters
+        n = int(I[counter])
+        k = len(t)
+        for col in cols:
+            if col.ensure(n, k):
+                self._st = self._room = None
+        cols[0].a[n:n + k] = t
+        cols[1].a[n:n + k] = case
+        cols[2].a[n:n + k] = kind
+        cols[3].a[n:n + k] = team
+        I[counter] = n + k
 
     def _close_waiting_orders(self) -> None:
         """Close, at their work order's end, the cases that only wait for it.
@@ -997,15 +720,14 @@ class Model:
         cs = self.cases
         n = cs.n
         idx = np.flatnonzero((cs.order_wait[:n] == 1) & (cs.status[:n] != S_CLOSED)
-                            & (cs.status[:n] != S_PARKED))
+                             & (cs.status[:n] != S_PARKED))
         # in time order: the main log must stay sorted (merge_logs relies on it)
         idx = idx[np.argsort(cs.t_order[idx], kind="stable")]
-        for c in idx.tolist():
-            t = cs.t_order.item(c)
-            cs.status[c] = S_CLOSED
-            cs.resolved[c] = 1
-            cs.t_close[c] = t
-            self._log_at(t, c, CLOSED, -1)
+        t = cs.t_order[idx]
+        cs.status[idx] = S_CLOSED
+        cs.resolved[idx] = 1
+        cs.t_close[idx] = t
+        self._append(self._log, _core.L_N, t, idx, CLOSED, -1)
 
 
 def make_problem(cls, validate: bool, **fields):

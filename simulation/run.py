@@ -229,37 +229,33 @@ def _split_counts(per_subdistrict: int, split: str, space: Space,
     return (counts + 1).tolist()
 
 
-_LOG_COLUMNS = (("time", "t", np.float64), ("case", "case", np.int32),
-                ("kind", "kind", np.int8), ("team", "team", np.int16))
+_LOG_COLUMNS = ("time", "case", "kind", "team")
 
 
 def merge_logs(model: Model) -> dict[str, np.ndarray]:
     """One time-ordered event log from the model's main log (already in time order) and
     its side log (rows logged at another time than the current one).
 
-    Ties keep main-log rows first, then side rows in time-then-log order. Column buffers
-    are released as they are merged, which bounds the peak memory of a year's run.
+    Ties keep main-log rows first, then side rows in time-then-log order. The model's
+    buffers are released afterwards, which bounds the peak memory of a year's run.
     """
-    main_t = np.frombuffer(model.ev_t, dtype=np.float64)
-    side_t = np.frombuffer(model.sv_t, dtype=np.float64)
-    order = np.argsort(side_t, kind="stable")
-    side_sorted_t = side_t[order]
+    main, side = model.logs()
+    order = np.argsort(side[0], kind="stable")
     # Output position of each (sorted) side row: main rows at or before its time, plus
     # the side rows before it.
-    pos = np.searchsorted(main_t, side_sorted_t, side="right") + np.arange(order.size)
-    n = main_t.size + order.size
+    pos = np.searchsorted(main[0], side[0][order], side="right") + np.arange(order.size)
+    n = main[0].size + order.size
     is_side = np.zeros(n, dtype=bool)
     is_side[pos] = True
-    del main_t, side_t
+    is_main = ~is_side
     out = {}
-    for name, attr, dtype in _LOG_COLUMNS:
-        col = np.empty(n, dtype=dtype)
-        col[~is_side] = np.frombuffer(getattr(model, "ev_" + attr), dtype=dtype)
-        col[pos] = np.frombuffer(getattr(model, "sv_" + attr), dtype=dtype)[order]
-        setattr(model, "ev_" + attr, None)
-        setattr(model, "sv_" + attr, None)
+    for name, m_col, s_col in zip(_LOG_COLUMNS, main, side, strict=True):
+        col = np.empty(n, dtype=m_col.dtype)
+        col[is_main] = m_col
+        col[pos] = s_col[order]
         out[name] = col
-    model._ap_t = model._ap_case = model._ap_kind = model._ap_team = None
+    del main, side
+    model.release_logs()
     return out
 
 
@@ -337,10 +333,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     # Cases reported but not yet registered at the horizon: their "reported" row (logged
     # at registration) and their provisional false-positive mark are added / undone here.
     unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_stop)
-    model.sv_t.extend(model.cases.t_report[unreg].tolist())
-    model.sv_case.extend(unreg.tolist())
-    model.sv_kind.extend([0] * unreg.size)
-    model.sv_team.extend([-1] * unreg.size)
+    model.log_side_rows(model.cases.t_report[unreg], unreg, 0, -1)
     model.cases.status[unreg] = 0
     cs = model.cases
     n = cs.n
@@ -358,7 +351,8 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     stats = {
         "setup_seconds": t_setup, "run_seconds": wall - t_setup,
         "policy_calls": model.n_policy_calls, "policy_seconds": model.policy_seconds,
-        "simpy_events": next(model.env._eid),
+        "simpy_events": next(model.env._eid), "core_events": model.core_events,
+        "core_seconds": model.core_seconds,
         "dispatch_rounds": model.n_rounds, "dispatch_seconds": model.round_seconds,
         "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
         "n_teams": model.n_teams, "event_names": EVENT_NAMES,

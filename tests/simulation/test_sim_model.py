@@ -117,6 +117,24 @@ def test_same_seed_same_bytes_different_seed_different(tmp_path, toy):
     assert paths[0] != paths[2]
 
 
+def test_buffer_sizes_do_not_change_a_run(toy, monkeypatch):
+    """The compiled core stops for room (heap, logs, variate buffers) and the model grows
+    or refills them: tiny starting sizes, many stops, must give the very same run."""
+    from urbangrid.simulation import _model
+
+    ref = simulate(toy, seed=5)
+    monkeypatch.setattr(_model, "_DRAW_BLOCK", 7)
+    monkeypatch.setattr(_model, "_HEAP_START", 4)
+    monkeypatch.setattr(_model, "_LOG_MIN_ROWS", 8)
+    monkeypatch.setattr(_model, "_LOG_ROWS_PER_CASE", 0)
+    small = simulate(toy, seed=5)
+    assert ref.n_events > 1000
+    for col in ref.cases:
+        np.testing.assert_array_equal(ref.cases[col], small.cases[col], err_msg=col)
+    for col in ref.events:
+        np.testing.assert_array_equal(ref.events[col], small.events[col], err_msg=col)
+
+
 def test_common_random_numbers_across_policies(toy):
     a = simulate(toy, seed=3)
     b = simulate(toy.replace({"dispatch.policy": "legacy"}), seed=3)

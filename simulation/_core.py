@@ -1,0 +1,955 @@
+"""The case life cycle as a compiled event loop (Numba): the model's hot path.
+
+SimPy drives the model's processes (daily arrivals, dispatch ticks) and the dispatch
+rounds run in Python around the policy; everything a case and a crew do between two
+dispatch decisions (registration, forwarding, preparation, signing, the crew's queue,
+travel and work, shifts and hand-over, verification, call-back, re-work, work orders)
+runs here, in one compiled call per stretch of simulated time, on its own event heap.
+One Python-level SimPy event per life-cycle stage cost about 5 µs of interpreter time;
+here a stage costs well under one (benchmarks/RESULTS.md, "simulation").
+
+The state is a tuple of NumPy arrays the model owns (:class:`~._model.Model` builds it,
+see ``CoreState`` below); the functions here mutate it in place. Rows of the 2-D blocks
+are named by the ``*_COLUMNS`` tuples, and the Python side reads and writes the same
+memory through views, so nothing is copied between the two.
+
+Semantics the Python side relies on:
+
+- events at equal times run in the order they were scheduled (a sequence number breaks
+  ties, as SimPy's event id does);
+- :func:`run_until` processes events with time ``< until``; it returns early with
+  ``DISPATCH`` once every event at the time of a dispatch request (an urgent case
+  entering the pool under ``on_events = "urgent"``, any pool entry or freed slot under
+  ``"all"``) has run, and with ``SPACE`` when a buffer needs room, before touching it;
+- random variates for repeated attempts come from pre-drawn buffers in a fixed order,
+  refilled by the caller from the run's ``repeat`` stream (same seed, same run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ._kernels import gather_travel
+
+# ----------------------------------------------------------------------------- layout
+#: Case columns, one 2-D block per dtype (rows in this order).
+CASE_F64 = ("t_occur", "t_report", "t_register", "t_dispatch", "t_close", "t_pool",
+            "deadline", "t_order", "pool_rank", "pool_queued")
+CASE_F32 = ("order_limit_wd", "d_register", "d_sign", "d_prep", "d_work", "d_verify",
+            "d_callback", "d_feedback", "u_loop")
+CASE_I32 = ("cell", "team", "qnext")
+CASE_I16 = ("category", "n_misroute", "n_rework", "n_reopen", "n_extension", "n_attempt",
+            "hop")
+CASE_I8 = ("channel", "status", "resolved", "satisfied", "on_spot", "order_wait")
+CASE_I64 = ("pool_seq",)
+#: Internal case columns (not part of a run's output): the team-queue link, the next
+#: forwarding hop, and the pool order (-priority, queue time, sequence number).
+CASE_INTERNAL = ("qnext", "hop", "pool_rank", "pool_queued", "pool_seq")
+
+(T_OCCUR, T_REPORT, T_REGISTER, T_DISPATCH, T_CLOSE, T_POOL, DEADLINE, T_ORDER,
+ POOL_RANK, POOL_QUEUED) = range(len(CASE_F64))
+PSEQ = 0
+(ORDER_LIMIT_WD, D_REGISTER, D_SIGN, D_PREP, D_WORK, D_VERIFY, D_CALLBACK, D_FEEDBACK,
+ U_LOOP) = range(len(CASE_F32))
+CELL, TEAM, QNEXT = range(len(CASE_I32))
+CATEGORY, N_MISROUTE, N_REWORK, N_REOPEN, N_EXTENSION, N_ATTEMPT, HOP = range(len(CASE_I16))
+CHANNEL, STATUS, RESOLVED, SATISFIED, ON_SPOT, ORDER_WAIT = range(len(CASE_I8))
+
+#: Team columns: float64 and int64 blocks.
+TEAM_F64 = ("free_at", "shift_start", "shift_end", "busy_s", "travel_s", "task_start",
+            "task_travel")
+TEAM_I64 = ("skills", "area", "home", "cell", "mode", "pattern", "capacity", "kind",
+            "load", "slots", "tasks", "busy", "waking", "qhead", "qtail", "stack")
+FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = range(7)
+(SKILLS, AREA, HOME, TCELL, MODE, PATTERN, CAPACITY, KIND, LOAD, SLOTS, TASKS, BUSY,
+ WAKING, QHEAD, QTAIL, STACK) = range(len(TEAM_I64))
+
+#: Positions in the state tuple ``st`` (mutable) and the inputs tuple ``fx`` (read-only).
+(ST_CF, ST_CG, ST_CI, ST_CS, ST_CB, ST_CL, ST_TF, ST_TI, ST_HT, ST_HS, ST_HP, ST_LT, ST_LC,
+ ST_LK, ST_LM, ST_ST, ST_SC, ST_SK, ST_SM, ST_U, ST_Z, ST_I, ST_F, ST_TRAVEL,
+ ST_POOLS) = range(25)
+(FX_P, FX_Q, FX_CAT, FX_CUM, FX_WORKDAY, FX_FORWARD, FX_SURGES, FX_PAT_START, FX_PAT_END,
+ FX_PAT_OFF, FX_INSP_START, FX_INSP_END, FX_CELL_SUB, FX_CAT_BIT) = range(14)
+
+#: Counters (int64 vector ``I``) and float scalars (``F``).
+(H_N, H_SEQ, L_N, S_N, POOL_SEQ, U_CUR, Z_CUR, REQ_PRIO, N_EV, N_WAIT) = range(10)
+N_COUNTERS = 10
+INSP_S, INSP_E, REQ_T = range(3)
+N_FLOATS = 3
+#: ``I[REQ_PRIO]`` when no dispatch round is requested.
+NO_REQUEST = 1 << 30
+
+#: Parameters (float64 vector ``P``) and flags (int64 vector ``Q``).
+(P_SIGN, P_FAST_SIGN, P_MISROUTE, P_RETURN, P_FEEDBACK, P_VERIFY, P_FAST_VERIFY,
+ P_REWORK, P_CALLBACK, P_SATISFY, P_REOPEN, P_EXT_PROB, P_EXT_MEAN, P_T_STATS, P_T_END,
+ P_T_STOP, P_LOOKAHEAD, P_DAY_OFFSET, P_WORK_START, P_DAY_LENGTH, P_OTHER_BOOST) = range(21)
+N_PARAMS = 21
+(Q_LEGACY, Q_IOT_FAST, Q_HANDOVER, Q_ON_EVENTS, Q_MAX_EXT, Q_MAX_REOPEN, Q_MARGIN,
+ Q_N_BITS, Q_PER_SLOT, Q_AREA_BOUND) = range(10)
+N_FLAGS = 10
+ON_EVENTS_CODES = ("none", "urgent", "all")
+
+#: Category table rows (float64 block ``CAT``).
+C_RES, C_WORK_MEAN, C_WORK_CV, C_WORK_DIST, C_PRIO = range(5)
+WORK_DISTS = ("exp", "lognormal", "fixed")
+
+# Event kinds of the core's heap (payload = case or team * 16 + kind).
+(EV_REGISTER, EV_FORWARDED, EV_PREPARED, EV_SIGNED, EV_RETURNED, EV_WAKE, EV_WORK_DONE,
+ EV_UNRESOLVED, EV_REPOOL, EV_VERIFIED, EV_CALLBACK, EV_ORDER_DONE) = range(12)
+_KIND_BITS = 16
+
+#: Return codes of :func:`run_until`.
+DONE, DISPATCH, SPACE = range(3)
+
+# Log codes (must match simulation._model.EVENT_NAMES).
+(REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
+ PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
+ CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = range(22)
+# Case status codes (must match simulation._model.STATUS_NAMES).
+(S_NEW, S_REGISTERED, S_WAITING, S_ASSIGNED, S_PROGRESS, S_CLOSED, S_PARKED,
+ S_INVALID) = range(8)
+IOT, PATROL, HOTLINE, OTHER = range(4)
+
+DAY = 86400.0
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+# ----------------------------------------------------------------------------- heap
+@_jit
+def _push(st, t, payload):  # pragma: no cover - compiled
+    ht, hs, hp, I = st[ST_HT], st[ST_HS], st[ST_HP], st[ST_I]
+    n = I[H_N]
+    seq = I[H_SEQ]
+    I[H_SEQ] = seq + 1
+    i = n
+    while i > 0:
+        parent = (i - 1) >> 1
+        pt = ht[parent]
+        if pt < t or (pt == t and hs[parent] < seq):
+            break
+        ht[i] = pt
+        hs[i] = hs[parent]
+        hp[i] = hp[parent]
+        i = parent
+    ht[i] = t
+    hs[i] = seq
+    hp[i] = payload
+    I[H_N] = n + 1
+
+
+@_jit
+def _pop(st):  # pragma: no cover - compiled
+    """Remove the earliest event; returns its payload (its time is ``ht[0]`` before)."""
+    ht, hs, hp, I = st[ST_HT], st[ST_HS], st[ST_HP], st[ST_I]
+    top = hp[0]
+    n = I[H_N] - 1
+    I[H_N] = n
+    if n == 0:
+        return top
+    t = ht[n]
+    s = hs[n]
+    p = hp[n]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        right = child + 1
+        if right < n and (ht[right] < ht[child]
+                          or (ht[right] == ht[child] and hs[right] < hs[child])):
+            child = right
+        ct = ht[child]
+        if t < ct or (t == ct and s < hs[child]):
+            break
+        ht[i] = ct
+        hs[i] = hs[child]
+        hp[i] = hp[child]
+        i = child
+    ht[i] = t
+    hs[i] = s
+    hp[i] = p
+    return top
+
+
+@_jit
+def push_many(st, times, kind, first_arg):  # pragma: no cover - compiled
+    """Schedule ``kind`` for args ``first_arg, first_arg + 1, ...`` at ``times``."""
+    for k in range(times.shape[0]):
+        _push(st, times[k], (first_arg + k) * _KIND_BITS + kind)
+
+
+# ----------------------------------------------------------------------------- logs
+@_jit
+def _log(st, t, c, kind, team):  # pragma: no cover - compiled
+    I = st[ST_I]
+    n = I[L_N]
+    st[ST_LT][n] = t
+    st[ST_LC][n] = c
+    st[ST_LK][n] = kind
+    st[ST_LM][n] = team
+    I[L_N] = n + 1
+
+
+@_jit
+def _log_side(st, t, c, kind, team):  # pragma: no cover - compiled
+    I = st[ST_I]
+    n = I[S_N]
+    st[ST_ST][n] = t
+    st[ST_SC][n] = c
+    st[ST_SK][n] = kind
+    st[ST_SM][n] = team
+    I[S_N] = n + 1
+
+
+# ----------------------------------------------------------------------------- random
+@_jit
+def _u(st):  # pragma: no cover - compiled
+    I = st[ST_I]
+    k = I[U_CUR]
+    I[U_CUR] = k + 1
+    return st[ST_U][k]
+
+
+@_jit
+def _z(st):  # pragma: no cover - compiled
+    I = st[ST_I]
+    k = I[Z_CUR]
+    I[Z_CUR] = k + 1
+    return st[ST_Z][k]
+
+
+@_jit
+def _exp(st, mean):  # pragma: no cover - compiled
+    if mean > 0.0:
+        return -mean * math.log(1.0 - _u(st))
+    return 0.0
+
+
+# ----------------------------------------------------------------------------- calendar
+@_jit
+def _add_working(fx, t, seconds):  # pragma: no cover - compiled
+    """``WorkCalendar.add_working`` for one time (same arithmetic)."""
+    P, cum, workday = fx[FX_P], fx[FX_CUM], fx[FX_WORKDAY]
+    n_days = workday.shape[0]
+    off = P[P_DAY_OFFSET]
+    length = P[P_DAY_LENGTH]
+    d = math.floor((t - off) / DAY)
+    d = min(max(d, 0), n_days - 1)
+    tod = t - (off + DAY * d)
+    inside = min(max(tod - P[P_WORK_START], 0.0), length)
+    target = cum[d] + (inside if workday[d] else 0.0) + seconds
+    k = np.searchsorted(cum[1:], target)
+    if k >= n_days:
+        extra = (target - cum[n_days]) / length
+        return off + DAY * n_days + extra * DAY
+    return off + DAY * k + P[P_WORK_START] + (target - cum[k])
+
+
+@_jit
+def _after(st, fx, now, d):  # pragma: no cover - compiled
+    """Time ``d`` seconds after ``now``: working time under ``legacy``, else calendar."""
+    if fx[FX_Q][Q_LEGACY]:
+        return _add_working(fx, now, d)
+    return now + d
+
+
+@_jit
+def _window(start, end, lo, hi, t):  # pragma: no cover - compiled
+    """``ShiftWindows.window_at`` on ``start[lo:hi]``, ``end[lo:hi]``."""
+    i = lo + np.searchsorted(end[lo:hi], t, side="right")
+    if i >= hi:
+        return np.inf, np.inf
+    return start[i], end[i]
+
+
+@_jit
+def _pattern_window(fx, p, t):  # pragma: no cover - compiled
+    off = fx[FX_PAT_OFF]
+    return _window(fx[FX_PAT_START], fx[FX_PAT_END], off[p], off[p + 1], t)
+
+
+@_jit
+def _travel_factor(fx, t):  # pragma: no cover - compiled
+    surges = fx[FX_SURGES]
+    f = 1.0
+    for k in range(surges.shape[0]):
+        if surges[k, 0] <= t < surges[k, 1]:
+            f *= surges[k, 2]
+    return f
+
+
+# ----------------------------------------------------------------------------- life cycle
+@_jit
+def _request(st, now, min_prio):  # pragma: no cover - compiled
+    I, F = st[ST_I], st[ST_F]
+    if I[REQ_PRIO] == NO_REQUEST:
+        F[REQ_T] = now
+        I[REQ_PRIO] = min_prio
+    elif min_prio < I[REQ_PRIO]:
+        I[REQ_PRIO] = min_prio
+
+
+@_jit
+def _pool_less(st, a, b):  # pragma: no cover - compiled
+    """Whether case ``a`` comes before ``b`` in a pool: higher priority, then earlier
+    queue time, then earlier filing."""
+    CF = st[ST_CF]
+    ra = CF[POOL_RANK, a]
+    rb = CF[POOL_RANK, b]
+    if ra != rb:
+        return ra < rb
+    qa = CF[POOL_QUEUED, a]
+    qb = CF[POOL_QUEUED, b]
+    if qa != qb:
+        return qa < qb
+    return st[ST_CL][PSEQ, a] < st[ST_CL][PSEQ, b]
+
+
+@_jit
+def _pool_push(st, pool, c):  # pragma: no cover - compiled
+    pool.append(c)
+    i = len(pool) - 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        p = pool[parent]
+        if not _pool_less(st, c, p):
+            break
+        pool[i] = p
+        i = parent
+    pool[i] = c
+
+
+@_jit
+def _pool_pop(st, pool):  # pragma: no cover - compiled
+    top = pool[0]
+    last = pool.pop()
+    n = len(pool)
+    if n == 0:
+        return top
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and _pool_less(st, pool[child + 1], pool[child]):
+            child += 1
+        if not _pool_less(st, pool[child], last):
+            break
+        pool[i] = pool[child]
+        i = child
+    pool[i] = last
+    return top
+
+
+@_jit
+def _pool_of(fx, c_category, c_cell, n_areas):  # pragma: no cover - compiled
+    return fx[FX_CAT_BIT][c_category] * n_areas + fx[FX_CELL_SUB][c_cell]
+
+
+@_jit
+def new_pools(n):  # pragma: no cover - compiled
+    """``n`` empty pools (heaps of case ids), one per (skill, sub-district)."""
+    pools = numba.typed.List()
+    for _ in range(n):
+        pools.append(numba.typed.List.empty_list(numba.int64))
+    return pools
+
+
+@_jit
+def _repool(st, fx, c):  # pragma: no cover - compiled
+    """Put case ``c`` back in its pool with its existing order key."""
+    pools = st[ST_POOLS]
+    n_areas = len(pools) // fx[FX_Q][Q_N_BITS]
+    _pool_push(st, pools[_pool_of(fx, st[ST_CS][CATEGORY, c], st[ST_CI][CELL, c], n_areas)], c)
+    st[ST_I][N_WAIT] += 1
+
+
+@_jit
+def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
+    """Put case ``c`` in its (skill, sub-district) pool, ordered by priority, then
+    ``queued_at``, then filing order."""
+    CF, CS, CB, CL, I = st[ST_CF], st[ST_CS], st[ST_CB], st[ST_CL], st[ST_I]
+    CB[STATUS, c] = S_WAITING
+    if math.isnan(CF[T_POOL, c]):
+        CF[T_POOL, c] = now
+    prio = fx[FX_CAT][C_PRIO, CS[CATEGORY, c]]
+    if CB[CHANNEL, c] == OTHER:
+        prio += fx[FX_P][P_OTHER_BOOST]
+    CF[POOL_RANK, c] = -prio
+    CF[POOL_QUEUED, c] = queued_at
+    seq = I[POOL_SEQ] + 1
+    I[POOL_SEQ] = seq
+    CL[PSEQ, c] = seq
+    _repool(st, fx, c)
+    on = fx[FX_Q][Q_ON_EVENTS]
+    if on == 2:
+        _request(st, now, 0)
+    elif on == 1 and prio >= 3:
+        _request(st, now, 3)
+
+
+@_jit
+def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
+    """Forwarding hops (legacy hierarchy), preparation, then the dispatch pool."""
+    CG, CS = st[ST_CG], st[ST_CS]
+    fwd = fx[FX_FORWARD]
+    if hop < fwd.shape[0]:
+        d = _exp(st, fwd[hop])
+        CS[HOP, c] = hop + 1
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_FORWARDED)
+        return
+    d = CG[D_PREP, c] if CS[N_ATTEMPT, c] == 0 else 0.0
+    if d > 0:
+        # Coordination by the handling unit before a crew can be sent; holds no crew.
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_PREPARED)
+    else:
+        _to_pool(st, fx, c, now, now)
+
+
+@_jit
+def _on_register(st, fx, c, now):  # pragma: no cover - compiled
+    CF, CB = st[ST_CF], st[ST_CB]
+    _log_side(st, CF[T_REPORT, c], c, REPORTED, -1)
+    _log(st, now, c, REGISTERED, -1)
+    if CB[STATUS, c] == S_INVALID:
+        CF[T_CLOSE, c] = now
+        _log(st, now, c, INVALID, -1)
+        return
+    CB[STATUS, c] = S_REGISTERED
+    if CB[ON_SPOT, c]:
+        CF[T_CLOSE, c] = now
+        CB[STATUS, c] = S_CLOSED
+        CB[RESOLVED, c] = 1
+        _log(st, now, c, FIXED_ON_SPOT, -1)
+        _log(st, now, c, CLOSED, -1)
+        return
+    _route(st, fx, c, 0, now)
+
+
+@_jit
+def _release(st, fx, j, now):  # pragma: no cover - compiled
+    TI = st[ST_TI]
+    TI[LOAD, j] -= 1
+    TI[SLOTS, j] += 1
+    if fx[FX_Q][Q_ON_EVENTS] == 2:
+        _request(st, now, 0)
+
+
+@_jit
+def _sign_time(st, fx, j, now, d):  # pragma: no cover - compiled
+    """When the order is signed: ``d`` after ``now``; under ``legacy``, ``d`` of team
+    ``j``'s duty time (an office-hours crew's unit signs in office hours)."""
+    if not fx[FX_Q][Q_LEGACY]:
+        return now + d
+    TF, TI = st[ST_TF], st[ST_TI]
+    s = TF[SHIFT_START, j]
+    e = TF[SHIFT_END, j]
+    t = now if now > s else s
+    if t + d <= e:
+        return t + d
+    rest = t + d - e
+    s2, e2 = _pattern_window(fx, TI[PATTERN, j], e)
+    return s2 + min(rest, e2 - s2)
+
+
+@_jit
+def assign_batch(state, fx, pools, now, ids, team, team_id, travel,
+                 task_cell):  # pragma: no cover - compiled
+    """Apply a policy's answer: task ``i`` (case ``ids[i]``) goes to team
+    ``team_id[team[i]]`` with estimated travel ``travel[team[i], task_cell[i]]``, in
+    order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
+    team's free slots go back to their pool, in line where they were. Returns the mask
+    of tasks dispatched."""
+    st = state + (pools,)
+    CF, CG, CI, CS, CB = st[ST_CF], st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB]
+    TF, TI = st[ST_TF], st[ST_TI]
+    P, Q, CAT = fx[FX_P], fx[FX_Q], fx[FX_CAT]
+    done = np.zeros(ids.shape[0], dtype=np.bool_)
+    for i in range(ids.shape[0]):
+        c = ids[i]
+        k = team[i]
+        j = team_id[k] if k >= 0 else -1
+        if j < 0 or TI[SLOTS, j] <= 0:
+            _repool(st, fx, c)
+            continue
+        done[i] = True
+        CB[STATUS, c] = S_ASSIGNED
+        CI[TEAM, c] = j
+        if math.isnan(CF[T_DISPATCH, c]):
+            CF[T_DISPATCH, c] = now
+        TI[LOAD, j] += 1
+        TI[SLOTS, j] -= 1
+        fa = TF[FREE_AT, j]
+        TF[FREE_AT, j] = ((fa if fa > now else now) + np.float64(travel[k, task_cell[i]])
+                          + CAT[C_WORK_MEAN, CS[CATEGORY, c]])
+        _log(st, now, c, DISPATCHED, j)
+        if CS[N_ATTEMPT, c] == 0:
+            d = np.float64(CG[D_SIGN, c])
+        elif Q[Q_IOT_FAST] and CB[CHANNEL, c] == IOT:
+            d = _exp(st, P[P_FAST_SIGN])
+        else:
+            d = _exp(st, P[P_SIGN])
+        _push(st, _sign_time(st, fx, j, now, d), c * _KIND_BITS + EV_SIGNED)
+    return done
+
+
+@_jit
+def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
+    """The first half of a dispatch round: bring stale shift windows up to date, find
+    the teams with a free slot that are on duty within the look-ahead, and take the
+    round's tasks out of the pools.
+
+    Each skill is offered at most ``batch_per_slot`` tasks per free slot of that skill,
+    pools with the most urgent head first; with area-bound crews each (skill,
+    sub-district) pool also at most that many per free slot that may serve it (own-area
+    plus district-wide crews). ``min_prio`` > 0 offers only tasks of at least that
+    priority (urgent rounds). Returns ``(teams, case ids)`` in offer order.
+    """
+    st = state + (pools,)
+    CF, TF, TI, I = st[ST_CF], st[ST_TF], st[ST_TI], st[ST_I]
+    P, Q = fx[FX_P], fx[FX_Q]
+    n_bits = Q[Q_N_BITS]
+    per = Q[Q_PER_SLOT]
+    bound = Q[Q_AREA_BOUND]
+    n_areas = len(pools) // n_bits
+    m = TF.shape[1]
+    horizon = now + P[P_LOOKAHEAD]
+    cand = np.empty(m, dtype=np.int64)
+    skill_left = np.zeros(n_bits, dtype=np.int64)
+    avail = np.zeros((n_bits, n_areas + 1), dtype=np.int64)
+    k = 0
+    for j in range(m):
+        if TF[SHIFT_END, j] <= now:
+            s, e = _pattern_window(fx, TI[PATTERN, j], now)
+            TF[SHIFT_START, j] = s
+            TF[SHIFT_END, j] = e
+        slots = TI[SLOTS, j]
+        if slots > 0 and TF[SHIFT_START, j] <= horizon:
+            cand[k] = j
+            k += 1
+            skills = TI[SKILLS, j]
+            area = TI[AREA, j]
+            for b in range(n_bits):
+                if (skills >> b) & 1:
+                    skill_left[b] += slots * per
+                    avail[b, area if area >= 0 else n_areas] += slots
+    cand = cand[:k]
+    ids = np.empty(min(I[N_WAIT], skill_left.sum()), dtype=np.int64)
+    if k == 0 or ids.shape[0] == 0:
+        return cand, ids[:0]
+    # pools by their head, most urgent first (insertion sort: a few hundred pools)
+    heads = np.empty(len(pools), dtype=np.int64)
+    hn = 0
+    for p in range(len(pools)):
+        if len(pools[p]) > 0:
+            c = pools[p][0]
+            i = hn
+            while i > 0 and _pool_less(st, c, pools[heads[i - 1]][0]):
+                heads[i] = heads[i - 1]
+                i -= 1
+            heads[i] = p
+            hn += 1
+    n = 0
+    for h in range(hn):
+        p = heads[h]
+        pool = pools[p]
+        if -CF[POOL_RANK, pool[0]] < min_prio:
+            break
+        sk = p // n_areas
+        left = skill_left[sk]
+        if left <= 0:
+            continue
+        take = min(len(pool), left)
+        if bound:
+            take = min(take, (avail[sk, p % n_areas] + avail[sk, n_areas]) * per)
+        if take <= 0:
+            continue
+        skill_left[sk] = left - take
+        for _ in range(take):
+            if -CF[POOL_RANK, pool[0]] < min_prio:
+                break
+            ids[n] = _pool_pop(st, pool)
+            n += 1
+            I[N_WAIT] -= 1
+    return cand, ids[:n]
+
+
+@_jit
+def snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
+    """The arrays of a dispatch snapshot for tasks ``ids`` and candidate teams ``cand``.
+
+    Only teams that could take one of the tasks enter (a skill some task needs; with
+    area-bound crews, district-wide or own area among the tasks'). Travel is gathered
+    from the destination-major matrices for the pairs where the team has a skill a task
+    in the cell needs, +inf elsewhere (the policies read only those,
+    ``DispatchProblem.travel``); area-bound crews get +inf outside their area.
+    """
+    CF, CI, CS, TF, TI = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_TF], st[ST_TI]
+    CAT, cell_sub, cat_bit = fx[FX_CAT], fx[FX_CELL_SUB], fx[FX_CAT_BIT]
+    bound = fx[FX_Q][Q_AREA_BOUND]
+    n = ids.shape[0]
+    cells = np.empty(n, dtype=np.int64)
+    task_skill = np.empty(n, dtype=np.int64)
+    task_area = np.empty(n, dtype=np.int32)
+    deadline = np.empty(n)
+    prio = np.empty(n)
+    work = np.empty(n)
+    need = 0
+    for i in range(n):
+        c = ids[i]
+        cell = CI[CELL, c]
+        k = CS[CATEGORY, c]
+        cells[i] = cell
+        task_skill[i] = np.int64(1) << cat_bit[k]
+        need |= task_skill[i]
+        task_area[i] = cell_sub[cell]
+        deadline[i] = CF[DEADLINE, c]
+        prio[i] = -CF[POOL_RANK, c]
+        work[i] = CAT[C_WORK_MEAN, k]
+    uc = np.unique(cells)
+    inv = np.searchsorted(uc, cells).astype(np.int32)
+    cell_skill = np.zeros(uc.shape[0], dtype=np.int64)
+    for i in range(n):
+        cell_skill[inv[i]] |= task_skill[i]
+    keep = np.zeros(cand.shape[0], dtype=np.bool_)
+    for q in range(cand.shape[0]):
+        j = cand[q]
+        if TI[SKILLS, j] & need:
+            a = TI[AREA, j]
+            if not bound or a < 0:
+                keep[q] = True
+            else:
+                for i in range(n):
+                    if task_area[i] == a:
+                        keep[q] = True
+                        break
+    teams = cand[keep]
+    m = teams.shape[0]
+    travel = gather_travel(st[ST_TRAVEL], TI[STACK][teams], TI[TCELL][teams], uc,
+                           TI[SKILLS][teams], cell_skill)
+    if bound:
+        for q in range(m):
+            a = TI[AREA, teams[q]]
+            if a >= 0:
+                for k in range(uc.shape[0]):
+                    if cell_sub[uc[k]] != a:
+                        travel[q, k] = np.inf
+    free_at = np.empty(m)
+    capacity = np.empty(m, dtype=np.int32)
+    load = np.empty(m, dtype=np.int32)
+    area = np.empty(m, dtype=np.int32)
+    for q in range(m):
+        j = teams[q]
+        fa = TF[FREE_AT, j]
+        free_at[q] = fa if fa > now else now
+        capacity[q] = TI[SLOTS, j]
+        load[q] = TI[LOAD, j]
+        area[q] = TI[AREA, j]
+    return (inv, task_skill, task_area, deadline, prio, work, teams, TI[SKILLS][teams],
+            free_at, capacity, TF[SHIFT_START][teams], TF[SHIFT_END][teams], load, area,
+            travel)
+
+
+@_jit
+def _draw_work(st, fx, k):  # pragma: no cover - compiled
+    CAT = fx[FX_CAT]
+    mean = CAT[C_WORK_MEAN, k]
+    dist = CAT[C_WORK_DIST, k]
+    if dist == 0:
+        return _exp(st, mean)
+    if dist == 2:
+        return mean
+    cv = CAT[C_WORK_CV, k]
+    s2 = math.log1p(cv * cv)
+    return mean * math.exp(math.sqrt(s2) * _z(st) - s2 / 2.0)
+
+
+@_jit
+def _queue_append(st, j, c):  # pragma: no cover - compiled
+    CI, TI = st[ST_CI], st[ST_TI]
+    CI[QNEXT, c] = -1
+    tail = TI[QTAIL, j]
+    if tail < 0:
+        TI[QHEAD, j] = c
+    else:
+        CI[QNEXT, tail] = c
+    TI[QTAIL, j] = c
+
+
+@_jit
+def _queue_pop(st, j):  # pragma: no cover - compiled
+    CI, TI = st[ST_CI], st[ST_TI]
+    c = TI[QHEAD, j]
+    nxt = CI[QNEXT, c]
+    TI[QHEAD, j] = nxt
+    if nxt < 0:
+        TI[QTAIL, j] = -1
+    return c
+
+
+@_jit
+def _team_next(st, fx, j, now):  # pragma: no cover - compiled
+    """Team ``j`` starts its next queued task, waits for its shift, or (hand-over) gives
+    its unstarted tasks back to the pool when its shift is over."""
+    CF, CG, CI, CS = st[ST_CF], st[ST_CG], st[ST_CI], st[ST_CS]
+    TF, TI = st[ST_TF], st[ST_TI]
+    P, Q = fx[FX_P], fx[FX_Q]
+    if TI[QHEAD, j] < 0:
+        TI[BUSY, j] = 0
+        TF[FREE_AT, j] = now
+        return
+    if TF[SHIFT_END, j] <= now:
+        s, e = _pattern_window(fx, TI[PATTERN, j], now)
+        TF[SHIFT_START, j] = s
+        TF[SHIFT_END, j] = e
+    start = TF[SHIFT_START, j]
+    if start > now:
+        TI[BUSY, j] = 0
+        if Q[Q_HANDOVER] and start - now > P[P_LOOKAHEAD]:
+            # Shift over: unstarted tasks go back to the pool for the next crew on duty,
+            # in line where they were (their first pool time), not behind newer ones.
+            TF[FREE_AT, j] = start
+            while TI[QHEAD, j] >= 0:
+                c = _queue_pop(st, j)
+                _log(st, now, c, HANDED_BACK, j)
+                _release(st, fx, j, now)
+                _to_pool(st, fx, c, now, CF[T_POOL, c])
+            return
+        # Off duty: the queue waits for the next shift.
+        if not TI[WAKING, j]:
+            TI[WAKING, j] = 1
+            _push(st, start, j * _KIND_BITS + EV_WAKE)
+        return
+    c = _queue_pop(st, j)
+    TI[BUSY, j] = 1
+    cell = CI[CELL, c]
+    tt = np.float64(st[ST_TRAVEL][TI[STACK, j], cell, TI[TCELL, j]])
+    if fx[FX_SURGES].shape[0]:
+        tt *= _travel_factor(fx, now)
+    if CS[N_ATTEMPT, c] == 0:
+        w = np.float64(CG[D_WORK, c])
+    else:
+        w = _draw_work(st, fx, CS[CATEGORY, c])
+    TF[TASK_START, j] = now
+    TF[TASK_TRAVEL, j] = tt
+    # The team heads for the task: the dispatcher sees it at its destination.
+    TI[TCELL, j] = cell
+    _log(st, now, c, TRAVEL, j)
+    if now + tt < P[P_T_STOP]:
+        _log_side(st, now + tt, c, ARRIVED, j)
+    _push(st, now + (tt + w), c * _KIND_BITS + EV_WORK_DONE)
+
+
+@_jit
+def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
+    CG, CI, CS, CB, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TI]
+    P = fx[FX_P]
+    j = CI[TEAM, c]
+    _log(st, now, c, SIGNED, j)
+    u = np.float64(CG[U_LOOP, c]) if CS[N_ATTEMPT, c] == 0 else _u(st)
+    if u < P[P_MISROUTE]:
+        # The unit declines the order at signing (退单): the crew never starts it, so its
+        # slot is free now; only the paperwork of the return takes time.
+        _release(st, fx, j, now)
+        d = _exp(st, P[P_RETURN])
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_RETURNED)
+        return
+    CB[STATUS, c] = S_PROGRESS
+    _queue_append(st, j, c)
+    if not TI[BUSY, j]:
+        _team_next(st, fx, j, now)
+
+
+@_jit
+def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
+    CI, CS = st[ST_CI], st[ST_CS]
+    _log(st, now, c, RETURNED, CI[TEAM, c])
+    CS[N_MISROUTE, c] += 1
+    CS[N_ATTEMPT, c] += 1
+    CI[TEAM, c] = -1
+    if fx[FX_Q][Q_LEGACY]:
+        _route(st, fx, c, 0, now)
+    else:
+        _to_pool(st, fx, c, now, now)
+
+
+@_jit
+def _close(st, c, now):  # pragma: no cover - compiled
+    CF, CB = st[ST_CF], st[ST_CB]
+    t_order = CF[T_ORDER, c]
+    if t_order > now:
+        # The work order is still being processed beside the crew visit (NaN compares
+        # false: no order stage); the case closes when it is done.
+        CB[ORDER_WAIT, c] = 1
+        _push(st, t_order, c * _KIND_BITS + EV_ORDER_DONE)
+        return
+    CB[STATUS, c] = S_CLOSED
+    CB[RESOLVED, c] = 1
+    CF[T_CLOSE, c] = now
+    _log(st, now, c, CLOSED, -1)
+
+
+@_jit
+def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
+    CG, CI, CS, CB, TF, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TF], st[ST_TI]
+    P, Q, CAT, F = fx[FX_P], fx[FX_Q], fx[FX_CAT], st[ST_F]
+    j = CI[TEAM, c]
+    _log(st, now, c, WORK_DONE, j)
+    t0 = TF[TASK_START, j]
+    lo = t0 if t0 > P[P_T_STATS] else P[P_T_STATS]
+    hi = now if now < P[P_T_END] else P[P_T_END]
+    if hi > lo:
+        TF[BUSY_S, j] += hi - lo
+        tr_end = min(t0 + TF[TASK_TRAVEL, j], hi)
+        if tr_end > lo:
+            TF[TRAVEL_S, j] += tr_end - lo
+    if now <= P[P_T_END]:
+        TI[TASKS, j] += 1
+    _release(st, fx, j, now)
+    _team_next(st, fx, j, now)
+    first = CS[N_ATTEMPT, c] == 0
+    fb = np.float64(CG[D_FEEDBACK, c]) if first else _exp(st, P[P_FEEDBACK])
+    if _u(st) < CAT[C_RES, CS[CATEGORY, c]]:
+        if Q[Q_IOT_FAST] and CB[CHANNEL, c] == IOT:
+            # Feedback, then the detecting camera or sensor confirms (any hour).
+            d = np.float64(CG[D_VERIFY, c]) if first else _exp(st, P[P_FAST_VERIFY])
+            _push(st, now + (fb + d), c * _KIND_BITS + EV_VERIFIED)
+            return
+        # Feedback, then an inspector on duty re-checks on site (one event).
+        t_fb = now + fb
+        s = F[INSP_S]
+        if t_fb < s or t_fb >= F[INSP_E]:
+            s, e = _window(fx[FX_INSP_START], fx[FX_INSP_END], 0, fx[FX_INSP_START].shape[0], t_fb)
+            if t_fb >= F[INSP_E]:
+                F[INSP_S] = s
+                F[INSP_E] = e
+        d = np.float64(CG[D_VERIFY, c]) if first else _exp(st, P[P_VERIFY])
+        _push(st, now + ((s - now if s > t_fb else fb) + d), c * _KIND_BITS + EV_VERIFIED)
+    else:
+        _push(st, now + fb, c * _KIND_BITS + EV_UNRESOLVED)
+
+
+@_jit
+def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
+    CF, CI, CS, CB = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_CB]
+    P, Q = fx[FX_P], fx[FX_Q]
+    _log(st, now, c, UNRESOLVED, CI[TEAM, c])
+    if CS[N_EXTENSION, c] < Q[Q_MAX_EXT] and _u(st) < P[P_EXT_PROB]:
+        CS[N_EXTENSION, c] += 1
+        CS[N_ATTEMPT, c] += 1
+        _log(st, now, c, EXTENDED, -1)
+        d = _exp(st, P[P_EXT_MEAN])
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_REPOOL)
+    else:
+        CB[STATUS, c] = S_PARKED
+        CB[RESOLVED, c] = 0
+        CF[T_CLOSE, c] = now
+        _log(st, now, c, PARKED, -1)
+
+
+@_jit
+def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
+    CG, CS, CB = st[ST_CG], st[ST_CS], st[ST_CB]
+    P = fx[FX_P]
+    if _u(st) < P[P_REWORK]:
+        CS[N_REWORK, c] += 1
+        CS[N_ATTEMPT, c] += 1
+        _log(st, now, c, REWORK, -1)
+        _to_pool(st, fx, c, now, now)
+        return
+    _log(st, now, c, VERIFIED, -1)
+    if CB[CHANNEL, c] == HOTLINE:
+        if CS[N_REOPEN, c] == 0:
+            d = np.float64(CG[D_CALLBACK, c])
+        else:
+            d = _exp(st, P[P_CALLBACK])
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_CALLBACK)
+    else:
+        _close(st, c, now)
+
+
+@_jit
+def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
+    CS, CB = st[ST_CS], st[ST_CB]
+    P, Q = fx[FX_P], fx[FX_Q]
+    if _u(st) < P[P_SATISFY]:
+        CB[SATISFIED, c] = 1
+        _log(st, now, c, CALLBACK_OK, -1)
+        _close(st, c, now)
+        return
+    CB[SATISFIED, c] = 0
+    _log(st, now, c, CALLBACK_BAD, -1)
+    if CS[N_REOPEN, c] < Q[Q_MAX_REOPEN] and _u(st) < P[P_REOPEN]:
+        CS[N_REOPEN, c] += 1
+        CS[N_ATTEMPT, c] += 1
+        _log(st, now, c, REOPENED, -1)
+        _to_pool(st, fx, c, now, now)
+    else:
+        _close(st, c, now)
+
+
+@_jit
+def run_until(state, fx, pools, until):  # pragma: no cover - compiled
+    """Process events with time ``< until`` (see the module docstring for early returns).
+
+    Returns ``DONE``, ``DISPATCH`` (a round is due at ``F[REQ_T]``) or ``SPACE``.
+    """
+    # The pools (a typed List) travel as their own argument: inside a tuple, Numba's
+    # dispatcher types them the slow way (~0.2 ms per call).
+    st = state + (pools,)
+    ht, I, F = st[ST_HT], st[ST_I], st[ST_F]
+    margin = fx[FX_Q][Q_MARGIN]
+    cap_heap = ht.shape[0]
+    cap_log = st[ST_LT].shape[0]
+    cap_side = st[ST_ST].shape[0]
+    cap_u = st[ST_U].shape[0]
+    cap_z = st[ST_Z].shape[0]
+    while I[H_N] > 0:
+        t = ht[0]
+        if I[REQ_PRIO] != NO_REQUEST and t > F[REQ_T]:
+            return DISPATCH
+        if t >= until:
+            break
+        if (cap_heap - I[H_N] < margin or cap_log - I[L_N] < margin
+                or cap_side - I[S_N] < margin
+                or cap_u - I[U_CUR] < margin or cap_z - I[Z_CUR] < margin):
+            return SPACE
+        payload = _pop(st)
+        kind = payload % _KIND_BITS
+        x = payload // _KIND_BITS
+        I[N_EV] += 1
+        if kind == EV_REGISTER:
+            _on_register(st, fx, x, t)
+        elif kind == EV_SIGNED:
+            _on_signed(st, fx, x, t)
+        elif kind == EV_WORK_DONE:
+            _on_work_done(st, fx, x, t)
+        elif kind == EV_VERIFIED:
+            _on_verified(st, fx, x, t)
+        elif kind == EV_CALLBACK:
+            _on_callback(st, fx, x, t)
+        elif kind == EV_ORDER_DONE:
+            _close(st, x, t)
+        elif kind == EV_PREPARED:
+            _log(st, t, x, PREPARED, -1)
+            _to_pool(st, fx, x, t, t)
+        elif kind == EV_FORWARDED:
+            _log(st, t, x, FORWARDED, -1)
+            _route(st, fx, x, st[ST_CS][HOP, x], t)
+        elif kind == EV_WAKE:
+            st[ST_TI][WAKING, x] = 0
+            if not st[ST_TI][BUSY, x]:
+                _team_next(st, fx, x, t)
+        elif kind == EV_RETURNED:
+            _on_returned(st, fx, x, t)
+        elif kind == EV_UNRESOLVED:
+            _on_unresolved(st, fx, x, t)
+        elif kind == EV_REPOOL:
+            _to_pool(st, fx, x, t, t)
+    if I[REQ_PRIO] != NO_REQUEST:
+        return DISPATCH
+    return DONE
