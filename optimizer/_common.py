@@ -185,7 +185,11 @@ def _assignment(team, reason, cost, eta, pos, surcharge, n_assigned, n_deferred,
     stats = dict(stats or {})
     stats.setdefault("assigned", n_assigned)
     stats.setdefault("deferred", n_deferred)
-    return Assignment(
+    # the frozen dataclass's __init__ sets each field through object.__setattr__ (~2 us,
+    # a tenth of a small batch's solve); every field is given here, so filling the
+    # instance dict directly makes the same record
+    a = object.__new__(Assignment)
+    a.__dict__.update(
         team=team,
         reason=reason,
         cost=cost,
@@ -199,6 +203,7 @@ def _assignment(team, reason, cost, eta, pos, surcharge, n_assigned, n_deferred,
         lower_bound=lower_bound,
         crew_teams=crew_teams,
     )
+    return a
 
 
 # stands in for a missing cell_travel (compiled code needs an array of fixed type)

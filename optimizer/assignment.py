@@ -382,13 +382,18 @@ def _assign(
     incremental_max: int | None = None,
     flow_solver: str = "auto",
     internal: bool = False,
+    compiled: bool = True,
 ) -> AssignmentResult:
     """:func:`assign`. ``internal`` callers (:func:`urbangrid.optimizer.solve`) pass
     arrays derived from a validated problem with the dtypes :func:`_validate` returns,
     and read neither ``objective`` nor ``reason`` (NaN and None then): that skips ~40 us
-    of checks and bookkeeping per call, most of a small batch's cost."""
+    of checks and bookkeeping per call, most of a small batch's cost. ``compiled=False``
+    goes straight to the Python loop, for a caller whose compiled candidate flow
+    (the same kernel as :func:`_assign_small` and :func:`_assign_compiled`) has already
+    stopped before a proven optimum on these costs: trying it again would only repeat
+    that work before the loop, which gives the same answer."""
     t0 = time.perf_counter()
-    if internal and time_limit is None and flow_solver == "auto" and (
+    if compiled and internal and time_limit is None and flow_solver == "auto" and (
             0 < costs.shape[0] <= SSP_MAX_TASKS and costs.size < _kernels.PARALLEL_MIN_ELEMENTS
             and column_offset is not None and not (pinned >= 0).any()):
         if dense or candidates >= costs.shape[1]:
@@ -443,7 +448,7 @@ def _assign(
         offset = np.asarray(column_offset, np.float64)
         if offset.shape != (m,) or not np.isfinite(offset).all():
             raise InputError(f"column_offset must be finite with shape ({m},)")
-        if flow_solver != "ortools" and time_limit is None and (
+        if compiled and flow_solver != "ortools" and time_limit is None and (
                 flow_solver == "ssp" or free.size <= SSP_MAX_TASKS) and (
                 sub.size < _kernels.PARALLEL_MIN_ELEMENTS):
             got = _assign_compiled(sub, capacity, defer_cost[free], balance, cmax, k, offset,

@@ -76,14 +76,20 @@ def solve(
         n, m = p.task_id.shape[0], p.team_id.shape[0]
         if 0 < n and candidates < m and n * m <= scoring.SMALL_BATCH:
             got = _solve_small(p, candidates, t0)
-            if got is not None:
+            if isinstance(got, Assignment):
                 return got
+            # a pinned task (4): the general path; the compiled flow stopped before a
+            # proven optimum (1, 2) or found bad costs (3): the Python loop at once
+            return _solve_steps(p, method, time_limit, seed, candidates, workers, t0,
+                                compiled=got == 4)
     return _solve_steps(p, method, time_limit, seed, candidates, workers, t0)
 
 
 def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed: int,
-                 candidates: int, workers: int, t0: float) -> Assignment:
-    # solve() step by step: scores, flow (or greedy / CP-SAT), record
+                 candidates: int, workers: int, t0: float, compiled: bool = True
+                 ) -> Assignment:
+    # solve() step by step: scores, flow (or greedy / CP-SAT), record; compiled=False
+    # skips the compiled candidate flow (see _assign)
     costs, offset = scoring.score_and_offset(p)
     stats = {"seconds_scoring": time.perf_counter() - t0}
     if method == "greedy":
@@ -96,7 +102,8 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
     # reasons that finish() computes anyway
     r = _assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
                 pinned=p.task_pinned, candidates=candidates, dense=method == "mcf_dense",
-                time_limit=flow_limit, column_offset=offset, internal=True)
+                time_limit=flow_limit, column_offset=offset, internal=True,
+                compiled=compiled)
     stats.update(r.stats)
     stats["flow_method"] = r.method
     if method == "cpsat":
@@ -108,7 +115,7 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
     return finish(p, r.team, method=name, status=r.status, t0=t0, stats=stats, lower_bound=lb)
 
 
-def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment | None:
+def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment | int:
     """``solve(p, "mcf")`` of a small batch in one compiled call
     (:func:`_policy_kernels.mcf_small`): the scores, the flow and the record that the
     steps of :func:`_solve_steps` compute one by one (``score_and_offset``,
@@ -116,8 +123,10 @@ def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment |
     record and statistics; on the simulation's batches (half of them one task) the
     steps' Python glue cost as much as the kernels. Not timed
     apart: ``seconds_flow`` holds the whole call, ``seconds_scoring`` and the other
-    phases are 0. None (nothing done) when a task is pinned or the flow kernel stopped
-    before a proven optimum: the caller then takes the general path.
+    phases are 0. Without a record, the kernel's status (nothing done): 4 = a task is
+    pinned, 1 = the compiled flow stopped before a proven optimum (out of pricing
+    rounds, over its scan budget), 2 = a task without a path to the sink (cannot
+    happen), 3 = NaN or -inf costs; the caller then takes the general path.
     """
     n, m = p.task_id.shape[0], p.team_id.shape[0]
     w = p.weights
@@ -138,7 +147,7 @@ def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment |
         w.lateness, w.balance, w.reassignment, w.defer, k, DEFAULT_SCALE, _MAX_ROUNDS, k,
         0.0, max(64, n // 40), SSP_BUDGET_PER_ARC, _INT_BUDGET, team, cost, reason, eta, pos)
     if status != 0:
-        return None
+        return int(status)
     t1 = time.perf_counter()
     # the statistics of the general path, in its order (solve, _assign_small, solve)
     stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
