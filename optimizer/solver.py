@@ -23,7 +23,14 @@ from urbangrid.grid.errors import InputError
 
 from . import _policy_kernels, scoring
 from ._common import _NO_CELL_TRAVEL, _assignment, finish, pair_cost
-from .assignment import _INT_BUDGET, DEFAULT_SCALE, SSP_BUDGET_PER_ARC, _assign, greedy_assign
+from .assignment import (
+    _INT_BUDGET,
+    DEFAULT_SCALE,
+    SSP_BUDGET_PER_ARC,
+    SSP_MAX_TASKS,
+    _assign,
+    greedy_assign,
+)
 from .problem import Assignment, DeferReason, DispatchProblem
 
 __all__ = ["METHODS", "solve"]
@@ -74,7 +81,9 @@ def solve(
     p = problem
     if method == "mcf" and time_limit is None:
         n, m = p.task_id.shape[0], p.team_id.shape[0]
-        if 0 < n and candidates < m and n * m <= scoring.SMALL_BATCH:
+        # the batches _assign solves by _assign_small: successive shortest paths on at
+        # most SSP_MAX_TASKS tasks (more go to OR-Tools), scored by score_small
+        if 0 < n <= SSP_MAX_TASKS and candidates < m and n * m <= scoring.SMALL_BATCH:
             got = _solve_small(p, candidates, t0)
             if isinstance(got, Assignment):
                 return got

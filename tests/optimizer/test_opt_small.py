@@ -152,3 +152,16 @@ def test_a_congested_batch_goes_to_the_python_loop_once(monkeypatch):
     a = solve(p)
     assert a.stats["ssp_over_budget"] and a.stats["flow_solver"] == "ortools"
     _same(a, _solve_steps(p, "mcf", None, 0, 8, 1, time.perf_counter()))
+
+
+def test_batches_over_the_ssp_limit_keep_the_general_path():
+    # more than SSP_MAX_TASKS tasks: _assign solves with OR-Tools, which may pick another
+    # optimum among ties; solve() must not take the one-call (shortest paths) path
+    from urbangrid.optimizer.assignment import SSP_MAX_TASKS
+
+    # without balancing the shortest paths would finish within their budget here
+    p = random_problem(8, n_tasks=SSP_MAX_TASKS + 1, n_teams=150, capacity=(10, 20),
+                       weights=ScoreWeights(balance=0.0))
+    a = solve(p)
+    assert a.stats["flow_solver"] == "ortools"
+    _same(a, _solve_steps(p, "mcf", None, 0, 8, 1, time.perf_counter()))
