@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import assign_small, score_small
+from ._kernels import assign_small, dense_network, flow_teams, score_small
 
 _NO_QUALIFIED_TEAM = 1
 _UNREACHABLE = 2
@@ -393,3 +393,55 @@ def sequential(legacy, now, task_cell, task_skill, task_work, task_area, task_de
                        task_deadline, task_priority, task_current, travel, cell_travel,
                        use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
                        w_reassignment, w_defer, cost, reason, eta, pos)
+
+
+@njit(cache=True)
+def mcf_dense_arcs(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
+                   team_skills, task_skill, task_work, task_deadline, task_priority,
+                   task_current, task_pinned, capacity, w_travel, w_wait, w_lateness,
+                   w_balance, w_reassignment, w_defer, scale, int_budget):
+    """First half of ``solve(p, "mcf_dense")`` (and of ``"mcf"`` when the candidates
+    cover every team) for a batch without pinned tasks: the scores
+    (:func:`~._kernels.score_small`) and the arcs OR-Tools gets
+    (:func:`~._kernels.dense_network`), as the Python path builds them. Returns
+    ``(status, scale, n_pairs, n_slots, tails, heads, caps, costs)``; status 0 = done,
+    3 = NaN or -inf costs, 4 = a pinned task (the caller then takes the general path)."""
+    n = task_cell.shape[0]
+    m = free_at.shape[0]
+    for i in range(n):
+        if task_pinned[i] >= 0:
+            e32 = np.zeros(0, np.int32)
+            e64 = np.zeros(0, np.int64)
+            return 4, scale, 0, 0, e32, e32, e64, e64
+    costs = np.empty((n, m), np.float32)
+    offset = np.empty(m, np.float64)
+    score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
+                team_skills, task_skill, task_work, task_deadline, task_priority,
+                task_current, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
+                offset, costs)
+    defer = w_defer * task_priority  # DispatchProblem.defer_cost
+    ok, scale, n_pairs, n_slots, tails, heads, caps, arc_costs = dense_network(
+        costs, capacity.astype(np.int64), defer, w_balance, scale, int_budget)
+    return (0 if ok else 3), scale, n_pairs, n_slots, tails, heads, caps, arc_costs
+
+
+@njit(cache=True)
+def mcf_dense_record(flows, tails, heads, arc_costs, n_pairs, now, task_cell, free_at,
+                     shift_start, shift_end, team_load, team_skills, task_skill, task_work,
+                     task_deadline, task_priority, task_current, task_pinned, capacity,
+                     travel, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
+                     w_balance, w_reassignment, w_defer, team, cost, reason, eta, pos):
+    """Second half of :func:`mcf_dense_arcs`'s solve, after OR-Tools: each task's team
+    (:func:`~._kernels.flow_teams`) and the record (:func:`finish_core`, tasks in
+    :func:`priority_order`). Returns ``(scaled optimum, assigned, deferred,
+    slot_pairs)``."""
+    n = task_cell.shape[0]
+    opt = flow_teams(flows, tails, heads, arc_costs, n_pairs, n, team)
+    start = team_start(free_at, shift_start, now)
+    seq = priority_order(task_priority, task_deadline)
+    assigned, deferred, pairs = finish_core(
+        team, task_pinned, np.zeros(n, np.int8), seq, now, start, shift_end, capacity,
+        team_load, team_skills, task_skill, task_cell, task_work, task_deadline,
+        task_priority, task_current, travel, cell_travel, use_cell_travel, w_travel, w_wait,
+        w_lateness, w_balance, w_reassignment, w_defer, cost, reason, eta, pos)
+    return opt, assigned, deferred, pairs

@@ -620,6 +620,21 @@ def _assign_dense_small(costs, capacity, defer_cost, balance, scale, t0):
                    "arcs_slots": int(n_slots)}
     ts = time.perf_counter()
     stats["seconds_setup"] = ts - t0
+    flows = _dense_flows(n, m, tails, heads, caps, arc_costs)
+    team = np.empty(n, np.int32)
+    opt = _kernels.flow_teams(flows, tails, heads, arc_costs, n_pairs, n, team)
+    t1 = time.perf_counter()
+    stats.update(flow_solves=1, arcs_final=int(n_pairs), pricing_rounds=0,
+                 seconds_flow=t1 - ts, seconds_potentials=0.0, seconds_pricing=0.0,
+                 seconds_incremental=0.0, seconds_total=t1 - t0)
+    return AssignmentResult(team=team, objective=float("nan"), solve_seconds=t1 - t0,
+                            status="optimal", method="mcf_dense",
+                            lower_bound=(int(opt) - n) / scale, stats=stats)
+
+
+def _dense_flows(n, m, tails, heads, caps, arc_costs):
+    # OR-Tools on the arcs of _kernels.dense_network: n tasks supply one unit each, the
+    # sink (node n + m) takes them
     n_nodes = n + m + 1
     smcf = min_cost_flow.SimpleMinCostFlow()
     smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, arc_costs)
@@ -630,16 +645,7 @@ def _assign_dense_small(costs, capacity, defer_cost, balance, scale, t0):
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    flows = np.asarray(smcf.flows(np.arange(tails.size, dtype=np.int32)), np.int64)
-    team = np.empty(n, np.int32)
-    opt = _kernels.flow_teams(flows, tails, heads, arc_costs, n_pairs, n, team)
-    t1 = time.perf_counter()
-    stats.update(flow_solves=1, arcs_final=int(n_pairs), pricing_rounds=0,
-                 seconds_flow=t1 - ts, seconds_potentials=0.0, seconds_pricing=0.0,
-                 seconds_incremental=0.0, seconds_total=t1 - t0)
-    return AssignmentResult(team=team, objective=float("nan"), solve_seconds=t1 - t0,
-                            status="optimal", method="mcf_dense",
-                            lower_bound=(int(opt) - n) / scale, stats=stats)
+    return np.asarray(smcf.flows(np.arange(tails.size, dtype=np.int32)), np.int64)
 
 
 def _assign_compiled(sub, capacity, defer_free, balance, cmax, k, offset, scale, max_rounds,

@@ -29,6 +29,7 @@ from .assignment import (
     SSP_BUDGET_PER_ARC,
     SSP_MAX_TASKS,
     _assign,
+    _dense_flows,
     greedy_assign,
 )
 from .problem import Assignment, DeferReason, DispatchProblem
@@ -79,8 +80,15 @@ def solve(
         raise InputError(f"time_limit must be > 0 seconds, got {time_limit!r}")
     t0 = time.perf_counter()
     p = problem
-    if method == "mcf" and time_limit is None:
-        n, m = p.task_id.shape[0], p.team_id.shape[0]
+    n, m = p.task_id.shape[0], p.team_id.shape[0]
+    if (method == "mcf_dense" or (method == "mcf" and candidates >= m)) and (
+            time_limit is None and 0 < n <= SSP_MAX_TASKS and 0 < m
+            and n * m <= scoring.SMALL_BATCH):
+        # the dense solve of a small batch (_assign_dense_small) in two compiled calls
+        got = _solve_dense_small(p, method, t0)
+        if got is not None:
+            return got
+    elif method == "mcf" and time_limit is None:
         # the batches _assign solves by _assign_small: successive shortest paths on at
         # most SSP_MAX_TASKS tasks (more go to OR-Tools), scored by score_small
         if 0 < n <= SSP_MAX_TASKS and candidates < m and n * m <= scoring.SMALL_BATCH:
@@ -175,6 +183,54 @@ def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment |
                        int(n_assigned), int(n_deferred), method="mcf", status="optimal",
                        t0=t0, stats=stats, order=None, lower_bound=bound + 0.0,
                        crew_teams=None)
+
+
+def _solve_dense_small(p: DispatchProblem, method: str, t0: float) -> Assignment | None:
+    """The dense flow of a small batch without pinned tasks as :func:`_solve_steps`
+    computes it (``score_and_offset``, ``_assign_dense_small``, ``finish``), in two
+    compiled calls around OR-Tools (:func:`_policy_kernels.mcf_dense_arcs`,
+    :func:`_policy_kernels.mcf_dense_record`) by the same kernels on the same arrays: the
+    same record and statistics. ``seconds_scoring`` is 0 (the scores are part of
+    ``seconds_setup``). None (nothing done) for a pinned task or bad costs: the caller
+    then takes the general path."""
+    n, m = p.task_id.shape[0], p.team_id.shape[0]
+    w = p.weights
+    ct = p.cell_travel
+    status, scale, n_pairs, n_slots, tails, heads, caps, arc_costs = (
+        _policy_kernels.mcf_dense_arcs(
+            p.travel, p.task_cell, p.now, p.team_free_at, p.team_shift_start,
+            p.team_shift_end, p.team_load, p.team_skills, p.task_skill, p.task_work,
+            p.task_deadline, p.task_priority, p.task_current, p.task_pinned,
+            p.team_capacity, w.travel, w.wait, w.lateness, w.balance, w.reassignment,
+            w.defer, DEFAULT_SCALE, _INT_BUDGET))
+    if status != 0:
+        return None
+    ts = time.perf_counter()
+    flows = _dense_flows(n, m, tails, heads, caps, arc_costs)
+    team = np.empty(n, np.int32)
+    cost = np.empty(n, np.float64)
+    reason = np.empty(n, np.int8)
+    eta = np.empty(n, np.float64)
+    pos = np.empty(n, np.int32)
+    opt, n_assigned, n_deferred, pairs = _policy_kernels.mcf_dense_record(
+        flows, tails, heads, arc_costs, n_pairs, p.now, p.task_cell, p.team_free_at,
+        p.team_shift_start, p.team_shift_end, p.team_load, p.team_skills, p.task_skill,
+        p.task_work, p.task_deadline, p.task_priority, p.task_current, p.task_pinned,
+        p.team_capacity, p.travel, _NO_CELL_TRAVEL if ct is None else ct, ct is not None,
+        w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer, team, cost,
+        reason, eta, pos)
+    t1 = time.perf_counter()
+    # the statistics of the general path, in its order (solve, _assign_dense_small, solve)
+    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
+             "flow_solver": "ortools", "arcs_initial": int(n_pairs),
+             "arcs_slots": int(n_slots), "seconds_setup": ts - t0, "flow_solves": 1,
+             "arcs_final": int(n_pairs), "pricing_rounds": 0, "seconds_flow": t1 - ts,
+             "seconds_potentials": 0.0, "seconds_pricing": 0.0, "seconds_incremental": 0.0,
+             "seconds_total": t1 - t0, "flow_method": "mcf_dense"}
+    return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
+                       int(n_assigned), int(n_deferred), method=method, status="optimal",
+                       t0=t0, stats=stats, order=None,
+                       lower_bound=(int(opt) - n) / scale + 0.0, crew_teams=None)
 
 
 def _lower_bound(p: DispatchProblem, r) -> float:

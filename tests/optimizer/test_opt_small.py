@@ -19,7 +19,7 @@ import pytest
 from urbangrid.optimizer import Assignment, DispatchProblem, ScoreWeights, get_policy, solve
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.policies import _sequential_reference
-from urbangrid.optimizer.solver import _solve_small, _solve_steps
+from urbangrid.optimizer.solver import _solve_dense_small, _solve_small, _solve_steps
 
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 
@@ -106,12 +106,36 @@ def test_one_call_mcf_equals_the_step_by_step_solve(seed):
     assert n_fast[0] >= 6
 
 
+@pytest.mark.parametrize("seed", range(24))
+def test_dense_small_solve_equals_the_step_by_step_solve(seed):
+    # the dense flow (method mcf_dense, or mcf with candidates covering every team, as
+    # for the simulation's batches of at most 8 teams): two compiled calls around OR-Tools
+    rng = np.random.default_rng(seed)
+    for p in _problems(seed):
+        keep = int(rng.integers(1, 9))
+        few = p.replace(**{f: getattr(p, f)[:keep] for f in (
+            "team_id", "team_cell", "team_skills", "team_free_at", "team_capacity",
+            "team_shift_start", "team_shift_end", "team_load", "team_area", "travel")},
+                        task_current=np.where(p.task_current < keep, p.task_current, -1)
+                        .astype(np.int32))
+        for q, method in ((p, "mcf_dense"), (few, "mcf"), (few, "mcf_dense")):
+            fast = _solve_dense_small(_snapshot(q), method, time.perf_counter())
+            assert fast is not None
+            steps = _solve_steps(q, method, None, 0, 8, 1, time.perf_counter())
+            _same(fast, steps)
+            _same(solve(q, method), steps)
+            _same(solve(q, method, time_limit=1e9), steps)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_one_call_mcf_hands_pinned_batches_back(seed):
     p = random_problem(seed, n_tasks=12, n_teams=20, pinned=0.3, capacity=(0, 3))
     assert (p.task_pinned >= 0).any()
     assert _solve_small(p, 8, time.perf_counter()) == 4
     _same(solve(p), _solve_steps(p, "mcf", None, 0, 8, 1, time.perf_counter()))
+    assert _solve_dense_small(p, "mcf_dense", time.perf_counter()) is None
+    _same(solve(p, "mcf_dense"), _solve_steps(p, "mcf_dense", None, 0, 8, 1,
+                                             time.perf_counter()))
 
 
 def test_one_task_goes_to_the_cheapest_feasible_team_or_is_deferred():
