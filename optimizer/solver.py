@@ -21,7 +21,7 @@ import time
 import numpy as np
 from urbangrid.grid.errors import InputError
 
-from . import _policy_kernels, scoring
+from . import _kernels, _policy_kernels, scoring
 from ._common import _NO_CELL_TRAVEL, _assignment, finish, pair_cost
 from .assignment import (
     _INT_BUDGET,
@@ -81,24 +81,25 @@ def solve(
     t0 = time.perf_counter()
     p = problem
     n, m = p.task_id.shape[0], p.team_id.shape[0]
-    if (method == "mcf_dense" or (method == "mcf" and candidates >= m)) and (
-            time_limit is None and 0 < n <= SSP_MAX_TASKS and 0 < m
-            and n * m <= scoring.SMALL_BATCH):
-        # the dense solve of a small batch (_assign_dense_small) in two compiled calls
+    # the batches _assign solves by its compiled small paths (_assign_dense_small,
+    # _assign_small: at most SSP_MAX_TASKS tasks, serial kernels); their scores come from
+    # score_small, bitwise those of the streaming kernel score() uses above SMALL_BATCH
+    small = time_limit is None and 0 < n <= SSP_MAX_TASKS and 0 < m and (
+        n * m < _kernels.PARALLEL_MIN_ELEMENTS)
+    if small and (method == "mcf_dense" or (method == "mcf" and candidates >= m)):
+        # the dense solve in two compiled calls around OR-Tools
         got = _solve_dense_small(p, method, t0)
         if got is not None:
             return got
-    elif method == "mcf" and time_limit is None:
-        # the batches _assign solves by _assign_small: successive shortest paths on at
-        # most SSP_MAX_TASKS tasks (more go to OR-Tools), scored by score_small
-        if 0 < n <= SSP_MAX_TASKS and candidates < m and n * m <= scoring.SMALL_BATCH:
-            got = _solve_small(p, candidates, t0)
-            if isinstance(got, Assignment):
-                return got
-            # a pinned task (4): the general path; the compiled flow stopped before a
-            # proven optimum (1, 2) or found bad costs (3): the Python loop at once
-            return _solve_steps(p, method, time_limit, seed, candidates, workers, t0,
-                                compiled=got == 4)
+    elif small and method == "mcf":
+        # the candidate flow with pricing on successive shortest paths, one call
+        got = _solve_small(p, candidates, t0)
+        if isinstance(got, Assignment):
+            return got
+        # a pinned task (4): the general path; the compiled flow stopped before a
+        # proven optimum (1, 2) or found bad costs (3): the Python loop at once
+        return _solve_steps(p, method, time_limit, seed, candidates, workers, t0,
+                            compiled=got == 4)
     return _solve_steps(p, method, time_limit, seed, candidates, workers, t0)
 
 

@@ -189,3 +189,19 @@ def test_batches_over_the_ssp_limit_keep_the_general_path():
     a = solve(p)
     assert a.stats["flow_solver"] == "ortools"
     _same(a, _solve_steps(p, "mcf", None, 0, 8, 1, time.perf_counter()))
+
+
+@pytest.mark.parametrize("method", ["mcf", "mcf_dense"])
+def test_batches_above_the_small_scoring_size_give_the_same_record(method):
+    # past scoring.SMALL_BATCH pairs the step-by-step path scores with the streaming
+    # kernel; the one-call paths score with score_small, which must agree bit for bit
+    from urbangrid.optimizer import scoring
+
+    p = random_problem(11, n_tasks=450, n_teams=500, n_cells=400, capacity=(2, 4),
+                       current=0.1)
+    assert p.n_tasks * p.n_teams > scoring.SMALL_BATCH
+    got = (_solve_small(p, 8, time.perf_counter()) if method == "mcf"
+           else _solve_dense_small(p, method, time.perf_counter()))
+    assert isinstance(got, Assignment)
+    _same(got, _solve_steps(p, method, None, 0, 8, 1, time.perf_counter()))
+    _same(solve(p, method), got)
