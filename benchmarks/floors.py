@@ -12,23 +12,27 @@ import simpy
 __all__ = ["bare_simpy_events", "write_floor"]
 
 
-def bare_simpy_events(n_events: int, n_processes: int = 100) -> None:
-    """Process ``n_events`` timeouts in a bare SimPy environment.
+def bare_simpy_events(n_events: int, n_processes: int = 100) -> int:
+    """Process ``n_events`` timeouts in a bare SimPy environment; returns the number of
+    timeouts processed.
 
-    This is the engine's floor: the same number of scheduled events as a model run,
-    with no model logic at all. Timeout delays vary so the heap does real work.
+    This is the engine's floor: the same number of events as a model run logs, with no
+    model logic at all. Timeout delays vary so the heap does real work.
     """
     env = simpy.Environment()
     per_process = max(1, n_events // n_processes)
+    done = [0]
 
     def ticker(env: simpy.Environment, offset: float):
         delay = 1.0 + offset
         for _ in range(per_process):
             yield env.timeout(delay)
+        done[0] += per_process
 
     for i in range(n_processes):
         env.process(ticker(env, i / n_processes))
     env.run()
+    return done[0]
 
 
 def write_floor(out: np.ndarray) -> None:

@@ -35,7 +35,8 @@ import numpy as np
 from ._kernels import gather_travel
 
 # ----------------------------------------------------------------------------- layout
-#: Case columns, one 2-D block per dtype (rows in this order).
+#: Case columns, one 2-D block per dtype, ``block[case, column]`` (columns in this order:
+#: the fields of one case share cache lines, which is what the event loop reads).
 CASE_F64 = ("t_occur", "t_report", "t_register", "t_dispatch", "t_close", "t_pool",
             "deadline", "t_order", "pool_rank", "pool_queued")
 CASE_F32 = ("order_limit_wd", "d_register", "d_sign", "d_prep", "d_work", "d_verify",
@@ -176,8 +177,9 @@ def _pop(st):  # pragma: no cover - compiled
 
 
 @_jit
-def push_many(st, times, kind, first_arg):  # pragma: no cover - compiled
+def push_many(state, pools, times, kind, first_arg):  # pragma: no cover - compiled
     """Schedule ``kind`` for args ``first_arg, first_arg + 1, ...`` at ``times``."""
+    st = state + (pools,)  # one compiled _push for every caller
     for k in range(times.shape[0]):
         _push(st, times[k], (first_arg + k) * _KIND_BITS + kind)
 
@@ -298,15 +300,15 @@ def _pool_less(st, a, b):  # pragma: no cover - compiled
     """Whether case ``a`` comes before ``b`` in a pool: higher priority, then earlier
     queue time, then earlier filing."""
     CF = st[ST_CF]
-    ra = CF[POOL_RANK, a]
-    rb = CF[POOL_RANK, b]
+    ra = CF[a, POOL_RANK]
+    rb = CF[b, POOL_RANK]
     if ra != rb:
         return ra < rb
-    qa = CF[POOL_QUEUED, a]
-    qb = CF[POOL_QUEUED, b]
+    qa = CF[a, POOL_QUEUED]
+    qb = CF[b, POOL_QUEUED]
     if qa != qb:
         return qa < qb
-    return st[ST_CL][PSEQ, a] < st[ST_CL][PSEQ, b]
+    return st[ST_CL][a, PSEQ] < st[ST_CL][b, PSEQ]
 
 
 @_jit
@@ -364,7 +366,7 @@ def _repool(st, fx, c):  # pragma: no cover - compiled
     """Put case ``c`` back in its pool with its existing order key."""
     pools = st[ST_POOLS]
     n_areas = len(pools) // fx[FX_Q][Q_N_BITS]
-    _pool_push(st, pools[_pool_of(fx, st[ST_CS][CATEGORY, c], st[ST_CI][CELL, c], n_areas)], c)
+    _pool_push(st, pools[_pool_of(fx, st[ST_CS][c, CATEGORY], st[ST_CI][c, CELL], n_areas)], c)
     st[ST_I][N_WAIT] += 1
 
 
@@ -373,17 +375,17 @@ def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
     """Put case ``c`` in its (skill, sub-district) pool, ordered by priority, then
     ``queued_at``, then filing order."""
     CF, CS, CB, CL, I = st[ST_CF], st[ST_CS], st[ST_CB], st[ST_CL], st[ST_I]
-    CB[STATUS, c] = S_WAITING
-    if math.isnan(CF[T_POOL, c]):
-        CF[T_POOL, c] = now
-    prio = fx[FX_CAT][C_PRIO, CS[CATEGORY, c]]
-    if CB[CHANNEL, c] == OTHER:
+    CB[c, STATUS] = S_WAITING
+    if math.isnan(CF[c, T_POOL]):
+        CF[c, T_POOL] = now
+    prio = fx[FX_CAT][C_PRIO, CS[c, CATEGORY]]
+    if CB[c, CHANNEL] == OTHER:
         prio += fx[FX_P][P_OTHER_BOOST]
-    CF[POOL_RANK, c] = -prio
-    CF[POOL_QUEUED, c] = queued_at
+    CF[c, POOL_RANK] = -prio
+    CF[c, POOL_QUEUED] = queued_at
     seq = I[POOL_SEQ] + 1
     I[POOL_SEQ] = seq
-    CL[PSEQ, c] = seq
+    CL[c, PSEQ] = seq
     _repool(st, fx, c)
     on = fx[FX_Q][Q_ON_EVENTS]
     if on == 2:
@@ -399,10 +401,10 @@ def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
     fwd = fx[FX_FORWARD]
     if hop < fwd.shape[0]:
         d = _exp(st, fwd[hop])
-        CS[HOP, c] = hop + 1
+        CS[c, HOP] = hop + 1
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_FORWARDED)
         return
-    d = CG[D_PREP, c] if CS[N_ATTEMPT, c] == 0 else 0.0
+    d = CG[c, D_PREP] if CS[c, N_ATTEMPT] == 0 else 0.0
     if d > 0:
         # Coordination by the handling unit before a crew can be sent; holds no crew.
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_PREPARED)
@@ -413,17 +415,17 @@ def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
 @_jit
 def _on_register(st, fx, c, now):  # pragma: no cover - compiled
     CF, CB = st[ST_CF], st[ST_CB]
-    _log_side(st, CF[T_REPORT, c], c, REPORTED, -1)
+    _log_side(st, CF[c, T_REPORT], c, REPORTED, -1)
     _log(st, now, c, REGISTERED, -1)
-    if CB[STATUS, c] == S_INVALID:
-        CF[T_CLOSE, c] = now
+    if CB[c, STATUS] == S_INVALID:
+        CF[c, T_CLOSE] = now
         _log(st, now, c, INVALID, -1)
         return
-    CB[STATUS, c] = S_REGISTERED
-    if CB[ON_SPOT, c]:
-        CF[T_CLOSE, c] = now
-        CB[STATUS, c] = S_CLOSED
-        CB[RESOLVED, c] = 1
+    CB[c, STATUS] = S_REGISTERED
+    if CB[c, ON_SPOT]:
+        CF[c, T_CLOSE] = now
+        CB[c, STATUS] = S_CLOSED
+        CB[c, RESOLVED] = 1
         _log(st, now, c, FIXED_ON_SPOT, -1)
         _log(st, now, c, CLOSED, -1)
         return
@@ -477,19 +479,19 @@ def assign_batch(state, fx, pools, now, ids, team, team_id, travel,
             _repool(st, fx, c)
             continue
         done[i] = True
-        CB[STATUS, c] = S_ASSIGNED
-        CI[TEAM, c] = j
-        if math.isnan(CF[T_DISPATCH, c]):
-            CF[T_DISPATCH, c] = now
+        CB[c, STATUS] = S_ASSIGNED
+        CI[c, TEAM] = j
+        if math.isnan(CF[c, T_DISPATCH]):
+            CF[c, T_DISPATCH] = now
         TI[LOAD, j] += 1
         TI[SLOTS, j] -= 1
         fa = TF[FREE_AT, j]
         TF[FREE_AT, j] = ((fa if fa > now else now) + np.float64(travel[k, task_cell[i]])
-                          + CAT[C_WORK_MEAN, CS[CATEGORY, c]])
+                          + CAT[C_WORK_MEAN, CS[c, CATEGORY]])
         _log(st, now, c, DISPATCHED, j)
-        if CS[N_ATTEMPT, c] == 0:
-            d = np.float64(CG[D_SIGN, c])
-        elif Q[Q_IOT_FAST] and CB[CHANNEL, c] == IOT:
+        if CS[c, N_ATTEMPT] == 0:
+            d = np.float64(CG[c, D_SIGN])
+        elif Q[Q_IOT_FAST] and CB[c, CHANNEL] == IOT:
             d = _exp(st, P[P_FAST_SIGN])
         else:
             d = _exp(st, P[P_SIGN])
@@ -507,7 +509,8 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
     pools with the most urgent head first; with area-bound crews each (skill,
     sub-district) pool also at most that many per free slot that may serve it (own-area
     plus district-wide crews). ``min_prio`` > 0 offers only tasks of at least that
-    priority (urgent rounds). Returns ``(teams, case ids)`` in offer order.
+    priority (urgent rounds). Returns the case ids in offer order and their snapshot
+    (:func:`_snapshot`; no tasks: empty ids).
     """
     st = state + (pools,)
     CF, TF, TI, I = st[ST_CF], st[ST_TF], st[ST_TI], st[ST_I]
@@ -540,7 +543,8 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
     cand = cand[:k]
     ids = np.empty(min(I[N_WAIT], skill_left.sum()), dtype=np.int64)
     if k == 0 or ids.shape[0] == 0:
-        return cand, ids[:0]
+        ids = ids[:0]
+        return ids, _snapshot(st, fx, now, cand, ids)
     # pools by their head, most urgent first (insertion sort: a few hundred pools)
     heads = np.empty(len(pools), dtype=np.int64)
     hn = 0
@@ -557,7 +561,7 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
     for h in range(hn):
         p = heads[h]
         pool = pools[p]
-        if -CF[POOL_RANK, pool[0]] < min_prio:
+        if -CF[pool[0], POOL_RANK] < min_prio:
             break
         sk = p // n_areas
         left = skill_left[sk]
@@ -570,16 +574,17 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
             continue
         skill_left[sk] = left - take
         for _ in range(take):
-            if -CF[POOL_RANK, pool[0]] < min_prio:
+            if -CF[pool[0], POOL_RANK] < min_prio:
                 break
             ids[n] = _pool_pop(st, pool)
             n += 1
             I[N_WAIT] -= 1
-    return cand, ids[:n]
+    ids = ids[:n]
+    return ids, _snapshot(st, fx, now, cand, ids)
 
 
 @_jit
-def snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
+def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
     """The arrays of a dispatch snapshot for tasks ``ids`` and candidate teams ``cand``.
 
     Only teams that could take one of the tasks enter (a skill some task needs; with
@@ -601,14 +606,14 @@ def snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
     need = 0
     for i in range(n):
         c = ids[i]
-        cell = CI[CELL, c]
-        k = CS[CATEGORY, c]
+        cell = CI[c, CELL]
+        k = CS[c, CATEGORY]
         cells[i] = cell
         task_skill[i] = np.int64(1) << cat_bit[k]
         need |= task_skill[i]
         task_area[i] = cell_sub[cell]
-        deadline[i] = CF[DEADLINE, c]
-        prio[i] = -CF[POOL_RANK, c]
+        deadline[i] = CF[c, DEADLINE]
+        prio[i] = -CF[c, POOL_RANK]
         work[i] = CAT[C_WORK_MEAN, k]
     uc = np.unique(cells)
     inv = np.searchsorted(uc, cells).astype(np.int32)
@@ -671,12 +676,12 @@ def _draw_work(st, fx, k):  # pragma: no cover - compiled
 @_jit
 def _queue_append(st, j, c):  # pragma: no cover - compiled
     CI, TI = st[ST_CI], st[ST_TI]
-    CI[QNEXT, c] = -1
+    CI[c, QNEXT] = -1
     tail = TI[QTAIL, j]
     if tail < 0:
         TI[QHEAD, j] = c
     else:
-        CI[QNEXT, tail] = c
+        CI[tail, QNEXT] = c
     TI[QTAIL, j] = c
 
 
@@ -684,7 +689,7 @@ def _queue_append(st, j, c):  # pragma: no cover - compiled
 def _queue_pop(st, j):  # pragma: no cover - compiled
     CI, TI = st[ST_CI], st[ST_TI]
     c = TI[QHEAD, j]
-    nxt = CI[QNEXT, c]
+    nxt = CI[c, QNEXT]
     TI[QHEAD, j] = nxt
     if nxt < 0:
         TI[QTAIL, j] = -1
@@ -717,7 +722,7 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
                 c = _queue_pop(st, j)
                 _log(st, now, c, HANDED_BACK, j)
                 _release(st, fx, j, now)
-                _to_pool(st, fx, c, now, CF[T_POOL, c])
+                _to_pool(st, fx, c, now, CF[c, T_POOL])
             return
         # Off duty: the queue waits for the next shift.
         if not TI[WAKING, j]:
@@ -726,14 +731,14 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
         return
     c = _queue_pop(st, j)
     TI[BUSY, j] = 1
-    cell = CI[CELL, c]
+    cell = CI[c, CELL]
     tt = np.float64(st[ST_TRAVEL][TI[STACK, j], cell, TI[TCELL, j]])
     if fx[FX_SURGES].shape[0]:
         tt *= _travel_factor(fx, now)
-    if CS[N_ATTEMPT, c] == 0:
-        w = np.float64(CG[D_WORK, c])
+    if CS[c, N_ATTEMPT] == 0:
+        w = np.float64(CG[c, D_WORK])
     else:
-        w = _draw_work(st, fx, CS[CATEGORY, c])
+        w = _draw_work(st, fx, CS[c, CATEGORY])
     TF[TASK_START, j] = now
     TF[TASK_TRAVEL, j] = tt
     # The team heads for the task: the dispatcher sees it at its destination.
@@ -748,9 +753,9 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
 def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TI]
     P = fx[FX_P]
-    j = CI[TEAM, c]
+    j = CI[c, TEAM]
     _log(st, now, c, SIGNED, j)
-    u = np.float64(CG[U_LOOP, c]) if CS[N_ATTEMPT, c] == 0 else _u(st)
+    u = np.float64(CG[c, U_LOOP]) if CS[c, N_ATTEMPT] == 0 else _u(st)
     if u < P[P_MISROUTE]:
         # The unit declines the order at signing (退单): the crew never starts it, so its
         # slot is free now; only the paperwork of the return takes time.
@@ -758,7 +763,7 @@ def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
         d = _exp(st, P[P_RETURN])
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_RETURNED)
         return
-    CB[STATUS, c] = S_PROGRESS
+    CB[c, STATUS] = S_PROGRESS
     _queue_append(st, j, c)
     if not TI[BUSY, j]:
         _team_next(st, fx, j, now)
@@ -767,10 +772,10 @@ def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
 @_jit
 def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
     CI, CS = st[ST_CI], st[ST_CS]
-    _log(st, now, c, RETURNED, CI[TEAM, c])
-    CS[N_MISROUTE, c] += 1
-    CS[N_ATTEMPT, c] += 1
-    CI[TEAM, c] = -1
+    _log(st, now, c, RETURNED, CI[c, TEAM])
+    CS[c, N_MISROUTE] += 1
+    CS[c, N_ATTEMPT] += 1
+    CI[c, TEAM] = -1
     if fx[FX_Q][Q_LEGACY]:
         _route(st, fx, c, 0, now)
     else:
@@ -780,16 +785,16 @@ def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
 @_jit
 def _close(st, c, now):  # pragma: no cover - compiled
     CF, CB = st[ST_CF], st[ST_CB]
-    t_order = CF[T_ORDER, c]
+    t_order = CF[c, T_ORDER]
     if t_order > now:
         # The work order is still being processed beside the crew visit (NaN compares
         # false: no order stage); the case closes when it is done.
-        CB[ORDER_WAIT, c] = 1
+        CB[c, ORDER_WAIT] = 1
         _push(st, t_order, c * _KIND_BITS + EV_ORDER_DONE)
         return
-    CB[STATUS, c] = S_CLOSED
-    CB[RESOLVED, c] = 1
-    CF[T_CLOSE, c] = now
+    CB[c, STATUS] = S_CLOSED
+    CB[c, RESOLVED] = 1
+    CF[c, T_CLOSE] = now
     _log(st, now, c, CLOSED, -1)
 
 
@@ -797,7 +802,7 @@ def _close(st, c, now):  # pragma: no cover - compiled
 def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB, TF, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TF], st[ST_TI]
     P, Q, CAT, F = fx[FX_P], fx[FX_Q], fx[FX_CAT], st[ST_F]
-    j = CI[TEAM, c]
+    j = CI[c, TEAM]
     _log(st, now, c, WORK_DONE, j)
     t0 = TF[TASK_START, j]
     lo = t0 if t0 > P[P_T_STATS] else P[P_T_STATS]
@@ -811,12 +816,12 @@ def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
         TI[TASKS, j] += 1
     _release(st, fx, j, now)
     _team_next(st, fx, j, now)
-    first = CS[N_ATTEMPT, c] == 0
-    fb = np.float64(CG[D_FEEDBACK, c]) if first else _exp(st, P[P_FEEDBACK])
-    if _u(st) < CAT[C_RES, CS[CATEGORY, c]]:
-        if Q[Q_IOT_FAST] and CB[CHANNEL, c] == IOT:
+    first = CS[c, N_ATTEMPT] == 0
+    fb = np.float64(CG[c, D_FEEDBACK]) if first else _exp(st, P[P_FEEDBACK])
+    if _u(st) < CAT[C_RES, CS[c, CATEGORY]]:
+        if Q[Q_IOT_FAST] and CB[c, CHANNEL] == IOT:
             # Feedback, then the detecting camera or sensor confirms (any hour).
-            d = np.float64(CG[D_VERIFY, c]) if first else _exp(st, P[P_FAST_VERIFY])
+            d = np.float64(CG[c, D_VERIFY]) if first else _exp(st, P[P_FAST_VERIFY])
             _push(st, now + (fb + d), c * _KIND_BITS + EV_VERIFIED)
             return
         # Feedback, then an inspector on duty re-checks on site (one event).
@@ -827,7 +832,7 @@ def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
             if t_fb >= F[INSP_E]:
                 F[INSP_S] = s
                 F[INSP_E] = e
-        d = np.float64(CG[D_VERIFY, c]) if first else _exp(st, P[P_VERIFY])
+        d = np.float64(CG[c, D_VERIFY]) if first else _exp(st, P[P_VERIFY])
         _push(st, now + ((s - now if s > t_fb else fb) + d), c * _KIND_BITS + EV_VERIFIED)
     else:
         _push(st, now + fb, c * _KIND_BITS + EV_UNRESOLVED)
@@ -837,17 +842,17 @@ def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
 def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
     CF, CI, CS, CB = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_CB]
     P, Q = fx[FX_P], fx[FX_Q]
-    _log(st, now, c, UNRESOLVED, CI[TEAM, c])
-    if CS[N_EXTENSION, c] < Q[Q_MAX_EXT] and _u(st) < P[P_EXT_PROB]:
-        CS[N_EXTENSION, c] += 1
-        CS[N_ATTEMPT, c] += 1
+    _log(st, now, c, UNRESOLVED, CI[c, TEAM])
+    if CS[c, N_EXTENSION] < Q[Q_MAX_EXT] and _u(st) < P[P_EXT_PROB]:
+        CS[c, N_EXTENSION] += 1
+        CS[c, N_ATTEMPT] += 1
         _log(st, now, c, EXTENDED, -1)
         d = _exp(st, P[P_EXT_MEAN])
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_REPOOL)
     else:
-        CB[STATUS, c] = S_PARKED
-        CB[RESOLVED, c] = 0
-        CF[T_CLOSE, c] = now
+        CB[c, STATUS] = S_PARKED
+        CB[c, RESOLVED] = 0
+        CF[c, T_CLOSE] = now
         _log(st, now, c, PARKED, -1)
 
 
@@ -856,15 +861,15 @@ def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
     CG, CS, CB = st[ST_CG], st[ST_CS], st[ST_CB]
     P = fx[FX_P]
     if _u(st) < P[P_REWORK]:
-        CS[N_REWORK, c] += 1
-        CS[N_ATTEMPT, c] += 1
+        CS[c, N_REWORK] += 1
+        CS[c, N_ATTEMPT] += 1
         _log(st, now, c, REWORK, -1)
         _to_pool(st, fx, c, now, now)
         return
     _log(st, now, c, VERIFIED, -1)
-    if CB[CHANNEL, c] == HOTLINE:
-        if CS[N_REOPEN, c] == 0:
-            d = np.float64(CG[D_CALLBACK, c])
+    if CB[c, CHANNEL] == HOTLINE:
+        if CS[c, N_REOPEN] == 0:
+            d = np.float64(CG[c, D_CALLBACK])
         else:
             d = _exp(st, P[P_CALLBACK])
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_CALLBACK)
@@ -877,15 +882,15 @@ def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
     CS, CB = st[ST_CS], st[ST_CB]
     P, Q = fx[FX_P], fx[FX_Q]
     if _u(st) < P[P_SATISFY]:
-        CB[SATISFIED, c] = 1
+        CB[c, SATISFIED] = 1
         _log(st, now, c, CALLBACK_OK, -1)
         _close(st, c, now)
         return
-    CB[SATISFIED, c] = 0
+    CB[c, SATISFIED] = 0
     _log(st, now, c, CALLBACK_BAD, -1)
-    if CS[N_REOPEN, c] < Q[Q_MAX_REOPEN] and _u(st) < P[P_REOPEN]:
-        CS[N_REOPEN, c] += 1
-        CS[N_ATTEMPT, c] += 1
+    if CS[c, N_REOPEN] < Q[Q_MAX_REOPEN] and _u(st) < P[P_REOPEN]:
+        CS[c, N_REOPEN] += 1
+        CS[c, N_ATTEMPT] += 1
         _log(st, now, c, REOPENED, -1)
         _to_pool(st, fx, c, now, now)
     else:
@@ -939,7 +944,7 @@ def run_until(state, fx, pools, until):  # pragma: no cover - compiled
             _to_pool(st, fx, x, t, t)
         elif kind == EV_FORWARDED:
             _log(st, t, x, FORWARDED, -1)
-            _route(st, fx, x, st[ST_CS][HOP, x], t)
+            _route(st, fx, x, st[ST_CS][x, HOP], t)
         elif kind == EV_WAKE:
             st[ST_TI][WAKING, x] = 0
             if not st[ST_TI][BUSY, x]:

@@ -104,8 +104,13 @@ def _fill(name: str) -> float:
 
 
 class CaseTable:
-    """The cases' columns, one 2-D block per dtype (rows named by ``_core.CASE_*``), each
-    column also an attribute (a view of its block row); grows by half when full."""
+    """The cases' columns, one 2-D block per dtype, ``block[case, column]`` (columns named
+    by ``_core.CASE_*``); each column is also an attribute (a strided view of its block);
+    grows by half when full.
+
+    Case-major blocks keep one case's fields together: the compiled event loop touches
+    a dozen fields of one case per event, one cache line each in column-major order.
+    """
 
     BLOCKS = ((CASE_F64, np.float64), (CASE_F32, np.float32), (CASE_I32, np.int32),
               (CASE_I16, np.int16), (CASE_I8, np.int8), (CASE_I64, np.int64))
@@ -120,15 +125,30 @@ class CaseTable:
 
     @staticmethod
     def _new_block(names, dtype, cap) -> np.ndarray:
-        block = np.empty((len(names), cap), dtype=dtype)
+        block = np.empty((cap, len(names)), dtype=dtype)
         for i, name in enumerate(names):
-            block[i] = _fill(name)
+            block[:, i] = _fill(name)
         return block
 
     def _views(self) -> None:
         for (names, _), block in zip(self.BLOCKS, self.blocks, strict=True):
             for i, name in enumerate(names):
-                setattr(self, name, block[i])
+                setattr(self, name, block[:, i])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The output columns of the ``n`` cases as contiguous arrays; the blocks are
+        released one by one as they are copied (peak memory of a year's run)."""
+        out = {}
+        for k, (names, _) in enumerate(self.BLOCKS):
+            block = self.blocks[k]
+            for i, name in enumerate(names):
+                if name not in CASE_INTERNAL:
+                    out[name] = np.ascontiguousarray(block[: self.n, i])
+            self.blocks[k] = None
+        for names, _ in self.BLOCKS:
+            for name in names:
+                setattr(self, name, None)
+        return {name: out[name] for name in self.spec}
 
     def reserve(self, extra: int) -> bool:
         """Make room for ``extra`` more cases; True when the blocks were reallocated."""
@@ -138,7 +158,7 @@ class CaseTable:
         cap = max(need, int(self.cap * 1.5))
         for k, ((names, dtype), old) in enumerate(zip(self.BLOCKS, self.blocks, strict=True)):
             new = self._new_block(names, dtype, cap)
-            new[:, : self.n] = old[:, : self.n]
+            new[: self.n] = old[: self.n]
             self.blocks[k] = new
         self.cap = cap
         self._views()
@@ -569,7 +589,7 @@ class Model:
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
         self._ensure_space(extra_events=n)
-        _core.push_many(self._state(), t_reg, _core.EV_REGISTER, i0)
+        _core.push_many(self._state(), self._pools, t_reg, _core.EV_REGISTER, i0)
 
     def _dispatcher(self):
         interval = self.sc.dispatch.interval_s
@@ -598,12 +618,11 @@ class Model:
         # while their pools grew without bound (CALIBRATION.md, "legacy backlog").
         if self._counters[_core.N_WAIT] == 0:
             return
-        cand, ids = _core.offer(self._state(), self._fx, self._pools, now, min_prio)
+        ids, snap = _core.offer(self._state(), self._fx, self._pools, now, min_prio)
         if ids.size == 0:
             return
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
-         capacity, shift_start, shift_end, load, area, travel) = _core.snapshot(
-            self._st, self._fx, now, cand, ids)
+         capacity, shift_start, shift_end, load, area, travel) = snap
         if self._surge_windows:
             f = self._travel_factor(now)
             if f != 1.0:

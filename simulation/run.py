@@ -335,10 +335,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_stop)
     model.log_side_rows(model.cases.t_report[unreg], unreg, 0, -1)
     model.cases.status[unreg] = 0
-    cs = model.cases
-    n = cs.n
-    # Views on the model's columns (no copy: the model is dropped after the run).
-    cases = {name: getattr(cs, name)[:n] for name in cs.spec}
+    cases = model.cases.columns()
     # Registration times are drawn ahead; those falling after the horizon did not happen.
     cases["t_register"][cases["t_register"] >= model.t_stop] = np.nan
     events = merge_logs(model)

@@ -205,12 +205,6 @@ def test_trusted_snapshots_equal_validated_ones(toy):
         np.testing.assert_array_equal(fast.events[k], slow.events[k])
 
 
-def test_bare_simpy_floor_processes_the_requested_events():
-    from urbangrid.simulation.measure import bare_simpy_floor
-
-    assert bare_simpy_floor(1000, 4, 86400.0) > 0
-
-
 def test_gc_thresholds_are_restored_after_a_run(toy):
     import gc
 
