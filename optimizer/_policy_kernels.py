@@ -1,6 +1,6 @@
 """Numba kernels of the per-call work every dispatch tick pays: the sequential policies'
 task loops (``nearest``, ``legacy``), the final record (:func:`_common.finish`) and the
-whole ``mcf`` solve of a small batch in one call (:func:`mcf_small`).
+whole ``mcf`` solve of a small batch in one call (:func:`mcf_batch`).
 
 The simulation calls a policy on small batches (a median of 3 tasks x 100 teams on
 Jing'an), where a NumPy version spends its time in per-call overhead of dozens of small
@@ -445,3 +445,60 @@ def mcf_dense_record(flows, tails, heads, arc_costs, n_pairs, now, task_cell, fr
         task_priority, task_current, travel, cell_travel, use_cell_travel, w_travel, w_wait,
         w_lateness, w_balance, w_reassignment, w_defer, cost, reason, eta, pos)
     return opt, assigned, deferred, pairs
+
+
+MODE_FLOW = 0
+MODE_DENSE_ARCS = 1
+MODE_DENSE_RECORD = 2
+
+
+@njit(cache=True)
+def mcf_batch(mode, travel, task_cell, now, free_at, shift_start, shift_end, team_load,
+              team_skills, task_skill, task_work, task_deadline, task_priority, task_current,
+              task_pinned, capacity, cell_travel, use_cell_travel, w_travel, w_wait,
+              w_lateness, w_balance, w_reassignment, w_defer, k, scale, max_rounds, r,
+              price_margin, incremental_max, budget_per_arc, int_budget, flows, tails, heads,
+              arc_costs, n_pairs, team, cost, reason, eta, pos):
+    """One entry point for :func:`mcf_small` (``mode`` MODE_FLOW), :func:`mcf_dense_arcs`
+    (MODE_DENSE_ARCS) and :func:`mcf_dense_record` (MODE_DENSE_RECORD, given OR-Tools'
+    ``flows`` on ``tails``, ``heads``, ``arc_costs`` with ``n_pairs`` pair arcs), so
+    that a process loads one compiled library for every small ``mcf`` batch: each
+    separately compiled kernel carries its own copy of the scoring and record code, and
+    loading one from the cache costs ~3 ms per 100 lines of source (measured: the dense
+    pair 21 ms on the simulation's first batch of <= 8 teams).
+
+    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
+    flow_solves, rounds, incremental_rounds, negative_arcs, scale, assigned, deferred,
+    slot_pairs, optimum, tails, heads, caps, costs)``, each field as the mode's kernel
+    returns it, 0 or empty where it returns none.
+    """
+    e32 = np.zeros(0, np.int32)
+    e64 = np.zeros(0, np.int64)
+    if mode == MODE_FLOW:
+        (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
+         incremental, negative, scale, assigned, deferred, pairs) = mcf_small(
+            travel, task_cell, now, free_at, shift_start, shift_end, team_load, team_skills,
+            task_skill, task_work, task_deadline, task_priority, task_current, task_pinned,
+            capacity, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
+            w_reassignment, w_defer, k, scale, max_rounds, r, price_margin,
+            incremental_max, budget_per_arc, int_budget, team, cost, reason, eta, pos)
+        return (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
+                incremental, negative, scale, assigned, deferred, pairs, 0, e32, e32, e64,
+                e64)
+    if mode == MODE_DENSE_ARCS:
+        status, scale, n_pairs_out, n_slots, tails_out, heads_out, caps, costs_out = (
+            mcf_dense_arcs(travel, task_cell, now, free_at, shift_start, shift_end,
+                           team_load, team_skills, task_skill, task_work, task_deadline,
+                           task_priority, task_current, task_pinned, capacity, w_travel,
+                           w_wait, w_lateness, w_balance, w_reassignment, w_defer, scale,
+                           int_budget))
+        return (status, 0.0, n_pairs_out, n_slots, n_pairs_out, 0, 0, 0, 0, e64, scale, 0, 0,
+                0, 0, tails_out, heads_out, caps, costs_out)
+    opt, assigned, deferred, pairs = mcf_dense_record(
+        flows, tails, heads, arc_costs, n_pairs, now, task_cell, free_at, shift_start,
+        shift_end, team_load, team_skills, task_skill, task_work, task_deadline,
+        task_priority, task_current, task_pinned, capacity, travel, cell_travel,
+        use_cell_travel, w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer,
+        team, cost, reason, eta, pos)
+    return (0, 0.0, 0, 0, 0, 0, 0, 0, 0, e64, scale, assigned, deferred, pairs, opt, e32,
+            e32, e64, e64)

@@ -133,37 +133,50 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
     return finish(p, r.team, method=name, status=r.status, t0=t0, stats=stats, lower_bound=lb)
 
 
-def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment | int:
-    """``solve(p, "mcf")`` of a small batch in one compiled call
-    (:func:`_policy_kernels.mcf_small`): the scores, the flow and the record that the
-    steps of :func:`_solve_steps` compute one by one (``score_and_offset``,
-    ``_assign_small``, ``finish``), by the same kernels on the same arrays, so the same
-    record and statistics; on the simulation's batches (half of them one task) the
-    steps' Python glue cost as much as the kernels. Not timed
-    apart: ``seconds_flow`` holds the whole call, ``seconds_scoring`` and the other
-    phases are 0. Without a record, the kernel's status (nothing done): 4 = a task is
-    pinned, 1 = the compiled flow stopped before a proven optimum (out of pricing
-    rounds, over its scan budget), 2 = a task without a path to the sink (cannot
-    happen), 3 = NaN or -inf costs; the caller then takes the general path.
-    """
-    n, m = p.task_id.shape[0], p.team_id.shape[0]
+# the mcf_batch arguments a mode does not read
+_NONE32 = np.zeros(0, np.int32)
+_NONE64 = np.zeros(0, np.int64)
+
+
+def _batch(p: DispatchProblem, mode: int, k: int = 1, flows=_NONE64, tails=_NONE32,
+           heads=_NONE32, arc_costs=_NONE64, n_pairs: int = 0):
+    """:func:`_policy_kernels.mcf_batch` on the problem's arrays; returns the kernel's
+    tuple and the record's arrays ``(team, cost, reason, eta, pos)``."""
+    n = p.task_id.shape[0]
     w = p.weights
     ct = p.cell_travel
-    k = max(candidates, 1)
-    team = np.empty(n, np.int32)
-    cost = np.empty(n, np.float64)
-    reason = np.empty(n, np.int8)
-    eta = np.empty(n, np.float64)
-    pos = np.empty(n, np.int32)
+    out = (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.int8),
+           np.empty(n, np.float64), np.empty(n, np.int32))
+    got = _policy_kernels.mcf_batch(
+        mode, p.travel, p.task_cell, p.now, p.team_free_at, p.team_shift_start,
+        p.team_shift_end, p.team_load, p.team_skills, p.task_skill, p.task_work,
+        p.task_deadline, p.task_priority, p.task_current, p.task_pinned, p.team_capacity,
+        _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait, w.lateness,
+        w.balance, w.reassignment, w.defer, k, DEFAULT_SCALE, _MAX_ROUNDS, k, 0.0,
+        max(64, n // 40), SSP_BUDGET_PER_ARC, _INT_BUDGET, flows, tails, heads, arc_costs,
+        n_pairs, *out)
+    return got, out
+
+
+def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment | int:
+    """``solve(p, "mcf")`` of a small batch in one compiled call
+    (:func:`_policy_kernels.mcf_small` through ``mcf_batch``): the scores, the flow and
+    the record that the steps of :func:`_solve_steps` compute one by one
+    (``score_and_offset``, ``_assign_small``, ``finish``), by the same kernels on the same
+    arrays, so the same record and statistics; on the simulation's batches (half of them
+    one task) the steps' Python glue cost as much as the kernels. Not timed apart: ``seconds_flow``
+    holds the whole call, ``seconds_scoring`` and the other phases are 0. Without a
+    record, the kernel's status (nothing done): 4 = a task is pinned, 1 = the compiled
+    flow stopped before a proven optimum (out of pricing rounds, over its scan budget),
+    2 = a task without a path to the sink (cannot happen), 3 = NaN or -inf costs; the
+    caller then takes the general path.
+    """
+    n, m = p.task_id.shape[0], p.team_id.shape[0]
     ts = time.perf_counter()
+    got, (team, cost, reason, eta, pos) = _batch(p, _policy_kernels.MODE_FLOW,
+                                                 max(candidates, 1))
     (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative, scale, n_assigned, n_deferred, pairs) = _policy_kernels.mcf_small(
-        p.travel, p.task_cell, p.now, p.team_free_at, p.team_shift_start, p.team_shift_end,
-        p.team_load, p.team_skills, p.task_skill, p.task_work, p.task_deadline,
-        p.task_priority, p.task_current, p.task_pinned, p.team_capacity,
-        _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait,
-        w.lateness, w.balance, w.reassignment, w.defer, k, DEFAULT_SCALE, _MAX_ROUNDS, k,
-        0.0, max(64, n // 40), SSP_BUDGET_PER_ARC, _INT_BUDGET, team, cost, reason, eta, pos)
+     negative, scale, n_assigned, n_deferred, pairs) = got[:14]
     if status != 0:
         return int(status)
     t1 = time.perf_counter()
@@ -180,7 +193,7 @@ def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment |
     stats["seconds_total"] = t1 - t0
     stats["flow_method"] = "mcf"
     # _lower_bound without pinned tasks; finish's record
-    return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
+    return _assignment(team, reason, cost, eta, pos, p.weights.balance * float(pairs),
                        int(n_assigned), int(n_deferred), method="mcf", status="optimal",
                        t0=t0, stats=stats, order=None, lower_bound=bound + 0.0,
                        crew_teams=None)
@@ -190,36 +203,24 @@ def _solve_dense_small(p: DispatchProblem, method: str, t0: float) -> Assignment
     """The dense flow of a small batch without pinned tasks as :func:`_solve_steps`
     computes it (``score_and_offset``, ``_assign_dense_small``, ``finish``), in two
     compiled calls around OR-Tools (:func:`_policy_kernels.mcf_dense_arcs`,
-    :func:`_policy_kernels.mcf_dense_record`) by the same kernels on the same arrays: the
+    :func:`_policy_kernels.mcf_dense_record` through ``mcf_batch``, whose library the
+    candidate flow loads anyway) by the same kernels on the same arrays: the
     same record and statistics. ``seconds_scoring`` is 0 (the scores are part of
     ``seconds_setup``). None (nothing done) for a pinned task or bad costs: the caller
     then takes the general path."""
     n, m = p.task_id.shape[0], p.team_id.shape[0]
-    w = p.weights
-    ct = p.cell_travel
-    status, scale, n_pairs, n_slots, tails, heads, caps, arc_costs = (
-        _policy_kernels.mcf_dense_arcs(
-            p.travel, p.task_cell, p.now, p.team_free_at, p.team_shift_start,
-            p.team_shift_end, p.team_load, p.team_skills, p.task_skill, p.task_work,
-            p.task_deadline, p.task_priority, p.task_current, p.task_pinned,
-            p.team_capacity, w.travel, w.wait, w.lateness, w.balance, w.reassignment,
-            w.defer, DEFAULT_SCALE, _INT_BUDGET))
+    got, _ = _batch(p, _policy_kernels.MODE_DENSE_ARCS)
+    status, _, n_pairs, n_slots = got[:4]
+    scale = got[10]
+    tails, heads, caps, arc_costs = got[15:]
     if status != 0:
         return None
     ts = time.perf_counter()
     flows = _dense_flows(n, m, tails, heads, caps, arc_costs)
-    team = np.empty(n, np.int32)
-    cost = np.empty(n, np.float64)
-    reason = np.empty(n, np.int8)
-    eta = np.empty(n, np.float64)
-    pos = np.empty(n, np.int32)
-    opt, n_assigned, n_deferred, pairs = _policy_kernels.mcf_dense_record(
-        flows, tails, heads, arc_costs, n_pairs, p.now, p.task_cell, p.team_free_at,
-        p.team_shift_start, p.team_shift_end, p.team_load, p.team_skills, p.task_skill,
-        p.task_work, p.task_deadline, p.task_priority, p.task_current, p.task_pinned,
-        p.team_capacity, p.travel, _NO_CELL_TRAVEL if ct is None else ct, ct is not None,
-        w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer, team, cost,
-        reason, eta, pos)
+    got, (team, cost, reason, eta, pos) = _batch(
+        p, _policy_kernels.MODE_DENSE_RECORD, flows=flows, tails=tails, heads=heads,
+        arc_costs=arc_costs, n_pairs=n_pairs)
+    n_assigned, n_deferred, pairs, opt = got[11:15]
     t1 = time.perf_counter()
     # the statistics of the general path, in its order (solve, _assign_dense_small, solve)
     stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
@@ -228,7 +229,7 @@ def _solve_dense_small(p: DispatchProblem, method: str, t0: float) -> Assignment
              "arcs_final": int(n_pairs), "pricing_rounds": 0, "seconds_flow": t1 - ts,
              "seconds_potentials": 0.0, "seconds_pricing": 0.0, "seconds_incremental": 0.0,
              "seconds_total": t1 - t0, "flow_method": "mcf_dense"}
-    return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
+    return _assignment(team, reason, cost, eta, pos, p.weights.balance * float(pairs),
                        int(n_assigned), int(n_deferred), method=method, status="optimal",
                        t0=t0, stats=stats, order=None,
                        lower_bound=(int(opt) - n) / scale + 0.0, crew_teams=None)
