@@ -34,7 +34,9 @@ cost more than the flow. Batches the serial kernels handle go through compiled v
 of the same steps instead (:func:`_assign_compiled`; from :func:`~urbangrid.optimizer.solve`
 also :func:`_assign_small` and :func:`_assign_dense_small`), which build the same arcs in
 the same order and so return the same flow; ``tests/optimizer/test_opt_fastpath.py``
-compares them with the loop, which any ``time_limit`` selects.
+compares them with the loop, which any ``time_limit`` selects. ``solve`` itself goes one
+step further for batches without pinned tasks: scores, flow and record in one compiled
+call (``solver._solve_small``, ``_solve_dense_small``; ``tests/optimizer/test_opt_small.py``).
 
 Precision: OR-Tools' graph solvers take integer costs. Every cost is rounded to the
 nearest ``1 / scale`` (``scale`` = 100 by default, 0.01 seconds-equivalent), lowered if

@@ -12,6 +12,17 @@ Methods
     OR-Tools CP-SAT for side constraints the flow cannot express: tasks needing several
     crews at once (``task_crews > 1``). Started from the flow solution as a hint, on each
     task's ``candidates`` cheapest teams plus the flow's choice, with a time limit.
+
+Small batches
+-------------
+A simulation calls ``mcf`` ~560 times a simulated day, half of the calls with one task,
+where the Python glue between the steps (score, flow, record) cost as much as the
+kernels. Without a time limit and without pinned tasks, a batch that :func:`assign`
+would solve by its compiled small paths is solved by one compiled call
+(:func:`_solve_small`; the dense flow by two around OR-Tools, :func:`_solve_dense_small`)
+running the same kernels on the same arrays: the same record and untimed statistics bit
+for bit (``tests/optimizer/test_opt_small.py``). Measured on 2,805 snapshots of a 5-day
+Jing'an run (one task: 40 -> 22 us; 10+ tasks: 268 -> ~230 us).
 """
 
 from __future__ import annotations
