@@ -74,6 +74,9 @@ def _problems(seed: int):
                     team_shift_end=end, travel=travel)
     # deferring cheaper than most pairs
     yield p.replace(weights=ScoreWeights(defer=300.0, balance=weights.balance))
+    # shifts ending in five minutes: most teams cannot arrive in time
+    yield p.replace(team_shift_start=np.minimum(p.team_shift_start, p.now),
+                    team_shift_end=np.full(m, p.now + 300.0))
     # no team has room, or no team qualifies
     yield p.replace(team_capacity=np.zeros(m, np.int32))
     yield p.replace(task_skill=np.full(n, 1 << 20, np.int64))
