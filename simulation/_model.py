@@ -700,17 +700,17 @@ class Model:
         """Life-cycle events the compiled core processed."""
         return int(self._counters[_core.N_EV])
 
-    def logs(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The main log (time order) and the side log (rows logged ahead of their time),
-        each as columns ``[time, case, kind, team]`` (views)."""
+    def take_logs(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Hand over the main log (time order) and the side log (rows logged ahead of
+        their time), each as columns ``[time, case, kind, team]``; the model keeps no
+        reference, so a caller that drops a column frees its memory."""
         I = self._counters
         n, k = int(I[_core.L_N]), int(I[_core.S_N])
-        return [c.a[:n] for c in self._log], [c.a[:k] for c in self._side]
-
-    def release_logs(self) -> None:
-        """Drop the log buffers (after :func:`urbangrid.simulation.run.merge_logs`)."""
+        main = [c.a[:n] for c in self._log]
+        side = [c.a[:k] for c in self._side]
         self._log = self._side = None
-        self._st = None
+        self._st = self._room = None
+        return main, side
 
     def log_side_rows(self, t: np.ndarray, case: np.ndarray, kind: int, team: int) -> None:
         """Append rows to the side log (merged into time order after the run)."""

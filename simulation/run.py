@@ -236,26 +236,24 @@ def merge_logs(model: Model) -> dict[str, np.ndarray]:
     """One time-ordered event log from the model's main log (already in time order) and
     its side log (rows logged at another time than the current one).
 
-    Ties keep main-log rows first, then side rows in time-then-log order. The model's
-    buffers are released afterwards, which bounds the peak memory of a year's run.
+    Ties keep main-log rows first, then side rows in time-then-log order. Each of the
+    model's columns is freed once merged, which bounds the peak memory of a year's run.
     """
-    main, side = model.logs()
+    main, side = model.take_logs()
     order = np.argsort(side[0], kind="stable")
     # Output position of each (sorted) side row: main rows at or before its time, plus
     # the side rows before it.
     pos = np.searchsorted(main[0], side[0][order], side="right") + np.arange(order.size)
     n = main[0].size + order.size
-    is_side = np.zeros(n, dtype=bool)
-    is_side[pos] = True
-    is_main = ~is_side
+    is_main = np.ones(n, dtype=bool)
+    is_main[pos] = False
     out = {}
-    for name, m_col, s_col in zip(_LOG_COLUMNS, main, side, strict=True):
-        col = np.empty(n, dtype=m_col.dtype)
-        col[is_main] = m_col
-        col[pos] = s_col[order]
+    for k, name in enumerate(_LOG_COLUMNS):
+        col = np.empty(n, dtype=main[k].dtype)
+        col[is_main] = main[k]
+        col[pos] = side[k][order]
+        main[k] = side[k] = None
         out[name] = col
-    del main, side
-    model.release_logs()
     return out
 
 
