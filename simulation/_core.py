@@ -71,13 +71,14 @@ FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = ran
 #: Positions in the state tuple ``st`` (mutable) and the inputs tuple ``fx`` (read-only).
 (ST_CF, ST_CG, ST_CI, ST_CS, ST_CB, ST_CL, ST_TF, ST_TI, ST_HT, ST_HS, ST_HP, ST_LT, ST_LC,
  ST_LK, ST_LM, ST_ST, ST_SC, ST_SK, ST_SM, ST_U, ST_Z, ST_I, ST_F, ST_TRAVEL,
- ST_POOLS) = range(25)
+ ST_POOL_HEAP, ST_POOL_N) = range(26)
 (FX_P, FX_Q, FX_CAT, FX_CUM, FX_WORKDAY, FX_FORWARD, FX_SURGES, FX_PAT_START, FX_PAT_END,
  FX_PAT_OFF, FX_INSP_START, FX_INSP_END, FX_CELL_SUB, FX_CAT_BIT) = range(14)
 
 #: Counters (int64 vector ``I``) and float scalars (``F``).
-(H_N, H_SEQ, L_N, S_N, POOL_SEQ, U_CUR, Z_CUR, REQ_PRIO, N_EV, N_WAIT) = range(10)
-N_COUNTERS = 10
+(H_N, H_SEQ, L_N, S_N, POOL_SEQ, U_CUR, Z_CUR, REQ_PRIO, N_EV, N_WAIT,
+ POOL_MAX) = range(11)
+N_COUNTERS = 11
 INSP_S, INSP_E, REQ_T = range(3)
 N_FLOATS = 3
 #: ``I[REQ_PRIO]`` when no dispatch round is requested.
@@ -177,9 +178,8 @@ def _pop(st):  # pragma: no cover - compiled
 
 
 @_jit
-def push_many(state, pools, times, kind, first_arg):  # pragma: no cover - compiled
+def push_many(st, times, kind, first_arg):  # pragma: no cover - compiled
     """Schedule ``kind`` for args ``first_arg, first_arg + 1, ...`` at ``times``."""
-    st = state + (pools,)  # one compiled _push for every caller
     for k in range(times.shape[0]):
         _push(st, times[k], (first_arg + k) * _KIND_BITS + kind)
 
@@ -312,61 +312,54 @@ def _pool_less(st, a, b):  # pragma: no cover - compiled
 
 
 @_jit
-def _pool_push(st, pool, c):  # pragma: no cover - compiled
-    pool.append(c)
-    i = len(pool) - 1
+def _pool_push(st, p, c):  # pragma: no cover - compiled
+    """Put case ``c`` in pool ``p`` (row ``p`` of the pool heaps)."""
+    heap, size, I = st[ST_POOL_HEAP], st[ST_POOL_N], st[ST_I]
+    i = size[p]
+    size[p] = i + 1
+    if i + 1 > I[POOL_MAX]:
+        I[POOL_MAX] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
-        p = pool[parent]
-        if not _pool_less(st, c, p):
+        q = heap[p, parent]
+        if not _pool_less(st, c, q):
             break
-        pool[i] = p
+        heap[p, i] = q
         i = parent
-    pool[i] = c
+    heap[p, i] = c
 
 
 @_jit
-def _pool_pop(st, pool):  # pragma: no cover - compiled
-    top = pool[0]
-    last = pool.pop()
-    n = len(pool)
+def _pool_pop(st, p):  # pragma: no cover - compiled
+    """Take the first case out of pool ``p``."""
+    heap, size = st[ST_POOL_HEAP], st[ST_POOL_N]
+    top = heap[p, 0]
+    n = size[p] - 1
+    size[p] = n
     if n == 0:
         return top
+    last = heap[p, n]
     i = 0
     while True:
         child = 2 * i + 1
         if child >= n:
             break
-        if child + 1 < n and _pool_less(st, pool[child + 1], pool[child]):
+        if child + 1 < n and _pool_less(st, heap[p, child + 1], heap[p, child]):
             child += 1
-        if not _pool_less(st, pool[child], last):
+        if not _pool_less(st, heap[p, child], last):
             break
-        pool[i] = pool[child]
+        heap[p, i] = heap[p, child]
         i = child
-    pool[i] = last
+    heap[p, i] = last
     return top
-
-
-@_jit
-def _pool_of(fx, c_category, c_cell, n_areas):  # pragma: no cover - compiled
-    return fx[FX_CAT_BIT][c_category] * n_areas + fx[FX_CELL_SUB][c_cell]
-
-
-@_jit
-def new_pools(n):  # pragma: no cover - compiled
-    """``n`` empty pools (heaps of case ids), one per (skill, sub-district)."""
-    pools = numba.typed.List()
-    for _ in range(n):
-        pools.append(numba.typed.List.empty_list(numba.int64))
-    return pools
 
 
 @_jit
 def _repool(st, fx, c):  # pragma: no cover - compiled
     """Put case ``c`` back in its pool with its existing order key."""
-    pools = st[ST_POOLS]
-    n_areas = len(pools) // fx[FX_Q][Q_N_BITS]
-    _pool_push(st, pools[_pool_of(fx, st[ST_CS][c, CATEGORY], st[ST_CI][c, CELL], n_areas)], c)
+    n_areas = st[ST_POOL_N].shape[0] // fx[FX_Q][Q_N_BITS]
+    p = fx[FX_CAT_BIT][st[ST_CS][c, CATEGORY]] * n_areas + fx[FX_CELL_SUB][st[ST_CI][c, CELL]]
+    _pool_push(st, p, c)
     st[ST_I][N_WAIT] += 1
 
 
@@ -459,14 +452,12 @@ def _sign_time(st, fx, j, now, d):  # pragma: no cover - compiled
 
 
 @_jit
-def assign_batch(state, fx, pools, now, ids, team, team_id, travel,
-                 task_cell):  # pragma: no cover - compiled
+def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma: no cover
     """Apply a policy's answer: task ``i`` (case ``ids[i]``) goes to team
     ``team_id[team[i]]`` with estimated travel ``travel[team[i], task_cell[i]]``, in
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
     team's free slots go back to their pool, in line where they were. Returns the mask
     of tasks dispatched."""
-    st = state + (pools,)
     CF, CG, CI, CS, CB = st[ST_CF], st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB]
     TF, TI = st[ST_TF], st[ST_TI]
     P, Q, CAT = fx[FX_P], fx[FX_Q], fx[FX_CAT]
@@ -500,7 +491,7 @@ def assign_batch(state, fx, pools, now, ids, team, team_id, travel,
 
 
 @_jit
-def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
+def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     """The first half of a dispatch round: bring stale shift windows up to date, find
     the teams with a free slot that are on duty within the look-ahead, and take the
     round's tasks out of the pools.
@@ -512,13 +503,14 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
     priority (urgent rounds). Returns the case ids in offer order and their snapshot
     (:func:`_snapshot`; no tasks: empty ids).
     """
-    st = state + (pools,)
     CF, TF, TI, I = st[ST_CF], st[ST_TF], st[ST_TI], st[ST_I]
     P, Q = fx[FX_P], fx[FX_Q]
     n_bits = Q[Q_N_BITS]
     per = Q[Q_PER_SLOT]
     bound = Q[Q_AREA_BOUND]
-    n_areas = len(pools) // n_bits
+    heap, size = st[ST_POOL_HEAP], st[ST_POOL_N]
+    n_pools = size.shape[0]
+    n_areas = n_pools // n_bits
     m = TF.shape[1]
     horizon = now + P[P_LOOKAHEAD]
     cand = np.empty(m, dtype=np.int64)
@@ -546,13 +538,13 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
         ids = ids[:0]
         return ids, _snapshot(st, fx, now, cand, ids)
     # pools by their head, most urgent first (insertion sort: a few hundred pools)
-    heads = np.empty(len(pools), dtype=np.int64)
+    heads = np.empty(n_pools, dtype=np.int64)
     hn = 0
-    for p in range(len(pools)):
-        if len(pools[p]) > 0:
-            c = pools[p][0]
+    for p in range(n_pools):
+        if size[p] > 0:
+            c = heap[p, 0]
             i = hn
-            while i > 0 and _pool_less(st, c, pools[heads[i - 1]][0]):
+            while i > 0 and _pool_less(st, c, heap[heads[i - 1], 0]):
                 heads[i] = heads[i - 1]
                 i -= 1
             heads[i] = p
@@ -560,23 +552,22 @@ def offer(state, fx, pools, now, min_prio):  # pragma: no cover - compiled
     n = 0
     for h in range(hn):
         p = heads[h]
-        pool = pools[p]
-        if -CF[pool[0], POOL_RANK] < min_prio:
+        if -CF[heap[p, 0], POOL_RANK] < min_prio:
             break
         sk = p // n_areas
         left = skill_left[sk]
         if left <= 0:
             continue
-        take = min(len(pool), left)
+        take = min(size[p], left)
         if bound:
             take = min(take, (avail[sk, p % n_areas] + avail[sk, n_areas]) * per)
         if take <= 0:
             continue
         skill_left[sk] = left - take
         for _ in range(take):
-            if -CF[pool[0], POOL_RANK] < min_prio:
+            if -CF[heap[p, 0], POOL_RANK] < min_prio:
                 break
-            ids[n] = _pool_pop(st, pool)
+            ids[n] = _pool_pop(st, p)
             n += 1
             I[N_WAIT] -= 1
     ids = ids[:n]
@@ -898,14 +889,11 @@ def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
 
 
 @_jit
-def run_until(state, fx, pools, until):  # pragma: no cover - compiled
+def run_until(st, fx, until):  # pragma: no cover - compiled
     """Process events with time ``< until`` (see the module docstring for early returns).
 
     Returns ``DONE``, ``DISPATCH`` (a round is due at ``F[REQ_T]``) or ``SPACE``.
     """
-    # The pools (a typed List) travel as their own argument: inside a tuple, Numba's
-    # dispatcher types them the slow way (~0.2 ms per call).
-    st = state + (pools,)
     ht, I, F = st[ST_HT], st[ST_I], st[ST_F]
     margin = fx[FX_Q][Q_MARGIN]
     cap_heap = ht.shape[0]
@@ -913,6 +901,7 @@ def run_until(state, fx, pools, until):  # pragma: no cover - compiled
     cap_side = st[ST_ST].shape[0]
     cap_u = st[ST_U].shape[0]
     cap_z = st[ST_Z].shape[0]
+    cap_pool = st[ST_POOL_HEAP].shape[1]
     while I[H_N] > 0:
         t = ht[0]
         if I[REQ_PRIO] != NO_REQUEST and t > F[REQ_T]:
@@ -920,7 +909,7 @@ def run_until(state, fx, pools, until):  # pragma: no cover - compiled
         if t >= until:
             break
         if (cap_heap - I[H_N] < margin or cap_log - I[L_N] < margin
-                or cap_side - I[S_N] < margin
+                or cap_side - I[S_N] < margin or cap_pool - I[POOL_MAX] < margin
                 or cap_u - I[U_CUR] < margin or cap_z - I[Z_CUR] < margin):
             return SPACE
         payload = _pop(st)

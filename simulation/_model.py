@@ -79,6 +79,7 @@ _DRAW_BLOCK = 1 << 16
 #: Initial sizes of the event heap and the logs (both grow by doubling; the log starts
 #: at about the rows a run writes: ~9 per case).
 _HEAP_START = 1 << 14
+_POOL_START = 1 << 10
 _LOG_MIN_ROWS = 1 << 16
 _LOG_ROWS_PER_CASE = 12
 
@@ -277,8 +278,10 @@ class Model:
         self.cases = CaseTable(int(scenario.demand.cases_per_day * 1.2
                                    * (run.days + run.warmup_days + run.drain_days + 1))
                                + 1024)
-        # One pool per (skill, sub-district): a heap of case ids inside the core.
-        self._pools = _core.new_pools(len(skills) * space.n_subdistricts)
+        # One pool per (skill, sub-district): a heap of case ids, one row each.
+        self._pool_heap = np.zeros((len(skills) * space.n_subdistricts, _POOL_START),
+                                   dtype=np.int64)
+        self._pool_n = np.zeros(self._pool_heap.shape[0], dtype=np.int64)
         rows = max(_LOG_MIN_ROWS, _LOG_ROWS_PER_CASE * self.cases.cap)
         self._log = [_Column(np.float64, rows), _Column(np.int32, rows),
                      _Column(np.int8, rows), _Column(np.int16, rows)]
@@ -398,7 +401,8 @@ class Model:
             self._st = (cb[0], cb[1], cb[2], cb[3], cb[4], cb[5], self._team_f,
                         self._team_i, *(c.a for c in self._heap),
                         *(c.a for c in self._log), *(c.a for c in self._side),
-                        self._u, self._z, self._counters, self._floats, self._tstack)
+                        self._u, self._z, self._counters, self._floats, self._tstack,
+                        self._pool_heap, self._pool_n)
         return self._st
 
     def _ensure_space(self, extra_rows: int = 0, extra_events: int = 0) -> None:
@@ -410,7 +414,8 @@ class Model:
             if (I[_core.L_N] + extra_rows < r[0] and I[_core.S_N] + extra_rows < r[1]
                     and I[_core.H_N] + extra_events < r[2]
                     and I[_core.U_CUR] + extra_rows < r[3]
-                    and I[_core.Z_CUR] + extra_rows < r[4]):
+                    and I[_core.Z_CUR] + extra_rows < r[4]
+                    and I[_core.POOL_MAX] + extra_events < r[5]):
                 return
         margin = int(self._fx[1][_core.Q_MARGIN])
         grew = False
@@ -420,6 +425,13 @@ class Model:
             grew |= col.ensure(int(I[_core.S_N]), margin + extra_rows)
         for col in self._heap:
             grew |= col.ensure(int(I[_core.H_N]), margin + extra_events)
+        cap = self._pool_heap.shape[1]
+        need = int(I[_core.POOL_MAX]) + margin + extra_events
+        if need > cap:
+            heap = np.zeros((self._pool_heap.shape[0], max(2 * cap, need)), dtype=np.int64)
+            heap[:, :cap] = self._pool_heap
+            self._pool_heap = heap
+            grew = True
         for name, cur, draw in (("_u", _core.U_CUR, self._rng_u.random),
                                 ("_z", _core.Z_CUR, self._rng_z.standard_normal)):
             buf = getattr(self, name)
@@ -435,7 +447,8 @@ class Model:
         # Counter limits below which every buffer still has its margin (fast check).
         self._room = (self._log[0].a.shape[0] - margin, self._side[0].a.shape[0] - margin,
                       self._heap[0].a.shape[0] - margin,
-                      self._u.shape[0] - margin, self._z.shape[0] - margin)
+                      self._u.shape[0] - margin, self._z.shape[0] - margin,
+                      self._pool_heap.shape[1] - margin)
 
     def _advance(self, until: float) -> None:
         """Run the core's events with time ``< until``, with the dispatch rounds they
@@ -444,7 +457,7 @@ class Model:
         I = self._counters
         while True:
             self._ensure_space()
-            code = _core.run_until(self._state(), self._fx, self._pools, until)
+            code = _core.run_until(self._state(), self._fx, until)
             if code == _core.DISPATCH:
                 min_prio = int(I[_core.REQ_PRIO])
                 I[_core.REQ_PRIO] = _core.NO_REQUEST
@@ -589,7 +602,7 @@ class Model:
         cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
         cs.n = i0 + n
         self._ensure_space(extra_events=n)
-        _core.push_many(self._state(), self._pools, t_reg, _core.EV_REGISTER, i0)
+        _core.push_many(self._state(), t_reg, _core.EV_REGISTER, i0)
 
     def _dispatcher(self):
         interval = self.sc.dispatch.interval_s
@@ -618,7 +631,7 @@ class Model:
         # while their pools grew without bound (CALIBRATION.md, "legacy backlog").
         if self._counters[_core.N_WAIT] == 0:
             return
-        ids, snap = _core.offer(self._state(), self._fx, self._pools, now, min_prio)
+        ids, snap = _core.offer(self._state(), self._fx, now, min_prio)
         if ids.size == 0:
             return
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
@@ -644,7 +657,7 @@ class Model:
         self.policy_seconds += time.perf_counter() - t0
         self.n_policy_calls += 1
         self._ensure_space(extra_rows=n, extra_events=n)
-        _core.assign_batch(self._state(), self._fx, self._pools, now, ids,
+        _core.assign_batch(self._state(), self._fx, now, ids,
                            np.asarray(result.team, dtype=np.int64), team_id, travel, inv)
 
     def _order_ends(self, rng: np.random.Generator, ch: np.ndarray,

@@ -118,13 +118,15 @@ def test_same_seed_same_bytes_different_seed_different(tmp_path, toy):
 
 
 def test_buffer_sizes_do_not_change_a_run(toy, monkeypatch):
-    """The compiled core stops for room (heap, logs, variate buffers) and the model grows
-    or refills them: tiny starting sizes, many stops, must give the very same run."""
+    """The compiled core stops for room (event heap, pools, logs, variate buffers) and
+    the model grows or refills them: tiny starting sizes, many stops, must give the very
+    same run."""
     from urbangrid.simulation import _model
 
     ref = simulate(toy, seed=5)
     monkeypatch.setattr(_model, "_DRAW_BLOCK", 7)
     monkeypatch.setattr(_model, "_HEAP_START", 4)
+    monkeypatch.setattr(_model, "_POOL_START", 2)
     monkeypatch.setattr(_model, "_LOG_MIN_ROWS", 8)
     monkeypatch.setattr(_model, "_LOG_ROWS_PER_CASE", 0)
     small = simulate(toy, seed=5)
