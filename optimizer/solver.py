@@ -22,7 +22,8 @@ would solve by its compiled small paths is solved by one compiled call
 (:func:`_solve_small`; the dense flow by two around OR-Tools, :func:`_solve_dense_small`)
 running the same kernels on the same arrays: the same record and untimed statistics bit
 for bit (``tests/optimizer/test_opt_small.py``). Measured on 2,805 snapshots of a 5-day
-Jing'an run (one task: 40 -> 22 us; 10+ tasks: 268 -> ~230 us).
+Jing'an run, us per call (min of 3 passes): one task 39 -> 23, 2-9 tasks 54 -> 34, 10+
+tasks 266 -> 220.
 """
 
 from __future__ import annotations
