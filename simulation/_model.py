@@ -121,15 +121,13 @@ class CaseTable:
     def __init__(self, capacity: int) -> None:
         self.n = 0
         self.cap = max(capacity, 16)
-        self.blocks = [self._new_block(names, dtype, self.cap) for names, dtype in self.BLOCKS]
+        # Rows get their fill values when reserved (reserve): capacity never used costs
+        # address space, not memory.
+        self.blocks = [np.empty((self.cap, len(names)), dtype=dtype)
+                       for names, dtype in self.BLOCKS]
+        self._fills = [np.array([_fill(name) for name in names], dtype=dtype)
+                       for names, dtype in self.BLOCKS]
         self._views()
-
-    @staticmethod
-    def _new_block(names, dtype, cap) -> np.ndarray:
-        block = np.empty((cap, len(names)), dtype=dtype)
-        for i, name in enumerate(names):
-            block[:, i] = _fill(name)
-        return block
 
     def _views(self) -> None:
         for (names, _), block in zip(self.BLOCKS, self.blocks, strict=True):
@@ -152,18 +150,21 @@ class CaseTable:
         return {name: out[name] for name in self.spec}
 
     def reserve(self, extra: int) -> bool:
-        """Make room for ``extra`` more cases; True when the blocks were reallocated."""
+        """Make room for ``extra`` more cases, rows ``n .. n + extra`` filled with their
+        columns' fill values; True when the blocks were reallocated."""
         need = self.n + extra
-        if need <= self.cap:
-            return False
-        cap = max(need, int(self.cap * 1.5))
-        for k, ((names, dtype), old) in enumerate(zip(self.BLOCKS, self.blocks, strict=True)):
-            new = self._new_block(names, dtype, cap)
-            new[: self.n] = old[: self.n]
-            self.blocks[k] = new
-        self.cap = cap
-        self._views()
-        return True
+        grew = need > self.cap
+        if grew:
+            cap = max(need, int(self.cap * 1.5))
+            for k, old in enumerate(self.blocks):
+                new = np.empty((cap, old.shape[1]), dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                self.blocks[k] = new
+            self.cap = cap
+            self._views()
+        for block, fill in zip(self.blocks, self._fills, strict=True):
+            block[self.n: need] = fill
+        return grew
 
 
 class _Column:
