@@ -208,6 +208,25 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
 
 
 @njit(cache=True)
+def _defer_one(now, work, deadline, priority, w_lateness, w_defer):  # pragma: no cover
+    x = now + work - deadline
+    late = x if x > 0.0 else 0.0  # NaN deadline: no lateness
+    return w_defer * priority + w_lateness * priority * late
+
+
+@njit(cache=True)
+def defer_costs(now, task_work, task_deadline, task_priority, w_lateness,
+                w_defer):  # pragma: no cover - compiled
+    """``DispatchProblem.defer_cost`` (same arithmetic, same order)."""
+    n = task_priority.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _defer_one(now, task_work[i], task_deadline[i], task_priority[i],
+                            w_lateness, w_defer)
+    return out
+
+
+@njit(cache=True)
 def finish_core(team, pinned, given, seq, now, start, end, capacity, team_load, team_skills,
                 task_skill, task_cell, task_work, task_deadline, task_priority, task_current,
                 travel, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
@@ -225,7 +244,8 @@ def finish_core(team, pinned, given, seq, now, start, end, capacity, team_load, 
     for i in range(n):
         j = team[i]
         if j < 0:
-            cost[i] = w_defer * task_priority[i]
+            cost[i] = _defer_one(now, task_work[i], task_deadline[i], task_priority[i],
+                                 w_lateness, w_defer)
             continue
         n_assigned += 1
         if pinned[i] < 0:
@@ -390,7 +410,7 @@ def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load
                 team_skills, task_skill, task_work, task_deadline, task_priority,
                 task_current, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
                 offset, costs)
-    defer = w_defer * task_priority  # DispatchProblem.defer_cost
+    defer = defer_costs(now, task_work, task_deadline, task_priority, w_lateness, w_defer)
     (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
      negative, scale) = assign_small(costs, capacity.astype(np.int64), defer, w_balance, k,
                                      offset, scale, max_rounds, r, price_margin,
@@ -480,7 +500,7 @@ def mcf_dense_arcs(travel, task_cell, now, free_at, shift_start, shift_end, team
                 team_skills, task_skill, task_work, task_deadline, task_priority,
                 task_current, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
                 offset, costs)
-    defer = w_defer * task_priority  # DispatchProblem.defer_cost
+    defer = defer_costs(now, task_work, task_deadline, task_priority, w_lateness, w_defer)
     ok, scale, n_pairs, n_slots, tails, heads, caps, arc_costs = dense_network(
         costs, capacity.astype(np.int64), defer, w_balance, scale, int_budget)
     return (0 if ok else 3), scale, n_pairs, n_slots, tails, heads, caps, arc_costs

@@ -65,8 +65,9 @@ assert (_core.CLOSED, _core.HANDED_BACK, _core.S_INVALID) == (CLOSED, HANDED_BAC
 #: own default (4 h) suits a dispatcher that can hand a deferred task to someone else;
 #: in the model a deferred task only waits in the pool for the next round and meets the
 #: same busy crews, so deferral must be the last resort: about 11.6 days, more than any
-#: pair cost (wait + travel + lateness) a bounded backlog produces. With the 4 h default,
-#: ``mcf`` closed fewer cases than ``nearest`` at equal staffing (MODEL.md, "Deferral").
+#: pair cost (wait + travel + the lateness an assignment adds) a bounded backlog produces.
+#: With the 4 h default, ``mcf`` closed fewer cases than ``nearest`` at equal staffing
+#: (MODEL.md, "Deferral").
 SIM_DEFER_S = 1_000_000.0
 
 
