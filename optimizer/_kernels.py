@@ -24,18 +24,12 @@ _FASTMATH = {"contract", "reassoc", "nsz", "arcp"}
 
 
 @njit(cache=True)
-def skill_reach(task_skill, team_skills, reach):
-    """Fold the skill test into the reach test: ``(cls int32[n], table float32[k, m])``.
-
-    Tasks with equal skill masks form a class (``cls[i]``); ``table[c, j]`` is team
-    ``j``'s reach (longest feasible travel) if it has every skill of class ``c``, else
-    ``-inf``. The scoring loop then needs one float32 compare per pair, ``travel <=
-    table[cls[i], j]``, instead of an int64 mask test that halves its SIMD width. Classes
-    are few (one per skill combination of the batch), so a linear search finds them.
-    """
+def skill_classes(task_skill):  # pragma: no cover - compiled
+    """Tasks with equal skill masks form a class: ``(cls int64[n], masks int64[k])``,
+    task ``i``'s mask is ``masks[cls[i]]``, classes in first-seen order. A batch has few
+    (one per skill combination), so a linear search finds each task's."""
     n = task_skill.shape[0]
-    m = team_skills.shape[0]
-    cls = np.empty(n, np.int32)
+    cls = np.empty(n, np.int64)
     masks = np.empty(n, np.int64)
     k = 0
     last = -1
@@ -55,12 +49,27 @@ def skill_reach(task_skill, team_skills, reach):
             k += 1
         cls[i] = c
         last = c
+    return cls, masks[:k]
+
+
+@njit(cache=True)
+def skill_reach(task_skill, team_skills, reach):
+    """Fold the skill test into the reach test: ``(cls int32[n], table float32[k, m])``.
+
+    ``cls`` are the tasks' :func:`skill_classes`; ``table[c, j]`` is team ``j``'s reach
+    (longest feasible travel) if it has every skill of class ``c``, else ``-inf``. The
+    scoring loop then needs one float32 compare per pair, ``travel <= table[cls[i], j]``,
+    instead of an int64 mask test that halves its SIMD width.
+    """
+    m = team_skills.shape[0]
+    cls, masks = skill_classes(task_skill)
+    k = masks.shape[0]
     table = np.empty((k, m), np.float32)
     for q in range(k):
         sk = masks[q]
         for j in range(m):
             table[q, j] = reach[j] if (team_skills[j] & sk) == sk else -INF32
-    return cls, table
+    return cls.astype(np.int32), table
 
 
 @njit(cache=True, inline="always", fastmath=_FASTMATH)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import assign_small, dense_network, flow_teams, score_small
+from ._kernels import assign_small, dense_network, flow_teams, score_small, skill_classes
 
 _NO_QUALIFIED_TEAM = 1
 _UNREACHABLE = 2
@@ -96,30 +96,11 @@ def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_s
 @njit(cache=True)
 def qualified_lists(task_skill, team_skills):
     """The teams with every skill of each distinct task skill mask, in index order:
-    ``(cls, start, teams)``, task ``i``'s are ``teams[start[cls[i]]:start[cls[i] + 1]]``.
-    A batch has few distinct masks, so a linear search finds each task's."""
-    n = task_skill.shape[0]
+    ``(cls, start, teams)``, task ``i``'s are ``teams[start[cls[i]]:start[cls[i] + 1]]``
+    (``cls`` from :func:`~._kernels.skill_classes`)."""
     m = team_skills.shape[0]
-    cls = np.empty(n, np.int64)
-    masks = np.empty(n, np.int64)
-    k = 0
-    last = -1
-    for i in range(n):
-        sk = task_skill[i]
-        if last >= 0 and masks[last] == sk:
-            cls[i] = last
-            continue
-        c = -1
-        for q in range(k):
-            if masks[q] == sk:
-                c = q
-                break
-        if c < 0:
-            masks[k] = sk
-            c = k
-            k += 1
-        cls[i] = c
-        last = c
+    cls, masks = skill_classes(task_skill)
+    k = masks.shape[0]
     start = np.zeros(k + 1, np.int64)
     for q in range(k):
         sk = masks[q]
