@@ -306,6 +306,7 @@ class Model:
         self._fx = self._fixed_inputs(scenario, catalogue, calendar, teams)
         self._st = None
         self._room = None
+        self._constants: dict[int, np.ndarray] = {}
         self.n_policy_calls = 0
         self.n_rounds = 0
         self.round_seconds = 0.0
@@ -615,6 +616,16 @@ class Model:
             self._dispatch_round(env._now, 0)
             yield env.timeout(interval)
 
+    def _constant(self, value: int, size: int) -> np.ndarray:
+        """A read-only int32 array of ``size`` copies of ``value`` (a view of one cached
+        array: the snapshot's constant fields cost no allocation per round)."""
+        a = self._constants.get(value)
+        if a is None or a.shape[0] < size:
+            a = np.full(max(size, 1024), value, dtype=np.int32)
+            a.flags.writeable = False
+            self._constants[value] = a
+        return a[:size]
+
     def _dispatch_round(self, now: float, min_prio: int) -> None:
         """A dispatch round at ``now``; ``min_prio`` > 0 offers only tasks of at least that
         priority (urgent rounds)."""
@@ -647,9 +658,9 @@ class Model:
             self._Problem, self._validate,
             now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
             task_skill=task_skill, task_deadline=deadline, task_work=work,
-            task_area=task_area, task_pinned=np.full(n, -1, np.int32),
-            task_current=np.full(n, -1, np.int32), task_crews=np.ones(n, np.int32),
-            team_id=team_id, team_cell=np.zeros(m, np.int32), team_skills=team_skills,
+            task_area=task_area, task_pinned=self._constant(-1, n),
+            task_current=self._constant(-1, n), task_crews=self._constant(1, n),
+            team_id=team_id, team_cell=self._constant(0, m), team_skills=team_skills,
             team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
             team_shift_end=shift_end, team_load=load, team_area=area, travel=travel,
             weights=self._weights, cell_travel=None,
