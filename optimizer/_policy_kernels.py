@@ -191,7 +191,7 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
 @njit(cache=True)
 def _defer_one(now, work, deadline, priority, w_lateness, w_defer):  # pragma: no cover
     x = now + work - deadline
-    late = x if x > 0.0 else 0.0  # NaN deadline: no lateness
+    late = x if 0.0 < x < np.inf else 0.0  # finite lateness only (problem.defer_cost)
     return w_defer * priority + w_lateness * priority * late
 
 

@@ -236,7 +236,8 @@ class DispatchProblem:
         int64[n] >= 0, required skill bitmask; team ``j`` qualifies iff
         ``team_skills[j] & task_skill[i] == task_skill[i]``.
     task_deadline
-        float64[n], absolute time the task should be finished (may be in the past).
+        float64[n], absolute time the task should be finished (may be in the past; +inf
+        for none).
     task_work
         float64[n] >= 0, seconds of work on site.
     task_area
@@ -413,7 +414,7 @@ class DispatchProblem:
         (the compiled solvers use :func:`._policy_kernels.defer_costs`, same arithmetic)."""
         w = self.weights
         x = self.now + self.task_work - self.task_deadline
-        late = np.where(x > 0.0, x, 0.0)  # NaN deadline: no lateness
+        late = np.where((x > 0.0) & (x < np.inf), x, 0.0)  # finite lateness only
         return w.defer * self.task_priority + w.lateness * self.task_priority * late
 
     def replace(self, **changes: Any) -> DispatchProblem:

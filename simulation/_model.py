@@ -280,7 +280,9 @@ class Model:
         self.cases = CaseTable(int(scenario.demand.cases_per_day * 1.2
                                    * (run.days + run.warmup_days + run.drain_days + 1))
                                + 1024)
-        # One pool per (skill, sub-district): a heap of case ids, one row each.
+        # One pool per (skill, sub-district): a heap of case ids, one row each. Rows share
+        # one width (the largest pool so far): 84 pools × a few hundred waiting on Jing'an;
+        # a sweep that leaves a skill without crews pays pools × its backlog × 8 B.
         self._pool_heap = np.zeros((len(skills) * space.n_subdistricts, _POOL_START),
                                    dtype=np.int64)
         self._pool_n = np.zeros(self._pool_heap.shape[0], dtype=np.int64)
@@ -669,9 +671,15 @@ class Model:
         result = self.policy(problem)
         self.policy_seconds += time.perf_counter() - t0
         self.n_policy_calls += 1
+        team = np.asarray(result.team, dtype=np.int64)
+        if team.shape != ids.shape or (n and team.max() >= m):
+            # the compiled apply trusts the indices: a custom policy's bad answer stops here
+            raise ValueError(
+                f"dispatch policy answered {team.shape[0]} teams for {n} tasks, or a team "
+                f"index >= {m} (the snapshot's team count); Assignment.team must hold one "
+                "index into the snapshot's teams (or -1) per task")
         self._ensure_space(extra_rows=n, extra_events=n)
-        _core.assign_batch(self._state(), self._fx, now, ids,
-                           np.asarray(result.team, dtype=np.int64), team_id, travel, inv)
+        _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel, inv)
 
     def _order_ends(self, rng: np.random.Generator, ch: np.ndarray,
                     t_reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -725,6 +733,13 @@ class Model:
     def core_events(self) -> int:
         """Life-cycle events the compiled core processed."""
         return int(self._counters[_core.N_EV])
+
+    def release_run_state(self) -> None:
+        """Drop what only the run needed (the core's state tuple, event heap, pools and
+        variate buffers), so that copying the outputs does not add to the run's peak
+        memory."""
+        self._st = self._room = None
+        self._heap = self._pool_heap = self._u = self._z = None
 
     def take_logs(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Hand over the main log (time order) and the side log (rows logged ahead of

@@ -333,6 +333,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_stop)
     model.log_side_rows(model.cases.t_report[unreg], unreg, 0, -1)
     model.cases.status[unreg] = 0
+    model.release_run_state()
     cases = model.cases.columns()
     # Registration times are drawn ahead; those falling after the horizon did not happen.
     cases["t_register"][cases["t_register"] >= model.t_stop] = np.nan

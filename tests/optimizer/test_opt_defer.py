@@ -74,3 +74,15 @@ def test_defer_cost_formula_and_the_compiled_one_agree():
                            w.lateness, w.defer)
     assert got.tobytes() == compiled.tobytes()
     assert (got[:20] == w.defer * prio[:20]).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_infinite_lateness_leaves_the_defer_cost_finite(method):
+    # a -inf deadline makes every pair infinitely late; its defer cost counts finite
+    # lateness only, so the task is deferred as it always was (no solver failure)
+    kw = tiny_kwargs()
+    kw["task_deadline"] = np.array([-np.inf, 90_000.0, 90_000.0])
+    p = DispatchProblem(**kw)
+    assert np.isfinite(p.defer_cost()).all()
+    a = solve(p, method=method)
+    assert a.team[0] == -1

@@ -137,6 +137,24 @@ def test_buffer_sizes_do_not_change_a_run(toy, monkeypatch):
         np.testing.assert_array_equal(ref.events[col], small.events[col], err_msg=col)
 
 
+def test_a_policy_answering_out_of_range_teams_is_stopped(toy):
+    """The answer is applied by compiled code that trusts its indices: a custom policy
+    that returns a team index past the snapshot's teams must fail loudly, not write
+    out of bounds."""
+    from urbangrid.optimizer import get_policy
+
+    base = get_policy("nearest")
+
+    def broken(problem):
+        a = base(problem)
+        team = a.team.copy()
+        team[:] = problem.team_id.shape[0]  # one past the last team
+        return a.__class__(**{**a.__dict__, "team": team})
+
+    with pytest.raises(ValueError, match="team index"):
+        simulate(toy, seed=1, policy=broken)
+
+
 def test_common_random_numbers_across_policies(toy):
     a = simulate(toy, seed=3)
     b = simulate(toy.replace({"dispatch.policy": "legacy"}), seed=3)
