@@ -106,10 +106,16 @@ _KIND_BITS = 16
 #: Return codes of :func:`run_until`.
 DONE, DISPATCH, SPACE = range(3)
 
-# Log codes (must match simulation._model.EVENT_NAMES).
+# Log codes (must match simulation._model.EVENT_NAMES). NumPy scalars, not ints: Numba
+# compiles a function once per distinct *literal* int argument, so `_log(..., CLOSED, -1)`
+# with plain ints compiled `_log` twenty times over (and the cold start took longer).
 (REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
  PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
- CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = range(22)
+ CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = (np.int64(k) for k in range(22))
+#: "no team" in the log, and the other int arguments passed as constants.
+NO_TEAM = np.int64(-1)
+_ZERO = np.int64(0)
+_URGENT = np.int64(3)
 # Case status codes (must match simulation._model.STATUS_NAMES).
 (S_NEW, S_REGISTERED, S_WAITING, S_ASSIGNED, S_PROGRESS, S_CLOSED, S_PARKED,
  S_INVALID) = range(8)
@@ -382,9 +388,9 @@ def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
     _repool(st, fx, c)
     on = fx[FX_Q][Q_ON_EVENTS]
     if on == 2:
-        _request(st, now, 0)
+        _request(st, now, _ZERO)
     elif on == 1 and prio >= 3:
-        _request(st, now, 3)
+        _request(st, now, _URGENT)
 
 
 @_jit
@@ -408,21 +414,21 @@ def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
 @_jit
 def _on_register(st, fx, c, now):  # pragma: no cover - compiled
     CF, CB = st[ST_CF], st[ST_CB]
-    _log_side(st, CF[c, T_REPORT], c, REPORTED, -1)
-    _log(st, now, c, REGISTERED, -1)
+    _log_side(st, CF[c, T_REPORT], c, REPORTED, NO_TEAM)
+    _log(st, now, c, REGISTERED, NO_TEAM)
     if CB[c, STATUS] == S_INVALID:
         CF[c, T_CLOSE] = now
-        _log(st, now, c, INVALID, -1)
+        _log(st, now, c, INVALID, NO_TEAM)
         return
     CB[c, STATUS] = S_REGISTERED
     if CB[c, ON_SPOT]:
         CF[c, T_CLOSE] = now
         CB[c, STATUS] = S_CLOSED
         CB[c, RESOLVED] = 1
-        _log(st, now, c, FIXED_ON_SPOT, -1)
-        _log(st, now, c, CLOSED, -1)
+        _log(st, now, c, FIXED_ON_SPOT, NO_TEAM)
+        _log(st, now, c, CLOSED, NO_TEAM)
         return
-    _route(st, fx, c, 0, now)
+    _route(st, fx, c, _ZERO, now)
 
 
 @_jit
@@ -431,7 +437,7 @@ def _release(st, fx, j, now):  # pragma: no cover - compiled
     TI[LOAD, j] -= 1
     TI[SLOTS, j] += 1
     if fx[FX_Q][Q_ON_EVENTS] == 2:
-        _request(st, now, 0)
+        _request(st, now, _ZERO)
 
 
 @_jit
@@ -744,7 +750,7 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
 def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TI]
     P = fx[FX_P]
-    j = CI[c, TEAM]
+    j = np.int64(CI[c, TEAM])
     _log(st, now, c, SIGNED, j)
     u = np.float64(CG[c, U_LOOP]) if CS[c, N_ATTEMPT] == 0 else _u(st)
     if u < P[P_MISROUTE]:
@@ -763,12 +769,12 @@ def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
 @_jit
 def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
     CI, CS = st[ST_CI], st[ST_CS]
-    _log(st, now, c, RETURNED, CI[c, TEAM])
+    _log(st, now, c, RETURNED, np.int64(CI[c, TEAM]))
     CS[c, N_MISROUTE] += 1
     CS[c, N_ATTEMPT] += 1
     CI[c, TEAM] = -1
     if fx[FX_Q][Q_LEGACY]:
-        _route(st, fx, c, 0, now)
+        _route(st, fx, c, _ZERO, now)
     else:
         _to_pool(st, fx, c, now, now)
 
@@ -786,14 +792,14 @@ def _close(st, c, now):  # pragma: no cover - compiled
     CB[c, STATUS] = S_CLOSED
     CB[c, RESOLVED] = 1
     CF[c, T_CLOSE] = now
-    _log(st, now, c, CLOSED, -1)
+    _log(st, now, c, CLOSED, NO_TEAM)
 
 
 @_jit
 def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB, TF, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TF], st[ST_TI]
     P, Q, CAT, F = fx[FX_P], fx[FX_Q], fx[FX_CAT], st[ST_F]
-    j = CI[c, TEAM]
+    j = np.int64(CI[c, TEAM])
     _log(st, now, c, WORK_DONE, j)
     t0 = TF[TASK_START, j]
     lo = t0 if t0 > P[P_T_STATS] else P[P_T_STATS]
@@ -819,7 +825,8 @@ def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
         t_fb = now + fb
         s = F[INSP_S]
         if t_fb < s or t_fb >= F[INSP_E]:
-            s, e = _window(fx[FX_INSP_START], fx[FX_INSP_END], 0, fx[FX_INSP_START].shape[0], t_fb)
+            s, e = _window(fx[FX_INSP_START], fx[FX_INSP_END], _ZERO,
+                           np.int64(fx[FX_INSP_START].shape[0]), t_fb)
             if t_fb >= F[INSP_E]:
                 F[INSP_S] = s
                 F[INSP_E] = e
@@ -833,18 +840,18 @@ def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
 def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
     CF, CI, CS, CB = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_CB]
     P, Q = fx[FX_P], fx[FX_Q]
-    _log(st, now, c, UNRESOLVED, CI[c, TEAM])
+    _log(st, now, c, UNRESOLVED, np.int64(CI[c, TEAM]))
     if CS[c, N_EXTENSION] < Q[Q_MAX_EXT] and _u(st) < P[P_EXT_PROB]:
         CS[c, N_EXTENSION] += 1
         CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, EXTENDED, -1)
+        _log(st, now, c, EXTENDED, NO_TEAM)
         d = _exp(st, P[P_EXT_MEAN])
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_REPOOL)
     else:
         CB[c, STATUS] = S_PARKED
         CB[c, RESOLVED] = 0
         CF[c, T_CLOSE] = now
-        _log(st, now, c, PARKED, -1)
+        _log(st, now, c, PARKED, NO_TEAM)
 
 
 @_jit
@@ -854,10 +861,10 @@ def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
     if _u(st) < P[P_REWORK]:
         CS[c, N_REWORK] += 1
         CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, REWORK, -1)
+        _log(st, now, c, REWORK, NO_TEAM)
         _to_pool(st, fx, c, now, now)
         return
-    _log(st, now, c, VERIFIED, -1)
+    _log(st, now, c, VERIFIED, NO_TEAM)
     if CB[c, CHANNEL] == HOTLINE:
         if CS[c, N_REOPEN] == 0:
             d = np.float64(CG[c, D_CALLBACK])
@@ -874,15 +881,15 @@ def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
     P, Q = fx[FX_P], fx[FX_Q]
     if _u(st) < P[P_SATISFY]:
         CB[c, SATISFIED] = 1
-        _log(st, now, c, CALLBACK_OK, -1)
+        _log(st, now, c, CALLBACK_OK, NO_TEAM)
         _close(st, c, now)
         return
     CB[c, SATISFIED] = 0
-    _log(st, now, c, CALLBACK_BAD, -1)
+    _log(st, now, c, CALLBACK_BAD, NO_TEAM)
     if CS[c, N_REOPEN] < Q[Q_MAX_REOPEN] and _u(st) < P[P_REOPEN]:
         CS[c, N_REOPEN] += 1
         CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, REOPENED, -1)
+        _log(st, now, c, REOPENED, NO_TEAM)
         _to_pool(st, fx, c, now, now)
     else:
         _close(st, c, now)
@@ -929,11 +936,11 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
         elif kind == EV_ORDER_DONE:
             _close(st, x, t)
         elif kind == EV_PREPARED:
-            _log(st, t, x, PREPARED, -1)
+            _log(st, t, x, PREPARED, NO_TEAM)
             _to_pool(st, fx, x, t, t)
         elif kind == EV_FORWARDED:
-            _log(st, t, x, FORWARDED, -1)
-            _route(st, fx, x, st[ST_CS][x, HOP], t)
+            _log(st, t, x, FORWARDED, NO_TEAM)
+            _route(st, fx, x, np.int64(st[ST_CS][x, HOP]), t)
         elif kind == EV_WAKE:
             st[ST_TI][WAKING, x] = 0
             if not st[ST_TI][BUSY, x]:

@@ -462,7 +462,7 @@ class Model:
         I = self._counters
         while True:
             self._ensure_space()
-            code = _core.run_until(self._state(), self._fx, until)
+            code = _core.run_until(self._state(), self._fx, float(until))
             if code == _core.DISPATCH:
                 min_prio = int(I[_core.REQ_PRIO])
                 I[_core.REQ_PRIO] = _core.NO_REQUEST
