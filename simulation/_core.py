@@ -79,6 +79,7 @@ FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = ran
 (H_N, H_SEQ, L_N, S_N, POOL_SEQ, U_CUR, Z_CUR, REQ_PRIO, N_EV, N_WAIT,
  POOL_MAX) = range(11)
 N_COUNTERS = 11
+_L_N, _S_N = np.int64(L_N), np.int64(S_N)  # non-literal (see EVENT_NAMES)
 INSP_S, INSP_E, REQ_T = range(3)
 N_FLOATS = 3
 #: ``I[REQ_PRIO]`` when no dispatch round is requested.
@@ -106,19 +107,30 @@ _KIND_BITS = 16
 #: Return codes of :func:`run_until`.
 DONE, DISPATCH, SPACE = range(3)
 
-# Log codes (must match simulation._model.EVENT_NAMES). NumPy scalars, not ints: Numba
-# compiles a function once per distinct *literal* int argument, so `_log(..., CLOSED, -1)`
-# with plain ints compiled `_log` twenty times over (and the cold start took longer).
+#: Event types of the log (int8 codes); ``EVENT_NAMES[code]`` is the name.
+EVENT_NAMES = (
+    "reported", "registered", "invalid", "fixed_on_spot", "forwarded", "dispatched",
+    "signed", "returned", "prepared", "travel", "arrived", "work_done", "unresolved",
+    "extended", "parked", "verified", "rework", "callback_ok", "callback_bad", "reopened",
+    "closed", "handed_back",
+)
+# The codes are NumPy scalars, not ints: Numba compiles a function once per distinct
+# *literal* int argument, so `_log(..., CLOSED, -1)` with plain ints compiled `_log`
+# twenty times over (and the cold start took longer).
 (REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
  PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
- CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = (np.int64(k) for k in range(22))
+ CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = (
+     np.int64(k) for k in range(len(EVENT_NAMES)))
 #: "no team" in the log, and the other int arguments passed as constants.
 NO_TEAM = np.int64(-1)
 _ZERO = np.int64(0)
 _URGENT = np.int64(3)
-# Case status codes (must match simulation._model.STATUS_NAMES).
+#: Case status codes; ``STATUS_NAMES[code]`` is the name.
+STATUS_NAMES = ("new", "registered", "waiting", "assigned", "in_progress", "closed",
+                "parked", "invalid")
 (S_NEW, S_REGISTERED, S_WAITING, S_ASSIGNED, S_PROGRESS, S_CLOSED, S_PARKED,
- S_INVALID) = range(8)
+ S_INVALID) = range(len(STATUS_NAMES))
+#: Channel codes (``catalogue.CHANNELS`` order).
 IOT, PATROL, HOTLINE, OTHER = range(4)
 
 DAY = 86400.0
@@ -192,25 +204,25 @@ def push_many(st, times, kind, first_arg):  # pragma: no cover - compiled
 
 # ----------------------------------------------------------------------------- logs
 @_jit
+def _append(t_col, c_col, k_col, m_col, I, counter, t, c, kind, team):  # pragma: no cover
+    n = I[counter]
+    t_col[n] = t
+    c_col[n] = c
+    k_col[n] = kind
+    m_col[n] = team
+    I[counter] = n + 1
+
+
+@_jit
 def _log(st, t, c, kind, team):  # pragma: no cover - compiled
-    I = st[ST_I]
-    n = I[L_N]
-    st[ST_LT][n] = t
-    st[ST_LC][n] = c
-    st[ST_LK][n] = kind
-    st[ST_LM][n] = team
-    I[L_N] = n + 1
+    """A row of the main log (time order)."""
+    _append(st[ST_LT], st[ST_LC], st[ST_LK], st[ST_LM], st[ST_I], _L_N, t, c, kind, team)
 
 
 @_jit
 def _log_side(st, t, c, kind, team):  # pragma: no cover - compiled
-    I = st[ST_I]
-    n = I[S_N]
-    st[ST_ST][n] = t
-    st[ST_SC][n] = c
-    st[ST_SK][n] = kind
-    st[ST_SM][n] = team
-    I[S_N] = n + 1
+    """A row logged ahead of (or behind) its time, merged into order after the run."""
+    _append(st[ST_ST], st[ST_SC], st[ST_SK], st[ST_SM], st[ST_I], _S_N, t, c, kind, team)
 
 
 # ----------------------------------------------------------------------------- random
@@ -588,7 +600,8 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
     area-bound crews, district-wide or own area among the tasks'). Travel is gathered
     from the destination-major matrices for the pairs where the team has a skill a task
     in the cell needs, +inf elsewhere (the policies read only those,
-    ``DispatchProblem.travel``); area-bound crews get +inf outside their area.
+    ``DispatchProblem.travel``), times the travel factor of the surges in force; area-bound
+    crews get +inf outside their area.
     """
     CF, CI, CS, TF, TI = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_TF], st[ST_TI]
     CAT, cell_sub, cat_bit = fx[FX_CAT], fx[FX_CELL_SUB], fx[FX_CAT_BIT]
@@ -633,6 +646,10 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
     m = teams.shape[0]
     travel = gather_travel(st[ST_TRAVEL], TI[STACK][teams], TI[TCELL][teams], uc,
                            TI[SKILLS][teams], cell_skill)
+    if fx[FX_SURGES].shape[0]:
+        f = _travel_factor(fx, now)
+        if f != 1.0:
+            travel *= np.float32(f)
     if bound:
         for q in range(m):
             a = TI[AREA, teams[q]]

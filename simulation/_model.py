@@ -30,6 +30,17 @@ from ._core import (
     CASE_I32,
     CASE_I64,
     CASE_INTERNAL,
+    CLOSED,
+    EVENT_NAMES,
+    HOTLINE,
+    IOT,
+    PATROL,
+    REPORTED,
+    S_CLOSED,
+    S_INVALID,
+    S_NEW,
+    S_PARKED,
+    STATUS_NAMES,
     TEAM_F64,
     TEAM_I64,
 )
@@ -38,27 +49,6 @@ from .catalogue import CHANNELS, Catalogue
 from .demand import DemandModel
 from .scenario import Scenario
 from .space import MODES, Space
-
-# Event types of the log (int8 codes); EVENT_NAMES[code] is the name.
-EVENT_NAMES = (
-    "reported", "registered", "invalid", "fixed_on_spot", "forwarded", "dispatched",
-    "signed", "returned", "prepared", "travel", "arrived", "work_done", "unresolved",
-    "extended", "parked", "verified", "rework", "callback_ok", "callback_bad", "reopened",
-    "closed", "handed_back",
-)
-(REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
- PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
- CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = range(len(EVENT_NAMES))
-
-# Case status codes.
-STATUS_NAMES = ("new", "registered", "waiting", "assigned", "in_progress", "closed",
-                "parked", "invalid")
-(S_NEW, S_REGISTERED, S_WAITING, S_ASSIGNED, S_PROGRESS, S_CLOSED, S_PARKED,
- S_INVALID) = range(len(STATUS_NAMES))
-
-IOT, PATROL, HOTLINE, OTHER = range(4)
-
-assert (_core.CLOSED, _core.HANDED_BACK, _core.S_INVALID) == (CLOSED, HANDED_BACK, S_INVALID)
 
 #: Default ``ScoreWeights.defer`` (seconds-equivalent per priority unit) of the snapshots
 #: the model builds, unless ``dispatch.params.weights.defer`` sets one. The optimizer's
@@ -229,15 +219,7 @@ class Model:
         wf = scenario.workflow
         self.legacy = wf.process == "legacy"
 
-        # -- categories
         skills = catalogue.skills
-        self.skill_names = skills
-        self.cat_skill_bit = catalogue.skill_index()
-        self.cat_work_mean = catalogue.work_mean_s
-        self._cat_bit = self.cat_skill_bit.tolist()
-        self._cat_prio = catalogue.priority.tolist()
-        self._cell_sub = space.subdistrict.tolist()
-        self._cell_list_sub = space.subdistrict
 
         # -- teams: one float64 and one int64 block, each column an attribute (a view)
         m = teams["skills"].shape[0]
@@ -252,27 +234,16 @@ class Model:
             getattr(self, "team_" + name)[:] = teams[name]
         self.team_cell[:] = self.team_home
         self.team_slots[:] = self.team_capacity
-        self.team_shift_end[:] = -1.0
+        self.team_shift_end[:] = -1.0  # stale: the first round (_core.offer) sets them
         self.team_qhead[:] = -1
         self.team_qtail[:] = -1
         self.patterns = teams["patterns"]  # list of ShiftWindows
-        self._refresh_shifts(0.0, force=True)
         used = [k for k, mode in enumerate(MODES) if (self.team_mode == k).any()]
         # Transposed (destination-major) copies: a batch reads the rows of its few task
         # cells, contiguous in memory, instead of one cache line per team row (3 × faster
         # on Jing'an; the matrices are 40 MB each and do not stay in cache).
         self._tstack = space.travel_stack_t(tuple(MODES[k] for k in used))
         self.team_stack[:] = np.searchsorted(np.array(used), self.team_mode)
-        n_sub = space.n_subdistricts
-        self.n_areas = n_sub
-        area_col = np.where(self.team_area < 0, n_sub, self.team_area)
-        self._area_onehot = np.zeros((m, n_sub + 1))
-        self._area_onehot[np.arange(m), area_col] = 1.0
-        self._bits = np.arange(len(skills), dtype=np.int64)
-        self._cat_mask = np.left_shift(1, self.cat_skill_bit).astype(np.int64)
-        # has_all[s, j] = 1.0 when team j has skill s.
-        self._has_all = ((self.team_skills[None, :] >> self._bits[:, None]) & 1).astype(float)
-        self._area_bound = scenario.dispatch.area_bound
         self._validate = scenario.dispatch.validate_snapshots
         self.inspector_windows = teams["inspector_windows"]
 
@@ -331,9 +302,6 @@ class Model:
         hl = scenario.channels.hotline
         self._order_types = list(hl.order_types.values())
         self._order_scale = hl.order_time_scale
-        self._surge_windows = [(s.start_day * DAY, (s.start_day + s.days) * DAY,
-                                s.travel_factor)
-                               for s in scenario.demand.surges if s.travel_factor != 1.0]
 
     def _fixed_inputs(self, sc: Scenario, cat: Catalogue, cal: WorkCalendar, teams) -> tuple:
         """The core's read-only inputs: parameters, flags, category table, calendar,
@@ -395,8 +363,8 @@ class Model:
         return (P, Q, table, cal.cum.astype(float), cal.workday.astype(np.bool_), forward,
                 surges, pat_start, pat_end, off, np.asarray(insp.start, dtype=float),
                 np.asarray(insp.end, dtype=float),
-                np.asarray(self._cell_list_sub, dtype=np.int64),
-                np.asarray(self.cat_skill_bit, dtype=np.int64))
+                np.asarray(self.space.subdistrict, dtype=np.int64),
+                np.asarray(cat.skill_index(), dtype=np.int64))
 
     # ------------------------------------------------------------------ core state
     def _state(self) -> tuple:
@@ -478,24 +446,6 @@ class Model:
     def n_waiting(self) -> int:
         """Cases waiting in the dispatch pools."""
         return int(self._counters[_core.N_WAIT])
-
-    def _refresh_shifts(self, now: float, force: bool = False) -> None:
-        stale = self.team_shift_end <= now
-        if not force and not stale.any():
-            return
-        for p, win in enumerate(self.patterns):
-            sel = stale & (self.team_pattern == p)
-            if sel.any():
-                s, e = win.window_at(now)
-                self.team_shift_start[sel] = s
-                self.team_shift_end[sel] = e
-
-    def _travel_factor(self, t: float) -> float:
-        f = 1.0
-        for a, b, k in self._surge_windows:
-            if a <= t < b:
-                f *= k
-        return f
 
     # ------------------------------------------------------------------ arrivals
     def _days(self):
@@ -651,10 +601,6 @@ class Model:
             return
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
          capacity, shift_start, shift_end, load, area, travel) = snap
-        if self._surge_windows:
-            f = self._travel_factor(now)
-            if f != 1.0:
-                travel *= np.float32(f)
         n, m = ids.size, team_id.size
         problem = make_problem(
             self._Problem, self._validate,
@@ -821,5 +767,8 @@ def deadlines(cal: WorkCalendar, cat: Catalogue, t_register: np.ndarray,
     return out
 
 
-__all__ = ["CHANNELS", "EVENT_NAMES", "SIM_DEFER_S", "STATUS_NAMES", "Model", "deadlines",
+# The log and status codes live in _core (one home); kpis, output and the tests read
+# them from here.
+__all__ = ["CHANNELS", "CLOSED", "EVENT_NAMES", "HOTLINE", "REPORTED", "SIM_DEFER_S",
+           "STATUS_NAMES", "S_CLOSED", "S_INVALID", "S_PARKED", "Model", "deadlines",
            "make_problem"]
