@@ -461,29 +461,44 @@ def scale_cost(c, scale):
     return np.int64(np.floor(np.float64(c) * scale + 0.5))
 
 
+@njit(cache=True, inline="always")
+def _price_arc(row, j, scale, pi, pot_team, skip_j, reject, margin, r, best_v, best_j, cnt,
+               neg):  # pragma: no cover - compiled
+    """Price arc ``i -> j`` of one row: keep it in the ``r`` best when its reduced cost is
+    below ``margin``; returns the updated ``(cnt, neg)``."""
+    v = row[j]
+    # a float estimate rejects most arcs before the exact integer reduced cost; one
+    # well-predicted branch: infeasible pairs (inf) fail it too
+    if not np.float64(v) * scale - np.float64(pot_team[j]) < reject or j == skip_j:
+        return cnt, neg
+    rc = scale_cost(v, scale) + pi - pot_team[j]
+    if rc >= margin:
+        return cnt, neg
+    if rc < 0:
+        neg += 1
+    return _insert(best_v, best_j, cnt, r, rc, j), neg
+
+
+@njit(cache=True, inline="always")
+def _price_out(best_j, cnt, neg, r, out_row):  # pragma: no cover - compiled
+    """A row's picked arcs (none when no arc is negative), -1 padded."""
+    if neg == 0:
+        cnt = 0
+    for t in range(r):
+        out_row[t] = best_j[t] if t < cnt else -1
+
+
 @njit(cache=True)
 def _price_row(row, scale, pi, pot_team, skip_j, r, margin, out_row):
     best_v = np.zeros(r, np.int64)
     best_j = np.full(r, -1, np.int32)
     cnt = 0
     neg = 0
-    # a float estimate rejects most arcs before the exact integer reduced cost
     reject = np.float64(margin) + 1.0 - np.float64(pi)
     for j in range(row.shape[0]):
-        v = row[j]
-        # one well-predicted branch: infeasible pairs (inf) fail it too
-        if not np.float64(v) * scale - np.float64(pot_team[j]) < reject or j == skip_j:
-            continue
-        rc = scale_cost(v, scale) + pi - pot_team[j]
-        if rc >= margin:
-            continue
-        if rc < 0:
-            neg += 1
-        cnt = _insert(best_v, best_j, cnt, r, rc, j)
-    if neg == 0:
-        cnt = 0
-    for t in range(r):
-        out_row[t] = best_j[t] if t < cnt else -1
+        cnt, neg = _price_arc(row, j, scale, pi, pot_team, skip_j, reject, margin, r,
+                              best_v, best_j, cnt, neg)
+    _price_out(best_j, cnt, neg, r, out_row)
     return neg
 
 
@@ -1088,20 +1103,9 @@ def _price_cols(cost, start, cols, scale, pot_task, pot_team, team_of, skip, r, 
         neg = 0
         reject = np.float64(margin) + 1.0 - np.float64(pi)
         for q in range(start[i], start[i + 1]):
-            j = cols[q]
-            v = row[j]
-            if not np.float64(v) * scale - np.float64(pot_team[j]) < reject or j == skip_j:
-                continue
-            rc = scale_cost(v, scale) + pi - pot_team[j]
-            if rc >= margin:
-                continue
-            if rc < 0:
-                neg += 1
-            cnt = _insert(best_v, best_j, cnt, r, rc, j)
-        if neg == 0:
-            cnt = 0
-        for t in range(r):
-            out[i, t] = best_j[t] if t < cnt else -1
+            cnt, neg = _price_arc(row, cols[q], scale, pi, pot_team, skip_j, reject, margin,
+                                  r, best_v, best_j, cnt, neg)
+        _price_out(best_j, cnt, neg, r, out[i])
         count[i] = neg
     return count
 

@@ -31,17 +31,15 @@ _IMAX = np.iinfo(np.int64).max
 
 
 @njit(cache=True)
-def _why_not(c, sk, area, travel, team_skills, team_area, start, end):
+def _why_not(c, sk, travel, team_skills, start, end):
     """Why no team took a task: the first test failed by every team in
-    ``qualified -> reachable -> arrives on shift``, else NO_CAPACITY. With ``area`` >= -2
-    only teams of that area or district-wide ones count (``area == -2``: all teams)."""
+    ``qualified -> reachable -> arrives on shift``, else NO_CAPACITY (``nearest``;
+    ``legacy_loop`` asks the same over its own area's teams)."""
     any_q = False
     any_reach = False
     any_shift = False
     for j in range(team_skills.shape[0]):
         if (team_skills[j] & sk) != sk:
-            continue
-        if area != -2 and team_area[j] != area and team_area[j] != -1:
             continue
         any_q = True
         t = np.float64(travel[j, c])
@@ -67,7 +65,6 @@ def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_s
     shift end (first such team on ties); that team's ``start`` moves on by travel + work,
     its ``cap`` drops by one. ``team``/``reason``/``start``/``cap`` are updated in place."""
     m = team_skills.shape[0]
-    dummy_area = np.empty(0, np.int32)
     for k in range(order.shape[0]):
         i = order[k]
         if pinned[i] >= 0:
@@ -90,7 +87,7 @@ def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_s
             cap[bj] -= 1
             start[bj] = start[bj] + np.float64(travel[bj, c]) + task_work[i]
         else:
-            reason[i] = _why_not(c, sk, -2, travel, team_skills, dummy_area, start, end)
+            reason[i] = _why_not(c, sk, travel, team_skills, start, end)
 
 
 @njit(cache=True)
