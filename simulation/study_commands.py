@@ -145,7 +145,6 @@ def _progress(quiet: bool):
 
 def run_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from .compare import compare_scenarios, comparison_document
     from .report import write_comparison_report
@@ -180,14 +179,10 @@ def run_compare(args: argparse.Namespace) -> int:
                                          encoding="utf-8")
     write_comparison_report(out, doc, cmp.first)
     if not args.quiet:
-        table = Table(title=f"{' vs '.join(cmp.names)}: {cmp.scenarios[0].run.days:g} days, "
-                      f"{cmp.replications} replications (common random numbers), seed "
-                      f"{cmp.seed}")
-        table.add_column("KPI")
-        for n in cmp.names:
-            table.add_column(n, justify="right")
-        for n in cmp.names[1:]:
-            table.add_column(f"{n} − {cmp.baseline}", justify="right")
+        table = _compare_table(
+            f"{' vs '.join(cmp.names)}: {cmp.scenarios[0].run.days:g} days, "
+            f"{cmp.replications} replications (common random numbers), seed {cmp.seed}",
+            "KPI", cmp)
         zero = False
         for group, name, fmt in _COMPARE_ROWS:
             cells, crosses = _compare_cells(doc, cmp.names, group, name, fmt)
@@ -203,6 +198,20 @@ def run_compare(args: argparse.Namespace) -> int:
         Console(stderr=True).print(f"wrote {out}/comparison.json and report.html in "
                                    f"{wall:.1f} s")
     return 0
+
+
+def _compare_table(title: str, first_column: str, cmp):
+    """An empty comparison table: the row label, each scenario, then each paired
+    difference against the baseline (rows come from :func:`_compare_cells`)."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column(first_column)
+    for n in cmp.names:
+        table.add_column(n, justify="right")
+    for n in cmp.names[1:]:
+        table.add_column(f"{n} − {cmp.baseline}", justify="right")
+    return table
 
 
 def _compare_cells(doc: dict, names: list[str], group: str, kpi: str,
@@ -225,18 +234,12 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
     """One KPI per sub-district, each scenario and the paired differences; True when a
     difference's interval contains 0."""
     from rich.console import Console
-    from rich.table import Table
 
     from .kpis import SUBDISTRICT_PREFIX
 
     fmt = dict((n, f) for g, n, f in _COMPARE_ROWS).get(kpi, "{:.3g}")
     space = next(iter(cmp.first.values())).space
-    table = Table(title=f"{kpi} by sub-district")
-    table.add_column("sub-district")
-    for n in cmp.names:
-        table.add_column(n, justify="right")
-    for n in cmp.names[1:]:
-        table.add_column(f"{n} − {cmp.baseline}", justify="right")
+    table = _compare_table(f"{kpi} by sub-district", "sub-district", cmp)
     zero = False
     for code, name in zip(space.sub_codes, space.sub_names, strict=True):
         cells, crosses = _compare_cells(doc, cmp.names, SUBDISTRICT_PREFIX + str(code), kpi,
