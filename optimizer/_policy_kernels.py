@@ -561,3 +561,53 @@ def mcf_batch(mode, travel, task_cell, now, free_at, shift_start, shift_end, tea
         team, cost, reason, eta, pos)
     return (0, 0.0, 0, 0, 0, 0, 0, 0, 0, e64, scale, assigned, deferred, pairs, opt, e32,
             e32, e64, e64)
+
+
+#: :func:`decide`'s policy kinds (``compiled.CompiledPolicy.kind``).
+KIND_NEAREST = 1
+KIND_LEGACY = 2
+KIND_MCF = 3
+
+
+@njit(cache=True)
+def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_per_arc,
+           int_budget, now, task_cell, task_skill, task_work, task_area, task_deadline,
+           task_priority, task_current, task_pinned, travel, team_skills, team_area, free_at,
+           shift_start, shift_end, capacity, team_load, cell_travel, use_cell_travel,
+           w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer, team):
+    """A built-in policy's teams for one snapshot, for a caller that is itself compiled
+    (the simulation's event loop): ``team`` (int32, length n) receives what the policy's
+    :class:`~urbangrid.optimizer.Assignment` would hold in ``team``, computed by the
+    kernel the policy calls, on the same arrays, with the same constants
+    (``compiled.CompiledPolicy`` carries them): ``nearest`` and ``legacy`` by
+    :func:`sequential`, ``mcf`` by :func:`mcf_small` where ``solve`` takes that path.
+
+    Returns 0 when ``team`` is filled; 1 when the policy would take another path for this
+    snapshot (``mcf``: a batch beyond ``max_tasks`` / ``max_elements``, no team, at most
+    ``candidates`` teams (the dense flow through OR-Tools), a pinned task, or a flow that
+    stopped before a proven optimum): the caller then calls the Python policy.
+    """
+    n = task_cell.shape[0]
+    m = free_at.shape[0]
+    cost = np.empty(n, np.float64)
+    reason = np.empty(n, np.int8)
+    eta = np.empty(n, np.float64)
+    pos = np.empty(n, np.int32)
+    if kind == KIND_NEAREST or kind == KIND_LEGACY:
+        sequential(kind == KIND_LEGACY, now, task_cell, task_skill, task_work, task_area,
+                   task_deadline, task_priority, task_current, task_pinned, travel,
+                   team_skills, team_area, free_at, shift_start, shift_end, capacity,
+                   team_load, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
+                   w_balance, w_reassignment, w_defer, team, cost, reason, eta, pos)
+        return 0
+    if kind != KIND_MCF or not (0 < n <= max_tasks and 0 < m and n * m < max_elements) or (
+            candidates >= m):
+        return 1
+    k = max(candidates, 1)
+    got = mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
+                    team_skills, task_skill, task_work, task_deadline, task_priority,
+                    task_current, task_pinned, capacity, cell_travel, use_cell_travel,
+                    w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer, k,
+                    scale, max_rounds, k, 0.0, max(64, n // 40), budget_per_arc, int_budget,
+                    team, cost, reason, eta, pos)
+    return 0 if got[0] == 0 else 1

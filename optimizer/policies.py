@@ -49,6 +49,7 @@ from ._common import (
     priority_order_numpy,
     qualified,
 )
+from .compiled import KIND_LEGACY, KIND_MCF, KIND_NEAREST, CompiledPolicy
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
 
@@ -145,6 +146,7 @@ def nearest() -> Policy:
     def run(p: DispatchProblem) -> Assignment:
         return _sequential(p, "nearest")
 
+    run.compiled_form = CompiledPolicy(KIND_NEAREST)
     return run
 
 
@@ -155,6 +157,7 @@ def legacy() -> Policy:
     def run(p: DispatchProblem) -> Assignment:
         return _sequential(p, "legacy")
 
+    run.compiled_form = CompiledPolicy(KIND_LEGACY)
     return run
 
 
@@ -249,6 +252,8 @@ def mcf(candidates: int = 8, time_limit: float | None = None) -> Policy:
     def run(p: DispatchProblem) -> Assignment:
         return solve(p, method="mcf", time_limit=time_limit, candidates=candidates)
 
+    if time_limit is None:  # with a limit, solve() never takes the compiled small path
+        run.compiled_form = CompiledPolicy(KIND_MCF, candidates=candidates)
     return run
 
 

@@ -31,6 +31,7 @@ import math
 
 import numba
 import numpy as np
+from urbangrid.optimizer.compiled import decide
 
 from ._kernels import gather_travel
 
@@ -77,22 +78,27 @@ FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = ran
 
 #: Counters (int64 vector ``I``) and float scalars (``F``).
 (H_N, H_SEQ, L_N, S_N, POOL_SEQ, U_CUR, Z_CUR, REQ_PRIO, N_EV, N_WAIT,
- POOL_MAX) = range(11)
-N_COUNTERS = 11
+ POOL_MAX, ROUND_PRIO, NEED, N_ROUNDS, N_COMPILED) = range(15)
+N_COUNTERS = 15
 _L_N, _S_N = np.int64(L_N), np.int64(S_N)  # non-literal (see EVENT_NAMES)
-INSP_S, INSP_E, REQ_T = range(3)
-N_FLOATS = 3
+INSP_S, INSP_E, REQ_T, NEXT_TICK, ROUND_T = range(5)
+N_FLOATS = 5
 #: ``I[REQ_PRIO]`` when no dispatch round is requested.
 NO_REQUEST = 1 << 30
 
 #: Parameters (float64 vector ``P``) and flags (int64 vector ``Q``).
 (P_SIGN, P_FAST_SIGN, P_MISROUTE, P_RETURN, P_FEEDBACK, P_VERIFY, P_FAST_VERIFY,
  P_REWORK, P_CALLBACK, P_SATISFY, P_REOPEN, P_EXT_PROB, P_EXT_MEAN, P_T_STATS, P_T_END,
- P_T_STOP, P_LOOKAHEAD, P_DAY_OFFSET, P_WORK_START, P_DAY_LENGTH, P_OTHER_BOOST) = range(21)
-N_PARAMS = 21
+ P_T_STOP, P_LOOKAHEAD, P_DAY_OFFSET, P_WORK_START, P_DAY_LENGTH, P_OTHER_BOOST,
+ P_TICK, P_W_TRAVEL, P_W_WAIT, P_W_LATENESS, P_W_BALANCE, P_W_REASSIGNMENT, P_W_DEFER,
+ P_POL_SCALE, P_POL_INT_BUDGET) = range(30)
+N_PARAMS = 30
 (Q_LEGACY, Q_IOT_FAST, Q_HANDOVER, Q_ON_EVENTS, Q_MAX_EXT, Q_MAX_REOPEN, Q_MARGIN,
- Q_N_BITS, Q_PER_SLOT, Q_AREA_BOUND) = range(10)
-N_FLAGS = 10
+ Q_N_BITS, Q_PER_SLOT, Q_AREA_BOUND, Q_POLICY, Q_POL_CANDIDATES, Q_POL_MAX_TASKS,
+ Q_POL_MAX_ELEMENTS, Q_POL_MAX_ROUNDS, Q_POL_BUDGET) = range(16)
+N_FLAGS = 16
+#: ``Q[Q_POLICY]`` of a policy without a compiled form (rounds are handed to Python).
+PYTHON_POLICY = 0
 ON_EVENTS_CODES = ("none", "urgent", "all")
 
 #: Category table rows (float64 block ``CAT``).
@@ -105,7 +111,7 @@ WORK_DISTS = ("exp", "lognormal", "fixed")
 _KIND_BITS = 16
 
 #: Return codes of :func:`run_until`.
-DONE, DISPATCH, SPACE = range(3)
+DONE, DISPATCH, SPACE, OFFERED = range(4)
 
 #: Event types of the log (int8 codes); ``EVENT_NAMES[code]`` is the name.
 EVENT_NAMES = (
@@ -521,36 +527,15 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     priority (urgent rounds). Returns the case ids in offer order and their snapshot
     (:func:`_snapshot`; no tasks: empty ids).
     """
-    CF, TF, TI, I = st[ST_CF], st[ST_TF], st[ST_TI], st[ST_I]
-    P, Q = fx[FX_P], fx[FX_Q]
-    n_bits = Q[Q_N_BITS]
+    CF, I = st[ST_CF], st[ST_I]
+    Q = fx[FX_Q]
     per = Q[Q_PER_SLOT]
     bound = Q[Q_AREA_BOUND]
     heap, size = st[ST_POOL_HEAP], st[ST_POOL_N]
     n_pools = size.shape[0]
-    n_areas = n_pools // n_bits
-    m = TF.shape[1]
-    horizon = now + P[P_LOOKAHEAD]
-    cand = np.empty(m, dtype=np.int64)
-    skill_left = np.zeros(n_bits, dtype=np.int64)
-    avail = np.zeros((n_bits, n_areas + 1), dtype=np.int64)
-    k = 0
-    for j in range(m):
-        if TF[SHIFT_END, j] <= now:
-            s, e = _pattern_window(fx, TI[PATTERN, j], now)
-            TF[SHIFT_START, j] = s
-            TF[SHIFT_END, j] = e
-        slots = TI[SLOTS, j]
-        if slots > 0 and TF[SHIFT_START, j] <= horizon:
-            cand[k] = j
-            k += 1
-            skills = TI[SKILLS, j]
-            area = TI[AREA, j]
-            for b in range(n_bits):
-                if (skills >> b) & 1:
-                    skill_left[b] += slots * per
-                    avail[b, area if area >= 0 else n_areas] += slots
-    cand = cand[:k]
+    n_areas = n_pools // Q[Q_N_BITS]
+    cand, skill_left, avail = _candidates(st, fx, now)
+    k = cand.shape[0]
     ids = np.empty(min(I[N_WAIT], skill_left.sum()), dtype=np.int64)
     if k == 0 or ids.shape[0] == 0:
         ids = ids[:0]
@@ -590,6 +575,49 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
             I[N_WAIT] -= 1
     ids = ids[:n]
     return ids, _snapshot(st, fx, now, cand, ids)
+
+
+@_jit
+def _candidates(st, fx, now):  # pragma: no cover - compiled
+    """Bring stale shift windows up to date; the teams with a free slot on duty within
+    the look-ahead, and per skill the tasks a round may offer (``batch_per_slot`` per
+    free slot) and, per (skill, area or district-wide), the free slots. Calling it twice
+    at the same ``now`` gives the same answer."""
+    TF, TI = st[ST_TF], st[ST_TI]
+    P, Q = fx[FX_P], fx[FX_Q]
+    n_bits = Q[Q_N_BITS]
+    per = Q[Q_PER_SLOT]
+    n_areas = st[ST_POOL_N].shape[0] // n_bits
+    m = TF.shape[1]
+    horizon = now + P[P_LOOKAHEAD]
+    cand = np.empty(m, dtype=np.int64)
+    skill_left = np.zeros(n_bits, dtype=np.int64)
+    avail = np.zeros((n_bits, n_areas + 1), dtype=np.int64)
+    k = 0
+    for j in range(m):
+        if TF[SHIFT_END, j] <= now:
+            s, e = _pattern_window(fx, TI[PATTERN, j], now)
+            TF[SHIFT_START, j] = s
+            TF[SHIFT_END, j] = e
+        slots = TI[SLOTS, j]
+        if slots > 0 and TF[SHIFT_START, j] <= horizon:
+            cand[k] = j
+            k += 1
+            skills = TI[SKILLS, j]
+            area = TI[AREA, j]
+            for b in range(n_bits):
+                if (skills >> b) & 1:
+                    skill_left[b] += slots * per
+                    avail[b, area if area >= 0 else n_areas] += slots
+    return cand[:k], skill_left, avail
+
+
+@_jit
+def snapshot(st, fx, now, ids):  # pragma: no cover - compiled
+    """The snapshot :func:`offer` returned with ``ids`` at ``now``, again (for a round
+    :func:`run_until` offered and hands to Python: nothing changed in between)."""
+    cand, _, _ = _candidates(st, fx, now)
+    return _snapshot(st, fx, now, cand, ids)
 
 
 @_jit
@@ -913,29 +941,95 @@ def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
 
 
 @_jit
-def run_until(st, fx, until):  # pragma: no cover - compiled
-    """Process events with time ``< until`` (see the module docstring for early returns).
+def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
+    """A dispatch round decided by the policy's compiled form
+    (:func:`urbangrid.optimizer.compiled.decide`) and applied here. Returns the offered
+    case ids when the policy would take another path for this snapshot (nothing applied:
+    the caller hands the round to the Python policy), else an empty array."""
+    I, P, Q = st[ST_I], fx[FX_P], fx[FX_Q]
+    if I[N_WAIT] == 0:
+        return np.empty(0, dtype=np.int64)
+    ids, snap = offer(st, fx, now, min_prio)
+    n = ids.shape[0]
+    if n == 0:
+        return ids
+    (inv, task_skill, task_area, deadline, prio, work, teams, team_skills, free_at, capacity,
+     shift_start, shift_end, load, area, travel) = snap
+    none = np.full(n, -1, dtype=np.int32)  # task_current, task_pinned
+    team = np.empty(n, dtype=np.int32)
+    status = decide(Q[Q_POLICY], Q[Q_POL_CANDIDATES], Q[Q_POL_MAX_TASKS],
+                    Q[Q_POL_MAX_ELEMENTS], P[P_POL_SCALE], Q[Q_POL_MAX_ROUNDS],
+                    Q[Q_POL_BUDGET], P[P_POL_INT_BUDGET], now, inv, task_skill, work,
+                    task_area, deadline, prio, none, none, travel, team_skills, area, free_at,
+                    shift_start, shift_end, capacity, load,
+                    np.zeros((1, 1), dtype=np.float32), False, P[P_W_TRAVEL], P[P_W_WAIT],
+                    P[P_W_LATENESS], P[P_W_BALANCE], P[P_W_REASSIGNMENT], P[P_W_DEFER], team)
+    if status != 0:
+        return ids
+    I[N_COMPILED] += 1
+    assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
+    return ids[:0]
 
-    Returns ``DONE``, ``DISPATCH`` (a round is due at ``F[REQ_T]``) or ``SPACE``.
+
+@_jit
+def run_until(st, fx, until):  # pragma: no cover - compiled
+    """Process events with time ``< until`` and the dispatch rounds due before it.
+
+    A round is due at an urgent request's time once every event at that time has run,
+    and at each dispatcher tick (every ``P_TICK`` seconds from 0) once every event at or
+    before the tick has run; a request's round comes before a tick's at the same time.
+    With a compiled policy the round runs here (:func:`_compiled_round`).
+
+    Returns ``(code, ids)``: ``DONE``; ``DISPATCH``, a round for the Python policy is due
+    at ``F[ROUND_T]`` with minimum priority ``I[ROUND_PRIO]`` (nothing offered yet);
+    ``OFFERED``, the compiled policy handed back the round at ``F[ROUND_T]`` whose tasks
+    ``ids`` it took from the pools (the caller decides and applies it); ``SPACE``, a
+    buffer needs room (``I[NEED]`` rows and events beyond the margin) before the next
+    event or round. ``ids`` is empty but for ``OFFERED``.
     """
-    ht, I, F = st[ST_HT], st[ST_I], st[ST_F]
+    ht, I, F, P = st[ST_HT], st[ST_I], st[ST_F], fx[FX_P]
     margin = fx[FX_Q][Q_MARGIN]
+    compiled = fx[FX_Q][Q_POLICY] != PYTHON_POLICY
+    tick = P[P_TICK]
     cap_heap = ht.shape[0]
     cap_log = st[ST_LT].shape[0]
     cap_side = st[ST_ST].shape[0]
     cap_u = st[ST_U].shape[0]
     cap_z = st[ST_Z].shape[0]
     cap_pool = st[ST_POOL_HEAP].shape[1]
-    while I[H_N] > 0:
-        t = ht[0]
-        if I[REQ_PRIO] != NO_REQUEST and t > F[REQ_T]:
-            return DISPATCH
-        if t >= until:
+    none = np.empty(0, dtype=np.int64)
+    while True:
+        t = ht[0] if I[H_N] > 0 else np.inf
+        is_request = I[REQ_PRIO] != NO_REQUEST and t > F[REQ_T]
+        if is_request or (tick > 0 and F[NEXT_TICK] < until and t > F[NEXT_TICK]):
+            now = F[REQ_T] if is_request else F[NEXT_TICK]
+            prio = I[REQ_PRIO] if is_request else 0
+            if compiled:
+                # room for the round's worst case: every waiting task logged and signed
+                need = margin + I[N_WAIT]
+                if (cap_heap - I[H_N] < need or cap_log - I[L_N] < need
+                        or cap_u - I[U_CUR] < need or cap_z - I[Z_CUR] < need):
+                    I[NEED] = I[N_WAIT]
+                    return SPACE, none
+            if is_request:
+                I[REQ_PRIO] = NO_REQUEST
+            else:
+                F[NEXT_TICK] += tick
+            I[N_ROUNDS] += 1
+            F[ROUND_T] = now
+            if not compiled:
+                I[ROUND_PRIO] = prio
+                return DISPATCH, none
+            ids = _compiled_round(st, fx, now, prio)
+            if ids.shape[0]:
+                return OFFERED, ids
+            continue
+        if I[H_N] == 0 or t >= until:
             break
         if (cap_heap - I[H_N] < margin or cap_log - I[L_N] < margin
                 or cap_side - I[S_N] < margin or cap_pool - I[POOL_MAX] < margin
                 or cap_u - I[U_CUR] < margin or cap_z - I[Z_CUR] < margin):
-            return SPACE
+            return SPACE, none
         payload = _pop(st)
         kind = payload % _KIND_BITS
         x = payload // _KIND_BITS
@@ -968,6 +1062,4 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
             _on_unresolved(st, fx, x, t)
         elif kind == EV_REPOOL:
             _to_pool(st, fx, x, t, t)
-    if I[REQ_PRIO] != NO_REQUEST:
-        return DISPATCH
-    return DONE
+    return DONE, none

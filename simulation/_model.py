@@ -15,7 +15,6 @@ The readable entry point is :func:`urbangrid.simulation.simulate`.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -195,6 +194,7 @@ class Model:
                  calendar: WorkCalendar, policy, streams: dict[str, np.random.Generator],
                  teams: dict[str, np.ndarray]) -> None:
         from urbangrid.optimizer import DispatchProblem, ScoreWeights
+        from urbangrid.optimizer.compiled import compiled_form
 
         self._Problem = DispatchProblem
         weights = {"defer": SIM_DEFER_S, **scenario.dispatch.params.get("weights", {})}
@@ -245,6 +245,9 @@ class Model:
         self._tstack = space.travel_stack_t(tuple(MODES[k] for k in used))
         self.team_stack[:] = np.searchsorted(np.array(used), self.team_mode)
         self._validate = scenario.dispatch.validate_snapshots
+        # Rounds of a built-in policy run in the core (its compiled form); validated
+        # snapshots need the Python constructor, so they go through Python.
+        self._form = None if self._validate else compiled_form(policy)
         self.inspector_windows = teams["inspector_windows"]
 
         # -- cases, pools, logs, the core's heap and buffers
@@ -281,11 +284,9 @@ class Model:
         self._room = None
         self._constants: dict[int, np.ndarray] = {}
         self.n_policy_calls = 0
-        self.n_rounds = 0
         self.round_seconds = 0.0
         self.policy_seconds = 0.0
         self.core_seconds = 0.0
-        self._now = 0.0
         self.demand = DemandModel(scenario, space, catalogue, calendar,
                                   self.inspector_windows)
         self._prep_factor = wf.prep_factor
@@ -331,6 +332,14 @@ class Model:
         P[_core.P_WORK_START] = cal.work_start
         P[_core.P_DAY_LENGTH] = cal.day_length
         P[_core.P_OTHER_BOOST] = sc.channels.other.priority_boost
+        P[_core.P_TICK] = sc.dispatch.interval_s
+        w = self._weights
+        P[_core.P_W_TRAVEL] = w.travel
+        P[_core.P_W_WAIT] = w.wait
+        P[_core.P_W_LATENESS] = w.lateness
+        P[_core.P_W_BALANCE] = w.balance
+        P[_core.P_W_REASSIGNMENT] = w.reassignment
+        P[_core.P_W_DEFER] = w.defer
         Q = np.zeros(_core.N_FLAGS, dtype=np.int64)
         Q[_core.Q_LEGACY] = self.legacy
         Q[_core.Q_IOT_FAST] = fast.enabled
@@ -344,6 +353,16 @@ class Model:
         Q[_core.Q_N_BITS] = len(cat.skills)
         Q[_core.Q_PER_SLOT] = sc.dispatch.batch_per_slot
         Q[_core.Q_AREA_BOUND] = sc.dispatch.area_bound
+        form = self._form
+        if form is not None:
+            Q[_core.Q_POLICY] = form.kind
+            Q[_core.Q_POL_CANDIDATES] = form.candidates
+            Q[_core.Q_POL_MAX_TASKS] = form.max_tasks
+            Q[_core.Q_POL_MAX_ELEMENTS] = form.max_elements
+            Q[_core.Q_POL_MAX_ROUNDS] = form.max_rounds
+            Q[_core.Q_POL_BUDGET] = form.budget_per_arc
+            P[_core.P_POL_SCALE] = form.scale
+            P[_core.P_POL_INT_BUDGET] = form.int_budget
         table = np.zeros((5, len(cat.priority)))
         table[_core.C_RES] = cat.resolution_prob
         table[_core.C_WORK_MEAN] = cat.work_mean_s
@@ -424,23 +443,40 @@ class Model:
                       self._pool_heap.shape[1] - margin)
 
     def _advance(self, until: float) -> None:
-        """Run the core's events with time ``< until``, with the dispatch rounds they
-        request (at their own times)."""
+        """Run the core's events with time ``< until`` and the dispatch rounds due
+        before it (urgent requests and the dispatcher's ticks, at their own times):
+        a compiled policy's rounds run in the core, the others here."""
         t0 = time.perf_counter()
         I = self._counters
         while True:
-            self._ensure_space()
-            code = _core.run_until(self._state(), self._fx, float(until))
-            if code == _core.DISPATCH:
-                min_prio = int(I[_core.REQ_PRIO])
-                I[_core.REQ_PRIO] = _core.NO_REQUEST
-                t1 = time.perf_counter()
-                self.core_seconds += t1 - t0
-                self._dispatch_round(float(self._floats[_core.REQ_T]), min_prio)
-                t0 = time.perf_counter()
-            elif code == _core.DONE:
+            need = int(I[_core.NEED])
+            I[_core.NEED] = 0
+            self._ensure_space(extra_rows=need, extra_events=need)
+            code, ids = _core.run_until(self._state(), self._fx, float(until))
+            if code == _core.DONE:
                 break
+            if code == _core.SPACE:
+                continue
+            t1 = time.perf_counter()
+            self.core_seconds += t1 - t0
+            now = float(self._floats[_core.ROUND_T])
+            if code == _core.DISPATCH:
+                self._round(now, int(I[_core.ROUND_PRIO]))
+            else:  # OFFERED: the compiled form handed the round back
+                self._decide(now, ids, _core.snapshot(self._state(), self._fx, now, ids))
+            t0 = time.perf_counter()
+            self.round_seconds += t0 - t1
         self.core_seconds += time.perf_counter() - t0
+
+    @property
+    def n_rounds(self) -> int:
+        """Dispatch rounds held (ticks and urgent requests, with or without tasks)."""
+        return int(self._counters[_core.N_ROUNDS])
+
+    @property
+    def n_compiled_rounds(self) -> int:
+        """Rounds decided and applied by the policy's compiled form, in the core."""
+        return int(self._counters[_core.N_COMPILED])
 
     @property
     def n_waiting(self) -> int:
@@ -559,15 +595,6 @@ class Model:
         self._ensure_space(extra_events=n)
         _core.push_many(self._state(), t_reg, _core.EV_REGISTER, i0)
 
-    def _dispatcher(self):
-        interval = self.sc.dispatch.interval_s
-        env = self.env
-        while True:
-            # the core's events due now first (inclusive), then the tick's round
-            self._advance(math.nextafter(env._now, math.inf))
-            self._dispatch_round(env._now, 0)
-            yield env.timeout(interval)
-
     def _constant(self, value: int, size: int) -> np.ndarray:
         """A read-only int32 array of ``size`` copies of ``value`` (a view of one cached
         array: the snapshot's constant fields cost no allocation per round)."""
@@ -578,16 +605,9 @@ class Model:
             self._constants[value] = a
         return a[:size]
 
-    def _dispatch_round(self, now: float, min_prio: int) -> None:
-        """A dispatch round at ``now``; ``min_prio`` > 0 offers only tasks of at least that
-        priority (urgent rounds)."""
-        t0 = time.perf_counter()
-        self._now = now
-        self._round(now, min_prio)
-        self.round_seconds += time.perf_counter() - t0
-        self.n_rounds += 1
-
     def _round(self, now: float, min_prio: int) -> None:
+        """A dispatch round of the Python policy at ``now``; ``min_prio`` > 0 offers only
+        tasks of at least that priority (urgent rounds)."""
         # No office-hours gate here, also under `legacy`: a crew is handed orders while it
         # is on duty (the candidate filter in _core.offer), so office-hours crews still get
         # them in office hours only. Gating every round to office hours (before
@@ -597,8 +617,11 @@ class Model:
         if self._counters[_core.N_WAIT] == 0:
             return
         ids, snap = _core.offer(self._state(), self._fx, now, min_prio)
-        if ids.size == 0:
-            return
+        if ids.size:
+            self._decide(now, ids, snap)
+
+    def _decide(self, now: float, ids: np.ndarray, snap: tuple) -> None:
+        """Call the policy on the snapshot of tasks ``ids`` and apply its answer."""
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
          capacity, shift_start, shift_end, load, area, travel) = snap
         n, m = ids.size, team_id.size
@@ -665,7 +688,6 @@ class Model:
         """Run to the horizon; ``progress(fraction)`` is called once per simulated day."""
         env = self.env
         env.process(self._days())
-        env.process(self._dispatcher())
         t = 0.0
         while t < self.t_stop:
             t = min(t + DAY, self.t_stop)

@@ -350,6 +350,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         "simpy_events": next(model.env._eid), "core_events": model.core_events,
         "core_seconds": model.core_seconds,
         "dispatch_rounds": model.n_rounds, "dispatch_seconds": model.round_seconds,
+        "compiled_rounds": model.n_compiled_rounds,
         "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
         "n_teams": model.n_teams, "event_names": EVENT_NAMES,
     }

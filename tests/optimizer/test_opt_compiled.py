@@ -1,0 +1,108 @@
+"""The built-in policies' compiled form (``optimizer.compiled``) against the policies.
+
+The simulation's event loop calls :func:`decide` instead of the policy; the teams must be
+the policy's, bit for bit, and where the policy takes another path (``mcf`` beyond its
+compiled small path, its dense OR-Tools flow for batches of at most ``candidates``
+teams, pinned tasks) :func:`decide` must say so rather than answer.
+"""
+
+import numpy as np
+import pytest
+from urbangrid.optimizer import DispatchProblem, ScoreWeights, get_policy
+from urbangrid.optimizer._common import _NO_CELL_TRAVEL
+from urbangrid.optimizer._random import random_problem
+from urbangrid.optimizer.compiled import (
+    KIND_MCF,
+    KIND_NEAREST,
+    CompiledPolicy,
+    compiled_form,
+    decide,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+
+
+def _decide(form: CompiledPolicy, p: DispatchProblem) -> tuple[int, np.ndarray]:
+    w = p.weights
+    ct = p.cell_travel
+    team = np.full(p.n_tasks, -7, np.int32)
+    status = decide(form.kind, form.candidates, form.max_tasks, form.max_elements,
+                    form.scale, form.max_rounds, form.budget_per_arc, form.int_budget,
+                    p.now, p.task_cell, p.task_skill, p.task_work, p.task_area,
+                    p.task_deadline, p.task_priority, p.task_current, p.task_pinned,
+                    p.travel, p.team_skills, p.team_area, p.team_free_at,
+                    p.team_shift_start, p.team_shift_end, p.team_capacity, p.team_load,
+                    _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait,
+                    w.lateness, w.balance, w.reassignment, w.defer, team)
+    return int(status), team
+
+
+def _problems(seed: int):
+    rng = np.random.default_rng(seed)
+    n = 1 if seed % 3 == 0 else int(rng.integers(2, 60))
+    m = int(rng.integers(3, 50))
+    weights = ScoreWeights(defer=float(rng.choice([14_400.0, 1e6, 900.0])),
+                           balance=float(rng.choice([0.0, 60.0])))
+    p = random_problem(seed, n_tasks=n, n_teams=m, n_cells=int(rng.integers(3, 80)),
+                       capacity=(0, 3), current=0.2, off_shift=0.3, weights=weights,
+                       with_cell_travel=bool(seed % 2))
+    yield p
+    # ties in travel and load, a fifth of the pairs unreachable
+    travel = np.round(p.travel / 600.0) * 600.0
+    travel[rng.random(travel.shape) < 0.2] = np.inf
+    yield p.replace(travel=travel.astype(np.float32), team_load=np.zeros(m, np.int32),
+                    task_priority=np.ones(n))
+    # overdue tasks; no team with room
+    yield p.replace(task_deadline=p.task_deadline - 3 * 86_400.0)
+    yield p.replace(team_capacity=np.zeros(m, np.int32))
+
+
+@pytest.mark.parametrize("seed", range(18))
+@pytest.mark.parametrize("name, params", [("nearest", {}), ("legacy", {}),
+                                          ("mcf", {}), ("mcf", {"candidates": 2})])
+def test_decide_gives_the_policys_teams(seed, name, params):
+    policy = get_policy(name, **params)
+    form = compiled_form(policy)
+    decided = 0
+    for p in _problems(seed):
+        status, team = _decide(form, p)
+        if status == 1:
+            # only where solve() takes another path: the dense flow (at most
+            # `candidates` teams) or a flow that stopped before a proven optimum
+            assert form.kind == KIND_MCF
+            dense = form.candidates >= p.n_teams
+            stopped = policy(p).stats.get("fell_back_to_dense") or policy(p).stats.get(
+                "ssp_over_budget")
+            assert dense or stopped
+            continue
+        assert status == 0
+        decided += 1
+        np.testing.assert_array_equal(team, policy(p).team)
+    assert decided >= 1
+
+
+def test_decide_hands_back_pinned_and_oversized_batches():
+    p = random_problem(3, n_tasks=12, n_teams=20, pinned=0.3, capacity=(0, 3))
+    mcf = compiled_form(get_policy("mcf"))
+    assert _decide(mcf, p)[0] == 1
+    big = CompiledPolicy(KIND_MCF, candidates=8, max_tasks=11)  # 12 tasks > 11
+    q = p.replace(task_pinned=np.full(12, -1, np.int32))
+    assert _decide(mcf, q)[0] == 0
+    assert _decide(big, q)[0] == 1
+    # the sequential policies always answer, pinned tasks on their team
+    status, team = _decide(CompiledPolicy(KIND_NEAREST), p)
+    assert status == 0
+    pinned = p.task_pinned >= 0
+    np.testing.assert_array_equal(team[pinned], p.task_pinned[pinned])
+
+
+def test_only_built_in_policies_without_a_time_limit_have_a_compiled_form():
+    assert compiled_form(get_policy("mcf", time_limit=1.0)) is None
+    for name in ("greedy", "mcf_route"):
+        assert compiled_form(get_policy(name)) is None
+    assert compiled_form(get_policy("mcf", candidates=3)).candidates == 3
+
+    def mine(p):
+        return get_policy("nearest")(p)
+
+    assert compiled_form(mine) is None
