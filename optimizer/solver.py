@@ -15,9 +15,10 @@ Methods
 
 Small batches
 -------------
-A simulation calls ``mcf`` ~560 times a simulated day, half of the calls with one task,
+A simulation calls ``mcf`` ~570 times a simulated day, half of the calls with one task,
 where the Python glue between the steps (score, flow, record) cost as much as the
-kernels. Without a time limit and without pinned tasks, a batch that :func:`assign`
+kernels (the simulation's compiled loop now calls the one-call kernel itself, through
+:mod:`.compiled`). Without a time limit and without pinned tasks, a batch that :func:`assign`
 would solve by its compiled small paths is solved by one compiled call
 (:func:`_solve_small`; the dense flow by two around OR-Tools, :func:`_solve_dense_small`)
 running the same kernels on the same arrays: the same record and untimed statistics bit

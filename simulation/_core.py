@@ -1,12 +1,14 @@
 """The case life cycle as a compiled event loop (Numba): the model's hot path.
 
-SimPy drives the model's processes (daily arrivals, dispatch ticks) and the dispatch
-rounds run in Python around the policy; everything a case and a crew do between two
-dispatch decisions (registration, forwarding, preparation, signing, the crew's queue,
-travel and work, shifts and hand-over, verification, call-back, re-work, work orders)
-runs here, in one compiled call per stretch of simulated time, on its own event heap.
-One Python-level SimPy event per life-cycle stage cost about 5 µs of interpreter time;
-here a stage costs well under one (benchmarks/RESULTS.md, "simulation").
+SimPy drives the daily arrivals; everything a case and a crew do (registration,
+forwarding, preparation, signing, the crew's queue, travel and work, shifts and
+hand-over, verification, call-back, re-work, work orders) and the dispatcher's rounds
+(its ticks and urgent requests) run here, in one compiled call per stretch of simulated
+time, on its own event heap. A built-in policy's rounds are decided and applied here
+through its compiled form (:mod:`urbangrid.optimizer.compiled`); other policies' rounds
+are handed to Python (:func:`run_until` returns). One Python-level SimPy event per
+life-cycle stage cost about 5 µs of interpreter time, and a round through Python about
+100 µs of glue; here a stage costs well under one (benchmarks/RESULTS.md, "simulation").
 
 The state is a tuple of NumPy arrays the model owns (:class:`~._model.Model` builds it,
 see ``CoreState`` below); the functions here mutate it in place. Rows of the 2-D blocks
@@ -17,10 +19,12 @@ Semantics the Python side relies on:
 
 - events at equal times run in the order they were scheduled (a sequence number breaks
   ties, as SimPy's event id does);
-- :func:`run_until` processes events with time ``< until``; it returns early with
-  ``DISPATCH`` once every event at the time of a dispatch request (an urgent case
-  entering the pool under ``on_events = "urgent"``, any pool entry or freed slot under
-  ``"all"``) has run, and with ``SPACE`` when a buffer needs room, before touching it;
+- :func:`run_until` processes events with time ``< until`` and the dispatch rounds due
+  before it: at each tick once every event at or before it has run, at a dispatch
+  request (an urgent case entering the pool under ``on_events = "urgent"``, any pool
+  entry or freed slot under ``"all"``) once every event at its time has run. It returns
+  early with ``DISPATCH`` or ``OFFERED`` when a round needs the Python policy, and with
+  ``SPACE`` when a buffer needs room, before touching it;
 - random variates for repeated attempts come from pre-drawn buffers in a fixed order,
   refilled by the caller from the run's ``repeat`` stream (same seed, same run).
 """

@@ -1,9 +1,9 @@
 """The model: arrivals, the dispatcher and the compiled case life cycle (hot path).
 
-Design for speed (see PERFORMANCE.md and MODEL.md "Engine"): SimPy runs the model's
-processes, the daily arrivals and the dispatcher's ticks; everything a case and a crew
-do between two dispatch decisions runs in the compiled event loop of
-:mod:`._core`, which this class drives (:meth:`Model._advance`). Case and team state
+Design for speed (see PERFORMANCE.md and MODEL.md "Engine and speed"): SimPy runs the
+daily arrivals; everything a case and a crew do, and the dispatcher's rounds, run in the
+compiled event loop of :mod:`._core`, which this class drives (:meth:`Model._advance`)
+and which hands back the rounds that need the Python policy. Case and team state
 live in preallocated NumPy blocks shared by both sides; first-attempt random variates
 are drawn vectorised per day and channel (common random numbers across policies); open
 unassigned tasks are indexed by (skill, sub-district) so a dispatch round never rescans
