@@ -19,6 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from urbangrid._numba_cache import forget_if_changed
+
+from . import _kernels
 from ._kernels import assign_small, dense_network, flow_teams, score_small, skill_classes
 
 _NO_QUALIFIED_TEAM = 1
@@ -583,9 +586,9 @@ def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_
     :func:`sequential`, ``mcf`` by :func:`mcf_small` where ``solve`` takes that path.
 
     Returns 0 when ``team`` is filled; 1 when the policy would take another path for this
-    snapshot (``mcf``: a batch beyond ``max_tasks`` / ``max_elements``, no team, at most
-    ``candidates`` teams (the dense flow through OR-Tools), a pinned task, or a flow that
-    stopped before a proven optimum): the caller then calls the Python policy.
+    snapshot (``mcf``: a batch beyond ``max_tasks`` / ``max_elements``, no team, a pinned
+    task, or a flow that stopped before a proven optimum): the caller then calls the
+    Python policy.
     """
     n = task_cell.shape[0]
     m = free_at.shape[0]
@@ -600,8 +603,7 @@ def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_
                    team_load, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
                    w_balance, w_reassignment, w_defer, team, cost, reason, eta, pos)
         return 0
-    if kind != KIND_MCF or not (0 < n <= max_tasks and 0 < m and n * m < max_elements) or (
-            candidates >= m):
+    if kind != KIND_MCF or not (0 < n <= max_tasks and 0 < m and n * m < max_elements):
         return 1
     k = max(candidates, 1)
     got = mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
@@ -611,3 +613,8 @@ def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_
                     scale, max_rounds, k, 0.0, max(64, n // 40), budget_per_arc, int_budget,
                     team, cost, reason, eta, pos)
     return 0 if got[0] == 0 else 1
+
+
+# This file's cached kernels embed the scoring and flow kernels of _kernels.py: drop them
+# when that file changes (Numba's cache would not notice, see urbangrid._numba_cache).
+forget_if_changed(decide, __file__, [_kernels.__file__])

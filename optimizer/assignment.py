@@ -311,7 +311,9 @@ def assign(
         Candidate teams per task in the first flow solve: the ``candidates`` cheapest
         feasible teams, plus as many cheapest after subtracting ``column_offset``.
         Pricing adds any other arc that can improve, so the result is exact whatever
-        this is; it only changes the speed.
+        this is; it only changes the speed. With at least as many candidates as teams
+        every feasible pair is a candidate and pricing has nothing to add (only ``dense``
+        selects the dense reference).
     column_offset
         float[n_teams], a per-team part of the costs (e.g. waiting for a busy team) to
         ignore when picking the second candidate list, so that each task also sees the
@@ -398,7 +400,7 @@ def _assign(
     if compiled and internal and time_limit is None and flow_solver == "auto" and (
             0 < costs.shape[0] <= SSP_MAX_TASKS and costs.size < _kernels.PARALLEL_MIN_ELEMENTS
             and column_offset is not None and not (pinned >= 0).any()):
-        if dense or candidates >= costs.shape[1]:
+        if dense:
             res = _assign_dense_small(costs, capacity, defer_cost, balance, scale, t0)
         else:
             res = _assign_small(costs, capacity, defer_cost, balance, candidates,
@@ -439,7 +441,7 @@ def _assign(
         raise InputError(f"flow_solver must be 'auto', 'ortools' or 'ssp', got {flow_solver!r}")
     sub = costs if free.size == n else costs[free]
 
-    if dense or candidates >= m:
+    if dense:
         pi, pj = np.nonzero(np.isfinite(sub))
         method = "mcf_dense"
     else:
@@ -607,7 +609,7 @@ def _assign_small(costs, capacity, defer_cost, balance, candidates, offset, scal
 
 
 def _assign_dense_small(costs, capacity, defer_cost, balance, scale, t0):
-    """:func:`_assign`'s dense solve (``candidates`` covering every team) of a small batch
+    """:func:`_assign`'s dense solve (``dense=True``) of a small batch
     without pinned tasks: the same arcs in the same order for OR-Tools, built by one
     compiled call (:func:`_kernels.dense_network`) instead of ~20 array operations; the
     same result and statistics. None on bad input (the general path then raises)."""

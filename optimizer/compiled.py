@@ -8,8 +8,9 @@ task. Leaving its compiled event loop for each round, to build a
 (:func:`compiled_form`): the kernel the policy calls and the constants it calls it with,
 which such a loop calls directly (:func:`decide`, a Numba function). The teams are the
 policy's, bit for bit (``tests/optimizer/test_opt_compiled.py``); where the policy would
-take another path for a snapshot (``mcf`` on a batch beyond its small path, or one it
-solves densely with OR-Tools), :func:`decide` says so and the caller calls the policy.
+take another path for a snapshot (``mcf`` on a batch beyond its compiled small path, or
+one whose compiled flow stops before a proven optimum), :func:`decide` says so and the
+caller calls the policy.
 
 A policy without a compiled form (a researcher's, ``greedy``, ``mcf_route``, ``mcf``
 with a time limit) is simply called from Python.
@@ -19,13 +20,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import _kernels, _policy_kernels
 from ._kernels import PARALLEL_MIN_ELEMENTS
 from ._policy_kernels import KIND_LEGACY, KIND_MCF, KIND_NEAREST, decide
 from .assignment import _INT_BUDGET, DEFAULT_SCALE, SSP_BUDGET_PER_ARC, SSP_MAX_TASKS
 from .solver import _MAX_ROUNDS
 
-__all__ = ["KIND_LEGACY", "KIND_MCF", "KIND_NEAREST", "CompiledPolicy", "compiled_form",
-           "decide"]
+__all__ = ["KERNEL_FILES", "KIND_LEGACY", "KIND_MCF", "KIND_NEAREST", "CompiledPolicy",
+           "compiled_form", "decide"]
+
+#: The source files of :func:`decide` and of every compiled function it calls: a compiled
+#: caller's on-disk cache must be dropped when one changes (``urbangrid._numba_cache``).
+KERNEL_FILES = (_kernels.__file__, _policy_kernels.__file__)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Methods
 -------
 ``"mcf"``
-    Exact batch min-cost flow on candidate arcs with pricing (:func:`assign`).
+    Exact batch min-cost flow on candidate arcs with pricing (:func:`assign`); with at
+    least as many candidates as teams, every feasible pair is a candidate.
 ``"mcf_dense"``
     The same flow with every feasible arc at once (reference for measurements).
 ``"greedy"``
@@ -20,7 +21,7 @@ where the Python glue between the steps (score, flow, record) cost as much as th
 kernels (the simulation's compiled loop now calls the one-call kernel itself, through
 :mod:`.compiled`). Without a time limit and without pinned tasks, a batch that :func:`assign`
 would solve by its compiled small paths is solved by one compiled call
-(:func:`_solve_small`; the dense flow by two around OR-Tools, :func:`_solve_dense_small`)
+(:func:`_solve_small`; ``mcf_dense`` by two around OR-Tools, :func:`_solve_dense_small`)
 running the same kernels on the same arrays: the same record and untimed statistics bit
 for bit (``tests/optimizer/test_opt_small.py``). Measured on 2,805 snapshots of a 5-day
 Jing'an run, us per call (min of 3 passes): one task 39 -> 23, 2-9 tasks 54 -> 34, 10+
@@ -99,7 +100,7 @@ def solve(
     # score_small, bitwise those of the streaming kernel score() uses above SMALL_BATCH
     small = time_limit is None and 0 < n <= SSP_MAX_TASKS and 0 < m and (
         n * m < _kernels.PARALLEL_MIN_ELEMENTS)
-    if small and (method == "mcf_dense" or (method == "mcf" and candidates >= m)):
+    if small and method == "mcf_dense":
         # the dense solve in two compiled calls around OR-Tools
         got = _solve_dense_small(p, method, t0)
         if got is not None:

@@ -35,8 +35,11 @@ import math
 
 import numba
 import numpy as np
-from urbangrid.optimizer.compiled import decide
+from urbangrid.optimizer.compiled import KERNEL_FILES, decide
 
+from urbangrid._numba_cache import forget_if_changed
+
+from . import _kernels
 from ._kernels import gather_travel
 
 # ----------------------------------------------------------------------------- layout
@@ -1067,3 +1070,8 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
         elif kind == EV_REPOOL:
             _to_pool(st, fx, x, t, t)
     return DONE, none
+
+
+# The cached loop embeds the optimizer's kernels and gather_travel: drop it when their
+# files change (Numba's cache would not notice, see urbangrid._numba_cache).
+forget_if_changed(run_until, __file__, [*KERNEL_FILES, _kernels.__file__])

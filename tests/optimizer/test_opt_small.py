@@ -86,9 +86,9 @@ def _problems(seed: int):
 def test_one_call_mcf_equals_the_step_by_step_solve(seed):
     n_fast = [0]
     for p in _problems(seed):
-        for k in (1, 2, 8):  # 1 and 2 force pricing rounds and repairs
-            if k >= p.n_teams:
-                continue
+        # 1 and 2 force pricing rounds and repairs; 100 covers every team (all feasible
+        # pairs are candidates, pricing has nothing to add)
+        for k in (1, 2, 8, 100):
             fast = _solve_small(_snapshot(p), k, time.perf_counter())
             steps = _solve_steps(p, "mcf", None, 0, k, 1, time.perf_counter())
             if not isinstance(fast, Assignment):
@@ -111,8 +111,9 @@ def test_one_call_mcf_equals_the_step_by_step_solve(seed):
 
 @pytest.mark.parametrize("seed", range(24))
 def test_dense_small_solve_equals_the_step_by_step_solve(seed):
-    # the dense flow (method mcf_dense, or mcf with candidates covering every team, as
-    # for the simulation's batches of at most 8 teams): two compiled calls around OR-Tools
+    # the dense flow (method mcf_dense): two compiled calls around OR-Tools; on batches of
+    # at most 8 teams, mcf's candidates cover every team and its candidate flow reaches
+    # the same optimum
     rng = np.random.default_rng(seed)
     for p in _problems(seed):
         keep = int(rng.integers(1, 9))
@@ -121,13 +122,18 @@ def test_dense_small_solve_equals_the_step_by_step_solve(seed):
             "team_shift_start", "team_shift_end", "team_load", "team_area", "travel")},
                         task_current=np.where(p.task_current < keep, p.task_current, -1)
                         .astype(np.int32))
-        for q, method in ((p, "mcf_dense"), (few, "mcf"), (few, "mcf_dense")):
-            fast = _solve_dense_small(_snapshot(q), method, time.perf_counter())
+        for q in (p, few):
+            fast = _solve_dense_small(_snapshot(q), "mcf_dense", time.perf_counter())
             assert fast is not None
-            steps = _solve_steps(q, method, None, 0, 8, 1, time.perf_counter())
+            steps = _solve_steps(q, "mcf_dense", None, 0, 8, 1, time.perf_counter())
             _same(fast, steps)
-            _same(solve(q, method), steps)
-            _same(solve(q, method, time_limit=1e9), steps)
+            _same(solve(q, "mcf_dense"), steps)
+            _same(solve(q, "mcf_dense", time_limit=1e9), steps)
+        candidate = solve(few, "mcf")
+        assert candidate.stats["flow_method"] == "mcf"
+        _same(candidate, _solve_steps(few, "mcf", None, 0, 8, 1, time.perf_counter()))
+        assert candidate.objective == pytest.approx(solve(few, "mcf_dense").objective,
+                                                    rel=1e-9, abs=1e-6)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -225,14 +225,12 @@ def test_trusted_snapshots_equal_validated_ones(toy):
         np.testing.assert_array_equal(fast.events[k], slow.events[k])
 
 
-@pytest.mark.parametrize("name, params", [("nearest", {}), ("legacy", {}),
-                                          ("mcf", {"candidates": 3})])
+@pytest.mark.parametrize("name, params", [("nearest", {}), ("legacy", {}), ("mcf", {}),
+                                          ("mcf", {"candidates": 2})])
 def test_rounds_in_the_core_equal_rounds_through_python(toy, name, params):
     """A built-in policy's rounds run in the compiled core (its compiled form); the same
     policy wrapped in a plain function (no compiled form) runs every round through
-    Python. Same run, row for row, on the toy under both on_events modes. ``mcf`` also
-    hands rounds back from the core (its dense flow for batches of at most
-    ``candidates`` teams), which the toy's few teams make frequent."""
+    Python. Same run, row for row, on the toy under both on_events modes."""
     from urbangrid.optimizer import get_policy
 
     policy = get_policy(name, **params)
@@ -247,16 +245,43 @@ def test_rounds_in_the_core_equal_rounds_through_python(toy, name, params):
                          "dispatch.params": params})
         core = simulate(s)
         python = simulate(s, policy=through_python)
-        assert core.stats["compiled_rounds"] > 10
-        if name == "mcf":  # handed back: the snapshot is rebuilt for the policy
-            assert core.stats["policy_calls"] > 10
+        assert core.stats["compiled_rounds"] > 50 and core.stats["policy_calls"] == 0
         assert python.stats["compiled_rounds"] == 0 and len(calls) > 50
-        assert core.stats["dispatch_rounds"] == python.stats["dispatch_rounds"]
-        for k in ("time", "case", "kind", "team"):
-            np.testing.assert_array_equal(core.events[k], python.events[k])
-        for k, v in core.cases.items():
-            np.testing.assert_array_equal(v, python.cases[k], err_msg=k)
+        _same_run(core, python)
         calls.clear()
+
+
+def test_rounds_the_compiled_form_hands_back_go_through_python(toy):
+    """Where a policy's compiled form declines a snapshot (here: ``mcf`` batches of more
+    than two tasks), the core hands the round, with the tasks it took from the pools,
+    to Python, which rebuilds the snapshot and calls the policy: the same run as with
+    every round through Python."""
+    from urbangrid.optimizer import get_policy
+    from urbangrid.optimizer.compiled import KIND_MCF, CompiledPolicy
+
+    mcf = get_policy("mcf")
+
+    def small_batches_only(p):
+        return mcf(p)
+
+    small_batches_only.compiled_form = CompiledPolicy(KIND_MCF, candidates=8, max_tasks=2)
+
+    def through_python(p):
+        return mcf(p)
+
+    s = toy.replace({"dispatch.policy": "mcf", "dispatch.on_events": "all"})
+    mixed = simulate(s, policy=small_batches_only)
+    python = simulate(s, policy=through_python)
+    assert mixed.stats["compiled_rounds"] > 50 and mixed.stats["policy_calls"] > 50
+    _same_run(mixed, python)
+
+
+def _same_run(a, b):
+    assert a.stats["dispatch_rounds"] == b.stats["dispatch_rounds"]
+    for k in ("time", "case", "kind", "team"):
+        np.testing.assert_array_equal(a.events[k], b.events[k])
+    for k, v in a.cases.items():
+        np.testing.assert_array_equal(v, b.cases[k], err_msg=k)
 
 
 def test_gc_thresholds_are_restored_after_a_run(toy):
