@@ -365,13 +365,15 @@ def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load
               task_skill, task_work, task_deadline, task_priority, task_current, task_pinned,
               capacity, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
               w_reassignment, w_defer, k, scale, max_rounds, r, price_margin,
-              incremental_max, budget_per_arc, int_budget, team, cost, reason, eta, pos):
+              incremental_max, budget_per_arc, int_budget, record, team, cost, reason, eta,
+              pos):
     """``solve(p, "mcf")`` of a batch without pinned tasks, in one call: the scores
     (:func:`~._kernels.score_small`), the candidate flow with pricing
     (:func:`~._kernels.assign_small`) and the record (:func:`finish_core`, tasks in
     :func:`priority_order`), each the kernel the Python path calls, with the arrays that
     path gives it. ``team``, ``cost``, ``reason``, ``eta``, ``pos`` (length n) receive the
-    record's arrays.
+    record's arrays; without ``record`` only ``team`` is filled (the record's counts are
+    then 0).
 
     Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
     flow_solves, rounds, incremental_rounds, negative_arcs, scale, assigned, deferred,
@@ -398,6 +400,9 @@ def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load
                                      incremental_max, budget_per_arc, int_budget, team)
     if status != 0:
         return status, 0.0, 0, 0, 0, 0, 0, 0, 0, none, scale, 0, 0, 0
+    if not record:  # the caller reads only `team`
+        return (0, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
+                incremental, negative, scale, 0, 0, 0)
     start = team_start(free_at, shift_start, now)
     seq = priority_order(task_priority, task_deadline)
     assigned, deferred, pairs = finish_core(
@@ -428,13 +433,14 @@ def sequential(legacy, now, task_cell, task_skill, task_work, task_area, task_de
                task_priority, task_current, task_pinned, travel, team_skills, team_area,
                free_at, shift_start, shift_end, capacity, team_load, cell_travel,
                use_cell_travel, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
-               w_defer, team, cost, reason, eta, pos):
+               w_defer, record, team, cost, reason, eta, pos):
     """``nearest`` (or with ``legacy`` the ``legacy`` policy) and its record in one call:
     what ``policies._sequential`` did with NumPy glue between :func:`priority_order`,
     the task loop and :func:`finish_core`, on the same arrays (the loop moves a copy of
     the team start times on, the record reads the original). ``team``, ``cost``,
     ``reason``, ``eta``, ``pos`` receive the record's arrays; returns ``finish_core``'s
-    ``(assigned, deferred, slot_pairs)``."""
+    ``(assigned, deferred, slot_pairs)``. Without ``record`` only ``team`` is filled
+    (returns zeros)."""
     n = task_cell.shape[0]
     for i in range(n):
         team[i] = task_pinned[i]  # pinned tasks keep their team, the others are -1
@@ -450,6 +456,8 @@ def sequential(legacy, now, task_cell, task_skill, task_work, task_area, task_de
     else:
         nearest_loop(order, task_pinned, task_cell, task_skill, task_work, travel,
                      team_skills, start, shift_end, cap, team, why)
+    if not record:  # the caller reads only `team`
+        return 0, 0, 0
     return finish_core(team, task_pinned, why, order, now, start0, shift_end, capacity,
                        team_load, team_skills, task_skill, task_cell, task_work,
                        task_deadline, task_priority, task_current, travel, cell_travel,
@@ -543,7 +551,7 @@ def mcf_batch(mode, travel, task_cell, now, free_at, shift_start, shift_end, tea
             task_skill, task_work, task_deadline, task_priority, task_current, task_pinned,
             capacity, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
             w_reassignment, w_defer, k, scale, max_rounds, r, price_margin,
-            incremental_max, budget_per_arc, int_budget, team, cost, reason, eta, pos)
+            incremental_max, budget_per_arc, int_budget, True, team, cost, reason, eta, pos)
         return (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
                 incremental, negative, scale, assigned, deferred, pairs, 0, e32, e32, e64,
                 e64)
@@ -592,16 +600,17 @@ def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_
     """
     n = task_cell.shape[0]
     m = free_at.shape[0]
-    cost = np.empty(n, np.float64)
-    reason = np.empty(n, np.int8)
-    eta = np.empty(n, np.float64)
-    pos = np.empty(n, np.int32)
+    # the record's arrays: never written without `record`
+    cost = np.empty(0, np.float64)
+    reason = np.empty(0, np.int8)
+    eta = np.empty(0, np.float64)
+    pos = np.empty(0, np.int32)
     if kind == KIND_NEAREST or kind == KIND_LEGACY:
         sequential(kind == KIND_LEGACY, now, task_cell, task_skill, task_work, task_area,
                    task_deadline, task_priority, task_current, task_pinned, travel,
                    team_skills, team_area, free_at, shift_start, shift_end, capacity,
                    team_load, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
-                   w_balance, w_reassignment, w_defer, team, cost, reason, eta, pos)
+                   w_balance, w_reassignment, w_defer, False, team, cost, reason, eta, pos)
         return 0
     if kind != KIND_MCF or not (0 < n <= max_tasks and 0 < m and n * m < max_elements):
         return 1
@@ -611,7 +620,7 @@ def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_
                     task_current, task_pinned, capacity, cell_travel, use_cell_travel,
                     w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer, k,
                     scale, max_rounds, k, 0.0, max(64, n // 40), budget_per_arc, int_budget,
-                    team, cost, reason, eta, pos)
+                    False, team, cost, reason, eta, pos)
     return 0 if got[0] == 0 else 1
 
 

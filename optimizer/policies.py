@@ -131,7 +131,7 @@ def _sequential(p: DispatchProblem, method: str) -> Assignment:
         p.task_deadline, p.task_priority, p.task_current, p.task_pinned, p.travel,
         p.team_skills, p.team_area, p.team_free_at, p.team_shift_start, p.team_shift_end,
         p.team_capacity, p.team_load, _NO_CELL_TRAVEL if ct is None else ct, ct is not None,
-        w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer, team, cost,
+        w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer, True, team, cost,
         reason, eta, pos)
     return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
                        int(n_assigned), int(n_deferred), method=method, status="feasible",

@@ -547,11 +547,14 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     if k == 0 or ids.shape[0] == 0:
         ids = ids[:0]
         return ids, _snapshot(st, fx, now, cand, ids)
-    # pools by their head, most urgent first (insertion sort: a few hundred pools)
+    # pools by their head, most urgent first (insertion sort: a few hundred pools). Pools
+    # the round cannot take from (no free slot of their skill, head below min_prio) stay
+    # out: the loop below would skip them, and each comparison reads two cases' rows.
     heads = np.empty(n_pools, dtype=np.int64)
     hn = 0
     for p in range(n_pools):
-        if size[p] > 0:
+        if size[p] > 0 and skill_left[p // n_areas] > 0 and (
+                -CF[heap[p, 0], POOL_RANK] >= min_prio):
             c = heap[p, 0]
             i = hn
             while i > 0 and _pool_less(st, c, heap[heads[i - 1], 0]):
