@@ -8,10 +8,10 @@ case life-cycle events (about 9 per case); most of them run in the compiled core
 (simulation/_core.py), so the ratio compares the whole engine, dispatch rounds and
 policy included, with SimPy doing nothing but schedule that many events.
 
-The full suite also runs a whole simulated year with ``mcf`` in a fresh process: its
-wall time, its peak memory (the process's maximum RSS, imports and district included)
-and the floor for its event count. The target is judged on that run, not on an
-extrapolation.
+The full suite also runs a whole simulated year with ``mcf`` in a fresh process, twice,
+each run followed by the floor for its event count: the fastest run, the fastest floor,
+and the peak memory (the process's maximum RSS, imports and district included). The
+target is judged on those runs, not on an extrapolation.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ print(json.dumps({{"seconds": seconds, "events": r.n_events,
                   "cases": int(len(r.cases["t_register"])),
                   "policy_s": r.stats["policy_seconds"], "core_s": r.stats["core_seconds"],
                   "dispatch_s": r.stats["dispatch_seconds"],
+                  "rounds": r.stats["dispatch_rounds"],
+                  "compiled_rounds": r.stats["compiled_rounds"],
                   "waiting_end": r.stats["waiting_end"]}}))
 """
 
@@ -83,20 +85,31 @@ def _one(policy: str, days: float) -> Measurement:
     )
 
 
-def _fresh_process(policy: str, days: float) -> Measurement:
-    """``days`` simulated days in a fresh process: time, peak memory, then the floor."""
-    mb, _, stdout = peak_rss_mb_of(
-        _RUN_IN_FRESH_PROCESS.format(path=str(SCENARIO), days=days, policy=policy),
-        timeout=3600)
-    r = json.loads(stdout.strip().splitlines()[-1])
-    floor = _floor(r["events"], 1)
+def _fresh_process(policy: str, days: float, repeats: int = 2) -> Measurement:
+    """``days`` simulated days in a fresh process, ``repeats`` times, each followed by
+    the floor for its event count: the fastest run over the fastest floor, and the
+    largest peak memory. On this shared machine the floor alone moved from 23 s to 29 s
+    between two runs of the suite minutes apart; alternating the two and keeping each
+    one's minimum compares both at the machine's quietest, as the short runs do."""
+    got, floors, peak = [], [], 0.0
+    for _ in range(repeats):
+        mb, _, stdout = peak_rss_mb_of(
+            _RUN_IN_FRESH_PROCESS.format(path=str(SCENARIO), days=days, policy=policy),
+            timeout=3600)
+        got.append(json.loads(stdout.strip().splitlines()[-1]))
+        peak = max(peak, mb)
+        floors.append(_floor(got[-1]["events"], 1))
+    r = min(got, key=lambda x: x["seconds"])
     return Measurement(
         f"simulate_{days:g}d_{policy}_fresh_process", r["seconds"],
-        "bare SimPy, same event count", floor,
-        extra={"cases": r["cases"], "events": r["events"], "peak_mb": round(mb, 1),
+        "bare SimPy, same event count", min(floors),
+        extra={"cases": r["cases"], "events": r["events"], "peak_mb": round(peak, 1),
                "events_per_s": round(r["events"] / r["seconds"]),
+               "runs_s": [round(x["seconds"], 1) for x in got],
+               "floors_s": [round(f, 1) for f in floors],
                "policy_s": round(r["policy_s"], 1), "core_s": round(r["core_s"], 1),
                "dispatch_s": round(r["dispatch_s"], 1),
+               "compiled_rounds": r["compiled_rounds"], "rounds": r["rounds"],
                "waiting_end": r["waiting_end"]})
 
 
