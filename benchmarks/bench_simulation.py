@@ -45,6 +45,7 @@ print(json.dumps({{"seconds": seconds, "events": r.n_events,
                   "policy_s": r.stats["policy_seconds"], "core_s": r.stats["core_seconds"],
                   "dispatch_s": r.stats["dispatch_seconds"],
                   "rounds": r.stats["dispatch_rounds"],
+                  "policy_calls": r.stats["policy_calls"],
                   "compiled_rounds": r.stats["compiled_rounds"],
                   "waiting_end": r.stats["waiting_end"]}}))
 """
@@ -110,6 +111,7 @@ def _fresh_process(policy: str, days: float, repeats: int = 2) -> Measurement:
                "policy_s": round(r["policy_s"], 1), "core_s": round(r["core_s"], 1),
                "dispatch_s": round(r["dispatch_s"], 1),
                "compiled_rounds": r["compiled_rounds"], "rounds": r["rounds"],
+               "policy_calls": r["policy_calls"],
                "waiting_end": r["waiting_end"]})
 
 

@@ -93,7 +93,10 @@ N_FLOATS = 5
 #: ``I[REQ_PRIO]`` when no dispatch round is requested.
 NO_REQUEST = 1 << 30
 
-#: Parameters (float64 vector ``P``) and flags (int64 vector ``Q``).
+#: Parameters (float64 vector ``P``) and flags (int64 vector ``Q``). The score weights
+#: (``P_W_*``, ScoreWeights' order) and the compiled policy's fields (``Q_POLICY`` ..
+#: ``Q_POL_BUDGET``, ``P_POL_*``, CompiledPolicy's order) are runs the model fills as
+#: slices.
 (P_SIGN, P_FAST_SIGN, P_MISROUTE, P_RETURN, P_FEEDBACK, P_VERIFY, P_FAST_VERIFY,
  P_REWORK, P_CALLBACK, P_SATISFY, P_REOPEN, P_EXT_PROB, P_EXT_MEAN, P_T_STATS, P_T_END,
  P_T_STOP, P_LOOKAHEAD, P_DAY_OFFSET, P_WORK_START, P_DAY_LENGTH, P_OTHER_BOOST,

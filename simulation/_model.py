@@ -334,12 +334,8 @@ class Model:
         P[_core.P_OTHER_BOOST] = sc.channels.other.priority_boost
         P[_core.P_TICK] = sc.dispatch.interval_s
         w = self._weights
-        P[_core.P_W_TRAVEL] = w.travel
-        P[_core.P_W_WAIT] = w.wait
-        P[_core.P_W_LATENESS] = w.lateness
-        P[_core.P_W_BALANCE] = w.balance
-        P[_core.P_W_REASSIGNMENT] = w.reassignment
-        P[_core.P_W_DEFER] = w.defer
+        P[_core.P_W_TRAVEL: _core.P_W_DEFER + 1] = (w.travel, w.wait, w.lateness, w.balance,
+                                                    w.reassignment, w.defer)
         Q = np.zeros(_core.N_FLAGS, dtype=np.int64)
         Q[_core.Q_LEGACY] = self.legacy
         Q[_core.Q_IOT_FAST] = fast.enabled
@@ -355,14 +351,10 @@ class Model:
         Q[_core.Q_AREA_BOUND] = sc.dispatch.area_bound
         form = self._form
         if form is not None:
-            Q[_core.Q_POLICY] = form.kind
-            Q[_core.Q_POL_CANDIDATES] = form.candidates
-            Q[_core.Q_POL_MAX_TASKS] = form.max_tasks
-            Q[_core.Q_POL_MAX_ELEMENTS] = form.max_elements
-            Q[_core.Q_POL_MAX_ROUNDS] = form.max_rounds
-            Q[_core.Q_POL_BUDGET] = form.budget_per_arc
-            P[_core.P_POL_SCALE] = form.scale
-            P[_core.P_POL_INT_BUDGET] = form.int_budget
+            Q[_core.Q_POLICY: _core.Q_POL_BUDGET + 1] = (
+                form.kind, form.candidates, form.max_tasks, form.max_elements,
+                form.max_rounds, form.budget_per_arc)
+            P[_core.P_POL_SCALE: _core.P_POL_INT_BUDGET + 1] = (form.scale, form.int_budget)
         table = np.zeros((5, len(cat.priority)))
         table[_core.C_RES] = cat.resolution_prob
         table[_core.C_WORK_MEAN] = cat.work_mean_s

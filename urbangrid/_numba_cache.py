@@ -19,7 +19,21 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["forget_if_changed"]
+__all__ = ["fingerprint", "forget_if_changed", "stamp_path"]
+
+
+def fingerprint(files: Iterable[str]) -> str:
+    """SHA-256 over the names and contents of ``files`` (in sorted order)."""
+    digest = hashlib.sha256()
+    for name in sorted(str(f) for f in files):
+        digest.update(name.encode())
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()
+
+
+def stamp_path(cache_dir: str | Path, module_file: str) -> Path:
+    """Where :func:`forget_if_changed` keeps the fingerprint of ``module_file``'s callees."""
+    return Path(cache_dir) / f"{Path(module_file).stem}.callees.sha256"
 
 
 def forget_if_changed(dispatcher, module_file: str, callee_files: Iterable[str]) -> bool:
@@ -35,13 +49,9 @@ def forget_if_changed(dispatcher, module_file: str, callee_files: Iterable[str])
         cache_dir = Path(dispatcher._cache._cache_path)
     except AttributeError:  # not cached (NUMBA_DISABLE_JIT) or another Numba layout
         return False
-    digest = hashlib.sha256()
-    for name in sorted(str(f) for f in callee_files):
-        digest.update(name.encode())
-        digest.update(Path(name).read_bytes())
+    want = fingerprint(callee_files)
     stem = Path(module_file).stem
-    stamp = cache_dir / f"{stem}.callees.sha256"
-    want = digest.hexdigest()
+    stamp = stamp_path(cache_dir, module_file)
     try:
         if stamp.read_text() == want:
             return False

@@ -8,7 +8,8 @@ compiled small path, pinned tasks, a flow stopped before a proven optimum)
 
 import numpy as np
 import pytest
-from urbangrid.optimizer import DispatchProblem, ScoreWeights, get_policy
+from opt_helpers import edge_case_problems
+from urbangrid.optimizer import DispatchProblem, get_policy
 from urbangrid.optimizer._common import _NO_CELL_TRAVEL
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.compiled import (
@@ -37,26 +38,6 @@ def _decide(form: CompiledPolicy, p: DispatchProblem) -> tuple[int, np.ndarray]:
     return int(status), team
 
 
-def _problems(seed: int):
-    rng = np.random.default_rng(seed)
-    n = 1 if seed % 3 == 0 else int(rng.integers(2, 60))
-    m = int(rng.integers(3, 50))
-    weights = ScoreWeights(defer=float(rng.choice([14_400.0, 1e6, 900.0])),
-                           balance=float(rng.choice([0.0, 60.0])))
-    p = random_problem(seed, n_tasks=n, n_teams=m, n_cells=int(rng.integers(3, 80)),
-                       capacity=(0, 3), current=0.2, off_shift=0.3, weights=weights,
-                       with_cell_travel=bool(seed % 2))
-    yield p
-    # ties in travel and load, a fifth of the pairs unreachable
-    travel = np.round(p.travel / 600.0) * 600.0
-    travel[rng.random(travel.shape) < 0.2] = np.inf
-    yield p.replace(travel=travel.astype(np.float32), team_load=np.zeros(m, np.int32),
-                    task_priority=np.ones(n))
-    # overdue tasks; no team with room
-    yield p.replace(task_deadline=p.task_deadline - 3 * 86_400.0)
-    yield p.replace(team_capacity=np.zeros(m, np.int32))
-
-
 @pytest.mark.parametrize("seed", range(18))
 @pytest.mark.parametrize("name, params", [("nearest", {}), ("legacy", {}),
                                           ("mcf", {}), ("mcf", {"candidates": 2})])
@@ -64,7 +45,7 @@ def test_decide_gives_the_policys_teams(seed, name, params):
     policy = get_policy(name, **params)
     form = compiled_form(policy)
     decided = 0
-    for p in _problems(seed):
+    for p in edge_case_problems(seed):
         status, team = _decide(form, p)
         if status == 1:
             # only where solve() takes another path: a flow that stopped before a

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from opt_helpers import edge_case_problems
 from urbangrid.optimizer import Assignment, DispatchProblem, ScoreWeights, get_policy, solve
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.policies import _sequential_reference
@@ -46,46 +47,10 @@ def _snapshot(p: DispatchProblem) -> DispatchProblem:
     return DispatchProblem.unchecked(**{f: getattr(p, f) for f in p.__dataclass_fields__})
 
 
-def _problems(seed: int):
-    """Random problems (one task in a third of them) and edge cases derived from them."""
-    rng = np.random.default_rng(seed)
-    n = 1 if seed % 3 == 0 else int(rng.integers(2, 70))
-    m = int(rng.integers(2, 60))
-    weights = ScoreWeights(defer=float(rng.choice([14_400.0, 1e6, 900.0])),
-                           balance=float(rng.choice([0.0, 60.0])))
-    p = random_problem(seed, n_tasks=n, n_teams=m, n_cells=int(rng.integers(3, 80)),
-                       capacity=(0, 3), current=0.2, off_shift=0.3, weights=weights,
-                       with_cell_travel=bool(seed % 2))
-    yield p
-    # ties: travel rounded to 10 minutes, equal loads and start times, one priority;
-    # a fifth of the pairs unreachable
-    travel = np.round(p.travel / 600.0) * 600.0
-    travel[rng.random(travel.shape) < 0.2] = np.inf
-    yield p.replace(travel=travel.astype(np.float32), team_load=np.zeros(m, np.int32),
-                    team_free_at=np.full(m, p.now), task_priority=np.ones(n))
-    # deadlines passed (lateness), every team with room 0 or 1, a team whose shift never
-    # ends next to an unreachable cell
-    end = p.team_shift_end.copy()
-    end[0] = np.inf
-    travel = p.travel.copy()
-    travel[:, p.task_cell[0]] = np.inf
-    yield p.replace(task_deadline=p.task_deadline - 3 * 86_400.0,
-                    team_capacity=rng.integers(0, 2, m).astype(np.int32),
-                    team_shift_end=end, travel=travel)
-    # deferring cheaper than most pairs
-    yield p.replace(weights=ScoreWeights(defer=300.0, balance=weights.balance))
-    # shifts ending in five minutes: most teams cannot arrive in time
-    yield p.replace(team_shift_start=np.minimum(p.team_shift_start, p.now),
-                    team_shift_end=np.full(m, p.now + 300.0))
-    # no team has room, or no team qualifies
-    yield p.replace(team_capacity=np.zeros(m, np.int32))
-    yield p.replace(task_skill=np.full(n, 1 << 20, np.int64))
-
-
 @pytest.mark.parametrize("seed", range(24))
 def test_one_call_mcf_equals_the_step_by_step_solve(seed):
     n_fast = [0]
-    for p in _problems(seed):
+    for p in edge_case_problems(seed):
         # 1 and 2 force pricing rounds and repairs; 100 covers every team (all feasible
         # pairs are candidates, pricing has nothing to add)
         for k in (1, 2, 8, 100):
@@ -115,7 +80,7 @@ def test_dense_small_solve_equals_the_step_by_step_solve(seed):
     # at most 8 teams, mcf's candidates cover every team and its candidate flow reaches
     # the same optimum
     rng = np.random.default_rng(seed)
-    for p in _problems(seed):
+    for p in edge_case_problems(seed):
         keep = int(rng.integers(1, 9))
         few = p.replace(**{f: getattr(p, f)[:keep] for f in (
             "team_id", "team_cell", "team_skills", "team_free_at", "team_capacity",
@@ -166,7 +131,7 @@ def test_one_task_goes_to_the_cheapest_feasible_team_or_is_deferred():
 @pytest.mark.parametrize("seed", range(16))
 def test_fused_sequential_policies_equal_the_reference(name, seed):
     pol = get_policy(name)
-    for p in _problems(seed):
+    for p in edge_case_problems(seed):
         for q in (p, p.replace(task_pinned=np.where(
                 np.arange(p.n_tasks) % 4 == 1, np.arange(p.n_tasks) % p.n_teams, -1)
                 .astype(np.int32))):
