@@ -151,7 +151,17 @@ IOT, PATROL, HOTLINE, OTHER = range(4)
 
 DAY = 86400.0
 
-_jit = numba.njit(cache=True, nogil=True)
+# The event handlers and the helpers LLVM left as calls are inlined at Numba's level
+# (`_inline`), with the numpy error model (no ZeroDivisionError branches; no divisor here
+# can be zero: day length, pool count, constants). Why it helps, as far as measured:
+# Numba increfs the arrays of a function's tuple arguments on entry and decrefs them on
+# exit (atomic operations in its runtime), and a helper called with the state and inputs
+# tuples holds 40 arrays; perf put ~10 % of a 30-day run's samples on those two atomic
+# instructions, before this change and after it (the rest are not located yet). Measured
+# on a 30-day run with mcf (best of 2, three alternations): 2.36-2.38 s against
+# 2.70-2.85 s, same output; a cold cache compiles ~13 s longer (72 s against 59 s).
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_inline = numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 
 
 # ----------------------------------------------------------------------------- heap
@@ -285,7 +295,7 @@ def _add_working(fx, t, seconds):  # pragma: no cover - compiled
     return off + DAY * k + P[P_WORK_START] + (target - cum[k])
 
 
-@_jit
+@_inline
 def _after(st, fx, now, d):  # pragma: no cover - compiled
     """Time ``d`` seconds after ``now``: working time under ``legacy``, else calendar."""
     if fx[FX_Q][Q_LEGACY]:
@@ -388,7 +398,7 @@ def _pool_pop(st, p):  # pragma: no cover - compiled
     return top
 
 
-@_jit
+@_inline
 def _repool(st, fx, c):  # pragma: no cover - compiled
     """Put case ``c`` back in its pool with its existing order key."""
     n_areas = st[ST_POOL_N].shape[0] // fx[FX_Q][Q_N_BITS]
@@ -397,7 +407,7 @@ def _repool(st, fx, c):  # pragma: no cover - compiled
     st[ST_I][N_WAIT] += 1
 
 
-@_jit
+@_inline
 def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
     """Put case ``c`` in its (skill, sub-district) pool, ordered by priority, then
     ``queued_at``, then filing order."""
@@ -421,7 +431,7 @@ def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
         _request(st, now, _URGENT)
 
 
-@_jit
+@_inline
 def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
     """Forwarding hops (legacy hierarchy), preparation, then the dispatch pool."""
     CG, CS = st[ST_CG], st[ST_CS]
@@ -439,7 +449,7 @@ def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
         _to_pool(st, fx, c, now, now)
 
 
-@_jit
+@_inline
 def _on_register(st, fx, c, now):  # pragma: no cover - compiled
     CF, CB = st[ST_CF], st[ST_CB]
     _log_side(st, CF[c, T_REPORT], c, REPORTED, NO_TEAM)
@@ -459,7 +469,7 @@ def _on_register(st, fx, c, now):  # pragma: no cover - compiled
     _route(st, fx, c, _ZERO, now)
 
 
-@_jit
+@_inline
 def _release(st, fx, j, now):  # pragma: no cover - compiled
     TI = st[ST_TI]
     TI[LOAD, j] -= 1
@@ -714,7 +724,7 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
             travel)
 
 
-@_jit
+@_inline
 def _draw_work(st, fx, k):  # pragma: no cover - compiled
     CAT = fx[FX_CAT]
     mean = CAT[C_WORK_MEAN, k]
@@ -751,7 +761,7 @@ def _queue_pop(st, j):  # pragma: no cover - compiled
     return c
 
 
-@_jit
+@_inline
 def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     """Team ``j`` starts its next queued task, waits for its shift, or (hand-over) gives
     its unstarted tasks back to the pool when its shift is over."""
@@ -804,7 +814,7 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     _push(st, now + (tt + w), c * _KIND_BITS + EV_WORK_DONE)
 
 
-@_jit
+@_inline
 def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TI]
     P = fx[FX_P]
@@ -824,7 +834,7 @@ def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
         _team_next(st, fx, j, now)
 
 
-@_jit
+@_inline
 def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
     CI, CS = st[ST_CI], st[ST_CS]
     _log(st, now, c, RETURNED, np.int64(CI[c, TEAM]))
@@ -837,7 +847,7 @@ def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
         _to_pool(st, fx, c, now, now)
 
 
-@_jit
+@_inline
 def _close(st, c, now):  # pragma: no cover - compiled
     CF, CB = st[ST_CF], st[ST_CB]
     t_order = CF[c, T_ORDER]
@@ -853,7 +863,7 @@ def _close(st, c, now):  # pragma: no cover - compiled
     _log(st, now, c, CLOSED, NO_TEAM)
 
 
-@_jit
+@_inline
 def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB, TF, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TF], st[ST_TI]
     P, Q, CAT, F = fx[FX_P], fx[FX_Q], fx[FX_CAT], st[ST_F]
@@ -894,7 +904,7 @@ def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
         _push(st, now + fb, c * _KIND_BITS + EV_UNRESOLVED)
 
 
-@_jit
+@_inline
 def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
     CF, CI, CS, CB = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_CB]
     P, Q = fx[FX_P], fx[FX_Q]
@@ -912,7 +922,7 @@ def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
         _log(st, now, c, PARKED, NO_TEAM)
 
 
-@_jit
+@_inline
 def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
     CG, CS, CB = st[ST_CG], st[ST_CS], st[ST_CB]
     P = fx[FX_P]
@@ -933,7 +943,7 @@ def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
         _close(st, c, now)
 
 
-@_jit
+@_inline
 def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
     CS, CB = st[ST_CS], st[ST_CB]
     P, Q = fx[FX_P], fx[FX_Q]
