@@ -151,15 +151,11 @@ IOT, PATROL, HOTLINE, OTHER = range(4)
 
 DAY = 86400.0
 
-# The event handlers and the helpers LLVM left as calls are inlined at Numba's level
-# (`_inline`), with the numpy error model (no ZeroDivisionError branches; no divisor here
-# can be zero: day length, pool count, constants). Why it helps, as far as measured:
-# Numba increfs the arrays of a function's tuple arguments on entry and decrefs them on
-# exit (atomic operations in its runtime), and a helper called with the state and inputs
-# tuples holds 40 arrays; perf put ~10 % of a 30-day run's samples on those two atomic
-# instructions, before this change and after it (the rest are not located yet). Measured
-# on a 30-day run with mcf (best of 2, three alternations): 2.36-2.38 s against
-# 2.70-2.85 s, same output; a cold cache compiles ~13 s longer (72 s against 59 s).
+# The event handlers and the helpers LLVM would keep as calls are inlined at Numba's
+# level (`_inline`): a call with the state and inputs tuples increfs and decrefs their 40
+# arrays (atomic operations in Numba's runtime). The numpy error model drops the
+# ZeroDivisionError branches; no divisor here can be zero (day length, pool count,
+# constants). Measurements: MODEL.md, "Engine and speed".
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 _inline = numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 
