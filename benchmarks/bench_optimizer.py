@@ -1,7 +1,7 @@
 """Optimizer benchmarks: scoring kernel and assignment, against references in the same run.
 
 The measurements themselves are the optimizer's own measurement routine
-(:func:`urbangrid.optimizer._measure.measure`); this module turns its figures into
+(:func:`benchmarks.measure_optimizer.measure`); this module turns its figures into
 ratios for the results table and the regression baseline:
 
 * scoring 8,000 × 600: Numba time / memory-bandwidth floor (writing the 19.2 MB result),
@@ -14,7 +14,7 @@ ratios for the results table and the regression baseline:
 
 from __future__ import annotations
 
-from urbangrid.optimizer._measure import measure
+from benchmarks.measure_optimizer import measure
 
 from .harness import Measurement, calibration_seconds
 

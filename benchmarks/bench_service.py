@@ -167,7 +167,7 @@ def _concurrent(url: str, n: int, concurrency: int, call: Call) -> dict:
 
 def _intake_call(key: str, seed: int) -> Call:
     """Open311 create-request calls, form-encoded, one idempotency key each."""
-    from urbangrid.service.loadtest import district_points
+    from .service_load import district_points
 
     pts = district_points(10_000, seed)
 
@@ -245,7 +245,9 @@ def measure(requests_seq: int, requests_conc: int, dispatch_seq: int, dispatch_c
     RuntimeError
         If the server does not start or any call fails (the server log is attached).
     """
-    from urbangrid.service import Store, create_key, run_load, start_server
+    from urbangrid.service import Store, create_key
+
+    from .service_load import run_load, start_server
 
     body = dispatch_body(seed)
     out: dict = {}

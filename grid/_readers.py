@@ -1,6 +1,6 @@
 """Readers for user files: boundaries, weights, points and GraphML road networks (private).
 
-Every problem with a user file raises :class:`~urbangrid.grid.errors.InputError` naming the
+Every problem with a user file raises :class:`~urbangrid.errors.InputError` naming the
 file and the field or value at fault; repairs that change data (``make_valid`` on a
 self-intersecting polygon, reprojection of a declared CRS, dissolving duplicate codes) are
 logged as warnings so they are never silent.
@@ -21,9 +21,10 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from urbangrid.errors import InputError
+
 from . import _network
 from .coords import canonical_crs, to_wgs84
-from .errors import InputError
 
 log = logging.getLogger("urbangrid.grid")
 

@@ -7,8 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from .district import District
-from .errors import InputError
+from urbangrid.errors import InputError
 
 __all__ = ["district_from_args", "register"]
 
@@ -54,8 +53,10 @@ def _speeds(items: list[str]) -> dict[str, float]:
     return out
 
 
-def district_from_args(args: argparse.Namespace) -> District:
-    """Build the district the command-line options describe."""
+def district_from_args(args: argparse.Namespace):
+    """Build the :class:`~urbangrid.grid.District` the command-line options describe."""
+    from .district import District
+
     speeds = _speeds(getattr(args, "speed", []) or [])
     common = {"network": args.network, "speeds": speeds, "n_grids": args.n_grids,
               "cache_dir": args.cache_dir}

@@ -20,8 +20,9 @@ import pyproj
 from scipy.sparse import triu as sp_triu
 from scipy.spatial import cKDTree
 
+from urbangrid.errors import InputError
+
 from . import _grids, _network
-from .errors import InputError
 
 __all__ = ["DEFAULT_SPEEDS_KMH", "DETOUR_FACTOR", "District", "metric_crs_for"]
 

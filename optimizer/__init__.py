@@ -7,7 +7,7 @@ team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in and ou
 ``urbangrid dispatch`` and the service's ``POST /dispatch``), and the policy registry
 used by the simulation (:func:`get_policy`, :func:`register_policy`,
 :func:`check_policy`; :mod:`urbangrid.optimizer.compiled` holds the built-in policies'
-compiled form, for callers whose own loop is compiled). ``python -m urbangrid.optimizer._measure``
+compiled form, for callers whose own loop is compiled). ``python -m benchmarks.measure_optimizer``
 measures the performance targets.
 This package never imports ``urbangrid.simulation`` or SimPy.
 """

@@ -52,7 +52,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from . import _kernels
 from .problem import DeferReason

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from .problem import DeferReason
 from .routing import Router

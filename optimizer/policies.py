@@ -39,7 +39,8 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from . import _policy_kernels
 from ._common import (

@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 __all__ = ["Assignment", "DeferReason", "DispatchProblem", "ScoreWeights"]
 
@@ -219,7 +220,7 @@ class DispatchProblem:
 
     All times are absolute seconds since the simulation (or service) epoch. Arrays are
     coerced to the dtypes below on construction; a wrong shape, NaN or out-of-range value
-    raises :class:`~urbangrid.grid.errors.InputError` naming the field. Scalars given for
+    raises :class:`~urbangrid.errors.InputError` naming the field. Scalars given for
     per-task or per-team fields are broadcast.
 
     Parameters

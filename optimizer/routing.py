@@ -40,7 +40,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from ._common import priority_order
 from .problem import Assignment, DispatchProblem

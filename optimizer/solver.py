@@ -33,7 +33,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from . import _kernels, _policy_kernels, scoring
 from ._common import _NO_CELL_TRAVEL, _assignment, finish, pair_cost

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
 

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     register(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from urbangrid.grid.errors import InputError
+    from urbangrid.errors import InputError
 
     try:
         return args.func(args)

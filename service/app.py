@@ -29,7 +29,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from . import schemas as S
 from .auth import Principal, verify_key

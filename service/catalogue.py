@@ -1,27 +1,22 @@
-"""The Open311 service list, read from the simulation's case catalogue data file.
+"""The Open311 service list: the case catalogue of the domain layer, as request types.
 
-The catalogue module itself lives in ``urbangrid.simulation``, whose package imports
-SimPy; the service must not load SimPy, so it reads the same data file
-(``simulation/data/categories.csv``, the one source of truth) without importing that
-package: ``find_spec`` locates a subpackage without executing its ``__init__``.
+One source of truth: the categories come from :func:`urbangrid.catalogue.load_catalogue`
+(the same file and validation the simulation uses) and a request's deadline from
+:func:`urbangrid.catalogue.due_at`, so working hours and working days follow the Chinese
+working-day calendar (holidays, make-up days) exactly as in the simulation. Neither
+imports SimPy or the simulation engine.
 """
 
 from __future__ import annotations
 
-import csv
-import importlib.util
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from urbangrid.grid.errors import InputError
+from urbangrid.catalogue import due_at, load_catalogue
 
 __all__ = ["Service", "load_services"]
 
-_URGENCY_PRIORITY = {"normal": 1.0, "high": 2.0, "urgent": 3.0}
-# handling limits as elapsed seconds. Working hours and days are counted as calendar time:
-# the service has no working-day calendar (the simulation's lives behind SimPy imports),
-# so a deadline set out of office hours comes earlier than the regulation's.
-_UNIT_SECONDS = {"calendar_hours": 3600.0, "working_hours": 3600.0, "working_days": 86400.0}
 _GROUP_NAME = {"component": "components 部件", "event": "events 事件"}
 
 
@@ -36,8 +31,15 @@ class Service:
     group: str
     skill: str
     priority: float
-    limit_seconds: float
+    limit: float
+    limit_unit: str
     work_seconds: float
+
+    def deadline(self, requested: float) -> float:
+        """Deadline (POSIX seconds) of a request of this type made at ``requested``
+        (POSIX seconds): the category limit on the working-day calendar."""
+        filed = dt.datetime.fromtimestamp(requested, dt.UTC)
+        return due_at(filed, self.limit, self.limit_unit).timestamp()
 
     def open311(self) -> dict:
         """The Open311 ``service`` record."""
@@ -52,30 +54,15 @@ class Service:
         }
 
 
-def _default_path() -> Path:
-    spec = importlib.util.find_spec("urbangrid.simulation")
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError("the case catalogue (urbangrid.simulation data) is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "categories.csv"
-
-
 def load_services(path: str | Path | None = None) -> dict[str, Service]:
-    """Services by code from a catalogue CSV (default: the shipped catalogue)."""
-    path = Path(path) if path else _default_path()
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise InputError(f"cannot read the catalogue: {exc}", source=str(path)) from None
-    out: dict[str, Service] = {}
-    for k, r in enumerate(rows):
-        try:
-            out[r["code"]] = Service(
-                code=r["code"], name=r["name_en"], name_zh=r["name_zh"], kind=r["kind"],
-                group=r["group"], skill=r["skill"],
-                priority=_URGENCY_PRIORITY[r["urgency"]],
-                limit_seconds=float(r["limit"]) * _UNIT_SECONDS[r["limit_unit"]],
-                work_seconds=float(r["work_mean_min"]) * 60.0)
-        except (KeyError, ValueError) as exc:
-            raise InputError(f"row {k + 2}: bad or missing field {exc}", source=str(path)) from None
-    return out
+    """Services by code, in catalogue order, from a catalogue CSV (default: the built-in
+    catalogue); a bad file raises :class:`urbangrid.InputError` naming row and column."""
+    cat = load_catalogue(path)
+    return {
+        cat.code[k]: Service(
+            code=cat.code[k], name=cat.name_en[k], name_zh=cat.name_zh[k], kind=cat.kind[k],
+            group=cat.group[k], skill=cat.skill[k], priority=float(cat.priority[k]),
+            limit=float(cat.limit[k]), limit_unit=cat.limit_unit[k],
+            work_seconds=float(cat.work_mean_s[k]))
+        for k in range(cat.n)
+    }

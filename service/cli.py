@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _need_extra():
-    from urbangrid.grid.errors import InputError
+    from urbangrid.errors import InputError
 
     try:
         import fastapi  # noqa: F401
@@ -89,8 +89,9 @@ def _check_serve_args(config) -> None:
     from pathlib import Path
 
     import sqlalchemy as sa
-    from urbangrid.grid.errors import InputError
     from urbangrid.optimizer import get_policy
+
+    from urbangrid.errors import InputError
 
     from .db import Store
 
@@ -130,7 +131,7 @@ def run_keys(args: argparse.Namespace) -> int:
         else:
             key_id = args.key_id.split("_")[1] if args.key_id.startswith("ug_") else args.key_id
             if not revoke_key(store, key_id):
-                from urbangrid.grid.errors import InputError
+                from urbangrid.errors import InputError
 
                 raise InputError(f"no active key with id {key_id!r}")
             print(f"revoked {key_id}")

@@ -98,7 +98,7 @@ class Ledger:
         now = time.time()
         digest = _payload_hash(fields) if idem_key else None
         values = dict(fields, status="open", stage="received", requested=now, updated=now,
-                      deadline=now + svc.limit_seconds, priority=svc.priority,
+                      deadline=svc.deadline(now), priority=svc.priority,
                       work_seconds=svc.work_seconds, idem_owner=owner if idem_key else None,
                       idem_key=idem_key, idem_hash=digest)
         values["cell"] = int(self.district.cell_of(np.array([fields["lat"]]),

@@ -1,73 +1,32 @@
-"""The SimPy model of a district's cases, teams and KPIs, its scenarios and command line.
+"""The grid model: a district's cases, crews and dispatcher over simulated time.
 
 Entry points: :class:`Scenario` (typed, validated configuration, from TOML with
 :func:`load_scenario`), :func:`simulate` (one replication to a :class:`RunResult`),
 :func:`compute_kpis` and :func:`run_replications` (parallel replications with 95 %
 t-intervals), :func:`write_events` / :func:`write_cases` (Parquet, Open311 names).
-Studies: :func:`compare_scenarios` (paired, common random numbers) with
-:func:`comparison_document` and :func:`write_comparison_report`, :func:`run_sweep` over
-:func:`parse_grid` / :func:`plan_sweep`, :func:`write_simulation_report`; from real logs,
-:func:`calibrate` (a scenario fitted to a 311 / 12345 export) and :func:`validate`.
 
-Note: ``calibrate`` and ``validate`` here are the functions; their modules stay importable
-as ``urbangrid.simulation.calibrate`` / ``.validate`` with ``from … import …``.
+The names load on first use: ``import urbangrid.simulation`` alone costs nothing, and
+the engine (NumPy blocks, the compiled core, SimPy) loads with :func:`simulate`.
 """
 
-from .calendar import ShiftWindows, WorkCalendar, is_chinese_workday
-from .calibrate import calibrate
-from .catalogue import CHANNELS, Catalogue, load_catalogue
-from .compare import Comparison, compare_scenarios, comparison_document, paired_differences
-from .demand import DayArrivals, DemandModel
-from .kpis import KPI_NAMES, backlog_series, compute_kpis
-from .output import case_table, event_table, write_cases, write_events
-from .replications import ReplicationSummary, kpis_document, run_replications, t_interval
-from .report import write_comparison_report, write_simulation_report
-from .run import STREAMS, RunResult, build_teams, simulate, streams_for
-from .scenario import Scenario, load_scenario, parse_overrides
-from .space import Space, build_space
-from .sweep import SweepPlan, parse_grid, plan_sweep, run_sweep
-from .validate import validate
+from urbangrid._lazy import attach
 
-__all__ = [
-    "CHANNELS",
-    "KPI_NAMES",
-    "STREAMS",
-    "Catalogue",
-    "Comparison",
-    "DayArrivals",
-    "DemandModel",
-    "ReplicationSummary",
-    "RunResult",
-    "Scenario",
-    "ShiftWindows",
-    "Space",
-    "SweepPlan",
-    "WorkCalendar",
-    "backlog_series",
-    "build_space",
-    "build_teams",
-    "calibrate",
-    "case_table",
-    "compare_scenarios",
-    "comparison_document",
-    "compute_kpis",
-    "event_table",
-    "is_chinese_workday",
-    "kpis_document",
-    "load_catalogue",
-    "load_scenario",
-    "paired_differences",
-    "parse_grid",
-    "parse_overrides",
-    "plan_sweep",
-    "run_replications",
-    "run_sweep",
-    "simulate",
-    "streams_for",
-    "t_interval",
-    "validate",
-    "write_cases",
-    "write_comparison_report",
-    "write_events",
-    "write_simulation_report",
-]
+_WHERE = {
+    "DayArrivals": "demand", "DemandModel": "demand",
+    "KPI_NAMES": "kpis", "backlog_series": "kpis", "compute_kpis": "kpis",
+    "case_table": "output", "event_table": "output", "write_cases": "output",
+    "write_events": "output",
+    "ReplicationSummary": "replications", "kpis_document": "replications",
+    "run_replications": "replications", "t_interval": "replications",
+    "STREAMS": "run", "RunResult": "run", "build_teams": "run", "simulate": "run",
+    "streams_for": "run",
+    "Scenario": "scenario", "load_scenario": "scenario", "parse_overrides": "scenario",
+    "Space": "space", "build_space": "space",
+    # study and calibration tools (moving to their own packages)
+    "Comparison": "compare", "compare_scenarios": "compare",
+    "comparison_document": "compare", "paired_differences": "compare",
+    "write_comparison_report": "report", "write_simulation_report": "report",
+    "SweepPlan": "sweep", "parse_grid": "sweep", "plan_sweep": "sweep", "run_sweep": "sweep",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _WHERE)

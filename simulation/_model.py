@@ -20,6 +20,9 @@ import time
 import numpy as np
 from simpy import Environment
 
+from urbangrid.calendar import DAY, WorkCalendar
+from urbangrid.catalogue import CHANNELS, Catalogue
+
 from . import _core
 from ._core import (
     CASE_F32,
@@ -43,8 +46,6 @@ from ._core import (
     TEAM_F64,
     TEAM_I64,
 )
-from .calendar import DAY, WorkCalendar
-from .catalogue import CHANNELS, Catalogue
 from .demand import DemandModel
 from .scenario import Scenario
 from .space import MODES, Space
@@ -547,7 +548,7 @@ class Model:
             t_file = np.where(fast & (prio < 3), np.maximum(t, start), t)
         t_reg = self.cal.add_working(t_file, d_reg) if self.legacy else t_file + d_reg
         cs.t_register[sl] = t_reg
-        due = deadlines(self.cal, self.cat, t_reg, cat)
+        due = self.cat.deadlines(self.cal, t_reg, cat)
         if self._fast_same_day:
             # The platform's same-day rule: dispatch sees auto-detected cases as due by
             # the end of the day they are filed (KPIs keep the category limit).
@@ -762,27 +763,8 @@ def make_problem(cls, validate: bool, **fields):
     return cls(**fields) if validate else cls.unchecked(**fields)
 
 
-def deadlines(cal: WorkCalendar, cat: Catalogue, t_register: np.ndarray,
-              category: np.ndarray) -> np.ndarray:
-    """Handling deadline of each case from its registration time and category limit."""
-    t = np.asarray(t_register, dtype=float)
-    out = np.full(t.shape, np.nan)
-    limit = cat.limit[category]
-    unit = cat.limit_unit_code[category]
-    ok = ~np.isnan(t)
-    a = ok & (unit == 0)
-    out[a] = t[a] + limit[a] * 3600.0
-    b = ok & (unit == 1)
-    if b.any():
-        out[b] = cal.add_working(t[b], limit[b] * 3600.0)
-    c = ok & (unit == 2)
-    if c.any():
-        out[c] = cal.add_working(t[c], limit[c] * cal.day_length)
-    return out
-
-
 # The log and status codes live in _core (one home); kpis, output and the tests read
 # them from here.
 __all__ = ["CHANNELS", "CLOSED", "EVENT_NAMES", "HOTLINE", "REPORTED", "SIM_DEFER_S",
-           "STATUS_NAMES", "S_CLOSED", "S_INVALID", "S_PARKED", "Model", "deadlines",
+           "STATUS_NAMES", "S_CLOSED", "S_INVALID", "S_PARKED", "Model",
            "make_problem"]

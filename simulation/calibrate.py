@@ -83,7 +83,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from .replications import _json_safe
 

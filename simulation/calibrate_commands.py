@@ -13,7 +13,7 @@ import argparse
 import logging
 import math
 
-from urbangrid.grid.errors import InputError
+from urbangrid.errors import InputError
 
 __all__ = ["register", "run_calibrate", "run_validate"]
 

@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from urbangrid.grid.errors import InputError
+from urbangrid.errors import InputError
 
 __all__ = ["register", "run_simulate"]
 

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from urbangrid.grid.errors import InputError
 
-from .catalogue import CHANNELS
+from urbangrid.catalogue import CHANNELS
+from urbangrid.errors import InputError
+
 from .replications import _json_safe, run_replications, summarise, t_interval
 from .run import RunResult
 from .scenario import Scenario

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import DAY, WorkCalendar
-from .catalogue import CHANNELS, Catalogue
+from urbangrid.calendar import DAY, WorkCalendar
+from urbangrid.catalogue import CHANNELS, Catalogue
+
 from .scenario import Scenario
 from .space import Space
 
@@ -60,7 +61,7 @@ class DemandModel:
     scenario, space, catalogue, calendar
         The run's inputs.
     patrol_windows
-        :class:`~urbangrid.simulation.calendar.ShiftWindows` of the inspectors, the hour
+        :class:`~urbangrid.calendar.ShiftWindows` of the inspectors, the hour
         profile of patrol arrivals.
     """
 
@@ -72,7 +73,7 @@ class DemandModel:
         n = space.n_cells
         w = space.weights.get(scenario.district.weight)
         if w is None:
-            from urbangrid.grid.errors import InputError
+            from urbangrid.errors import InputError
 
             raise InputError(
                 f"district.weight = {scenario.district.weight!r} is not a cell weight of this "
@@ -92,7 +93,7 @@ class DemandModel:
         prop = np.ones(space.n_subdistricts)
         for code, v in ch.hotline.propensity.items():
             if code not in space.sub_codes:
-                from urbangrid.grid.errors import InputError
+                from urbangrid.errors import InputError
 
                 raise InputError(
                     f"channels.hotline.propensity: unknown sub-district code {code!r} "

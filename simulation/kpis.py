@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._model import HOTLINE, S_CLOSED, S_INVALID, S_PARKED, deadlines
-from .calendar import DAY
-from .catalogue import CHANNELS
+from urbangrid.calendar import DAY
+from urbangrid.catalogue import CHANNELS
+
+from ._model import HOTLINE, S_CLOSED, S_INVALID, S_PARKED
 
 __all__ = [
     "GROUP_KPIS", "KPI_NAMES", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "backlog_series",
@@ -84,7 +85,7 @@ def case_table_metrics(result) -> dict[str, np.ndarray]:
     hw = np.full(hd.shape, np.nan)
     if closed.any():
         hw[closed] = cal.working_days_between(reg[closed], close[closed])
-    dl = deadlines(cal, result.catalogue, reg, c["category"])
+    dl = result.catalogue.deadlines(cal, reg, c["category"])
     # A hotline case with a work order is due by its order type's published limit
     # (DOMAIN.md §2: 1 / 3 / 5 / 15 working days), not by its category's.
     order_limit = c.get("order_limit_wd")

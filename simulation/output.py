@@ -9,8 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from urbangrid.catalogue import CHANNELS
+
 from ._model import EVENT_NAMES, S_CLOSED, S_INVALID, S_PARKED, STATUS_NAMES
-from .catalogue import CHANNELS
 from .kpis import case_table_metrics
 
 __all__ = ["SOURCE_LABELS", "case_arrow_table", "case_table", "event_table", "write_cases",

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .catalogue import CHANNELS
+from urbangrid.catalogue import CHANNELS
+
 from .kpis import SUBDISTRICT_PREFIX, compute_kpis
 from .run import RunResult, simulate
 from .scenario import Scenario

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .catalogue import CHANNELS
+from urbangrid.catalogue import CHANNELS
+
 from .kpis import SUMMARY_KPIS
 from .run import RunResult
 
@@ -78,8 +79,9 @@ def cell_metrics(result: RunResult) -> dict[str, np.ndarray]:
         ``cases`` (count), ``cases_per_day``, ``handling_days_mean`` (closed cases, NaN
         where none closed), ``closed`` (count), each an array over cells.
     """
+    from urbangrid.calendar import DAY
+
     from ._model import S_CLOSED, S_INVALID
-    from .calendar import DAY
 
     c = result.cases
     n = result.space.n_cells
@@ -177,7 +179,8 @@ def plot_map(result: RunResult, path: str | Path) -> Path:
 def plot_backlog(results: Mapping[str, RunResult], path: str | Path,
                  step_s: float = 3600.0) -> Path:
     """Open cases over time (after warm-up), one line per run."""
-    from .calendar import DAY
+    from urbangrid.calendar import DAY
+
     from .kpis import backlog_series
 
     plt = _plt()

@@ -11,11 +11,12 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from urbangrid.grid.errors import InputError
+
+from urbangrid.calendar import WorkCalendar
+from urbangrid.catalogue import Catalogue, load_catalogue
+from urbangrid.errors import InputError
 
 from ._model import EVENT_NAMES, Model
-from .calendar import WorkCalendar
-from .catalogue import Catalogue, load_catalogue
 from .scenario import Scenario
 from .space import MODES, Space, build_space
 

@@ -5,7 +5,7 @@ Loaded from TOML (:meth:`Scenario.from_toml`), overridden from the command line 
 :meth:`Scenario.replace`. Every field has a documented default, so an empty file is a
 valid scenario: the built-in Jing'an district under the integrated 24/7 process with
 nearest-team dispatch. Unknown keys, wrong types and out-of-range values fail at load
-time with an :class:`~urbangrid.grid.errors.InputError` naming the TOML path and the
+time with an :class:`~urbangrid.errors.InputError` naming the TOML path and the
 allowed range.
 
 Defaults that are assumptions rather than published figures (DOMAIN.md §7) are marked
@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 __all__ = [
     "CalendarConfig",

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from .scenario import DistrictConfig
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from urbangrid.grid.errors import InputError
+from urbangrid.errors import InputError
 
 __all__ = ["check_scenario_files", "register", "run_compare", "run_sweep_command"]
 
@@ -92,7 +92,7 @@ def check_scenario_files(scenario, source: str) -> None:
     InputError
         Naming the scenario file, the key and the missing path.
     """
-    from .catalogue import load_catalogue
+    from urbangrid.catalogue import load_catalogue
 
     for section, key in _FILE_KEYS:
         value = getattr(getattr(scenario, section), key)

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from urbangrid.grid.errors import InputError
 
-from .catalogue import CHANNELS
+from urbangrid.catalogue import CHANNELS
+from urbangrid.errors import InputError
+
 from .scenario import Scenario
 
 __all__ = [

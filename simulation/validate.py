@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from urbangrid.grid.errors import InputError
+
+from urbangrid.errors import InputError
 
 from .calibrate import (
     _DAY,
@@ -141,8 +142,9 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
 
 def _one_replication(job) -> dict[str, np.ndarray]:
     """One replication reduced to the arrays the comparison needs (picklable)."""
+    from urbangrid.catalogue import CHANNELS
+
     from ._model import S_CLOSED
-    from .catalogue import CHANNELS
     from .run import simulate
 
     sc, seed, r, start, t0, t1 = job

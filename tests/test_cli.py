@@ -3,9 +3,8 @@
 import subprocess
 import sys
 
-from urbangrid.simulation.cli import main
-
 from urbangrid import __version__
+from urbangrid.cli import main
 
 
 def test_version_flag_prints_package_version(capsys):
@@ -23,7 +22,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 def test_console_script_runs_as_module():
     proc = subprocess.run(
-        [sys.executable, "-m", "urbangrid.simulation.cli", "--help"],
+        [sys.executable, "-m", "urbangrid.cli", "--help"],
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0

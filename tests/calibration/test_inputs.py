@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from urbangrid.grid.errors import InputError
 from urbangrid.simulation.calibrate import (
     calibrate,
     clean_log,
@@ -15,9 +14,11 @@ from urbangrid.simulation.calibrate import (
     load_mapping,
     read_log,
 )
-from urbangrid.simulation.cli import main
 from urbangrid.simulation.scenario import load_scenario
 from urbangrid.simulation.validate import censored_ks
+
+from urbangrid.cli import main
+from urbangrid.errors import InputError
 
 
 def _synthetic(n_days=8, per_day=120, seed=1, start="2025-03-03", chinese=False):

@@ -6,8 +6,10 @@ import shutil
 import numpy as np
 import pytest
 from grid_helpers import DATA, shared_file
-from urbangrid.grid import District, InputError
-from urbangrid.simulation.cli import main
+from urbangrid.grid import District
+
+from urbangrid.cli import main
+from urbangrid.errors import InputError
 
 GOOD = DATA / "peoples_square_two_parts.geojson"
 

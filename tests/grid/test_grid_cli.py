@@ -4,8 +4,8 @@ import json
 
 import pytest
 from grid_helpers import DATA, shared_file
-from urbangrid.grid.measure import measure
-from urbangrid.simulation.cli import main
+
+from urbangrid.cli import main
 
 
 def test_info_default(capsys, tmp_path):
@@ -66,12 +66,3 @@ def test_map_bad_extension(capsys, tmp_path):
 def test_district_without_subcommand_prints_help(capsys):
     assert main(["district"]) == 2
     assert "info" in capsys.readouterr().out
-
-
-def test_measure_reports_figures():
-    from urbangrid.grid import District
-
-    r = measure(8)
-    assert r["cells"] == District.jingan(8).n_cells
-    assert r["matrix_build_s"] >= 0 and r["cache_identical"]
-    assert r["matrix_mib"] == pytest.approx(4 * r["cells"] ** 2 / 2**20, abs=0.05)

@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.sparse import csgraph
-from urbangrid.grid import District, InputError
+from urbangrid.grid import District
 from urbangrid.grid._grids import cell_adjacency
+
+from urbangrid.errors import InputError
 
 
 def test_res10_cells_and_columns(jingan10):

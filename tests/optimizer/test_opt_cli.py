@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from urbangrid.grid.errors import InputError
 from urbangrid.optimizer import cli
+
+from urbangrid.errors import InputError
 
 SKILLS = ["roads", "greenery", "sanitation"]
 
@@ -70,7 +71,7 @@ def run(tp, mp, out, *extra):
 
 
 def test_through_the_urbangrid_shell_exit_codes(files, capsys):
-    from urbangrid.simulation.cli import main
+    from urbangrid.cli import main
     tasks, teams, write, tmp = files
     tp, mp = write()
     argv = ["dispatch", "--tasks", str(tp), "--teams", str(mp), "--out"]

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from opt_helpers import tiny_kwargs
-from urbangrid.grid.errors import InputError
 from urbangrid.optimizer import (
     DeferReason,
     DispatchProblem,
@@ -12,6 +11,8 @@ from urbangrid.optimizer import (
     register_policy,
 )
 from urbangrid.optimizer.check import PolicyContractError, check_assignment, check_policy
+
+from urbangrid.errors import InputError
 
 
 def test_registry_lists_builtins_and_rejects_unknown_names():

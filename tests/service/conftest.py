@@ -18,7 +18,8 @@ pytest.importorskip("sqlalchemy", reason="the service extra (sqlalchemy) is not 
 
 import httpx  # noqa: E402
 from svc_helpers import PG_ENV, make_keys  # noqa: E402
-from urbangrid.service import start_server  # noqa: E402
+
+from benchmarks.service_load import start_server  # noqa: E402
 
 
 def _pg_admin_url() -> str:

@@ -13,12 +13,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from svc_helpers import INSIDE, assert_error
-from urbangrid.service.loadtest import free_port
 
-# the ``urbangrid`` script is simulation.cli:main; the full shell is used where the test is
+from benchmarks.service_load import free_port
+
+# the ``urbangrid`` script is urbangrid.cli:main; the full shell is used where the test is
 # about it (one command to start, the base install), the service's own module elsewhere
 # (same register(), without importing the simulation: faster)
-URBANGRID = [sys.executable, "-m", "urbangrid.simulation.cli"]
+URBANGRID = [sys.executable, "-m", "urbangrid.cli"]
 SERVICE = [sys.executable, "-m", "urbangrid.service"]
 
 

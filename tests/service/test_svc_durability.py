@@ -10,8 +10,9 @@ import time
 import httpx
 import sqlalchemy as sa
 from svc_helpers import INSIDE, SHIFT, make_keys
-from urbangrid.service import Store, start_server
-from urbangrid.service.loadtest import district_points
+from urbangrid.service import Store
+
+from benchmarks.service_load import district_points, start_server
 
 N_SENT_MAX = 600
 KILL_AFTER = 120

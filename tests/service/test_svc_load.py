@@ -1,12 +1,13 @@
 """Bounded load on loopback: zero errors, latency recorded (the full 2,000-request run is
-``python -m urbangrid.service.loadtest``, the benchmarks' measurement)."""
+``python -m benchmarks.service_load``, the benchmarks' measurement)."""
 
 from __future__ import annotations
 
 import json
 
 import httpx
-from urbangrid.service import measure_load, run_load
+
+from benchmarks.service_load import measure_load, run_load
 
 
 def test_bounded_load_has_no_errors(record_property):

@@ -85,7 +85,7 @@ def test_same_plan_as_the_command(live, tables, tmp_path, method):
     (lambda t, m: (t, m.assign(shift_end="2026-03-02T07:00:00")), ("shift_end",)),
 ])
 def test_same_refusals_as_the_command(live, tables, tmp_path, change, words):
-    from urbangrid.grid.errors import InputError
+    from urbangrid.errors import InputError
 
     tasks, teams = change(*tables)
     with pytest.raises(InputError) as exc:

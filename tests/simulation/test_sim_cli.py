@@ -5,7 +5,8 @@ import json
 import pandas as pd
 import pytest
 from sim_helpers import toy_scenario
-from urbangrid.simulation.cli import main
+
+from urbangrid.cli import main
 
 TOY = """
 name = "toy"

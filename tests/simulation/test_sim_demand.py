@@ -5,9 +5,12 @@ import datetime as dt
 import numpy as np
 import pytest
 from sim_helpers import toy_scenario
-from urbangrid.grid.errors import InputError
-from urbangrid.simulation import CHANNELS, DemandModel, WorkCalendar, load_catalogue
+from urbangrid.simulation import DemandModel
 from urbangrid.simulation.run import build_space
+
+from urbangrid.calendar import WorkCalendar
+from urbangrid.catalogue import CHANNELS, load_catalogue
+from urbangrid.errors import InputError
 
 
 def test_builtin_catalogue_follows_cj_t_214():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sim_helpers import mmc_scenario, toy_scenario
-from urbangrid.simulation import CHANNELS, compute_kpis, simulate, t_interval, write_events
+from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
 from urbangrid.simulation._model import (
     CLOSED,
     EVENT_NAMES,
@@ -16,6 +16,8 @@ from urbangrid.simulation._model import (
     S_INVALID,
     S_PARKED,
 )
+
+from urbangrid.catalogue import CHANNELS
 
 
 def _check_conservation(res):
@@ -403,8 +405,9 @@ def test_a_misrouted_order_frees_its_crew_slot_at_signing():
 
 
 def test_crews_split_by_demand_keep_the_total_and_follow_expected_cases():
-    from urbangrid.simulation.catalogue import load_catalogue
     from urbangrid.simulation.run import _space, build_teams, make_calendar
+
+    from urbangrid.catalogue import load_catalogue
 
     crews = [{"name": "sanitation", "skills": ["sanitation"], "per_subdistrict": 5},
              {"name": "rest", "skills": ["city_management", "housing", "facilities",
@@ -602,8 +605,9 @@ def test_fast_lane_raises_the_iot_same_day_rate_and_filing_shift_holds_night_cas
 
 
 def test_fast_lane_filing_shift_must_exist():
-    from urbangrid.grid.errors import InputError
     from urbangrid.simulation.scenario import Scenario
+
+    from urbangrid.errors import InputError
     with pytest.raises(InputError, match="filing_shift"):
         Scenario.from_dict({"channels": {"iot": {"fast_lane": {"filing_shift": "dusk"}}}})
 
@@ -640,7 +644,7 @@ def test_a_workstation_adds_teams_of_its_crews_in_its_subdistrict():
 
 
 def test_workstation_bad_input_names_the_problem():
-    from urbangrid.grid.errors import InputError
+    from urbangrid.errors import InputError
     base = toy_scenario()
     with pytest.raises(InputError, match="unknown crew"):
         base.replace({"workstations": [{"name": "w", "subdistrict": "0",

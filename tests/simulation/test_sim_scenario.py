@@ -5,9 +5,10 @@ from importlib import resources
 
 import pytest
 from sim_helpers import DATA
-from urbangrid.grid.errors import InputError
 from urbangrid.simulation import Scenario, load_scenario, parse_overrides
 from urbangrid.simulation.scenario import to_toml
+
+from urbangrid.errors import InputError
 
 
 def test_empty_file_gives_documented_defaults():

@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 import pytest
-from urbangrid.grid.errors import InputError
 from urbangrid.simulation.compare import (
     compare_scenarios,
     comparison_document,
     paired_differences,
 )
 from urbangrid.simulation.replications import t_interval
+
+from urbangrid.errors import InputError
 
 
 def _rec(**values):

@@ -129,15 +129,13 @@ def test_study_functions_are_reexported_by_the_package():
                        (sweep, ["run_sweep", "parse_grid", "plan_sweep", "SweepPlan"])]:
         for n in names:
             assert n in sim.__all__ and getattr(sim, n) is getattr(mod, n), n
-    from urbangrid.simulation.calibrate import calibrate
-    from urbangrid.simulation.validate import validate
-    assert sim.calibrate is calibrate and sim.validate is validate
 
 
 def test_the_workstation_whatif_adds_its_teams_in_pengpu():
-    from urbangrid.simulation.catalogue import load_catalogue
     from urbangrid.simulation.run import build_teams, make_calendar
     from urbangrid.simulation.space import build_space
+
+    from urbangrid.catalogue import load_catalogue
 
     base = load_scenario(SCENARIOS / "jingan_integrated.toml", {"district.resolution": 9})
     what = load_scenario(SCENARIOS / "whatif_workstation_pengpu.toml",
@@ -154,12 +152,9 @@ def test_the_workstation_whatif_adds_its_teams_in_pengpu():
 
 
 def test_the_iot_lever_ladder_builds_from_the_integrated_file():
-    import importlib.util
+    from benchmarks.iot_levers import steps
 
-    spec = importlib.util.spec_from_file_location("iot_levers", SCENARIOS / "iot_levers.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    plan = mod.steps()
+    plan = steps()
     first, last = plan[0][1], plan[-1][1]
     full = load_scenario(SCENARIOS / "jingan_integrated.toml")
     assert last.to_dict() | {"name": full.name} == full.to_dict()

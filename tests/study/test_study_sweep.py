@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from study_helpers import toy_scenario
-from urbangrid.grid.errors import InputError
 from urbangrid.simulation import compute_kpis, simulate
 from urbangrid.simulation.replications import t_interval
 from urbangrid.simulation.sweep import (
@@ -16,6 +15,8 @@ from urbangrid.simulation.sweep import (
     run_sweep,
     summarise_sweep,
 )
+
+from urbangrid.errors import InputError
 
 
 def test_parse_grid_reads_typed_values_and_keeps_lists_whole(toy):

@@ -1,6 +1,6 @@
 """The IoT same-day levers of jingan_integrated, added one at a time (CALIBRATION.md).
 
-    .venv/bin/python scenarios/iot_levers.py [--replications 3] [--days 7]
+    .venv/bin/python -m benchmarks.iot_levers [--replications 3] [--days 7]
 
 Each step is ``jingan_integrated.toml`` with the levers not yet added taken out again
 (``Scenario.replace``); all steps run under common random numbers and the script prints
@@ -16,12 +16,12 @@ from pathlib import Path
 from urbangrid.simulation import Scenario, load_scenario
 from urbangrid.simulation.compare import compare_scenarios
 
-HERE = Path(__file__).resolve().parent
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def steps() -> list[tuple[str, Scenario]]:
     """(label, scenario) from no lever to the integrated file, one lever per step."""
-    full = load_scenario(HERE / "jingan_integrated.toml")
+    full = load_scenario(SCENARIOS / "jingan_integrated.toml")
     iot_only = {k: v for k, v in full.catalogue.overrides.items() if "iot" in v}
     default_crews = [c.model_dump() for c in Scenario().crews]
     before_crews = {"dispatch.handover": False, "catalogue.overrides": iot_only,

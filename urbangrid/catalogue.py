@@ -1,7 +1,9 @@
 """The case catalogue: categories of cases after CJ/T 214-2007 (components 部件 / events 事件).
 
-The default catalogue ships as ``simulation/data/categories.csv``; a scenario may name its
-own file (same columns) and override single fields per category. Columns:
+Domain data shared by the simulation, the calibration and the live service (this module
+imports neither SimPy nor Numba). The default catalogue ships as
+``data/catalogue/categories.csv`` (installed as ``urbangrid.data``); a scenario may name
+its own file (same columns) and override single fields per category. Columns:
 
 ==================  ==================================================================
 ``code``            identifier (ASCII, unique)
@@ -30,16 +32,20 @@ own file (same columns) and override single fields per category. Columns:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from urbangrid.grid.errors import InputError
 
-__all__ = ["CHANNELS", "Catalogue", "LIMIT_UNITS", "URGENCY_PRIORITY", "load_catalogue"]
+from .calendar import CHINA_TZ, WorkCalendar
+from .errors import InputError
+
+__all__ = ["CHANNELS", "Catalogue", "LIMIT_UNITS", "URGENCY_PRIORITY", "due_at", "due_times",
+           "load_catalogue"]
 
 CHANNELS = ("iot", "patrol", "hotline", "other")
 LIMIT_UNITS = ("calendar_hours", "working_hours", "working_days")
@@ -130,28 +136,16 @@ class Catalogue:
             mix = np.where(tot > 0, mix / np.where(tot > 0, tot, 1.0), 0.0)
         return mix
 
-    def to_records(self) -> list[dict[str, Any]]:
-        """Rows as dictionaries with the file's column names."""
-        rows = []
-        for k in range(self.n):
-            rows.append({
-                "code": self.code[k], "name_zh": self.name_zh[k], "name_en": self.name_en[k],
-                "kind": self.kind[k], "group": self.group[k], "share": float(self.share[k]),
-                "skill": self.skill[k], "urgency": self.urgency[k],
-                "limit": float(self.limit[k]), "limit_unit": self.limit_unit[k],
-                "work_dist": self.work_dist[k], "work_mean_min": self.work_mean_s[k] / 60,
-                "work_cv": float(self.work_cv[k]), "prep_hours": self.prep_mean_s[k] / 3600,
-                "prep_cv": float(self.prep_cv[k]),
-                "resolution_prob": float(self.resolution_prob[k]),
-                "onspot_fixable": bool(self.onspot_fixable[k]),
-                **{c: float(self.affinity[k, j]) for j, c in enumerate(CHANNELS)},
-            })
-        return rows
+    def deadlines(self, cal: WorkCalendar, t_register: np.ndarray,
+                  category: np.ndarray) -> np.ndarray:
+        """Handling deadline of each case from its registration time and its category's
+        limit (see :func:`due_times`)."""
+        return due_times(cal, t_register, self.limit[category], self.limit_unit_code[category])
 
 
 def _read_rows(path: Path | None) -> tuple[list[dict[str, str]], str]:
     if path is None:
-        ref = resources.files("urbangrid.simulation") / "data" / "categories.csv"
+        ref = resources.files("urbangrid.data") / "catalogue" / "categories.csv"
         text = ref.read_text(encoding="utf-8")
         source = "categories.csv (built-in)"
     else:
@@ -269,3 +263,73 @@ def load_catalogue(
     if len(cat.skills) > 62:
         raise InputError("at most 62 distinct skills are supported", source=source)
     return cat
+
+
+def due_times(cal: WorkCalendar, t: np.ndarray, limit: np.ndarray,
+              unit_code: np.ndarray) -> np.ndarray:
+    """The time ``limit`` (in :data:`LIMIT_UNITS` ``[unit_code]``) after each ``t``.
+
+    Calendar hours count every hour; working hours and working days count only the
+    working hours of working days (a working day is one ``cal.day_length`` of working
+    time), so a limit set after hours starts to run the next working morning, and
+    holidays and make-up working days (调休) follow ``cal``. NaN times stay NaN.
+    """
+    t = np.asarray(t, dtype=float)
+    limit = np.broadcast_to(np.asarray(limit, dtype=float), t.shape)
+    unit = np.broadcast_to(np.asarray(unit_code), t.shape)
+    out = np.full(t.shape, np.nan)
+    ok = ~np.isnan(t)
+    a = ok & (unit == 0)
+    out[a] = t[a] + limit[a] * 3600.0
+    b = ok & (unit == 1)
+    if b.any():
+        out[b] = cal.add_working(t[b], limit[b] * 3600.0)
+    c = ok & (unit == 2)
+    if c.any():
+        out[c] = cal.add_working(t[c], limit[c] * cal.day_length)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _calendar_from(day: dt.date, days: int, work_start: float, work_end: float,
+                   rule: str) -> WorkCalendar:
+    return WorkCalendar(dt.datetime.combine(day, dt.time()), days, work_start=work_start,
+                        work_end=work_end, rule=rule)
+
+
+def due_at(filed: dt.datetime, limit: float, unit: str, *, work_start: float = 9 * 3600.0,
+           work_end: float = 17 * 3600.0, rule: str = "chinese") -> dt.datetime:
+    """The deadline of a case filed at ``filed`` with a limit of ``limit`` ``unit``: the
+    live counterpart of :func:`due_times`, on the same calendar rules.
+
+    ``filed`` is read in China Standard Time when it carries a time zone (a naive time is
+    taken as local); the answer is in China Standard Time.
+
+    Examples
+    --------
+    A request filed on Friday 2026-11-27 at 16:30 with one working day is due on Monday
+    at 16:30; on Friday 2026-10-09, the day before a make-up working Saturday, it is due
+    on that Saturday.
+
+    >>> due_at(dt.datetime(2026, 11, 27, 16, 30), 1, "working_days").isoformat()
+    '2026-11-30T16:30:00+08:00'
+    >>> due_at(dt.datetime(2026, 10, 9, 16, 30), 1, "working_days").isoformat()
+    '2026-10-10T16:30:00+08:00'
+    """
+    if unit not in LIMIT_UNITS:
+        raise InputError(f"unknown limit unit {unit!r} (one of {', '.join(LIMIT_UNITS)})")
+    if not (limit >= 0 and np.isfinite(limit)):
+        raise InputError(f"a limit must be a finite number >= 0, got {limit!r}")
+    local = filed.astimezone(CHINA_TZ).replace(tzinfo=None) if filed.tzinfo else filed
+    # Cover the limit with room for the longest holiday run (about 9 days at Spring
+    # Festival) at every working week: 2 calendar days per working day and 30 over.
+    hours_per_day = {"calendar_hours": 24.0, "working_hours": (work_end - work_start) / 3600.0,
+                     "working_days": 1.0}[unit]
+    span = limit / hours_per_day
+    cal = _calendar_from(local.date(), int(np.ceil(2 * span)) + 30, float(work_start),
+                         float(work_end), rule)
+    t = (local - dt.datetime.combine(local.date(), dt.time())).total_seconds()
+    due = due_times(cal, np.array([t]), np.array([limit]),
+                    np.array([LIMIT_UNITS.index(unit)]))[0]
+    return (dt.datetime.combine(local.date(), dt.time()) + dt.timedelta(seconds=float(due))
+            ).replace(tzinfo=CHINA_TZ)

@@ -6,6 +6,9 @@ the start date is ``0`` only when the run starts at midnight; in general day ``d
 a margin, whether it is a working day, and converts between calendar time and *working
 time* (seconds counted only inside working hours of working days).
 
+It is part of the light domain layer: the simulation, the calibration and the live
+service count working time with it, and it imports neither SimPy nor Numba.
+
 Working days follow the official Chinese calendar (public holidays and the weekend
 make-up working days, 调休) from the maintained ``chinese_calendar`` package, which
 covers 2004 – 2026. For dates outside the package's range the calendar falls back to
@@ -22,11 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ShiftWindows", "WorkCalendar", "is_chinese_workday"]
+__all__ = ["CHINA_TZ", "DAY", "ShiftWindows", "WorkCalendar", "is_chinese_workday"]
 
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
+#: Local time of the calendar: China Standard Time, UTC+8 (no daylight saving since 1991).
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def is_chinese_workday(dates: list[dt.date], *, rule: str = "chinese") -> np.ndarray:

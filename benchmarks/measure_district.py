@@ -1,8 +1,8 @@
 """Measure the build time and memory of a district's travel-time matrix.
 
-Run ``python -m urbangrid.grid.measure`` (both resolutions 9 and 10, each in a fresh
+Run ``python -m benchmarks.measure_district`` (both resolutions 9 and 10, each in a fresh
 process so imports and earlier runs do not pollute the figures), or
-``python -m urbangrid.grid.measure --resolution 10 --mode car --json``. Figures:
+``python -m benchmarks.measure_district --resolution 10 --mode car --json``. Figures:
 
 - ``district_build_s``: ``District.jingan(resolution)`` (cells, grids, weights, surrogate graph);
 - ``matrix_build_s``: ``travel_time_matrix(mode)`` with an empty cache (Dijkstra from every
@@ -30,8 +30,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-
-from .district import District
+from urbangrid.grid import District
 
 __all__ = ["measure", "main"]
 
@@ -90,7 +89,7 @@ def measure(resolution: int = 10, mode: str = "ebike", big: bool = False) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m urbangrid.grid.measure",
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.measure_district",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--resolution", type=int, choices=(8, 9, 10),
                     help="one resolution in this process (default: 9 and 10, each in a fresh "

@@ -1,6 +1,6 @@
 """Measure the optimizer against its targets (issue 4), all references in the same run.
 
-    python -m urbangrid.optimizer._measure [--quick] [--json FILE]
+    python -m benchmarks.measure_optimizer [--quick] [--json FILE]
 
 Prints, with fixed seeds:
 
@@ -24,12 +24,11 @@ import time
 
 import numpy as np
 from numba import njit, prange
-
-from . import scoring
-from ._random import random_problem
-from .assignment import assign
-from .policies import get_policy
-from .solver import solve
+from urbangrid.optimizer import scoring
+from urbangrid.optimizer._random import random_problem
+from urbangrid.optimizer.assignment import assign
+from urbangrid.optimizer.policies import get_policy
+from urbangrid.optimizer.solver import solve
 
 
 @njit(cache=True, parallel=True)
@@ -193,7 +192,7 @@ def measure(quick: bool = False) -> dict:
 
 
 def _routing(quick: bool) -> dict:
-    from .routing import _has_pyvrp, route
+    from urbangrid.optimizer.routing import _has_pyvrp, route
 
     p = random_problem(5, 300, 20, n_cells=1000, capacity=(15, 15), with_cell_travel=True)
     a = solve(p)

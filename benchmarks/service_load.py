@@ -6,7 +6,7 @@ and waits until it answers. :func:`run_load` sends ``n`` Open311 ``POST /request
 returns the latency percentiles; it stops by itself after ``n`` requests.
 :func:`measure_load` does both on a fresh SQLite database (the benchmarks' entry point)::
 
-    python -m urbangrid.service.loadtest --n 2000 --concurrency 20
+    python -m benchmarks.service_load --n 2000 --concurrency 20
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ def run_load(url: str, api_key: str, *, n: int = 2000, concurrency: int = 20,
 
 @contextlib.contextmanager
 def _fresh_server(db: str | None, workdir: Path, extra: list[str]) -> Iterator[tuple]:
-    from .auth import create_key
-    from .db import Store
+    from urbangrid.service.auth import create_key
+    from urbangrid.service.db import Store
 
     db = db or f"sqlite:///{workdir / 'load.db'}"
     store = Store(db)
@@ -191,7 +191,7 @@ def measure_load(n: int = 2000, concurrency: int = 20, db: str | None = None,
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m urbangrid.service.loadtest",
+    p = argparse.ArgumentParser(prog="python -m benchmarks.service_load",
                                 description="bounded load on a local server process")
     p.add_argument("--n", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=20)

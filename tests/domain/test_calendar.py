@@ -4,7 +4,8 @@ import datetime as dt
 import logging
 
 import numpy as np
-from urbangrid.simulation import WorkCalendar, is_chinese_workday
+
+from urbangrid.calendar import WorkCalendar, is_chinese_workday
 
 H = 3600.0
 

@@ -1,9 +1,10 @@
 """The ``urbangrid`` command line: a thin layer over the library.
 
-Each package contributes its sub-commands through a ``register(subparsers)`` function
-(``urbangrid.grid.cli``, ``urbangrid.optimizer.cli``, and this package's own); every
-command handler takes the parsed arguments and returns an exit status. User mistakes
-raise :class:`urbangrid.grid.errors.InputError` and end here with status 2.
+Each package contributes its sub-commands through a ``register(subparsers)`` function in
+its command module (listed below); registering imports only ``argparse`` code, and a
+handler imports its engine when it runs, so ``urbangrid serve`` never loads the
+simulation or SimPy. Every handler takes the parsed arguments and returns an exit
+status. User mistakes raise :class:`urbangrid.InputError` and end here with status 2.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from urbangrid.grid.errors import InputError
-
-from urbangrid import __version__
+from . import __version__
+from .errors import InputError
 
 # Modules that add sub-commands, in the order they appear in ``--help``.
 _COMMAND_MODULES = (
