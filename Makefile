@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/jingan_integrated.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench bench-quick bench-check bench-ci bench-policies clean
+.PHONY: run test test-nojit lint bench bench-quick bench-check bench-ci bench-policies fingerprint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The compiled code's readable reference: the model and optimizer tests with Numba's
+# compiler off, so every kernel and the crew core run as the Python they are written in.
+test-nojit: $(STAMP)
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/simulation tests/optimizer
 
 lint: $(STAMP)
 	$(BIN)/ruff check urbangrid grid optimizer simulation service benchmarks tests
@@ -44,6 +49,11 @@ bench-ci: $(STAMP)
 # Dispatch policies at equal staffing, 10 replications under common random numbers.
 bench-policies: $(STAMP)
 	$(BIN)/python -m benchmarks.policies --replications 10
+
+# Hashes of reference runs and optimizer records against benchmarks/fingerprints.json: a
+# refactoring must leave them all as stored (benchmarks/fingerprint.py).
+fingerprint: $(STAMP)
+	$(BIN)/python -m benchmarks.fingerprint
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

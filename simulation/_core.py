@@ -1,19 +1,24 @@
-"""The case life cycle as a compiled event loop (Numba): the model's hot path.
+"""The crew life cycle as a compiled event loop (Numba): the model's hot path.
 
-SimPy drives the daily arrivals; everything a case and a crew do (registration,
-forwarding, preparation, signing, the crew's queue, travel and work, shifts and
-hand-over, verification, call-back, re-work, work orders) and the dispatcher's rounds
-(its ticks and urgent requests) run here, in one compiled call per stretch of simulated
-time, on its own event heap. A built-in policy's rounds are decided and applied here
-through its compiled form (:mod:`urbangrid.optimizer.compiled`); other policies' rounds
-are handed to Python (:func:`run_until` returns). One Python-level SimPy event per
-life-cycle stage cost about 5 µs of interpreter time, and a round through Python about
-100 µs of glue; here a stage costs well under one (benchmarks/RESULTS.md, "simulation").
+Everything a case and a crew do (registration, forwarding, preparation, signing, the
+crew's queue, travel and work, shifts and hand-over, verification, call-back, re-work,
+work orders) and the dispatcher's rounds (its ticks and urgent requests) run here, in
+one compiled call per stretch of simulated time, on the core's own event heap. About
+40 k such events a simulated day make this the volume the engine must be fast at; a
+Python-level event per stage would cost more than the whole stage costs here. A
+built-in policy's rounds are decided and applied here through its compiled form
+(:mod:`urbangrid.optimizer.compiled`); other policies' rounds are handed to Python
+(:func:`run_until` returns).
 
-The state is a tuple of NumPy arrays the model owns (:class:`~._model.Model` builds it,
-see ``CoreState`` below); the functions here mutate it in place. Rows of the 2-D blocks
-are named by the ``*_COLUMNS`` tuples, and the Python side reads and writes the same
-memory through views, so nothing is copied between the two.
+The records the functions share are named tuples (Numba compiles attribute access to a
+field offset): :class:`CoreState` (the mutable arrays the model owns; the functions
+mutate them in place), :class:`CoreInputs` (read-only arrays and the
+:class:`Params`), and the codes are :class:`enum.IntEnum` members (:class:`Due` for
+the heap's events, :mod:`.codes` for the log's). Rows of the 2-D blocks are named by the
+``*_COLUMNS`` tuples, and the Python side reads and writes the same memory through
+views, so nothing is copied between the two. With ``NUMBA_DISABLE_JIT=1`` every
+function here runs as the plain Python it is written in (a test runs the toy model that
+way), which is the core's readable reference.
 
 Semantics the Python side relies on:
 
@@ -23,8 +28,8 @@ Semantics the Python side relies on:
   before it: at each tick once every event at or before it has run, at a dispatch
   request (an urgent case entering the pool under ``on_events = "urgent"``, any pool
   entry or freed slot under ``"all"``) once every event at its time has run. It returns
-  early with ``DISPATCH`` or ``OFFERED`` when a round needs the Python policy, and with
-  ``SPACE`` when a buffer needs room, before touching it;
+  early with ``Stop.DISPATCH`` or ``Stop.OFFERED`` when a round needs the Python policy,
+  and with ``Stop.SPACE`` when a buffer needs room, before touching it;
 - random variates for repeated attempts come from pre-drawn buffers in a fixed order,
   refilled by the caller from the run's ``repeat`` stream (same seed, same run).
 """
@@ -32,6 +37,9 @@ Semantics the Python side relies on:
 from __future__ import annotations
 
 import math
+import typing
+from enum import IntEnum
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -40,7 +48,8 @@ from urbangrid.optimizer.compiled import KERNEL_FILES, decide
 from urbangrid._numba_cache import forget_if_changed
 
 from . import _kernels
-from ._kernels import gather_travel
+from ._kernels import gather_travel, work_time_compiled
+from .codes import Channel, Event, Status
 
 # ----------------------------------------------------------------------------- layout
 #: Case columns, one 2-D block per dtype, ``block[case, column]`` (columns in this order:
@@ -67,7 +76,7 @@ CELL, TEAM, QNEXT = range(len(CASE_I32))
 CATEGORY, N_MISROUTE, N_REWORK, N_REOPEN, N_EXTENSION, N_ATTEMPT, HOP = range(len(CASE_I16))
 CHANNEL, STATUS, RESOLVED, SATISFIED, ON_SPOT, ORDER_WAIT = range(len(CASE_I8))
 
-#: Team columns: float64 and int64 blocks.
+#: Team columns: float64 and int64 blocks, ``block[column, team]``.
 TEAM_F64 = ("free_at", "shift_start", "shift_end", "busy_s", "travel_s", "task_start",
             "task_travel")
 TEAM_I64 = ("skills", "area", "home", "cell", "mode", "pattern", "capacity", "kind",
@@ -76,86 +85,226 @@ FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = ran
 (SKILLS, AREA, HOME, TCELL, MODE, PATTERN, CAPACITY, KIND, LOAD, SLOTS, TASKS, BUSY,
  WAKING, QHEAD, QTAIL, STACK) = range(len(TEAM_I64))
 
-#: Positions in the state tuple ``st`` (mutable) and the inputs tuple ``fx`` (read-only).
-(ST_CF, ST_CG, ST_CI, ST_CS, ST_CB, ST_CL, ST_TF, ST_TI, ST_HT, ST_HS, ST_HP, ST_LT, ST_LC,
- ST_LK, ST_LM, ST_ST, ST_SC, ST_SK, ST_SM, ST_U, ST_Z, ST_I, ST_F, ST_TRAVEL,
- ST_POOL_HEAP, ST_POOL_N) = range(26)
-(FX_P, FX_Q, FX_CAT, FX_CUM, FX_WORKDAY, FX_FORWARD, FX_SURGES, FX_PAT_START, FX_PAT_END,
- FX_PAT_OFF, FX_INSP_START, FX_INSP_END, FX_CELL_SUB, FX_CAT_BIT) = range(14)
 
-#: Counters (int64 vector ``I``) and float scalars (``F``).
-(H_N, H_SEQ, L_N, S_N, POOL_SEQ, U_CUR, Z_CUR, REQ_PRIO, N_EV, N_WAIT,
- POOL_MAX, ROUND_PRIO, NEED, N_ROUNDS, N_COMPILED) = range(15)
-N_COUNTERS = 15
-_L_N, _S_N = np.int64(L_N), np.int64(S_N)  # non-literal (see EVENT_NAMES)
-INSP_S, INSP_E, REQ_T, NEXT_TICK, ROUND_T = range(5)
-N_FLOATS = 5
-#: ``I[REQ_PRIO]`` when no dispatch round is requested.
+class Count(IntEnum):
+    """Slots of the int64 vector ``CoreState.counters``."""
+
+    H_N = 0          #: events on the heap
+    H_SEQ = 1        #: next heap sequence number (ties at equal times)
+    L_N = 2          #: rows in the main log
+    S_N = 3          #: rows in the side log
+    POOL_SEQ = 4     #: next pool sequence number
+    U_CUR = 5        #: next uniform variate in ``u``
+    Z_CUR = 6        #: next normal variate in ``z``
+    REQ_PRIO = 7     #: minimum priority of the pending round request (NO_REQUEST: none)
+    N_EV = 8         #: events processed
+    N_WAIT = 9       #: cases waiting in the pools
+    POOL_MAX = 10    #: largest pool size so far
+    ROUND_PRIO = 11  #: minimum priority of the round handed to Python
+    NEED = 12        #: rows a round handed back for room needs
+    N_ROUNDS = 13    #: rounds held
+    N_COMPILED = 14  #: rounds decided by the compiled policy
+
+
+class Mark(IntEnum):
+    """Slots of the float64 vector ``CoreState.marks`` (times)."""
+
+    INSP_S = 0     #: start of the inspectors' current duty window
+    INSP_E = 1     #: its end
+    REQ_T = 2      #: time of the pending round request
+    NEXT_TICK = 3  #: the dispatcher's next tick
+    ROUND_T = 4    #: time of the round handed to Python
+
+
+#: ``counters[Count.REQ_PRIO]`` when no dispatch round is requested.
 NO_REQUEST = 1 << 30
 
-#: Parameters (float64 vector ``P``) and flags (int64 vector ``Q``). The score weights
-#: (``P_W_*``, ScoreWeights' order) and the compiled policy's fields (``Q_POLICY`` ..
-#: ``Q_POL_BUDGET``, ``P_POL_*``, CompiledPolicy's order) are runs the model fills as
-#: slices.
-(P_SIGN, P_FAST_SIGN, P_MISROUTE, P_RETURN, P_FEEDBACK, P_VERIFY, P_FAST_VERIFY,
- P_REWORK, P_CALLBACK, P_SATISFY, P_REOPEN, P_EXT_PROB, P_EXT_MEAN, P_T_STATS, P_T_END,
- P_T_STOP, P_LOOKAHEAD, P_DAY_OFFSET, P_WORK_START, P_DAY_LENGTH, P_OTHER_BOOST,
- P_TICK, P_W_TRAVEL, P_W_WAIT, P_W_LATENESS, P_W_BALANCE, P_W_REASSIGNMENT, P_W_DEFER,
- P_POL_SCALE, P_POL_INT_BUDGET) = range(30)
-N_PARAMS = 30
-(Q_LEGACY, Q_IOT_FAST, Q_HANDOVER, Q_ON_EVENTS, Q_MAX_EXT, Q_MAX_REOPEN, Q_MARGIN,
- Q_N_BITS, Q_PER_SLOT, Q_AREA_BOUND, Q_POLICY, Q_POL_CANDIDATES, Q_POL_MAX_TASKS,
- Q_POL_MAX_ELEMENTS, Q_POL_MAX_ROUNDS, Q_POL_BUDGET) = range(16)
-N_FLAGS = 16
-#: ``Q[Q_POLICY]`` of a policy without a compiled form (rounds are handed to Python).
-PYTHON_POLICY = 0
-ON_EVENTS_CODES = ("none", "urgent", "all")
 
-#: Category table rows (float64 block ``CAT``).
-C_RES, C_WORK_MEAN, C_WORK_CV, C_WORK_DIST, C_PRIO = range(5)
-WORK_DISTS = ("exp", "lognormal", "fixed")
+class Due(IntEnum):
+    """What an event on the core's heap does (payload = case or team * 16 + member)."""
 
-# Event kinds of the core's heap (payload = case or team * 16 + kind).
-(EV_REGISTER, EV_FORWARDED, EV_PREPARED, EV_SIGNED, EV_RETURNED, EV_WAKE, EV_WORK_DONE,
- EV_UNRESOLVED, EV_REPOOL, EV_VERIFIED, EV_CALLBACK, EV_ORDER_DONE) = range(12)
+    REGISTER = 0     #: a reported case is registered
+    FORWARDED = 1    #: a forwarding hop arrives (legacy hierarchy)
+    PREPARED = 2     #: the handling unit's preparation ends
+    SIGNED = 3       #: the unit signs the order
+    RETURNED = 4     #: a declined order is back at the dispatcher
+    WAKE = 5         #: a crew's shift starts (payload: team)
+    WORK_DONE = 6    #: travel and work end
+    UNRESOLVED = 7   #: the unit reports an unresolved attempt
+    REPOOL = 8       #: an extension ends, the case goes back to its pool
+    VERIFIED = 9     #: the inspector (or the camera) confirms
+    CALLBACK = 10    #: the hotline calls the citizen back
+    ORDER_DONE = 11  #: the work order the case waited for is done
+
+
 _KIND_BITS = 16
 
-#: Return codes of :func:`run_until`.
-DONE, DISPATCH, SPACE, OFFERED = range(4)
 
-#: Event types of the log (int8 codes); ``EVENT_NAMES[code]`` is the name.
-EVENT_NAMES = (
-    "reported", "registered", "invalid", "fixed_on_spot", "forwarded", "dispatched",
-    "signed", "returned", "prepared", "travel", "arrived", "work_done", "unresolved",
-    "extended", "parked", "verified", "rework", "callback_ok", "callback_bad", "reopened",
-    "closed", "handed_back",
-)
-# The codes are NumPy scalars, not ints: Numba compiles a function once per distinct
-# *literal* int argument, so `_log(..., CLOSED, -1)` with plain ints compiled `_log`
-# twenty times over (and the cold start took longer).
-(REPORTED, REGISTERED, INVALID, FIXED_ON_SPOT, FORWARDED, DISPATCHED, SIGNED, RETURNED,
- PREPARED, TRAVEL, ARRIVED, WORK_DONE, UNRESOLVED, EXTENDED, PARKED, VERIFIED, REWORK,
- CALLBACK_OK, CALLBACK_BAD, REOPENED, CLOSED, HANDED_BACK) = (
-     np.int64(k) for k in range(len(EVENT_NAMES)))
-#: "no team" in the log, and the other int arguments passed as constants.
+class Stop(IntEnum):
+    """Why :func:`run_until` returned."""
+
+    DONE = 0      #: every event before ``until`` ran
+    DISPATCH = 1  #: a round for the Python policy is due
+    SPACE = 2     #: a buffer needs room first
+    OFFERED = 3   #: the compiled policy handed an offered round back
+
+
+#: ``Params.on_events`` codes.
+ON_EVENTS_CODES = ("none", "urgent", "all")
+#: ``PolicyForm.kind`` of a policy without a compiled form (rounds go to Python).
+PYTHON_POLICY = 0
+#: Work-time distributions, ``CategoryTable.work_dist`` codes.
+WORK_DISTS = ("exp", "lognormal", "fixed")
+
+
+class Weights(NamedTuple):
+    """The dispatch cost's weights (``urbangrid.optimizer.ScoreWeights``' fields)."""
+
+    travel: float
+    wait: float
+    lateness: float
+    balance: float
+    reassignment: float
+    defer: float
+
+
+class PolicyForm(NamedTuple):
+    """A built-in policy's compiled form (``urbangrid.optimizer.compiled.compiled_form``)."""
+
+    kind: int
+    candidates: int
+    max_tasks: int
+    max_elements: int
+    max_rounds: int
+    budget: int
+    scale: float
+    int_budget: float
+
+
+class Params(NamedTuple):
+    """The run's scalar parameters and switches (seconds, probabilities, counts)."""
+
+    sign: float          #: mean time to sign for an order, repeat attempts
+    fast_sign: float     #: the same in the IoT fast lane
+    misroute: float      #: probability the unit declines the order (退单)
+    return_mean: float   #: mean paperwork time of a return
+    feedback: float      #: mean time to report back after work, repeat attempts
+    verify: float        #: mean inspector verification delay, repeat attempts
+    fast_verify: float   #: the same by the detecting camera or sensor
+    rework: float        #: probability verification fails
+    callback: float      #: mean hotline callback delay, repeat attempts
+    satisfy: float       #: probability the citizen is satisfied at callback
+    reopen: float        #: probability a dissatisfied case is re-opened
+    ext_prob: float      #: probability an unresolved attempt gets an extension
+    ext_mean: float      #: mean extension time
+    t_stats: float       #: end of the warm-up (team statistics start)
+    t_end: float         #: end of the statistics window
+    t_stop: float        #: end of the run (after the drain)
+    lookahead: float     #: a crew takes orders this long before its shift starts
+    day_offset: float    #: the calendar's day 0 midnight (``WorkCalendar.day_offset``)
+    work_start: float    #: working hours start, seconds after midnight
+    day_length: float    #: working seconds per working day
+    other_boost: float   #: priority added to orders from above
+    tick: float          #: dispatcher interval (0: rounds on requests only)
+    legacy: bool         #: office-hours process: waits count working time
+    iot_fast: bool       #: the IoT fast lane
+    handover: bool       #: unstarted tasks go back to the pool at shift end
+    on_events: int       #: ON_EVENTS_CODES index: which pool entries request a round
+    max_ext: int         #: extensions per case
+    max_reopen: int      #: re-openings per case
+    margin: int          #: room every buffer keeps before an event
+    n_bits: int          #: skills (pools per sub-district)
+    per_slot: int        #: tasks a round offers per free slot
+    area_bound: bool     #: crews serve only their own sub-district
+    weights: Weights
+    policy: PolicyForm
+
+
+def typed(record):
+    """``record`` (one of the named tuples above) with every scalar field cast to its
+    annotated type, nested records too: a run's records then always have the same Numba
+    type, so the core is compiled (and cached) once."""
+    hints = typing.get_type_hints(type(record))
+    out = {}
+    for name, value in zip(record._fields, record, strict=True):
+        kind = hints[name]
+        out[name] = typed(value) if hasattr(value, "_fields") else kind(value)
+    return type(record)(**out)
+
+
+class CategoryTable(NamedTuple):
+    """Per-category arrays (index: category)."""
+
+    resolution: np.ndarray  #: probability an attempt resolves the case
+    work_mean: np.ndarray   #: mean on-site work, seconds
+    work_cv: np.ndarray     #: its coefficient of variation
+    work_dist: np.ndarray   #: WORK_DISTS code
+    priority: np.ndarray    #: dispatch priority
+
+
+class CoreInputs(NamedTuple):
+    """The core's read-only inputs."""
+
+    params: Params
+    cat: CategoryTable
+    cal_cum: np.ndarray      #: working seconds before each calendar day
+    cal_workday: np.ndarray  #: working-day flags
+    forward: np.ndarray      #: mean time of each forwarding hop (legacy)
+    surges: np.ndarray       #: travel surges (start, end, factor)
+    pat_start: np.ndarray    #: shift patterns' duty windows, concatenated ...
+    pat_end: np.ndarray
+    pat_off: np.ndarray      #: ... pattern p's windows are [pat_off[p], pat_off[p + 1])
+    insp_start: np.ndarray   #: the inspectors' duty windows
+    insp_end: np.ndarray
+    cell_sub: np.ndarray     #: sub-district of each cell
+    cat_bit: np.ndarray      #: skill bit of each category
+
+
+class CoreState(NamedTuple):
+    """The core's mutable arrays (the model rebuilds the tuple when a buffer grows)."""
+
+    case_f64: np.ndarray     #: case blocks, columns CASE_F64 ... CASE_I64
+    case_f32: np.ndarray
+    case_i32: np.ndarray
+    case_i16: np.ndarray
+    case_i8: np.ndarray
+    case_i64: np.ndarray
+    team_f64: np.ndarray     #: team blocks, rows TEAM_F64, TEAM_I64
+    team_i64: np.ndarray
+    heap_t: np.ndarray       #: the event heap: times, sequence numbers, payloads
+    heap_seq: np.ndarray
+    heap_payload: np.ndarray
+    log_t: np.ndarray        #: the main log (time order): time, case, Event, team
+    log_case: np.ndarray
+    log_kind: np.ndarray
+    log_team: np.ndarray
+    side_t: np.ndarray       #: rows logged at another time, merged after the run
+    side_case: np.ndarray
+    side_kind: np.ndarray
+    side_team: np.ndarray
+    u: np.ndarray            #: uniform variates for repeat attempts
+    z: np.ndarray            #: standard normal variates for repeat attempts
+    counters: np.ndarray     #: int64, indexed by Count
+    marks: np.ndarray        #: float64, indexed by Mark
+    travel: np.ndarray       #: destination-major travel matrices (mode, to, from)
+    pool_heap: np.ndarray    #: one heap of case ids per (skill, sub-district) pool
+    pool_size: np.ndarray
+
+
+#: "no team" in the log.
 NO_TEAM = np.int64(-1)
+# Plain ints passed to compiled helpers are NumPy scalars: Numba compiles a function once
+# per distinct *literal* int argument.
 _ZERO = np.int64(0)
 _URGENT = np.int64(3)
-#: Case status codes; ``STATUS_NAMES[code]`` is the name.
-STATUS_NAMES = ("new", "registered", "waiting", "assigned", "in_progress", "closed",
-                "parked", "invalid")
-(S_NEW, S_REGISTERED, S_WAITING, S_ASSIGNED, S_PROGRESS, S_CLOSED, S_PARKED,
- S_INVALID) = range(len(STATUS_NAMES))
-#: Channel codes (``catalogue.CHANNELS`` order).
-IOT, PATROL, HOTLINE, OTHER = range(4)
 
 DAY = 86400.0
 
 # The event handlers and the helpers LLVM would keep as calls are inlined at Numba's
-# level (`_inline`): a call with the state and inputs tuples increfs and decrefs their 40
+# level (`_inline`): a call with the state and inputs tuples increfs and decrefs their
 # arrays (atomic operations in Numba's runtime). The numpy error model drops the
 # ZeroDivisionError branches; no divisor here can be zero (day length, pool count,
-# constants). Measurements: MODEL.md, "Engine and speed".
+# constants).
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 _inline = numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 
@@ -163,10 +312,10 @@ _inline = numba.njit(cache=True, nogil=True, inline="always", error_model="numpy
 # ----------------------------------------------------------------------------- heap
 @_jit
 def _push(st, t, payload):  # pragma: no cover - compiled
-    ht, hs, hp, I = st[ST_HT], st[ST_HS], st[ST_HP], st[ST_I]
-    n = I[H_N]
-    seq = I[H_SEQ]
-    I[H_SEQ] = seq + 1
+    ht, hs, hp, I = st.heap_t, st.heap_seq, st.heap_payload, st.counters
+    n = I[Count.H_N]
+    seq = I[Count.H_SEQ]
+    I[Count.H_SEQ] = seq + 1
     i = n
     while i > 0:
         parent = (i - 1) >> 1
@@ -180,16 +329,16 @@ def _push(st, t, payload):  # pragma: no cover - compiled
     ht[i] = t
     hs[i] = seq
     hp[i] = payload
-    I[H_N] = n + 1
+    I[Count.H_N] = n + 1
 
 
 @_jit
 def _pop(st):  # pragma: no cover - compiled
     """Remove the earliest event; returns its payload (its time is ``ht[0]`` before)."""
-    ht, hs, hp, I = st[ST_HT], st[ST_HS], st[ST_HP], st[ST_I]
+    ht, hs, hp, I = st.heap_t, st.heap_seq, st.heap_payload, st.counters
     top = hp[0]
-    n = I[H_N] - 1
-    I[H_N] = n
+    n = I[Count.H_N] - 1
+    I[Count.H_N] = n
     if n == 0:
         return top
     t = ht[n]
@@ -238,30 +387,32 @@ def _append(t_col, c_col, k_col, m_col, I, counter, t, c, kind, team):  # pragma
 @_jit
 def _log(st, t, c, kind, team):  # pragma: no cover - compiled
     """A row of the main log (time order)."""
-    _append(st[ST_LT], st[ST_LC], st[ST_LK], st[ST_LM], st[ST_I], _L_N, t, c, kind, team)
+    _append(st.log_t, st.log_case, st.log_kind, st.log_team, st.counters, Count.L_N, t, c,
+            kind, team)
 
 
 @_jit
 def _log_side(st, t, c, kind, team):  # pragma: no cover - compiled
     """A row logged ahead of (or behind) its time, merged into order after the run."""
-    _append(st[ST_ST], st[ST_SC], st[ST_SK], st[ST_SM], st[ST_I], _S_N, t, c, kind, team)
+    _append(st.side_t, st.side_case, st.side_kind, st.side_team, st.counters, Count.S_N, t,
+            c, kind, team)
 
 
 # ----------------------------------------------------------------------------- random
 @_jit
 def _u(st):  # pragma: no cover - compiled
-    I = st[ST_I]
-    k = I[U_CUR]
-    I[U_CUR] = k + 1
-    return st[ST_U][k]
+    I = st.counters
+    k = I[Count.U_CUR]
+    I[Count.U_CUR] = k + 1
+    return st.u[k]
 
 
 @_jit
 def _z(st):  # pragma: no cover - compiled
-    I = st[ST_I]
-    k = I[Z_CUR]
-    I[Z_CUR] = k + 1
-    return st[ST_Z][k]
+    I = st.counters
+    k = I[Count.Z_CUR]
+    I[Count.Z_CUR] = k + 1
+    return st.z[k]
 
 
 @_jit
@@ -275,26 +426,26 @@ def _exp(st, mean):  # pragma: no cover - compiled
 @_jit
 def _add_working(fx, t, seconds):  # pragma: no cover - compiled
     """``WorkCalendar.add_working`` for one time (same arithmetic)."""
-    P, cum, workday = fx[FX_P], fx[FX_CUM], fx[FX_WORKDAY]
+    prm, cum, workday = fx.params, fx.cal_cum, fx.cal_workday
     n_days = workday.shape[0]
-    off = P[P_DAY_OFFSET]
-    length = P[P_DAY_LENGTH]
+    off = prm.day_offset
+    length = prm.day_length
     d = math.floor((t - off) / DAY)
     d = min(max(d, 0), n_days - 1)
     tod = t - (off + DAY * d)
-    inside = min(max(tod - P[P_WORK_START], 0.0), length)
+    inside = min(max(tod - prm.work_start, 0.0), length)
     target = cum[d] + (inside if workday[d] else 0.0) + seconds
     k = np.searchsorted(cum[1:], target)
     if k >= n_days:
         extra = (target - cum[n_days]) / length
         return off + DAY * n_days + extra * DAY
-    return off + DAY * k + P[P_WORK_START] + (target - cum[k])
+    return off + DAY * k + prm.work_start + (target - cum[k])
 
 
 @_inline
 def _after(st, fx, now, d):  # pragma: no cover - compiled
     """Time ``d`` seconds after ``now``: working time under ``legacy``, else calendar."""
-    if fx[FX_Q][Q_LEGACY]:
+    if fx.params.legacy:
         return _add_working(fx, now, d)
     return now + d
 
@@ -310,13 +461,13 @@ def _window(start, end, lo, hi, t):  # pragma: no cover - compiled
 
 @_jit
 def _pattern_window(fx, p, t):  # pragma: no cover - compiled
-    off = fx[FX_PAT_OFF]
-    return _window(fx[FX_PAT_START], fx[FX_PAT_END], off[p], off[p + 1], t)
+    off = fx.pat_off
+    return _window(fx.pat_start, fx.pat_end, off[p], off[p + 1], t)
 
 
 @_jit
 def _travel_factor(fx, t):  # pragma: no cover - compiled
-    surges = fx[FX_SURGES]
+    surges = fx.surges
     f = 1.0
     for k in range(surges.shape[0]):
         if surges[k, 0] <= t < surges[k, 1]:
@@ -327,19 +478,19 @@ def _travel_factor(fx, t):  # pragma: no cover - compiled
 # ----------------------------------------------------------------------------- life cycle
 @_jit
 def _request(st, now, min_prio):  # pragma: no cover - compiled
-    I, F = st[ST_I], st[ST_F]
-    if I[REQ_PRIO] == NO_REQUEST:
-        F[REQ_T] = now
-        I[REQ_PRIO] = min_prio
-    elif min_prio < I[REQ_PRIO]:
-        I[REQ_PRIO] = min_prio
+    I, F = st.counters, st.marks
+    if I[Count.REQ_PRIO] == NO_REQUEST:
+        F[Mark.REQ_T] = now
+        I[Count.REQ_PRIO] = min_prio
+    elif min_prio < I[Count.REQ_PRIO]:
+        I[Count.REQ_PRIO] = min_prio
 
 
 @_jit
 def _pool_less(st, a, b):  # pragma: no cover - compiled
     """Whether case ``a`` comes before ``b`` in a pool: higher priority, then earlier
     queue time, then earlier filing."""
-    CF = st[ST_CF]
+    CF = st.case_f64
     ra = CF[a, POOL_RANK]
     rb = CF[b, POOL_RANK]
     if ra != rb:
@@ -348,17 +499,17 @@ def _pool_less(st, a, b):  # pragma: no cover - compiled
     qb = CF[b, POOL_QUEUED]
     if qa != qb:
         return qa < qb
-    return st[ST_CL][a, PSEQ] < st[ST_CL][b, PSEQ]
+    return st.case_i64[a, PSEQ] < st.case_i64[b, PSEQ]
 
 
 @_jit
 def _pool_push(st, p, c):  # pragma: no cover - compiled
     """Put case ``c`` in pool ``p`` (row ``p`` of the pool heaps)."""
-    heap, size, I = st[ST_POOL_HEAP], st[ST_POOL_N], st[ST_I]
+    heap, size, I = st.pool_heap, st.pool_size, st.counters
     i = size[p]
     size[p] = i + 1
-    if i + 1 > I[POOL_MAX]:
-        I[POOL_MAX] = i + 1
+    if i + 1 > I[Count.POOL_MAX]:
+        I[Count.POOL_MAX] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
         q = heap[p, parent]
@@ -372,7 +523,7 @@ def _pool_push(st, p, c):  # pragma: no cover - compiled
 @_jit
 def _pool_pop(st, p):  # pragma: no cover - compiled
     """Take the first case out of pool ``p``."""
-    heap, size = st[ST_POOL_HEAP], st[ST_POOL_N]
+    heap, size = st.pool_heap, st.pool_size
     top = heap[p, 0]
     n = size[p] - 1
     size[p] = n
@@ -397,30 +548,30 @@ def _pool_pop(st, p):  # pragma: no cover - compiled
 @_inline
 def _repool(st, fx, c):  # pragma: no cover - compiled
     """Put case ``c`` back in its pool with its existing order key."""
-    n_areas = st[ST_POOL_N].shape[0] // fx[FX_Q][Q_N_BITS]
-    p = fx[FX_CAT_BIT][st[ST_CS][c, CATEGORY]] * n_areas + fx[FX_CELL_SUB][st[ST_CI][c, CELL]]
+    n_areas = st.pool_size.shape[0] // fx.params.n_bits
+    p = fx.cat_bit[st.case_i16[c, CATEGORY]] * n_areas + fx.cell_sub[st.case_i32[c, CELL]]
     _pool_push(st, p, c)
-    st[ST_I][N_WAIT] += 1
+    st.counters[Count.N_WAIT] += 1
 
 
 @_inline
 def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
     """Put case ``c`` in its (skill, sub-district) pool, ordered by priority, then
     ``queued_at``, then filing order."""
-    CF, CS, CB, CL, I = st[ST_CF], st[ST_CS], st[ST_CB], st[ST_CL], st[ST_I]
-    CB[c, STATUS] = S_WAITING
+    CF, CS, CB, CL, I = st.case_f64, st.case_i16, st.case_i8, st.case_i64, st.counters
+    CB[c, STATUS] = Status.WAITING
     if math.isnan(CF[c, T_POOL]):
         CF[c, T_POOL] = now
-    prio = fx[FX_CAT][C_PRIO, CS[c, CATEGORY]]
-    if CB[c, CHANNEL] == OTHER:
-        prio += fx[FX_P][P_OTHER_BOOST]
+    prio = fx.cat.priority[CS[c, CATEGORY]]
+    if CB[c, CHANNEL] == Channel.OTHER:
+        prio += fx.params.other_boost
     CF[c, POOL_RANK] = -prio
     CF[c, POOL_QUEUED] = queued_at
-    seq = I[POOL_SEQ] + 1
-    I[POOL_SEQ] = seq
+    seq = I[Count.POOL_SEQ] + 1
+    I[Count.POOL_SEQ] = seq
     CL[c, PSEQ] = seq
     _repool(st, fx, c)
-    on = fx[FX_Q][Q_ON_EVENTS]
+    on = fx.params.on_events
     if on == 2:
         _request(st, now, _ZERO)
     elif on == 1 and prio >= 3:
@@ -430,47 +581,47 @@ def _to_pool(st, fx, c, now, queued_at):  # pragma: no cover - compiled
 @_inline
 def _route(st, fx, c, hop, now):  # pragma: no cover - compiled
     """Forwarding hops (legacy hierarchy), preparation, then the dispatch pool."""
-    CG, CS = st[ST_CG], st[ST_CS]
-    fwd = fx[FX_FORWARD]
+    CG, CS = st.case_f32, st.case_i16
+    fwd = fx.forward
     if hop < fwd.shape[0]:
         d = _exp(st, fwd[hop])
         CS[c, HOP] = hop + 1
-        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_FORWARDED)
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.FORWARDED)
         return
     d = CG[c, D_PREP] if CS[c, N_ATTEMPT] == 0 else 0.0
     if d > 0:
         # Coordination by the handling unit before a crew can be sent; holds no crew.
-        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_PREPARED)
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.PREPARED)
     else:
         _to_pool(st, fx, c, now, now)
 
 
 @_inline
 def _on_register(st, fx, c, now):  # pragma: no cover - compiled
-    CF, CB = st[ST_CF], st[ST_CB]
-    _log_side(st, CF[c, T_REPORT], c, REPORTED, NO_TEAM)
-    _log(st, now, c, REGISTERED, NO_TEAM)
-    if CB[c, STATUS] == S_INVALID:
+    CF, CB = st.case_f64, st.case_i8
+    _log_side(st, CF[c, T_REPORT], c, Event.REPORTED, NO_TEAM)
+    _log(st, now, c, Event.REGISTERED, NO_TEAM)
+    if CB[c, STATUS] == Status.INVALID:
         CF[c, T_CLOSE] = now
-        _log(st, now, c, INVALID, NO_TEAM)
+        _log(st, now, c, Event.INVALID, NO_TEAM)
         return
-    CB[c, STATUS] = S_REGISTERED
+    CB[c, STATUS] = Status.REGISTERED
     if CB[c, ON_SPOT]:
         CF[c, T_CLOSE] = now
-        CB[c, STATUS] = S_CLOSED
+        CB[c, STATUS] = Status.CLOSED
         CB[c, RESOLVED] = 1
-        _log(st, now, c, FIXED_ON_SPOT, NO_TEAM)
-        _log(st, now, c, CLOSED, NO_TEAM)
+        _log(st, now, c, Event.FIXED_ON_SPOT, NO_TEAM)
+        _log(st, now, c, Event.CLOSED, NO_TEAM)
         return
     _route(st, fx, c, _ZERO, now)
 
 
 @_inline
 def _release(st, fx, j, now):  # pragma: no cover - compiled
-    TI = st[ST_TI]
+    TI = st.team_i64
     TI[LOAD, j] -= 1
     TI[SLOTS, j] += 1
-    if fx[FX_Q][Q_ON_EVENTS] == 2:
+    if fx.params.on_events == 2:
         _request(st, now, _ZERO)
 
 
@@ -478,9 +629,9 @@ def _release(st, fx, j, now):  # pragma: no cover - compiled
 def _sign_time(st, fx, j, now, d):  # pragma: no cover - compiled
     """When the order is signed: ``d`` after ``now``; under ``legacy``, ``d`` of team
     ``j``'s duty time (an office-hours crew's unit signs in office hours)."""
-    if not fx[FX_Q][Q_LEGACY]:
+    if not fx.params.legacy:
         return now + d
-    TF, TI = st[ST_TF], st[ST_TI]
+    TF, TI = st.team_f64, st.team_i64
     s = TF[SHIFT_START, j]
     e = TF[SHIFT_END, j]
     t = now if now > s else s
@@ -498,9 +649,9 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
     team's free slots go back to their pool, in line where they were. Returns the mask
     of tasks dispatched."""
-    CF, CG, CI, CS, CB = st[ST_CF], st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB]
-    TF, TI = st[ST_TF], st[ST_TI]
-    P, Q, CAT = fx[FX_P], fx[FX_Q], fx[FX_CAT]
+    CF, CG, CI, CS, CB = st.case_f64, st.case_f32, st.case_i32, st.case_i16, st.case_i8
+    TF, TI = st.team_f64, st.team_i64
+    prm, CAT = fx.params, fx.cat
     done = np.zeros(ids.shape[0], dtype=np.bool_)
     for i in range(ids.shape[0]):
         c = ids[i]
@@ -510,7 +661,7 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
             _repool(st, fx, c)
             continue
         done[i] = True
-        CB[c, STATUS] = S_ASSIGNED
+        CB[c, STATUS] = Status.ASSIGNED
         CI[c, TEAM] = j
         if math.isnan(CF[c, T_DISPATCH]):
             CF[c, T_DISPATCH] = now
@@ -518,15 +669,15 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
         TI[SLOTS, j] -= 1
         fa = TF[FREE_AT, j]
         TF[FREE_AT, j] = ((fa if fa > now else now) + np.float64(travel[k, task_cell[i]])
-                          + CAT[C_WORK_MEAN, CS[c, CATEGORY]])
-        _log(st, now, c, DISPATCHED, j)
+                          + CAT.work_mean[CS[c, CATEGORY]])
+        _log(st, now, c, Event.DISPATCHED, j)
         if CS[c, N_ATTEMPT] == 0:
             d = np.float64(CG[c, D_SIGN])
-        elif Q[Q_IOT_FAST] and CB[c, CHANNEL] == IOT:
-            d = _exp(st, P[P_FAST_SIGN])
+        elif prm.iot_fast and CB[c, CHANNEL] == Channel.IOT:
+            d = _exp(st, prm.fast_sign)
         else:
-            d = _exp(st, P[P_SIGN])
-        _push(st, _sign_time(st, fx, j, now, d), c * _KIND_BITS + EV_SIGNED)
+            d = _exp(st, prm.sign)
+        _push(st, _sign_time(st, fx, j, now, d), c * _KIND_BITS + Due.SIGNED)
     return done
 
 
@@ -543,16 +694,16 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     priority (urgent rounds). Returns the case ids in offer order and their snapshot
     (:func:`_snapshot`; no tasks: empty ids).
     """
-    CF, I = st[ST_CF], st[ST_I]
-    Q = fx[FX_Q]
-    per = Q[Q_PER_SLOT]
-    bound = Q[Q_AREA_BOUND]
-    heap, size = st[ST_POOL_HEAP], st[ST_POOL_N]
+    CF, I = st.case_f64, st.counters
+    prm = fx.params
+    per = prm.per_slot
+    bound = prm.area_bound
+    heap, size = st.pool_heap, st.pool_size
     n_pools = size.shape[0]
-    n_areas = n_pools // Q[Q_N_BITS]
+    n_areas = n_pools // prm.n_bits
     cand, skill_left, avail = _candidates(st, fx, now)
     k = cand.shape[0]
-    ids = np.empty(min(I[N_WAIT], skill_left.sum()), dtype=np.int64)
+    ids = np.empty(min(I[Count.N_WAIT], skill_left.sum()), dtype=np.int64)
     if k == 0 or ids.shape[0] == 0:
         ids = ids[:0]
         return ids, _snapshot(st, fx, now, cand, ids)
@@ -591,7 +742,7 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
                 break
             ids[n] = _pool_pop(st, p)
             n += 1
-            I[N_WAIT] -= 1
+            I[Count.N_WAIT] -= 1
     ids = ids[:n]
     return ids, _snapshot(st, fx, now, cand, ids)
 
@@ -602,13 +753,13 @@ def _candidates(st, fx, now):  # pragma: no cover - compiled
     the look-ahead, and per skill the tasks a round may offer (``batch_per_slot`` per
     free slot) and, per (skill, area or district-wide), the free slots. Calling it twice
     at the same ``now`` gives the same answer."""
-    TF, TI = st[ST_TF], st[ST_TI]
-    P, Q = fx[FX_P], fx[FX_Q]
-    n_bits = Q[Q_N_BITS]
-    per = Q[Q_PER_SLOT]
-    n_areas = st[ST_POOL_N].shape[0] // n_bits
+    TF, TI = st.team_f64, st.team_i64
+    prm = fx.params
+    n_bits = prm.n_bits
+    per = prm.per_slot
+    n_areas = st.pool_size.shape[0] // n_bits
     m = TF.shape[1]
-    horizon = now + P[P_LOOKAHEAD]
+    horizon = now + prm.lookahead
     cand = np.empty(m, dtype=np.int64)
     skill_left = np.zeros(n_bits, dtype=np.int64)
     avail = np.zeros((n_bits, n_areas + 1), dtype=np.int64)
@@ -650,9 +801,9 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
     ``DispatchProblem.travel``), times the travel factor of the surges in force; area-bound
     crews get +inf outside their area.
     """
-    CF, CI, CS, TF, TI = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_TF], st[ST_TI]
-    CAT, cell_sub, cat_bit = fx[FX_CAT], fx[FX_CELL_SUB], fx[FX_CAT_BIT]
-    bound = fx[FX_Q][Q_AREA_BOUND]
+    CF, CI, CS, TF, TI = st.case_f64, st.case_i32, st.case_i16, st.team_f64, st.team_i64
+    CAT, cell_sub, cat_bit = fx.cat, fx.cell_sub, fx.cat_bit
+    bound = fx.params.area_bound
     n = ids.shape[0]
     cells = np.empty(n, dtype=np.int64)
     task_skill = np.empty(n, dtype=np.int64)
@@ -671,7 +822,7 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
         task_area[i] = cell_sub[cell]
         deadline[i] = CF[c, DEADLINE]
         prio[i] = -CF[c, POOL_RANK]
-        work[i] = CAT[C_WORK_MEAN, k]
+        work[i] = CAT.work_mean[k]
     uc = np.unique(cells)
     inv = np.searchsorted(uc, cells).astype(np.int32)
     cell_skill = np.zeros(uc.shape[0], dtype=np.int64)
@@ -691,9 +842,9 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
                         break
     teams = cand[keep]
     m = teams.shape[0]
-    travel = gather_travel(st[ST_TRAVEL], TI[STACK][teams], TI[TCELL][teams], uc,
+    travel = gather_travel(st.travel, TI[STACK][teams], TI[TCELL][teams], uc,
                            TI[SKILLS][teams], cell_skill)
-    if fx[FX_SURGES].shape[0]:
+    if fx.surges.shape[0]:
         f = _travel_factor(fx, now)
         if f != 1.0:
             travel *= np.float32(f)
@@ -722,21 +873,20 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
 
 @_inline
 def _draw_work(st, fx, k):  # pragma: no cover - compiled
-    CAT = fx[FX_CAT]
-    mean = CAT[C_WORK_MEAN, k]
-    dist = CAT[C_WORK_DIST, k]
-    if dist == 0:
-        return _exp(st, mean)
-    if dist == 2:
-        return mean
-    cv = CAT[C_WORK_CV, k]
-    s2 = math.log1p(cv * cv)
-    return mean * math.exp(math.sqrt(s2) * _z(st) - s2 / 2.0)
+    """A repeat attempt's work time for category ``k`` (:func:`._kernels.work_time`, the
+    rule the first attempts are drawn with), reading only the variate it needs."""
+    CAT = fx.cat
+    dist = CAT.work_dist[k]
+    mean = CAT.work_mean[k]
+    # as _exp: no variate for an exponential of mean 0
+    e = -math.log(1.0 - _u(st)) if dist == 0 and mean > 0.0 else 0.0
+    z = _z(st) if dist == 1 else 0.0
+    return work_time_compiled(dist, mean, CAT.work_cv[k], e, z)
 
 
 @_jit
 def _queue_append(st, j, c):  # pragma: no cover - compiled
-    CI, TI = st[ST_CI], st[ST_TI]
+    CI, TI = st.case_i32, st.team_i64
     CI[c, QNEXT] = -1
     tail = TI[QTAIL, j]
     if tail < 0:
@@ -748,7 +898,7 @@ def _queue_append(st, j, c):  # pragma: no cover - compiled
 
 @_jit
 def _queue_pop(st, j):  # pragma: no cover - compiled
-    CI, TI = st[ST_CI], st[ST_TI]
+    CI, TI = st.case_i32, st.team_i64
     c = TI[QHEAD, j]
     nxt = CI[c, QNEXT]
     TI[QHEAD, j] = nxt
@@ -761,9 +911,9 @@ def _queue_pop(st, j):  # pragma: no cover - compiled
 def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     """Team ``j`` starts its next queued task, waits for its shift, or (hand-over) gives
     its unstarted tasks back to the pool when its shift is over."""
-    CF, CG, CI, CS = st[ST_CF], st[ST_CG], st[ST_CI], st[ST_CS]
-    TF, TI = st[ST_TF], st[ST_TI]
-    P, Q = fx[FX_P], fx[FX_Q]
+    CF, CG, CI, CS = st.case_f64, st.case_f32, st.case_i32, st.case_i16
+    TF, TI = st.team_f64, st.team_i64
+    prm = fx.params
     if TI[QHEAD, j] < 0:
         TI[BUSY, j] = 0
         TF[FREE_AT, j] = now
@@ -775,26 +925,26 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     start = TF[SHIFT_START, j]
     if start > now:
         TI[BUSY, j] = 0
-        if Q[Q_HANDOVER] and start - now > P[P_LOOKAHEAD]:
+        if prm.handover and start - now > prm.lookahead:
             # Shift over: unstarted tasks go back to the pool for the next crew on duty,
             # in line where they were (their first pool time), not behind newer ones.
             TF[FREE_AT, j] = start
             while TI[QHEAD, j] >= 0:
                 c = _queue_pop(st, j)
-                _log(st, now, c, HANDED_BACK, j)
+                _log(st, now, c, Event.HANDED_BACK, j)
                 _release(st, fx, j, now)
                 _to_pool(st, fx, c, now, CF[c, T_POOL])
             return
         # Off duty: the queue waits for the next shift.
         if not TI[WAKING, j]:
             TI[WAKING, j] = 1
-            _push(st, start, j * _KIND_BITS + EV_WAKE)
+            _push(st, start, j * _KIND_BITS + Due.WAKE)
         return
     c = _queue_pop(st, j)
     TI[BUSY, j] = 1
     cell = CI[c, CELL]
-    tt = np.float64(st[ST_TRAVEL][TI[STACK, j], cell, TI[TCELL, j]])
-    if fx[FX_SURGES].shape[0]:
+    tt = np.float64(st.travel[TI[STACK, j], cell, TI[TCELL, j]])
+    if fx.surges.shape[0]:
         tt *= _travel_factor(fx, now)
     if CS[c, N_ATTEMPT] == 0:
         w = np.float64(CG[c, D_WORK])
@@ -804,27 +954,27 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     TF[TASK_TRAVEL, j] = tt
     # The team heads for the task: the dispatcher sees it at its destination.
     TI[TCELL, j] = cell
-    _log(st, now, c, TRAVEL, j)
-    if now + tt < P[P_T_STOP]:
-        _log_side(st, now + tt, c, ARRIVED, j)
-    _push(st, now + (tt + w), c * _KIND_BITS + EV_WORK_DONE)
+    _log(st, now, c, Event.TRAVEL, j)
+    if now + tt < prm.t_stop:
+        _log_side(st, now + tt, c, Event.ARRIVED, j)
+    _push(st, now + (tt + w), c * _KIND_BITS + Due.WORK_DONE)
 
 
 @_inline
 def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
-    CG, CI, CS, CB, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TI]
-    P = fx[FX_P]
+    CG, CI, CS, CB, TI = st.case_f32, st.case_i32, st.case_i16, st.case_i8, st.team_i64
+    prm = fx.params
     j = np.int64(CI[c, TEAM])
-    _log(st, now, c, SIGNED, j)
+    _log(st, now, c, Event.SIGNED, j)
     u = np.float64(CG[c, U_LOOP]) if CS[c, N_ATTEMPT] == 0 else _u(st)
-    if u < P[P_MISROUTE]:
+    if u < prm.misroute:
         # The unit declines the order at signing (退单): the crew never starts it, so its
         # slot is free now; only the paperwork of the return takes time.
         _release(st, fx, j, now)
-        d = _exp(st, P[P_RETURN])
-        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_RETURNED)
+        d = _exp(st, prm.return_mean)
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.RETURNED)
         return
-    CB[c, STATUS] = S_PROGRESS
+    CB[c, STATUS] = Status.IN_PROGRESS
     _queue_append(st, j, c)
     if not TI[BUSY, j]:
         _team_next(st, fx, j, now)
@@ -832,12 +982,12 @@ def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
 
 @_inline
 def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
-    CI, CS = st[ST_CI], st[ST_CS]
-    _log(st, now, c, RETURNED, np.int64(CI[c, TEAM]))
+    CI, CS = st.case_i32, st.case_i16
+    _log(st, now, c, Event.RETURNED, np.int64(CI[c, TEAM]))
     CS[c, N_MISROUTE] += 1
     CS[c, N_ATTEMPT] += 1
     CI[c, TEAM] = -1
-    if fx[FX_Q][Q_LEGACY]:
+    if fx.params.legacy:
         _route(st, fx, c, _ZERO, now)
     else:
         _to_pool(st, fx, c, now, now)
@@ -845,115 +995,116 @@ def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
 
 @_inline
 def _close(st, c, now):  # pragma: no cover - compiled
-    CF, CB = st[ST_CF], st[ST_CB]
+    CF, CB = st.case_f64, st.case_i8
     t_order = CF[c, T_ORDER]
     if t_order > now:
         # The work order is still being processed beside the crew visit (NaN compares
         # false: no order stage); the case closes when it is done.
         CB[c, ORDER_WAIT] = 1
-        _push(st, t_order, c * _KIND_BITS + EV_ORDER_DONE)
+        _push(st, t_order, c * _KIND_BITS + Due.ORDER_DONE)
         return
-    CB[c, STATUS] = S_CLOSED
+    CB[c, STATUS] = Status.CLOSED
     CB[c, RESOLVED] = 1
     CF[c, T_CLOSE] = now
-    _log(st, now, c, CLOSED, NO_TEAM)
+    _log(st, now, c, Event.CLOSED, NO_TEAM)
 
 
 @_inline
 def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
-    CG, CI, CS, CB, TF, TI = st[ST_CG], st[ST_CI], st[ST_CS], st[ST_CB], st[ST_TF], st[ST_TI]
-    P, Q, CAT, F = fx[FX_P], fx[FX_Q], fx[FX_CAT], st[ST_F]
+    CG, CI, CS, CB = st.case_f32, st.case_i32, st.case_i16, st.case_i8
+    TF, TI = st.team_f64, st.team_i64
+    prm, CAT, F = fx.params, fx.cat, st.marks
     j = np.int64(CI[c, TEAM])
-    _log(st, now, c, WORK_DONE, j)
+    _log(st, now, c, Event.WORK_DONE, j)
     t0 = TF[TASK_START, j]
-    lo = t0 if t0 > P[P_T_STATS] else P[P_T_STATS]
-    hi = now if now < P[P_T_END] else P[P_T_END]
+    lo = t0 if t0 > prm.t_stats else prm.t_stats
+    hi = now if now < prm.t_end else prm.t_end
     if hi > lo:
         TF[BUSY_S, j] += hi - lo
         tr_end = min(t0 + TF[TASK_TRAVEL, j], hi)
         if tr_end > lo:
             TF[TRAVEL_S, j] += tr_end - lo
-    if now <= P[P_T_END]:
+    if now <= prm.t_end:
         TI[TASKS, j] += 1
     _release(st, fx, j, now)
     _team_next(st, fx, j, now)
     first = CS[c, N_ATTEMPT] == 0
-    fb = np.float64(CG[c, D_FEEDBACK]) if first else _exp(st, P[P_FEEDBACK])
-    if _u(st) < CAT[C_RES, CS[c, CATEGORY]]:
-        if Q[Q_IOT_FAST] and CB[c, CHANNEL] == IOT:
+    fb = np.float64(CG[c, D_FEEDBACK]) if first else _exp(st, prm.feedback)
+    if _u(st) < CAT.resolution[CS[c, CATEGORY]]:
+        if prm.iot_fast and CB[c, CHANNEL] == Channel.IOT:
             # Feedback, then the detecting camera or sensor confirms (any hour).
-            d = np.float64(CG[c, D_VERIFY]) if first else _exp(st, P[P_FAST_VERIFY])
-            _push(st, now + (fb + d), c * _KIND_BITS + EV_VERIFIED)
+            d = np.float64(CG[c, D_VERIFY]) if first else _exp(st, prm.fast_verify)
+            _push(st, now + (fb + d), c * _KIND_BITS + Due.VERIFIED)
             return
         # Feedback, then an inspector on duty re-checks on site (one event).
         t_fb = now + fb
-        s = F[INSP_S]
-        if t_fb < s or t_fb >= F[INSP_E]:
-            s, e = _window(fx[FX_INSP_START], fx[FX_INSP_END], _ZERO,
-                           np.int64(fx[FX_INSP_START].shape[0]), t_fb)
-            if t_fb >= F[INSP_E]:
-                F[INSP_S] = s
-                F[INSP_E] = e
-        d = np.float64(CG[c, D_VERIFY]) if first else _exp(st, P[P_VERIFY])
-        _push(st, now + ((s - now if s > t_fb else fb) + d), c * _KIND_BITS + EV_VERIFIED)
+        s = F[Mark.INSP_S]
+        if t_fb < s or t_fb >= F[Mark.INSP_E]:
+            s, e = _window(fx.insp_start, fx.insp_end, _ZERO,
+                           np.int64(fx.insp_start.shape[0]), t_fb)
+            if t_fb >= F[Mark.INSP_E]:
+                F[Mark.INSP_S] = s
+                F[Mark.INSP_E] = e
+        d = np.float64(CG[c, D_VERIFY]) if first else _exp(st, prm.verify)
+        _push(st, now + ((s - now if s > t_fb else fb) + d), c * _KIND_BITS + Due.VERIFIED)
     else:
-        _push(st, now + fb, c * _KIND_BITS + EV_UNRESOLVED)
+        _push(st, now + fb, c * _KIND_BITS + Due.UNRESOLVED)
 
 
 @_inline
 def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
-    CF, CI, CS, CB = st[ST_CF], st[ST_CI], st[ST_CS], st[ST_CB]
-    P, Q = fx[FX_P], fx[FX_Q]
-    _log(st, now, c, UNRESOLVED, np.int64(CI[c, TEAM]))
-    if CS[c, N_EXTENSION] < Q[Q_MAX_EXT] and _u(st) < P[P_EXT_PROB]:
+    CF, CI, CS, CB = st.case_f64, st.case_i32, st.case_i16, st.case_i8
+    prm = fx.params
+    _log(st, now, c, Event.UNRESOLVED, np.int64(CI[c, TEAM]))
+    if CS[c, N_EXTENSION] < prm.max_ext and _u(st) < prm.ext_prob:
         CS[c, N_EXTENSION] += 1
         CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, EXTENDED, NO_TEAM)
-        d = _exp(st, P[P_EXT_MEAN])
-        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_REPOOL)
+        _log(st, now, c, Event.EXTENDED, NO_TEAM)
+        d = _exp(st, prm.ext_mean)
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.REPOOL)
     else:
-        CB[c, STATUS] = S_PARKED
+        CB[c, STATUS] = Status.PARKED
         CB[c, RESOLVED] = 0
         CF[c, T_CLOSE] = now
-        _log(st, now, c, PARKED, NO_TEAM)
+        _log(st, now, c, Event.PARKED, NO_TEAM)
 
 
 @_inline
 def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
-    CG, CS, CB = st[ST_CG], st[ST_CS], st[ST_CB]
-    P = fx[FX_P]
-    if _u(st) < P[P_REWORK]:
+    CG, CS, CB = st.case_f32, st.case_i16, st.case_i8
+    prm = fx.params
+    if _u(st) < prm.rework:
         CS[c, N_REWORK] += 1
         CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, REWORK, NO_TEAM)
+        _log(st, now, c, Event.REWORK, NO_TEAM)
         _to_pool(st, fx, c, now, now)
         return
-    _log(st, now, c, VERIFIED, NO_TEAM)
-    if CB[c, CHANNEL] == HOTLINE:
+    _log(st, now, c, Event.VERIFIED, NO_TEAM)
+    if CB[c, CHANNEL] == Channel.HOTLINE:
         if CS[c, N_REOPEN] == 0:
             d = np.float64(CG[c, D_CALLBACK])
         else:
-            d = _exp(st, P[P_CALLBACK])
-        _push(st, _after(st, fx, now, d), c * _KIND_BITS + EV_CALLBACK)
+            d = _exp(st, prm.callback)
+        _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.CALLBACK)
     else:
         _close(st, c, now)
 
 
 @_inline
 def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
-    CS, CB = st[ST_CS], st[ST_CB]
-    P, Q = fx[FX_P], fx[FX_Q]
-    if _u(st) < P[P_SATISFY]:
+    CS, CB = st.case_i16, st.case_i8
+    prm = fx.params
+    if _u(st) < prm.satisfy:
         CB[c, SATISFIED] = 1
-        _log(st, now, c, CALLBACK_OK, NO_TEAM)
+        _log(st, now, c, Event.CALLBACK_OK, NO_TEAM)
         _close(st, c, now)
         return
     CB[c, SATISFIED] = 0
-    _log(st, now, c, CALLBACK_BAD, NO_TEAM)
-    if CS[c, N_REOPEN] < Q[Q_MAX_REOPEN] and _u(st) < P[P_REOPEN]:
+    _log(st, now, c, Event.CALLBACK_BAD, NO_TEAM)
+    if CS[c, N_REOPEN] < prm.max_reopen and _u(st) < prm.reopen:
         CS[c, N_REOPEN] += 1
         CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, REOPENED, NO_TEAM)
+        _log(st, now, c, Event.REOPENED, NO_TEAM)
         _to_pool(st, fx, c, now, now)
     else:
         _close(st, c, now)
@@ -965,8 +1116,8 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     (:func:`urbangrid.optimizer.compiled.decide`) and applied here. Returns the offered
     case ids when the policy would take another path for this snapshot (nothing applied:
     the caller hands the round to the Python policy), else an empty array."""
-    I, P, Q = st[ST_I], fx[FX_P], fx[FX_Q]
-    if I[N_WAIT] == 0:
+    I, prm = st.counters, fx.params
+    if I[Count.N_WAIT] == 0:
         return np.empty(0, dtype=np.int64)
     ids, snap = offer(st, fx, now, min_prio)
     n = ids.shape[0]
@@ -976,16 +1127,16 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
      shift_start, shift_end, load, area, travel) = snap
     none = np.full(n, -1, dtype=np.int32)  # task_current, task_pinned
     team = np.empty(n, dtype=np.int32)
-    status = decide(Q[Q_POLICY], Q[Q_POL_CANDIDATES], Q[Q_POL_MAX_TASKS],
-                    Q[Q_POL_MAX_ELEMENTS], P[P_POL_SCALE], Q[Q_POL_MAX_ROUNDS],
-                    Q[Q_POL_BUDGET], P[P_POL_INT_BUDGET], now, inv, task_skill, work,
+    pol, w = prm.policy, prm.weights
+    status = decide(pol.kind, pol.candidates, pol.max_tasks, pol.max_elements, pol.scale,
+                    pol.max_rounds, pol.budget, pol.int_budget, now, inv, task_skill, work,
                     task_area, deadline, prio, none, none, travel, team_skills, area, free_at,
                     shift_start, shift_end, capacity, load,
-                    np.zeros((1, 1), dtype=np.float32), False, P[P_W_TRAVEL], P[P_W_WAIT],
-                    P[P_W_LATENESS], P[P_W_BALANCE], P[P_W_REASSIGNMENT], P[P_W_DEFER], team)
+                    np.zeros((1, 1), dtype=np.float32), False, w.travel, w.wait,
+                    w.lateness, w.balance, w.reassignment, w.defer, team)
     if status != 0:
         return ids
-    I[N_COMPILED] += 1
+    I[Count.N_COMPILED] += 1
     assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
     return ids[:0]
 
@@ -995,93 +1146,94 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
     """Process events with time ``< until`` and the dispatch rounds due before it.
 
     A round is due at an urgent request's time once every event at that time has run,
-    and at each dispatcher tick (every ``P_TICK`` seconds from 0) once every event at or
+    and at each dispatcher tick (every ``Params.tick`` seconds from 0) once every event at or
     before the tick has run; a request's round comes before a tick's at the same time.
     With a compiled policy the round runs here (:func:`_compiled_round`).
 
-    Returns ``(code, ids)``: ``DONE``; ``DISPATCH``, a round for the Python policy is due
-    at ``F[ROUND_T]`` with minimum priority ``I[ROUND_PRIO]`` (nothing offered yet);
-    ``OFFERED``, the compiled policy handed back the round at ``F[ROUND_T]`` whose tasks
-    ``ids`` it took from the pools (the caller decides and applies it); ``SPACE``, a
-    buffer needs room (``I[NEED]`` rows and events beyond the margin) before the next
-    event or round. ``ids`` is empty but for ``OFFERED``.
+    Returns ``(code, ids)``, ``code`` a :class:`Stop`: ``DONE``; ``DISPATCH``, a round for
+    the Python policy is due at ``marks[Mark.ROUND_T]`` with minimum priority
+    ``counters[Count.ROUND_PRIO]`` (nothing offered yet); ``OFFERED``, the compiled policy
+    handed back the round at ``marks[Mark.ROUND_T]`` whose tasks ``ids`` it took from the
+    pools (the caller decides and applies it); ``SPACE``, a buffer needs room
+    (``counters[Count.NEED]`` rows and events beyond the margin) before the next event or
+    round. ``ids`` is empty but for ``OFFERED``.
     """
-    ht, I, F, P = st[ST_HT], st[ST_I], st[ST_F], fx[FX_P]
-    margin = fx[FX_Q][Q_MARGIN]
-    compiled = fx[FX_Q][Q_POLICY] != PYTHON_POLICY
-    tick = P[P_TICK]
+    ht, I, F, prm = st.heap_t, st.counters, st.marks, fx.params
+    margin = prm.margin
+    compiled = prm.policy.kind != PYTHON_POLICY
+    tick = prm.tick
     cap_heap = ht.shape[0]
-    cap_log = st[ST_LT].shape[0]
-    cap_side = st[ST_ST].shape[0]
-    cap_u = st[ST_U].shape[0]
-    cap_z = st[ST_Z].shape[0]
-    cap_pool = st[ST_POOL_HEAP].shape[1]
+    cap_log = st.log_t.shape[0]
+    cap_side = st.side_t.shape[0]
+    cap_u = st.u.shape[0]
+    cap_z = st.z.shape[0]
+    cap_pool = st.pool_heap.shape[1]
     none = np.empty(0, dtype=np.int64)
     while True:
-        t = ht[0] if I[H_N] > 0 else np.inf
-        is_request = I[REQ_PRIO] != NO_REQUEST and t > F[REQ_T]
-        if is_request or (tick > 0 and F[NEXT_TICK] < until and t > F[NEXT_TICK]):
-            now = F[REQ_T] if is_request else F[NEXT_TICK]
-            prio = I[REQ_PRIO] if is_request else 0
+        t = ht[0] if I[Count.H_N] > 0 else np.inf
+        is_request = I[Count.REQ_PRIO] != NO_REQUEST and t > F[Mark.REQ_T]
+        if is_request or (tick > 0 and F[Mark.NEXT_TICK] < until and t > F[Mark.NEXT_TICK]):
+            now = F[Mark.REQ_T] if is_request else F[Mark.NEXT_TICK]
+            prio = I[Count.REQ_PRIO] if is_request else 0
             if compiled:
                 # room for the round's worst case: every waiting task logged and signed
-                need = margin + I[N_WAIT]
-                if (cap_heap - I[H_N] < need or cap_log - I[L_N] < need
-                        or cap_u - I[U_CUR] < need or cap_z - I[Z_CUR] < need):
-                    I[NEED] = I[N_WAIT]
-                    return SPACE, none
+                need = margin + I[Count.N_WAIT]
+                if (cap_heap - I[Count.H_N] < need or cap_log - I[Count.L_N] < need
+                        or cap_u - I[Count.U_CUR] < need or cap_z - I[Count.Z_CUR] < need):
+                    I[Count.NEED] = I[Count.N_WAIT]
+                    return Stop.SPACE, none
             if is_request:
-                I[REQ_PRIO] = NO_REQUEST
+                I[Count.REQ_PRIO] = NO_REQUEST
             else:
-                F[NEXT_TICK] += tick
-            I[N_ROUNDS] += 1
-            F[ROUND_T] = now
+                F[Mark.NEXT_TICK] += tick
+            I[Count.N_ROUNDS] += 1
+            F[Mark.ROUND_T] = now
             if not compiled:
-                I[ROUND_PRIO] = prio
-                return DISPATCH, none
+                I[Count.ROUND_PRIO] = prio
+                return Stop.DISPATCH, none
             ids = _compiled_round(st, fx, now, prio)
             if ids.shape[0]:
-                return OFFERED, ids
+                return Stop.OFFERED, ids
             continue
-        if I[H_N] == 0 or t >= until:
+        if I[Count.H_N] == 0 or t >= until:
             break
-        if (cap_heap - I[H_N] < margin or cap_log - I[L_N] < margin
-                or cap_side - I[S_N] < margin or cap_pool - I[POOL_MAX] < margin
-                or cap_u - I[U_CUR] < margin or cap_z - I[Z_CUR] < margin):
-            return SPACE, none
+        if (cap_heap - I[Count.H_N] < margin or cap_log - I[Count.L_N] < margin
+                or cap_side - I[Count.S_N] < margin or cap_pool - I[Count.POOL_MAX] < margin
+                or cap_u - I[Count.U_CUR] < margin or cap_z - I[Count.Z_CUR] < margin):
+            return Stop.SPACE, none
         payload = _pop(st)
         kind = payload % _KIND_BITS
         x = payload // _KIND_BITS
-        I[N_EV] += 1
-        if kind == EV_REGISTER:
+        I[Count.N_EV] += 1
+        if kind == Due.REGISTER:
             _on_register(st, fx, x, t)
-        elif kind == EV_SIGNED:
+        elif kind == Due.SIGNED:
             _on_signed(st, fx, x, t)
-        elif kind == EV_WORK_DONE:
+        elif kind == Due.WORK_DONE:
             _on_work_done(st, fx, x, t)
-        elif kind == EV_VERIFIED:
+        elif kind == Due.VERIFIED:
             _on_verified(st, fx, x, t)
-        elif kind == EV_CALLBACK:
+        elif kind == Due.CALLBACK:
             _on_callback(st, fx, x, t)
-        elif kind == EV_ORDER_DONE:
+        elif kind == Due.ORDER_DONE:
             _close(st, x, t)
-        elif kind == EV_PREPARED:
-            _log(st, t, x, PREPARED, NO_TEAM)
+        elif kind == Due.PREPARED:
+            _log(st, t, x, Event.PREPARED, NO_TEAM)
             _to_pool(st, fx, x, t, t)
-        elif kind == EV_FORWARDED:
-            _log(st, t, x, FORWARDED, NO_TEAM)
-            _route(st, fx, x, np.int64(st[ST_CS][x, HOP]), t)
-        elif kind == EV_WAKE:
-            st[ST_TI][WAKING, x] = 0
-            if not st[ST_TI][BUSY, x]:
+        elif kind == Due.FORWARDED:
+            _log(st, t, x, Event.FORWARDED, NO_TEAM)
+            _route(st, fx, x, np.int64(st.case_i16[x, HOP]), t)
+        elif kind == Due.WAKE:
+            st.team_i64[WAKING, x] = 0
+            if not st.team_i64[BUSY, x]:
                 _team_next(st, fx, x, t)
-        elif kind == EV_RETURNED:
+        elif kind == Due.RETURNED:
             _on_returned(st, fx, x, t)
-        elif kind == EV_UNRESOLVED:
+        elif kind == Due.UNRESOLVED:
             _on_unresolved(st, fx, x, t)
-        elif kind == EV_REPOOL:
+        elif kind == Due.REPOOL:
             _to_pool(st, fx, x, t, t)
-    return DONE, none
+    return Stop.DONE, none
 
 
 # The cached loop embeds the optimizer's kernels and gather_travel: drop it when their

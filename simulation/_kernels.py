@@ -1,11 +1,14 @@
-"""Compiled helpers of the dispatcher (Numba), each with a NumPy reference."""
+"""Compiled helpers of the engine (Numba): the dispatcher's travel gather, with its NumPy
+reference, and the work-time rule that the model (vectorised, per day) and the core
+(compiled, per repeat attempt) both draw with."""
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba.extending import overload
 
-__all__ = ["gather_travel", "gather_travel_reference"]
+__all__ = ["gather_travel", "gather_travel_reference", "work_time", "work_time_compiled"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -40,3 +43,37 @@ def gather_travel_reference(stack_t, team_stack, team_cell, cells, team_skills,
     out = stack_t[team_stack[:, None], cells[None, :], team_cell[:, None]].astype(np.float32)
     out[(team_skills[:, None] & cell_skills[None, :]) == 0] = np.inf
     return out
+
+
+def _choose(cond, a, b):
+    """``numpy.where`` for arrays; in compiled code, on scalars, a plain branch."""
+    out = np.where(cond, a, b)
+    return out[()] if out.ndim == 0 else out
+
+
+@overload(_choose)
+def _choose_compiled(cond, a, b):  # pragma: no cover - compiled
+    if isinstance(cond, (numba.types.Boolean, numba.types.Integer)):
+        return lambda cond, a, b: a if cond else b
+    return None
+
+
+def work_time(dist, mean, cv, e, z):
+    """On-site work time of a handling attempt, seconds.
+
+    ``dist`` is the category's distribution code (0 exponential, 1 lognormal, 2 fixed,
+    ``WORK_DISTS`` order) with mean ``mean`` and coefficient of variation ``cv``; ``e``
+    is a standard exponential variate, ``z`` a standard normal one (each read only by its
+    distribution). The lognormal has ``sigma^2 = log(1 + cv^2)`` and
+    ``mu = log(mean) - sigma^2 / 2``, so its mean is ``mean``.
+
+    Works on arrays (the model's first attempts, a day at a time, evaluated by NumPy) and,
+    compiled as :func:`work_time_compiled`, on scalars (the core's repeat attempts): one
+    rule for both.
+    """
+    s2 = np.log1p(cv * cv)
+    lognormal = mean * np.exp(np.sqrt(s2) * z - s2 / 2.0)
+    return _choose(dist == 0, mean * e, _choose(dist == 1, lognormal, mean))
+
+
+work_time_compiled = numba.njit(cache=True, nogil=True, inline="always")(work_time)

@@ -1,9 +1,10 @@
-"""The model: arrivals, the dispatcher and the compiled case life cycle (hot path).
+"""The model: arrivals, the dispatcher and the compiled crew life cycle.
 
-Design for speed (see PERFORMANCE.md and MODEL.md "Engine and speed"): SimPy runs the
-daily arrivals; everything a case and a crew do, and the dispatcher's rounds, run in the
-compiled event loop of :mod:`._core`, which this class drives (:meth:`Model._advance`)
-and which hands back the rounds that need the Python policy. Case and team state
+SimPy's environment is the model's clock and runs its low-volume processes (today the
+daily arrivals); everything a case and a crew do, and the dispatcher's rounds, run in
+the compiled event loop of :mod:`._core`, which this class drives up to each SimPy event
+(:meth:`Model.run`, :meth:`Model._advance`) and which hands back the rounds that need
+the Python policy. Case and team state
 live in preallocated NumPy blocks shared by both sides; first-attempt random variates
 are drawn vectorised per day and channel (common random numbers across policies); open
 unassigned tasks are indexed by (skill, sub-district) so a dispatch round never rescans
@@ -32,20 +33,21 @@ from ._core import (
     CASE_I32,
     CASE_I64,
     CASE_INTERNAL,
-    CLOSED,
-    EVENT_NAMES,
-    HOTLINE,
-    IOT,
-    PATROL,
-    REPORTED,
-    S_CLOSED,
-    S_INVALID,
-    S_NEW,
-    S_PARKED,
-    STATUS_NAMES,
     TEAM_F64,
     TEAM_I64,
+    CategoryTable,
+    CoreInputs,
+    CoreState,
+    Count,
+    Due,
+    Mark,
+    Params,
+    PolicyForm,
+    Stop,
+    Weights,
 )
+from ._kernels import work_time
+from .codes import Channel, Event, Status
 from .demand import DemandModel
 from .scenario import Scenario
 from .space import MODES, Space
@@ -274,17 +276,18 @@ class Model:
         self._rng_z = _substream(self.rng_repeat, 1)
         self._u = self._rng_u.random(_DRAW_BLOCK)
         self._z = self._rng_z.standard_normal(_DRAW_BLOCK)
-        self._counters = np.zeros(_core.N_COUNTERS, dtype=np.int64)
-        self._counters[_core.REQ_PRIO] = _core.NO_REQUEST
-        self._floats = np.zeros(_core.N_FLOATS)
+        self._counters = np.zeros(len(Count), dtype=np.int64)
+        self._counters[Count.REQ_PRIO] = _core.NO_REQUEST
+        self._marks = np.zeros(len(Mark))
         s, e = self.inspector_windows.window_at(0.0)
-        self._floats[_core.INSP_S] = s
-        self._floats[_core.INSP_E] = e
+        self._marks[Mark.INSP_S] = s
+        self._marks[Mark.INSP_E] = e
         self._fx = self._fixed_inputs(scenario, catalogue, calendar, teams)
         self._st = None
         self._room = None
         self._constants: dict[int, np.ndarray] = {}
         self.n_policy_calls = 0
+        self.n_simpy_events = 0
         self.round_seconds = 0.0
         self.policy_seconds = 0.0
         self.core_seconds = 0.0
@@ -305,63 +308,65 @@ class Model:
         self._order_types = list(hl.order_types.values())
         self._order_scale = hl.order_time_scale
 
-    def _fixed_inputs(self, sc: Scenario, cat: Catalogue, cal: WorkCalendar, teams) -> tuple:
-        """The core's read-only inputs: parameters, flags, category table, calendar,
-        forwarding means, travel surges, shift patterns, inspector duty windows."""
+    def _fixed_inputs(self, sc: Scenario, cat: Catalogue, cal: WorkCalendar,
+                      teams) -> CoreInputs:
+        """The core's read-only inputs: parameters, category table, calendar, forwarding
+        means, travel surges, shift patterns, inspector duty windows."""
         wf = sc.workflow
         fast = sc.channels.iot.fast_lane
         hl = sc.channels.hotline
-        P = np.zeros(_core.N_PARAMS)
-        P[_core.P_SIGN] = wf.sign_mean_min * 60.0
-        P[_core.P_FAST_SIGN] = fast.sign_mean_min * 60.0
-        P[_core.P_MISROUTE] = wf.misroute_prob
-        P[_core.P_RETURN] = wf.return_mean_hours * 3600.0
-        P[_core.P_FEEDBACK] = wf.feedback_mean_min * 60.0
-        P[_core.P_VERIFY] = sc.inspectors.verify_delay_min * 60.0
-        P[_core.P_FAST_VERIFY] = fast.verify_delay_min * 60.0
-        P[_core.P_REWORK] = wf.rework_prob
-        P[_core.P_CALLBACK] = hl.callback_delay_hours * 3600.0
-        P[_core.P_SATISFY] = hl.satisfaction_prob
-        P[_core.P_REOPEN] = hl.reopen_prob
-        P[_core.P_EXT_PROB] = wf.extension_prob
-        P[_core.P_EXT_MEAN] = wf.extension_mean_hours * 3600.0
-        P[_core.P_T_STATS] = self.t_stats
-        P[_core.P_T_END] = self.t_end
-        P[_core.P_T_STOP] = self.t_stop
-        P[_core.P_LOOKAHEAD] = sc.dispatch.shift_lookahead_h * 3600.0
-        P[_core.P_DAY_OFFSET] = cal.day_offset
-        P[_core.P_WORK_START] = cal.work_start
-        P[_core.P_DAY_LENGTH] = cal.day_length
-        P[_core.P_OTHER_BOOST] = sc.channels.other.priority_boost
-        P[_core.P_TICK] = sc.dispatch.interval_s
         w = self._weights
-        P[_core.P_W_TRAVEL: _core.P_W_DEFER + 1] = (w.travel, w.wait, w.lateness, w.balance,
-                                                    w.reassignment, w.defer)
-        Q = np.zeros(_core.N_FLAGS, dtype=np.int64)
-        Q[_core.Q_LEGACY] = self.legacy
-        Q[_core.Q_IOT_FAST] = fast.enabled
-        Q[_core.Q_HANDOVER] = sc.dispatch.handover
-        Q[_core.Q_ON_EVENTS] = _core.ON_EVENTS_CODES.index(sc.dispatch.on_events)
-        Q[_core.Q_MAX_EXT] = wf.max_extensions
-        Q[_core.Q_MAX_REOPEN] = hl.max_reopen
-        # Room every buffer keeps before an event: a hand-over logs and re-pools a whole
-        # queue (at most a team's capacity) in one event.
-        Q[_core.Q_MARGIN] = 256 + 2 * int(np.max(teams["capacity"], initial=0))
-        Q[_core.Q_N_BITS] = len(cat.skills)
-        Q[_core.Q_PER_SLOT] = sc.dispatch.batch_per_slot
-        Q[_core.Q_AREA_BOUND] = sc.dispatch.area_bound
         form = self._form
-        if form is not None:
-            Q[_core.Q_POLICY: _core.Q_POL_BUDGET + 1] = (
-                form.kind, form.candidates, form.max_tasks, form.max_elements,
-                form.max_rounds, form.budget_per_arc)
-            P[_core.P_POL_SCALE: _core.P_POL_INT_BUDGET + 1] = (form.scale, form.int_budget)
-        table = np.zeros((5, len(cat.priority)))
-        table[_core.C_RES] = cat.resolution_prob
-        table[_core.C_WORK_MEAN] = cat.work_mean_s
-        table[_core.C_WORK_CV] = cat.work_cv
-        table[_core.C_WORK_DIST] = [_core.WORK_DISTS.index(d) for d in cat.work_dist]
-        table[_core.C_PRIO] = cat.priority
+        policy = PolicyForm(_core.PYTHON_POLICY, 0, 0, 0, 0, 0, 0.0, 0.0) if form is None else \
+            PolicyForm(int(form.kind), int(form.candidates), int(form.max_tasks),
+                       int(form.max_elements), int(form.max_rounds), int(form.budget_per_arc),
+                       float(form.scale), float(form.int_budget))
+        params = Params(
+            sign=wf.sign_mean_min * 60.0,
+            fast_sign=fast.sign_mean_min * 60.0,
+            misroute=wf.misroute_prob,
+            return_mean=wf.return_mean_hours * 3600.0,
+            feedback=wf.feedback_mean_min * 60.0,
+            verify=sc.inspectors.verify_delay_min * 60.0,
+            fast_verify=fast.verify_delay_min * 60.0,
+            rework=wf.rework_prob,
+            callback=hl.callback_delay_hours * 3600.0,
+            satisfy=hl.satisfaction_prob,
+            reopen=hl.reopen_prob,
+            ext_prob=wf.extension_prob,
+            ext_mean=wf.extension_mean_hours * 3600.0,
+            t_stats=self.t_stats,
+            t_end=self.t_end,
+            t_stop=self.t_stop,
+            lookahead=sc.dispatch.shift_lookahead_h * 3600.0,
+            day_offset=cal.day_offset,
+            work_start=cal.work_start,
+            day_length=cal.day_length,
+            other_boost=sc.channels.other.priority_boost,
+            tick=sc.dispatch.interval_s,
+            legacy=self.legacy,
+            iot_fast=fast.enabled,
+            handover=sc.dispatch.handover,
+            on_events=_core.ON_EVENTS_CODES.index(sc.dispatch.on_events),
+            max_ext=wf.max_extensions,
+            max_reopen=hl.max_reopen,
+            # Room every buffer keeps before an event: a hand-over logs and re-pools a
+            # whole queue (at most a team's capacity) in one event.
+            margin=256 + 2 * int(np.max(teams["capacity"], initial=0)),
+            n_bits=len(cat.skills),
+            per_slot=sc.dispatch.batch_per_slot,
+            area_bound=sc.dispatch.area_bound,
+            weights=Weights(w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer),
+            policy=policy,
+        )
+        table = CategoryTable(
+            resolution=np.asarray(cat.resolution_prob, dtype=np.float64),
+            work_mean=np.asarray(cat.work_mean_s, dtype=np.float64),
+            work_cv=np.asarray(cat.work_cv, dtype=np.float64),
+            work_dist=np.array([_core.WORK_DISTS.index(d) for d in cat.work_dist],
+                               dtype=np.int64),
+            priority=np.asarray(cat.priority, dtype=np.float64),
+        )
         forward = np.array([h * 3600.0 for h in wf.forwarding_hours], dtype=np.float64)
         surges = np.array([(s.start_day * DAY, (s.start_day + s.days) * DAY,
                             s.travel_factor)
@@ -372,22 +377,30 @@ class Model:
         pat_start = np.concatenate([w.start for w in pats] + [np.empty(0)]).astype(float)
         pat_end = np.concatenate([w.end for w in pats] + [np.empty(0)]).astype(float)
         insp = self.inspector_windows
-        return (P, Q, table, cal.cum.astype(float), cal.workday.astype(np.bool_), forward,
-                surges, pat_start, pat_end, off, np.asarray(insp.start, dtype=float),
-                np.asarray(insp.end, dtype=float),
-                np.asarray(self.space.subdistrict, dtype=np.int64),
-                np.asarray(cat.skill_index(), dtype=np.int64))
+        return CoreInputs(
+            params=_core.typed(params), cat=table, cal_cum=cal.cum.astype(float),
+            cal_workday=cal.workday.astype(np.bool_), forward=forward, surges=surges,
+            pat_start=pat_start, pat_end=pat_end, pat_off=off,
+            insp_start=np.asarray(insp.start, dtype=float),
+            insp_end=np.asarray(insp.end, dtype=float),
+            cell_sub=np.asarray(self.space.subdistrict, dtype=np.int64),
+            cat_bit=np.asarray(cat.skill_index(), dtype=np.int64))
 
     # ------------------------------------------------------------------ core state
-    def _state(self) -> tuple:
+    def _state(self) -> CoreState:
         """The core's mutable state (rebuilt when a buffer was reallocated)."""
         if self._st is None:
             cb = self.cases.blocks
-            self._st = (cb[0], cb[1], cb[2], cb[3], cb[4], cb[5], self._team_f,
-                        self._team_i, *(c.a for c in self._heap),
-                        *(c.a for c in self._log), *(c.a for c in self._side),
-                        self._u, self._z, self._counters, self._floats, self._tstack,
-                        self._pool_heap, self._pool_n)
+            heap, log, side = self._heap, self._log, self._side
+            self._st = CoreState(
+                case_f64=cb[0], case_f32=cb[1], case_i32=cb[2], case_i16=cb[3],
+                case_i8=cb[4], case_i64=cb[5], team_f64=self._team_f, team_i64=self._team_i,
+                heap_t=heap[0].a, heap_seq=heap[1].a, heap_payload=heap[2].a,
+                log_t=log[0].a, log_case=log[1].a, log_kind=log[2].a, log_team=log[3].a,
+                side_t=side[0].a, side_case=side[1].a, side_kind=side[2].a,
+                side_team=side[3].a, u=self._u, z=self._z, counters=self._counters,
+                marks=self._marks, travel=self._tstack, pool_heap=self._pool_heap,
+                pool_size=self._pool_n)
         return self._st
 
     def _ensure_space(self, extra_rows: int = 0, extra_events: int = 0) -> None:
@@ -396,29 +409,29 @@ class Model:
         I = self._counters
         if self._room is not None:
             r = self._room
-            if (I[_core.L_N] + extra_rows < r[0] and I[_core.S_N] + extra_rows < r[1]
-                    and I[_core.H_N] + extra_events < r[2]
-                    and I[_core.U_CUR] + extra_rows < r[3]
-                    and I[_core.Z_CUR] + extra_rows < r[4]
-                    and I[_core.POOL_MAX] + extra_events < r[5]):
+            if (I[Count.L_N] + extra_rows < r[0] and I[Count.S_N] + extra_rows < r[1]
+                    and I[Count.H_N] + extra_events < r[2]
+                    and I[Count.U_CUR] + extra_rows < r[3]
+                    and I[Count.Z_CUR] + extra_rows < r[4]
+                    and I[Count.POOL_MAX] + extra_events < r[5]):
                 return
-        margin = int(self._fx[1][_core.Q_MARGIN])
+        margin = self._fx.params.margin
         grew = False
         for col in self._log:
-            grew |= col.ensure(int(I[_core.L_N]), margin + extra_rows)
+            grew |= col.ensure(int(I[Count.L_N]), margin + extra_rows)
         for col in self._side:
-            grew |= col.ensure(int(I[_core.S_N]), margin + extra_rows)
+            grew |= col.ensure(int(I[Count.S_N]), margin + extra_rows)
         for col in self._heap:
-            grew |= col.ensure(int(I[_core.H_N]), margin + extra_events)
+            grew |= col.ensure(int(I[Count.H_N]), margin + extra_events)
         cap = self._pool_heap.shape[1]
-        need = int(I[_core.POOL_MAX]) + margin + extra_events
+        need = int(I[Count.POOL_MAX]) + margin + extra_events
         if need > cap:
             heap = np.zeros((self._pool_heap.shape[0], max(2 * cap, need)), dtype=np.int64)
             heap[:, :cap] = self._pool_heap
             self._pool_heap = heap
             grew = True
-        for name, cur, draw in (("_u", _core.U_CUR, self._rng_u.random),
-                                ("_z", _core.Z_CUR, self._rng_z.standard_normal)):
+        for name, cur, draw in (("_u", Count.U_CUR, self._rng_u.random),
+                                ("_z", Count.Z_CUR, self._rng_z.standard_normal)):
             buf = getattr(self, name)
             k = int(I[cur])
             if buf.shape[0] - k < margin + extra_rows:
@@ -442,19 +455,19 @@ class Model:
         t0 = time.perf_counter()
         I = self._counters
         while True:
-            need = int(I[_core.NEED])
-            I[_core.NEED] = 0
+            need = int(I[Count.NEED])
+            I[Count.NEED] = 0
             self._ensure_space(extra_rows=need, extra_events=need)
             code, ids = _core.run_until(self._state(), self._fx, float(until))
-            if code == _core.DONE:
+            if code == Stop.DONE:
                 break
-            if code == _core.SPACE:
+            if code == Stop.SPACE:
                 continue
             t1 = time.perf_counter()
             self.core_seconds += t1 - t0
-            now = float(self._floats[_core.ROUND_T])
-            if code == _core.DISPATCH:
-                self._round(now, int(I[_core.ROUND_PRIO]))
+            now = float(self._marks[Mark.ROUND_T])
+            if code == Stop.DISPATCH:
+                self._round(now, int(I[Count.ROUND_PRIO]))
             else:  # OFFERED: the compiled form handed the round back
                 self._decide(now, ids, _core.snapshot(self._state(), self._fx, now, ids))
             t0 = time.perf_counter()
@@ -464,29 +477,28 @@ class Model:
     @property
     def n_rounds(self) -> int:
         """Dispatch rounds held (ticks and urgent requests, with or without tasks)."""
-        return int(self._counters[_core.N_ROUNDS])
+        return int(self._counters[Count.N_ROUNDS])
 
     @property
     def n_compiled_rounds(self) -> int:
         """Rounds decided and applied by the policy's compiled form, in the core."""
-        return int(self._counters[_core.N_COMPILED])
+        return int(self._counters[Count.N_COMPILED])
 
     @property
     def n_waiting(self) -> int:
         """Cases waiting in the dispatch pools."""
-        return int(self._counters[_core.N_WAIT])
+        return int(self._counters[Count.N_WAIT])
 
     # ------------------------------------------------------------------ arrivals
-    def _days(self):
-        """Process generating each calendar day's arrivals just before it starts."""
+    def _arrivals(self):
+        """Process generating each calendar day's arrivals when the day starts."""
         cal = self.cal
         first = int(cal.day_index(0.0))
         last = int(cal.day_index(self.t_stop - 1e-6))
         for day in range(first, last + 1):
             d0 = max(cal.day_start(day), 0.0)
-            if d0 > self.env._now:
-                yield self.env.timeout(d0 - self.env._now)
-            self._advance(self.env._now)
+            if d0 > self.env.now:
+                yield self.env.timeout(d0 - self.env.now)
             self._generate(day)
 
     def _generate(self, day: int) -> None:
@@ -519,7 +531,7 @@ class Model:
                 z[:, idx] = g.standard_normal((2, idx.size))
                 u[:, idx] = g.random((2, idx.size))
         det_mean = np.select(
-            [ch == IOT, ch == PATROL],
+            [ch == Channel.IOT, ch == Channel.PATROL],
             [chn.iot.detection_delay_min * 60.0, chn.patrol.detection_delay_hours * 3600.0],
             0.0)
         cs.t_occur[sl] = t - det_mean * e[0]
@@ -532,7 +544,7 @@ class Model:
                             wf.register_mean_min_normal) * 60.0
         sign_mean = np.full(n, wf.sign_mean_min * 60.0)
         verify_mean = np.full(n, sc.inspectors.verify_delay_min * 60.0)
-        fast = (ch == IOT) if self._iot_fast else np.zeros(n, dtype=bool)
+        fast = (ch == Channel.IOT) if self._iot_fast else np.zeros(n, dtype=bool)
         if self._iot_fast:
             reg_mean = np.where(fast, self._fast_register_mean, reg_mean)
             sign_mean[fast] = self._fast_sign_mean
@@ -559,13 +571,8 @@ class Model:
         cs.d_feedback[sl] = wf.feedback_mean_min * 60.0 * e[3]
         cs.d_verify[sl] = verify_mean * e[4]
         cs.d_callback[sl] = chn.hotline.callback_delay_hours * 3600.0 * e[5]
-        mean = self.cat.work_mean_s[cat]
-        cv = self.cat.work_cv[cat]
-        sig2 = np.log1p(cv * cv)
-        lognorm = mean * np.exp(np.sqrt(sig2) * z[0] - sig2 / 2.0)
-        dist = np.array([("exp", "lognormal", "fixed").index(d) for d in self.cat.work_dist])
-        kd = dist[cat]
-        cs.d_work[sl] = np.select([kd == 0, kd == 1], [mean * e[6], lognorm], mean)
+        cs.d_work[sl] = work_time(self._fx.cat.work_dist[cat], self.cat.work_mean_s[cat],
+                                  self.cat.work_cv[cat], e[6], z[0])
         ch_prep = np.array([chn.iot.prep_factor, chn.patrol.prep_factor,
                             chn.hotline.prep_factor, chn.other.prep_factor])
         pm = self.cat.prep_mean_s[cat] * self._prep_factor * ch_prep[ch]
@@ -575,18 +582,19 @@ class Model:
         cs.u_loop[sl] = u[0]
         # The on-the-spot and false-positive draws share u[1] (they apply to disjoint
         # channels).
-        onspot = (ch == PATROL) & self.cat.onspot_fixable[cat] & (u[1] < chn.patrol.onspot_fix_prob)
-        invalid = (ch == IOT) & (u[1] < chn.iot.false_positive_rate)
+        onspot = ((ch == Channel.PATROL) & self.cat.onspot_fixable[cat]
+                  & (u[1] < chn.patrol.onspot_fix_prob))
+        invalid = (ch == Channel.IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
         if self._order_types and n:
             # Hotline cases only, from their own per-day stream: a change in another
             # channel's volume leaves every work order as it was.
             cs.t_order[sl], cs.order_limit_wd[sl] = self._order_ends(
-                _substream(self.rng_orders, key, HOTLINE), ch, t_reg)
-        cs.status[sl] = np.where(invalid, S_INVALID, S_NEW)  # provisional marker
+                _substream(self.rng_orders, key, Channel.HOTLINE), ch, t_reg)
+        cs.status[sl] = np.where(invalid, Status.INVALID, Status.NEW)  # provisional marker
         cs.n = i0 + n
         self._ensure_space(extra_events=n)
-        _core.push_many(self._state(), t_reg, _core.EV_REGISTER, i0)
+        _core.push_many(self._state(), t_reg, Due.REGISTER, i0)
 
     def _constant(self, value: int, size: int) -> np.ndarray:
         """A read-only int32 array of ``size`` copies of ``value`` (a view of one cached
@@ -607,7 +615,7 @@ class Model:
         # 2026-11-27) left round-the-clock crews with at most `capacity` orders for each
         # night and weekend: jingan_legacy's sanitation and utilities crews were 25 % busy
         # while their pools grew without bound (CALIBRATION.md, "legacy backlog").
-        if self._counters[_core.N_WAIT] == 0:
+        if self._counters[Count.N_WAIT] == 0:
             return
         ids, snap = _core.offer(self._state(), self._fx, now, min_prio)
         if ids.size:
@@ -658,7 +666,7 @@ class Model:
         n = ch.shape[0]
         out = np.full(n, np.nan)
         limit = np.full(n, np.nan)
-        hot = np.flatnonzero(ch == HOTLINE)
+        hot = np.flatnonzero(ch == Channel.HOTLINE)
         if hot.size == 0:
             return out, limit
         u = rng.random(hot.size)
@@ -678,22 +686,59 @@ class Model:
 
     # ------------------------------------------------------------------ run
     def run(self, progress=None) -> None:
-        """Run to the horizon; ``progress(fraction)`` is called once per simulated day."""
+        """Run to the end (horizon plus drain) and finish the outputs (:meth:`finish`);
+        ``progress(fraction)`` is called once per simulated day.
+
+        SimPy's environment is the clock: before each of its events the compiled core
+        runs every event and dispatch round due before that time (:meth:`_advance`),
+        then SimPy processes the event. At equal times SimPy's events come first (a
+        day's arrivals are generated before anything at midnight happens).
+        """
         env = self.env
-        env.process(self._days())
+        env.process(self._arrivals())
+        if progress is not None:
+            env.process(self._progress(progress))
+        while True:
+            t = min(env.peek(), self.t_stop)
+            self._advance(t)
+            if t >= self.t_stop:
+                break
+            env.step()
+            self.n_simpy_events += 1
+        self.finish()
+
+    def _progress(self, report):
+        """Process calling ``report(fraction done)`` at the end of each simulated day."""
         t = 0.0
         while t < self.t_stop:
-            t = min(t + DAY, self.t_stop)
-            env.run(until=t)
-            self._advance(t)
-            if progress is not None:
-                progress(t / self.t_stop)
+            step = min(DAY, self.t_stop - t)
+            yield self.env.timeout(step)
+            t += step
+            report(t / self.t_stop)
+
+    def finish(self) -> None:
+        """End-of-run bookkeeping, in one place, once the clock has reached ``t_stop``.
+
+        - Cases that only wait for their work order close at the order's end: their
+          crew path is done and the order's end was drawn at registration, so nothing
+          else can happen to them and closing them after the run is exact (it spares a
+          long drain just to see work orders finish).
+        - Cases reported but not registered by the end: registration (which logs the
+          ``reported`` row) did not happen, so their ``reported`` row is logged here,
+          their provisional false-positive mark is undone (status ``new``) and their
+          registration time, drawn ahead, is cleared.
+        """
         self._close_waiting_orders()
+        cs = self.cases
+        unreg = np.flatnonzero(cs.t_register[: cs.n] >= self.t_stop)
+        self.log_side_rows(cs.t_report[unreg], unreg, Event.REPORTED, _core.NO_TEAM)
+        cs.status[unreg] = Status.NEW
+        cs.t_register[unreg] = np.nan
 
     @property
     def core_events(self) -> int:
         """Life-cycle events the compiled core processed."""
-        return int(self._counters[_core.N_EV])
+        return int(self._counters[Count.N_EV])
 
     def release_run_state(self) -> None:
         """Drop what only the run needed (the core's state tuple, event heap, pools and
@@ -707,7 +752,7 @@ class Model:
         their time), each as columns ``[time, case, kind, team]``; the model keeps no
         reference, so a caller that drops a column frees its memory."""
         I = self._counters
-        n, k = int(I[_core.L_N]), int(I[_core.S_N])
+        n, k = int(I[Count.L_N]), int(I[Count.S_N])
         main = [c.a[:n] for c in self._log]
         side = [c.a[:k] for c in self._side]
         self._log = self._side = None
@@ -716,7 +761,7 @@ class Model:
 
     def log_side_rows(self, t: np.ndarray, case: np.ndarray, kind: int, team: int) -> None:
         """Append rows to the side log (merged into time order after the run)."""
-        self._append(self._side, _core.S_N, t, case, kind, team)
+        self._append(self._side, Count.S_N, t, case, kind, team)
 
     def _append(self, cols, counter: int, t, case, kind, team) -> None:
         I = self._counters
@@ -732,23 +777,19 @@ class Model:
         I[counter] = n + k
 
     def _close_waiting_orders(self) -> None:
-        """Close, at their work order's end, the cases that only wait for it.
-
-        Their crew path is done and the order's end was drawn at registration; nothing
-        else can happen to them, so closing them after the run's end is exact. It spares
-        a long drain just to see work orders finish (MODEL.md "Hotline work orders").
-        """
+        """Close, at their work order's end, the cases that only wait for it (see
+        :meth:`finish`)."""
         cs = self.cases
         n = cs.n
-        idx = np.flatnonzero((cs.order_wait[:n] == 1) & (cs.status[:n] != S_CLOSED)
-                             & (cs.status[:n] != S_PARKED))
+        idx = np.flatnonzero((cs.order_wait[:n] == 1) & (cs.status[:n] != Status.CLOSED)
+                             & (cs.status[:n] != Status.PARKED))
         # in time order: the main log must stay sorted (merge_logs relies on it)
         idx = idx[np.argsort(cs.t_order[idx], kind="stable")]
         t = cs.t_order[idx]
-        cs.status[idx] = S_CLOSED
+        cs.status[idx] = Status.CLOSED
         cs.resolved[idx] = 1
         cs.t_close[idx] = t
-        self._append(self._log, _core.L_N, t, idx, CLOSED, -1)
+        self._append(self._log, Count.L_N, t, idx, Event.CLOSED, _core.NO_TEAM)
 
 
 def make_problem(cls, validate: bool, **fields):
@@ -763,8 +804,7 @@ def make_problem(cls, validate: bool, **fields):
     return cls(**fields) if validate else cls.unchecked(**fields)
 
 
-# The log and status codes live in _core (one home); kpis, output and the tests read
-# them from here.
-__all__ = ["CHANNELS", "CLOSED", "EVENT_NAMES", "HOTLINE", "REPORTED", "SIM_DEFER_S",
-           "STATUS_NAMES", "S_CLOSED", "S_INVALID", "S_PARKED", "Model",
-           "make_problem"]
+# Transitional names for modules that still import the codes from here.
+S_CLOSED, S_INVALID, S_PARKED = Status.CLOSED, Status.INVALID, Status.PARKED
+
+__all__ = ["SIM_DEFER_S", "Model", "make_problem"]

@@ -45,7 +45,7 @@ import numpy as np
 from urbangrid.calendar import DAY
 from urbangrid.catalogue import CHANNELS
 
-from ._model import HOTLINE, S_CLOSED, S_INVALID, S_PARKED
+from .codes import Channel, Status
 
 __all__ = [
     "GROUP_KPIS", "KPI_NAMES", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "backlog_series",
@@ -79,7 +79,7 @@ def case_table_metrics(result) -> dict[str, np.ndarray]:
     """Per-case derived columns: handling time in both units, deadline, on-time, same day."""
     c = result.cases
     cal = result.calendar
-    closed = c["status"] == S_CLOSED
+    closed = c["status"] == Status.CLOSED
     reg, close = c["t_register"], c["t_close"]
     hd = np.where(closed, (close - reg) / DAY, np.nan)
     hw = np.full(hd.shape, np.nan)
@@ -111,9 +111,9 @@ def _q(x: np.ndarray, q: float) -> float:
 def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, float]:
     c = result.cases
     st = c["status"][sel]
-    valid = st != S_INVALID
-    closed = st == S_CLOSED
-    parked = st == S_PARKED
+    valid = st != Status.INVALID
+    closed = st == Status.CLOSED
+    parked = st == Status.PARKED
     invalid = ~valid
     hd = m["handling_days_calendar"][sel][closed]
     hw = m["handling_days_working"][sel][closed]
@@ -192,7 +192,7 @@ def compute_kpis(result) -> dict[str, dict[str, float]]:
     out = {"all": _case_kpis(result, window, m)}
     for k, name in enumerate(CHANNELS):
         out[name] = _case_kpis(result, window & (c["channel"] == k), m)
-        if k != HOTLINE:
+        if k != Channel.HOTLINE:
             out[name]["satisfaction_rate"] = float("nan")
     space = result.space
     sub = space.subdistrict[c["cell"]]

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from urbangrid.catalogue import CHANNELS
 
-from ._model import EVENT_NAMES, S_CLOSED, S_INVALID, S_PARKED, STATUS_NAMES
+from .codes import EVENT_NAMES, STATUS_NAMES, Status
 from .kpis import case_table_metrics
 
 __all__ = ["SOURCE_LABELS", "case_arrow_table", "case_table", "event_table", "write_cases",
@@ -128,9 +128,9 @@ def _case_columns(result, lo: int = 0, hi: int | None = None, metrics=None,
     m = {k: v[sl] for k, v in m.items()}
     last = (_last_event_time(result) if last is None else last)[sl]
     st = c["status"].astype(np.int64)
-    closed_like = (st == S_CLOSED) | (st == S_PARKED) | (st == S_INVALID)
+    closed_like = (st == Status.CLOSED) | (st == Status.PARKED) | (st == Status.INVALID)
     desc_code = np.select(
-        [st == S_CLOSED, st == S_PARKED, st == S_INVALID, np.isnan(c["t_dispatch"])],
+        [st == Status.CLOSED, st == Status.PARKED, st == Status.INVALID, np.isnan(c["t_dispatch"])],
         [0, 1, 2, 3], 4)
     teams = result.teams
     cat = result.catalogue
@@ -143,7 +143,7 @@ def _case_columns(result, lo: int = 0, hi: int | None = None, metrics=None,
         "service_request_id": np.char.add("UG", np.arange(lo, hi).astype(str)),
         "requested_datetime": _datetimes(result, c["t_report"]),
         "updated_datetime": _datetimes(result, last),
-        "closed_date": _datetimes(result, np.where(st == S_CLOSED, c["t_close"], np.nan)),
+        "closed_date": _datetimes(result, np.where(st == Status.CLOSED, c["t_close"], np.nan)),
         "status": _cat(closed_like.astype(np.int64), ["open", "closed"]),
         "status_description": _cat(desc_code, ["Closed", "Hold (parked)", "Closed (invalid)",
                                                "Open", "Processing"]),
@@ -165,8 +165,8 @@ def _case_columns(result, lo: int = 0, hi: int | None = None, metrics=None,
         "occurred_s": c["t_occur"], "reported_s": c["t_report"],
         "registered_s": c["t_register"], "pooled_s": c["t_pool"],
         "dispatched_s": c["t_dispatch"],
-        "closed_s": np.where(st == S_CLOSED, c["t_close"], np.nan),
-        "parked_s": np.where(st == S_PARKED, c["t_close"], np.nan),
+        "closed_s": np.where(st == Status.CLOSED, c["t_close"], np.nan),
+        "parked_s": np.where(st == Status.PARKED, c["t_close"], np.nan),
         "deadline_s": m["deadline"],
         "handling_days_calendar": m["handling_days_calendar"],
         "handling_days_working": m["handling_days_working"],

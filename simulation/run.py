@@ -16,7 +16,8 @@ from urbangrid.calendar import WorkCalendar
 from urbangrid.catalogue import Catalogue, load_catalogue
 from urbangrid.errors import InputError
 
-from ._model import EVENT_NAMES, Model
+from ._model import Model
+from .codes import EVENT_NAMES
 from .scenario import Scenario
 from .space import MODES, Space, build_space
 
@@ -329,15 +330,8 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     with _gc_tuned():
         model.run(progress)
     wall = time.perf_counter() - t0
-    # Cases reported but not yet registered at the horizon: their "reported" row (logged
-    # at registration) and their provisional false-positive mark are added / undone here.
-    unreg = np.flatnonzero(model.cases.t_register[: model.cases.n] >= model.t_stop)
-    model.log_side_rows(model.cases.t_report[unreg], unreg, 0, -1)
-    model.cases.status[unreg] = 0
     model.release_run_state()
     cases = model.cases.columns()
-    # Registration times are drawn ahead; those falling after the horizon did not happen.
-    cases["t_register"][cases["t_register"] >= model.t_stop] = np.nan
     events = merge_logs(model)
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],
@@ -348,7 +342,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     stats = {
         "setup_seconds": t_setup, "run_seconds": wall - t_setup,
         "policy_calls": model.n_policy_calls, "policy_seconds": model.policy_seconds,
-        "simpy_events": next(model.env._eid), "core_events": model.core_events,
+        "simpy_events": model.n_simpy_events, "core_events": model.core_events,
         "core_seconds": model.core_seconds,
         "dispatch_rounds": model.n_rounds, "dispatch_seconds": model.round_seconds,
         "compiled_rounds": model.n_compiled_rounds,

@@ -8,14 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sim_helpers import mmc_scenario, toy_scenario
 from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
-from urbangrid.simulation._model import (
-    CLOSED,
-    EVENT_NAMES,
-    REPORTED,
-    S_CLOSED,
-    S_INVALID,
-    S_PARKED,
-)
+from urbangrid.simulation.codes import EVENT_NAMES, Event, Status
 
 from urbangrid.catalogue import CHANNELS
 
@@ -25,14 +18,14 @@ def _check_conservation(res):
     n = c["status"].size
     assert n > 0
     st_ = c["status"]
-    closed, parked, invalid = st_ == S_CLOSED, st_ == S_PARKED, st_ == S_INVALID
+    closed, parked, invalid = st_ == Status.CLOSED, st_ == Status.PARKED, st_ == Status.INVALID
     open_ = ~(closed | parked | invalid)
     assert closed.sum() + parked.sum() + invalid.sum() + open_.sum() == n
     # every case was reported exactly once, closed ones closed exactly once
     ev = res.events
-    rep = np.bincount(ev["case"][ev["kind"] == REPORTED], minlength=n)
+    rep = np.bincount(ev["case"][ev["kind"] == Event.REPORTED], minlength=n)
     assert (rep == 1).all()
-    clo = np.bincount(ev["case"][ev["kind"] == CLOSED], minlength=n)
+    clo = np.bincount(ev["case"][ev["kind"] == Event.CLOSED], minlength=n)
     assert (clo[closed] == 1).all() and (clo[~closed] == 0).all()
     # times are ordered along each case's life
     assert (c["t_close"][closed] >= c["t_register"][closed]).all()
@@ -185,7 +178,7 @@ def test_mmc_matches_erlang_c_and_littles_law():
         waits.append(np.mean(cs["t_dispatch"][done] - cs["t_pool"][done]) / 3600.0)
         # Little: time-average number in system = throughput x mean time in system.
         k = compute_kpis(res)["all"]
-        closed = win & (cs["status"] == S_CLOSED)
+        closed = win & (cs["status"] == Status.CLOSED)
         w = np.mean(cs["t_close"][closed] - cs["t_report"][closed]) / 3600.0
         lam_hat = closed.sum() / ((res.t_end - res.t_stats) / 3600.0)
         little.append((k["backlog_mean"], lam_hat * w))
@@ -471,7 +464,7 @@ def test_hotline_work_order_runs_beside_the_crew_visit():
     res = simulate(sc)
     c = res.cases
     hot = c["channel"] == CHANNELS.index("hotline")
-    closed = c["status"] == S_CLOSED
+    closed = c["status"] == Status.CLOSED
     d = (c["t_close"] - c["t_register"])[hot & closed] / 86400.0
     assert d.size > 50
     # Fixed 1.5 × 2 = 3 calendar days (integrated): never earlier, mostly exactly then.
@@ -486,7 +479,7 @@ def test_hotline_work_order_runs_beside_the_crew_visit():
     sc2 = toy_scenario(**base, **{"channels.hotline.order_types": {
         "consultation": _order(0.5, 0.7, limit=1.0), "complex": _order(12.0, 0.3, limit=15.0)}})
     c2 = simulate(sc2).cases
-    sel = (c2["channel"] == CHANNELS.index("hotline")) & (c2["status"] == S_CLOSED)
+    sel = (c2["channel"] == CHANNELS.index("hotline")) & (c2["status"] == Status.CLOSED)
     long = ((c2["t_close"] - c2["t_register"])[sel] / 86400.0) >= 12.0 - 1e-9
     assert 0.2 < long.mean() < 0.4
 
@@ -497,7 +490,7 @@ def test_legacy_work_orders_count_working_time():
                          "channels.hotline.order_types": {"help": _order(2.0)}})
     res = simulate(sc)
     c = res.cases
-    sel = (c["channel"] == CHANNELS.index("hotline")) & (c["status"] == S_CLOSED)
+    sel = (c["channel"] == CHANNELS.index("hotline")) & (c["status"] == Status.CLOSED)
     w = res.calendar.working_days_between(c["t_register"][sel], c["t_close"][sel])
     assert w.size > 50 and w.min() >= 2.0 - 1e-6
 
@@ -590,7 +583,7 @@ def test_fast_lane_raises_the_iot_same_day_rate_and_filing_shift_holds_night_cas
     fast = compute_kpis(res)["iot"]["same_day_rate"]
     assert fast > slow + 0.05
     c = res.cases
-    iot = (c["channel"] == CHANNELS.index("iot")) & (c["status"] != S_INVALID)
+    iot = (c["channel"] == CHANNELS.index("iot")) & (c["status"] != Status.INVALID)
     normal = iot & (res.catalogue.priority[c["category"]] < 3)
     day = fast_s.shifts["day"]
     filed = c["t_register"][normal] - c["d_register"][normal]
@@ -671,7 +664,7 @@ def test_cases_waiting_only_for_their_work_order_close_at_its_end_exactly():
     cut = simulate(toy_scenario(**base))
     drained = simulate(toy_scenario(**base, **{"run.drain_days": 40}))
     c = cut.cases
-    late = (c["status"] == S_CLOSED) & (c["t_close"] > cut.t_end)
+    late = (c["status"] == Status.CLOSED) & (c["t_close"] > cut.t_end)
     assert late.sum() > 20
     hot = c["channel"] == CHANNELS.index("hotline")
     assert hot[late].all()
@@ -681,10 +674,10 @@ def test_cases_waiting_only_for_their_work_order_close_at_its_end_exactly():
     np.testing.assert_allclose(c["t_close"][idx], drained.cases["t_close"][idx],
                                rtol=1e-13, atol=0)
     np.testing.assert_array_equal(c["t_close"][late], c["t_order"][late])
-    # one CLOSED row each, at that time, and the log stays in time order
+    # one Event.CLOSED row each, at that time, and the log stays in time order
     ev = cut.events
     assert (np.diff(ev["time"]) >= 0).all()
-    closed_rows = ev["case"][(ev["kind"] == CLOSED) & (ev["time"] > cut.t_end)]
+    closed_rows = ev["case"][(ev["kind"] == Event.CLOSED) & (ev["time"] > cut.t_end)]
     assert np.array_equal(np.sort(closed_rows), np.flatnonzero(late))
 
 
@@ -729,7 +722,7 @@ def test_hotline_on_time_counts_against_the_work_order_limit():
     due = res.calendar.add_working(c["t_register"][hot], lim * res.calendar.day_length)
     np.testing.assert_allclose(m["deadline"][hot], due)
     # quick orders (0.2 days) mostly meet their 1-day limit, slow ones (6 days) miss 3
-    closed = hot & (c["status"] == S_CLOSED)
+    closed = hot & (c["status"] == Status.CLOSED)
     quick = closed & (c["order_limit_wd"] == 1.0)
     slow = closed & (c["order_limit_wd"] == 3.0)
     assert m["on_time"][quick].mean() > 0.5 > m["on_time"][slow].mean()
