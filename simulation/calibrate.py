@@ -86,7 +86,7 @@ import pandas as pd
 
 from urbangrid.errors import InputError
 
-from .replications import _json_safe
+from .replications import json_safe
 
 __all__ = [
     "CHANNEL_KEYWORDS",
@@ -1496,7 +1496,7 @@ def calibrate(log_path: str | Path, out: str | Path, *, columns: str | Path | No
     for it in range(int(pilot)):
         _pilot_correct(cal, clean, seed=seed, drain_days=drain_days, iteration=it)
     jpath = stem.with_suffix(".calibration.json")
-    jpath.write_text(json.dumps(_json_safe(cal.data), indent=1, ensure_ascii=False),
+    jpath.write_text(json.dumps(json_safe(cal.data), indent=1, ensure_ascii=False),
                      encoding="utf-8")
     cal.files["calibration"] = jpath
     return cal

@@ -34,7 +34,7 @@ import numpy as np
 from urbangrid.catalogue import CHANNELS
 from urbangrid.errors import InputError
 
-from .replications import _json_safe, run_replications, summarise, t_interval
+from .replications import json_safe, run_replications, summarise, t_interval
 from .run import RunResult
 from .scenario import Scenario
 
@@ -233,5 +233,5 @@ def comparison_document(comparison: Comparison,
     }
     if extra:
         doc.update(extra)
-    return _json_safe(doc)
+    return json_safe(doc)
 

@@ -172,29 +172,11 @@ def _run_one(task: tuple[int, int, Scenario, int]) -> dict[str, Any]:
 
 
 def _local(tasks, processes: int, on_done) -> list[dict[str, Any]]:
-    import multiprocessing as mp
-    import sys
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from .replications import run_tasks
 
-    if processes <= 1 or len(tasks) == 1:
-        rows = []
-        for t in tasks:
-            rows.append(_run_one(t))
-            on_done(len(rows))
-        return rows
-    # Build each distinct district once before forking so workers share it.
-    from .run import _space
-
-    for sc in {t[2].district.model_dump_json(): t[2] for t in tasks}.values():
-        _space(sc)
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx) as pool:
-        futs = [pool.submit(_run_one, t) for t in tasks]
-        for fut in as_completed(futs):
-            rows.append(fut.result())
-            on_done(len(rows))
-    return rows
+    workers = min(processes, len(tasks)) if processes > 1 and len(tasks) > 1 else 0
+    return run_tasks(_run_one, tasks, workers=workers, districts=[t[2] for t in tasks],
+                     on_done=on_done)
 
 
 def _dask_client(scheduler: str | None, workers: int, processes: bool):

@@ -38,7 +38,6 @@ import json
 import logging
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,6 @@ from .calibrate import (
     CleanLog,
     ColumnMapping,
     _holiday_dates,
-    _json_safe,
     category_of,
     clean_log,
     full_days,
@@ -61,6 +59,7 @@ from .calibrate import (
     parse_period,
     read_log,
 )
+from .replications import json_safe, run_tasks
 
 __all__ = ["compare", "simulate_period", "validate", "write_report"]
 
@@ -86,8 +85,8 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
     holds no backlog beyond the preparation stage, which starts with each request) and
     ends ``drain_days`` after the window, so every request of the window has at least
     that much follow-up. Holidays of the new period get the calibration's holiday factor.
-    Replications run in ``processes`` worker processes (default: one per core); the
-    result does not depend on how many.
+    Replications run in ``processes`` worker processes (default: one per core) through
+    :func:`.replications.run_tasks`; the result does not depend on how many.
 
     Returns
     -------
@@ -119,19 +118,9 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
     reps = int(replications)
     jobs = [(sc, seed, r, start, t0, t1) for r in range(reps)]
     procs = (os.cpu_count() or 1) if processes is None else max(int(processes), 1)
-    if reps > 1 and procs > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        from .run import _space
-
-        _space(sc)  # build the district once, before forking
-        ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
-        with ProcessPoolExecutor(max_workers=min(procs, reps), mp_context=ctx) as pool:
-            results = list(pool.map(_one_replication, jobs))
-    else:
-        results = [_one_replication(j) for j in jobs]
-    # Results are concatenated in replication order: independent of the process count.
+    workers = min(procs, reps) if reps > 1 and procs > 1 else 0
+    # Results come back in replication order: independent of the process count.
+    results = run_tasks(_one_replication, jobs, workers=workers, districts=[sc])
     parts = {k: [res[k] for res in results] for k in results[0]}
     out = {k: np.concatenate(v) if v else np.array([]) for k, v in parts.items()}
     out["n_reps"] = int(replications)
@@ -392,7 +381,7 @@ def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
     except OSError as exc:
         raise InputError(f"cannot create output folder: {exc}", source=str(outdir)) from None
     (outdir / "validation.json").write_text(
-        json.dumps(_json_safe(metrics), indent=1, ensure_ascii=False), encoding="utf-8")
+        json.dumps(json_safe(metrics), indent=1, ensure_ascii=False), encoding="utf-8")
     write_report(metrics, outdir / "validation.html")
     return metrics
 
