@@ -6,6 +6,9 @@ Entry points: :class:`Scenario` (typed, validated configuration, from TOML with
 t-intervals), :func:`write_events` / :func:`write_cases` (Parquet, Open311 names), and
 :func:`run_tasks` (the process pool every parallel run of the project goes through).
 
+A library only: comparisons, sweeps, reports and the ``simulate`` command are in
+:mod:`urbangrid.study`, which this package does not import.
+
 The names load on first use: ``import urbangrid.simulation`` alone costs nothing, and
 the engine (NumPy blocks, the compiled core, SimPy) loads with :func:`simulate`.
 """
@@ -29,11 +32,6 @@ _WHERE = {
     "streams_for": "run",
     "Scenario": "scenario", "load_scenario": "scenario", "parse_overrides": "scenario",
     "Space": "space", "build_space": "space",
-    # study and calibration tools (moving to their own packages)
-    "Comparison": "compare", "compare_scenarios": "compare",
-    "comparison_document": "compare", "paired_differences": "compare",
-    "write_comparison_report": "report", "write_simulation_report": "report",
-    "SweepPlan": "sweep", "parse_grid": "sweep", "plan_sweep": "sweep", "run_sweep": "sweep",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _WHERE)

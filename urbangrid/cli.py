@@ -20,8 +20,7 @@ from .errors import InputError
 
 # Modules that add sub-commands, in the order they appear in ``--help``.
 _COMMAND_MODULES = (
-    "urbangrid.simulation.commands",
-    "urbangrid.simulation.study_commands",
+    "urbangrid.study.commands",
     "urbangrid.simulation.calibrate_commands",
     "urbangrid.optimizer.cli",
     "urbangrid.service.cli",
