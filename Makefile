@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check urbangrid grid optimizer simulation study service benchmarks tests
+	$(BIN)/ruff check urbangrid grid optimizer simulation study calibration service benchmarks tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

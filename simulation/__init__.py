@@ -7,7 +7,8 @@ t-intervals), :func:`write_events` / :func:`write_cases` (Parquet, Open311 names
 :func:`run_tasks` (the process pool every parallel run of the project goes through).
 
 A library only: comparisons, sweeps, reports and the ``simulate`` command are in
-:mod:`urbangrid.study`, which this package does not import.
+:mod:`urbangrid.study`, the calibration from real logs in :mod:`urbangrid.calibration`;
+this package imports neither.
 
 The names load on first use: ``import urbangrid.simulation`` alone costs nothing, and
 the engine (NumPy blocks, the compiled core, SimPy) loads with :func:`simulate`.

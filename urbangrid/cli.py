@@ -21,7 +21,7 @@ from .errors import InputError
 # Modules that add sub-commands, in the order they appear in ``--help``.
 _COMMAND_MODULES = (
     "urbangrid.study.commands",
-    "urbangrid.simulation.calibrate_commands",
+    "urbangrid.calibration.commands",
     "urbangrid.optimizer.cli",
     "urbangrid.service.cli",
     "urbangrid.grid.cli",
