@@ -29,7 +29,7 @@ test-nojit: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/simulation tests/optimizer
 
 lint: $(STAMP)
-	$(BIN)/ruff check urbangrid grid optimizer simulation service benchmarks tests
+	$(BIN)/ruff check urbangrid grid optimizer simulation study calibration service benchmarks tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

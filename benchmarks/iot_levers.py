@@ -1,4 +1,4 @@
-"""The IoT same-day levers of jingan_integrated, added one at a time (CALIBRATION.md).
+"""The IoT same-day levers of jingan_integrated, added one at a time (scenarios/CALIBRATION.md).
 
     .venv/bin/python -m benchmarks.iot_levers [--replications 3] [--days 7]
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from urbangrid.simulation import Scenario, load_scenario
-from urbangrid.simulation.compare import compare_scenarios
+from urbangrid.study import compare_scenarios
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from urbangrid.optimizer import available_policies, check_policy, get_policy
-from urbangrid.simulation.compare import compare_scenarios, comparison_document
-from urbangrid.simulation.scenario import load_scenario
+from urbangrid.simulation import load_scenario
+from urbangrid.study import compare_scenarios, comparison_document
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent / "scenarios" / "jingan_integrated.toml"

@@ -1,4 +1,8 @@
-"""Static map of a district (matplotlib, Agg backend; private)."""
+"""Static map of a district (private).
+
+Drawn through Matplotlib's object API (:class:`matplotlib.figure.Figure`), which renders
+PNG without a display and leaves the global back end (``pyplot``) alone.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,17 @@ import numpy as np
 def draw_district(d, out: Path, dpi: int = 150) -> None:
     """Cells coloured by sub-district, grid borders, points (stations) as triangles."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     polys = [np.array([(lon, lat) for lat, lon in h3.cell_to_boundary(c)])
              for c in d.cells["h3"]]
     sidx = d.subdistrict_index
-    cmap = plt.get_cmap("tab20")
+    cmap = matplotlib.colormaps["tab20"]
     colours = cmap(np.arange(len(d.subdistricts)) % 20)
-    fig, ax = plt.subplots(figsize=(8, 9))
+    fig = Figure(figsize=(8, 9))
+    ax = fig.subplots()
     ax.add_collection(PolyCollection(polys, facecolors=colours[sidx], edgecolors="white",
                                      linewidths=0.15))
     pts = d.points
@@ -50,4 +53,3 @@ def draw_district(d, out: Path, dpi: int = 150) -> None:
     ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out, dpi=dpi)
-    plt.close(fig)

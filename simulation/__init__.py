@@ -3,7 +3,12 @@
 Entry points: :class:`Scenario` (typed, validated configuration, from TOML with
 :func:`load_scenario`), :func:`simulate` (one replication to a :class:`RunResult`),
 :func:`compute_kpis` and :func:`run_replications` (parallel replications with 95 %
-t-intervals), :func:`write_events` / :func:`write_cases` (Parquet, Open311 names).
+t-intervals), :func:`write_events` / :func:`write_cases` (Parquet, Open311 names), and
+:func:`run_tasks` (the process pool every parallel run of the project goes through).
+
+A library only: comparisons, sweeps, reports and the ``simulate`` command are in
+:mod:`urbangrid.study`, the calibration from real logs in :mod:`urbangrid.calibration`;
+this package imports neither.
 
 The names load on first use: ``import urbangrid.simulation`` alone costs nothing, and
 the engine (NumPy blocks, the compiled core, SimPy) loads with :func:`simulate`.
@@ -12,21 +17,22 @@ the engine (NumPy blocks, the compiled core, SimPy) loads with :func:`simulate`.
 from urbangrid._lazy import attach
 
 _WHERE = {
+    "STATUS_NAMES": "_model", "S_CLOSED": "_model", "S_INVALID": "_model",
+    "S_PARKED": "_model",
     "DayArrivals": "demand", "DemandModel": "demand",
-    "KPI_NAMES": "kpis", "backlog_series": "kpis", "compute_kpis": "kpis",
+    "GROUP_KPIS": "kpis", "KPI_NAMES": "kpis", "SUBDISTRICT_PREFIX": "kpis",
+    "SUMMARY_KPIS": "kpis", "backlog_series": "kpis", "case_table_metrics": "kpis",
+    "compute_kpis": "kpis",
     "case_table": "output", "event_table": "output", "write_cases": "output",
     "write_events": "output",
-    "ReplicationSummary": "replications", "kpis_document": "replications",
-    "run_replications": "replications", "t_interval": "replications",
+    "ReplicationSummary": "replications", "TaskPool": "replications",
+    "json_safe": "replications", "kpis_document": "replications",
+    "pool_context": "replications", "run_replications": "replications",
+    "run_tasks": "replications", "summarise": "replications", "t_interval": "replications",
     "STREAMS": "run", "RunResult": "run", "build_teams": "run", "simulate": "run",
     "streams_for": "run",
     "Scenario": "scenario", "load_scenario": "scenario", "parse_overrides": "scenario",
     "Space": "space", "build_space": "space",
-    # study and calibration tools (moving to their own packages)
-    "Comparison": "compare", "compare_scenarios": "compare",
-    "comparison_document": "compare", "paired_differences": "compare",
-    "write_comparison_report": "report", "write_simulation_report": "report",
-    "SweepPlan": "sweep", "parse_grid": "sweep", "plan_sweep": "sweep", "run_sweep": "sweep",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _WHERE)

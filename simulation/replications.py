@@ -1,4 +1,11 @@
-"""Replications: independent runs from one root seed, in parallel, summarised with CIs."""
+"""Replications: independent runs from one root seed, in parallel, summarised with CIs.
+
+Also the process pool every parallel run of the project goes through (:class:`TaskPool`,
+:func:`run_tasks`): replications here, sweeps in :mod:`urbangrid.study` and the
+validation's replications in :mod:`urbangrid.calibration`. It starts its workers so
+that they survive a parent that has run Numba's parallel code, and returns results in
+task order, so that a result never depends on the number of processes.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,10 @@ import math
 import multiprocessing as mp
 import os
 import sys
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from scipy import stats
@@ -20,7 +27,11 @@ from .kpis import SUBDISTRICT_PREFIX, compute_kpis
 from .run import RunResult, simulate
 from .scenario import Scenario
 
-__all__ = ["ReplicationSummary", "run_replications", "summarise", "t_interval"]
+__all__ = ["ReplicationSummary", "TaskPool", "json_safe", "kpis_document", "pool_context",
+           "run_replications", "run_tasks", "summarise", "t_interval"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def t_interval(values: np.ndarray | list[float]) -> tuple[float, float, int]:
@@ -79,11 +90,14 @@ def _numba_threads_started() -> bool:
     return True
 
 
-def _context():
-    # fork starts workers in milliseconds and shares the loaded district, but forking a
-    # process whose Numba threads run (GNU OpenMP) kills the children; then (and off
-    # Linux) a fork server, whose workers import the package afresh (scripts calling this
-    # need the usual `if __name__ == "__main__":` guard).
+def pool_context():
+    """The multiprocessing context of worker pools.
+
+    Fork starts workers in milliseconds and shares the loaded district, but forking a
+    process whose Numba threads run (GNU OpenMP) kills the children; then (and off
+    Linux) a fork server, whose workers import the package afresh (scripts calling this
+    need the usual ``if __name__ == "__main__":`` guard), else spawn.
+    """
     if sys.platform.startswith("linux") and not _numba_threads_started():
         return mp.get_context("fork")
     if "forkserver" in mp.get_all_start_methods():
@@ -91,6 +105,77 @@ def _context():
         ctx.set_forkserver_preload(["urbangrid.simulation"])
         return ctx
     return mp.get_context("spawn")
+
+
+class TaskPool(Generic[T, R]):
+    """``fn(task)`` for every task, in ``workers`` processes or (``workers`` < 1) here.
+
+    A context manager: entering submits every task (workers start at once, so a caller
+    can run other work in this process meanwhile); :meth:`results` waits for them and
+    returns the results in task order; leaving cancels what has not started. Without
+    workers, the tasks run in this process, in order, inside :meth:`results`.
+
+    Parameters
+    ----------
+    fn
+        A module-level function (workers receive it by reference).
+    tasks
+        Its arguments, one per call (picklable).
+    workers
+        Worker processes; 0 runs everything in this process.
+    districts
+        Scenarios whose districts are built in this process before the workers start,
+        so that forked workers inherit them instead of each building its own.
+    """
+
+    def __init__(self, fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
+                 districts: Iterable[Scenario] = ()) -> None:
+        self.fn = fn
+        self.tasks = list(tasks)
+        self.workers = int(workers)
+        self._districts = list(districts) if self.workers >= 1 else []
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Future] = []
+
+    def __enter__(self) -> TaskPool[T, R]:
+        if self.workers >= 1 and self.tasks:
+            from .run import _space
+
+            for sc in {s.district.model_dump_json(): s for s in self._districts}.values():
+                _space(sc)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                             mp_context=pool_context())
+            self._futures = [self._pool.submit(self.fn, t) for t in self.tasks]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def results(self, on_done: Callable[[int], None] | None = None) -> list[R]:
+        """Every task's result, in task order; ``on_done(k)`` after the k-th finishes."""
+        out: list[Any] = [None] * len(self.tasks)
+        if self._pool is None:
+            for i, t in enumerate(self.tasks):
+                out[i] = self.fn(t)
+                if on_done:
+                    on_done(i + 1)
+            return out
+        index = {f: i for i, f in enumerate(self._futures)}
+        for k, fut in enumerate(as_completed(self._futures), start=1):
+            out[index[fut]] = fut.result()
+            if on_done:
+                on_done(k)
+        return out
+
+
+def run_tasks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int,
+              districts: Iterable[Scenario] = (),
+              on_done: Callable[[int], None] | None = None) -> list[R]:
+    """``[fn(t) for t in tasks]`` in a :class:`TaskPool` of ``workers`` processes."""
+    with TaskPool(fn, tasks, workers=workers, districts=districts) as pool:
+        return pool.results(on_done)
 
 
 def run_replications(
@@ -105,10 +190,10 @@ def run_replications(
 ) -> ReplicationSummary:
     """Run ``replications`` independent replications (common random numbers per index).
 
-    Replication 0 runs in this process (its full records are kept when ``keep_first``);
-    the others run in a process pool of ``processes`` workers (default
-    ``scenario.run.processes``, 0 = one per core). Results do not depend on the number
-    of processes.
+    Replication 0 runs in this process (its full records are kept when ``keep_first``)
+    while the others run beside it in a :class:`TaskPool`, ``processes`` processes in
+    all (default ``scenario.run.processes``, 0 = one per core). Results do not depend on
+    the number of processes.
 
     Parameters
     ----------
@@ -122,43 +207,16 @@ def run_replications(
     procs = scenario.run.processes if processes is None else int(processes)
     if procs <= 0:
         procs = os.cpu_count() or 1
-    results: list[dict[str, dict[str, float]] | None] = [None] * reps
-    first = None
-    done = 0
-    pool = None
-    futures = []
-    if reps > 1 and procs > 1:
-        # Load the district before forking so that workers share it.
-        from .run import _space
-
-        _space(scenario)
-        pool = ProcessPoolExecutor(max_workers=min(procs - 1, reps - 1) or 1,
-                                   mp_context=_context())
-        futures = [(r, pool.submit(_worker, (scenario, seed, r))) for r in range(1, reps)]
-    try:
+    workers = min(procs - 1, reps - 1) if reps > 1 and procs > 1 else 0
+    others = [(scenario, seed, r) for r in range(1, reps)]
+    with TaskPool(_worker, others, workers=workers, districts=[scenario]) as pool:
         res0 = simulate(scenario, seed=seed, replication=0, progress=progress)
-        results[0] = compute_kpis(res0)
-        first = res0 if keep_first else None
-        done += 1
+        kpis0 = compute_kpis(res0)
         if on_done:
-            on_done(done)
-        if pool is None:
-            for r in range(1, reps):
-                results[r] = _worker((scenario, seed, r))
-                done += 1
-                if on_done:
-                    on_done(done)
-        else:
-            for r, fut in futures:
-                results[r] = fut.result()
-                done += 1
-                if on_done:
-                    on_done(done)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    return ReplicationSummary(per_replication=[r for r in results if r is not None],
-                              first=first)
+            on_done(1)
+        rest = pool.results(on_done=(lambda k: on_done(1 + k)) if on_done else None)
+    return ReplicationSummary(per_replication=[kpis0, *rest],
+                              first=res0 if keep_first else None)
 
 
 def kpis_document(scenario: Scenario, seed: int, summary: ReplicationSummary,
@@ -183,18 +241,19 @@ def kpis_document(scenario: Scenario, seed: int, summary: ReplicationSummary,
     }
     if extra:
         doc.update(extra)
-    return _json_safe(doc)
+    return json_safe(doc)
 
 
-def _json_safe(x: Any) -> Any:
+def json_safe(x: Any) -> Any:
     """Plain JSON values: NaN and infinities as None, NumPy scalars and arrays as Python
-    ones, mapping keys as strings. Shared by every JSON document the package writes."""
+    ones, mapping keys as strings. Shared by every JSON document the project writes
+    (``kpis.json``, ``comparison.json``, the calibration and validation files)."""
     if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
+        return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
+        return [json_safe(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _json_safe(x.tolist())
+        return json_safe(x.tolist())
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (float, np.floating)):

@@ -20,9 +20,8 @@ from .errors import InputError
 
 # Modules that add sub-commands, in the order they appear in ``--help``.
 _COMMAND_MODULES = (
-    "urbangrid.simulation.commands",
-    "urbangrid.simulation.study_commands",
-    "urbangrid.simulation.calibrate_commands",
+    "urbangrid.study.commands",
+    "urbangrid.calibration.commands",
     "urbangrid.optimizer.cli",
     "urbangrid.service.cli",
     "urbangrid.grid.cli",

@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from urbangrid.simulation.calibrate import (
+from urbangrid.calibration import (
     calibrate,
+    censored_ks,
     clean_log,
     fit_handling,
     load_mapping,
     read_log,
 )
-from urbangrid.simulation.scenario import load_scenario
-from urbangrid.simulation.validate import censored_ks
+from urbangrid.simulation import load_scenario
 
 from urbangrid.cli import main
 from urbangrid.errors import InputError
@@ -307,7 +307,7 @@ def test_period_counts_rows_left_out(tmp_path, log_csv):
 
 
 def test_validate_same_seed_same_result(tmp_path, log_csv):
-    from urbangrid.simulation.validate import validate
+    from urbangrid.calibration import validate
 
     cal = calibrate(log_csv, tmp_path / "s.toml", pilot=1, drain_days=5)
     # Same seed, same result, whatever the number of worker processes.

@@ -18,9 +18,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from urbangrid.simulation.calibrate import calibrate, clean_log, load_mapping, read_log
-from urbangrid.simulation.scenario import load_scenario
-from urbangrid.simulation.validate import _tvd, censored_ks, validate
+from urbangrid.calibration import (
+    calibrate,
+    censored_ks,
+    clean_log,
+    load_mapping,
+    read_log,
+    tvd,
+    validate,
+)
+from urbangrid.simulation import load_scenario
 
 pytestmark = pytest.mark.shared_data
 
@@ -62,9 +69,9 @@ def _persistence(fit, val):
             w += censored_ks(ra, rb, HORIZON) * rb.size
             s += rb.size
     return {
-        "hour_tvd": _tvd(np.bincount(a["requested"].dt.hour, minlength=24),
+        "hour_tvd": tvd(np.bincount(a["requested"].dt.hour, minlength=24),
                          np.bincount(b["requested"].dt.hour, minlength=24)),
-        "category_tvd": _tvd(a["service_name"].value_counts().reindex(cats, fill_value=0),
+        "category_tvd": tvd(a["service_name"].value_counts().reindex(cats, fill_value=0),
                              b["service_name"].value_counts().reindex(cats, fill_value=0)),
         "handling_ks_pooled": censored_ks(ha, hb, HORIZON),
         "handling_ks_weighted": w / s,

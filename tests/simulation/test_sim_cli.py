@@ -1,4 +1,5 @@
-"""The ``urbangrid simulate`` command: outputs, their shape, and bad input."""
+"""The ``urbangrid simulate`` command (urbangrid.study.commands): outputs, their shape, and
+bad input."""
 
 import json
 

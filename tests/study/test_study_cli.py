@@ -1,4 +1,5 @@
-"""The ``compare`` and ``sweep`` sub-commands, end to end, and their bad-input exits."""
+"""The ``compare`` and ``sweep`` sub-commands (urbangrid.study.commands), end to end, and
+their bad-input exits."""
 
 import argparse
 import json
@@ -7,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 from study_helpers import write_toy
-from urbangrid.simulation import study_commands
+from urbangrid.study import commands as study_commands
 
 from urbangrid import cli
 from urbangrid.errors import InputError
@@ -84,7 +85,7 @@ def test_sweep_writes_parquet_summary_and_plot(tmp_path, capsys, monkeypatch):
 ])
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, monkeypatch, extra, argv,
                                                 match):
-    import urbangrid.simulation.sweep as sweep
+    import urbangrid.study.sweep as sweep
 
     monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 1.0)
     bad = write_toy(tmp_path, "bad", extra)
@@ -131,7 +132,7 @@ def test_compare_by_subdistrict_prints_each_subdistrict(tmp_path, capsys, monkey
     assert "toy sub-district 0 (T00)" in text and "toy sub-district 1 (T01)" in text
     doc = json.loads((out / "comparison.json").read_text())
     k = doc["kpis"]["ws"]
-    from urbangrid.simulation.kpis import GROUP_KPIS
+    from urbangrid.simulation import GROUP_KPIS
     assert set(k["sub:T00"]) == set(GROUP_KPIS)
     # the sub-districts' cases add up to all cases
     assert k["sub:T00"]["cases_created"]["mean"] + k["sub:T01"]["cases_created"]["mean"] \

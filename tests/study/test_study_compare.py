@@ -1,16 +1,12 @@
-"""Paired comparisons under common random numbers (urbangrid.simulation.compare)."""
+"""Paired comparisons under common random numbers (urbangrid.study.compare)."""
 
 import json
 import math
 
 import numpy as np
 import pytest
-from urbangrid.simulation.compare import (
-    compare_scenarios,
-    comparison_document,
-    paired_differences,
-)
-from urbangrid.simulation.replications import t_interval
+from urbangrid.simulation import t_interval
+from urbangrid.study import compare_scenarios, comparison_document, paired_differences
 
 from urbangrid.errors import InputError
 

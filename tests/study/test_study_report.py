@@ -1,16 +1,16 @@
-"""Figures and the self-contained HTML report (urbangrid.simulation.report)."""
+"""Figures and the self-contained HTML report (urbangrid.study.report, .figures, .html)."""
 
 import base64
 import re
 
 import numpy as np
 import pytest
-from urbangrid.simulation import kpis_document, run_replications
-from urbangrid.simulation.compare import compare_scenarios, comparison_document
-from urbangrid.simulation.output import case_table
-from urbangrid.simulation.report import (
-    _subdistrict_outlines,
+from urbangrid.simulation import case_table, kpis_document, run_replications
+from urbangrid.study import (
     cell_metrics,
+    compare_scenarios,
+    comparison_document,
+    subdistrict_outlines,
     write_comparison_report,
     write_simulation_report,
 )
@@ -71,7 +71,7 @@ def test_simulation_report_is_self_contained(tmp_path, jingan_run):
 
 def test_subdistrict_outlines_cover_every_subdistrict(jingan_run):
     res, _ = jingan_run
-    rings = _subdistrict_outlines(res.space)
+    rings = subdistrict_outlines(res.space)
     assert len(rings) >= res.space.n_subdistricts
     for ring in rings:
         assert np.allclose(ring[0], ring[-1])  # closed

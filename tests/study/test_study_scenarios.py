@@ -120,15 +120,15 @@ def test_scenario_runs_on_a_toy_district(name):
 
 
 def test_study_functions_are_reexported_by_the_package():
-    import urbangrid.simulation as sim
-    from urbangrid.simulation import compare, report, sweep
+    import urbangrid.study as study
+    from urbangrid.study import compare, report, sweep
 
     for mod, names in [(compare, ["compare_scenarios", "Comparison", "comparison_document",
                                   "paired_differences"]),
                        (report, ["write_simulation_report", "write_comparison_report"]),
                        (sweep, ["run_sweep", "parse_grid", "plan_sweep", "SweepPlan"])]:
         for n in names:
-            assert n in sim.__all__ and getattr(sim, n) is getattr(mod, n), n
+            assert n in study.__all__ and getattr(study, n) is getattr(mod, n), n
 
 
 def test_the_workstation_whatif_adds_its_teams_in_pengpu():

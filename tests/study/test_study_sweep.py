@@ -1,4 +1,4 @@
-"""Parameter sweeps on the local and Dask executors (urbangrid.simulation.sweep)."""
+"""Parameter sweeps on the local and Dask executors (urbangrid.study.sweep)."""
 
 import time
 
@@ -6,15 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from study_helpers import toy_scenario
-from urbangrid.simulation import compute_kpis, simulate
-from urbangrid.simulation.replications import t_interval
-from urbangrid.simulation.sweep import (
-    parse_grid,
-    plan_sweep,
-    plot_sweep,
-    run_sweep,
-    summarise_sweep,
-)
+from urbangrid.simulation import compute_kpis, simulate, t_interval
+from urbangrid.study import parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
 
 from urbangrid.errors import InputError
 
@@ -104,7 +97,7 @@ def test_dask_local_cluster_gives_identical_results(small_plan, local_rows):
 
 def test_unreachable_scheduler_fails_fast(small_plan, monkeypatch):
     pytest.importorskip("distributed")
-    import urbangrid.simulation.sweep as sweep
+    import urbangrid.study.sweep as sweep
 
     monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 1.0)
     t0 = time.perf_counter()

@@ -3,8 +3,9 @@
 A sweep point is one combination of the ``--grid key=v1,v2,…`` values applied to a base
 scenario with :meth:`Scenario.replace`. Every point runs replications ``0..R-1`` of the
 base scenario's root seed, so runs are independent of where they execute: the ``local``
-process pool, a Dask ``LocalCluster`` or an existing Dask cluster give the same rows,
-and points compare under common random numbers.
+process pool (:func:`urbangrid.simulation.run_tasks`, the one the replications use), a
+Dask ``LocalCluster`` or an existing Dask cluster give the same rows, and points compare
+under common random numbers.
 
 Outputs: :func:`run_sweep` returns one row per run (a :class:`pandas.DataFrame`),
 :func:`summarise_sweep` one row per point and KPI with the mean and 95 % t-interval, and
@@ -24,11 +25,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from urbangrid.simulation import Scenario
 
 from urbangrid.catalogue import CHANNELS
 from urbangrid.errors import InputError
-
-from .scenario import Scenario
 
 __all__ = [
     "SWEEP_KPIS",
@@ -155,8 +155,7 @@ def plan_sweep(base: Scenario, grid: dict[str, list[Any]], *, replications: int 
 
 def _run_one(task: tuple[int, int, Scenario, int]) -> dict[str, Any]:
     """One run to one flat row (module level so that process pools and Dask can ship it)."""
-    from .kpis import compute_kpis
-    from .run import simulate
+    from urbangrid.simulation import compute_kpis, simulate
 
     p, r, scenario, seed = task
     res = simulate(scenario, seed=seed, replication=r)
@@ -172,29 +171,11 @@ def _run_one(task: tuple[int, int, Scenario, int]) -> dict[str, Any]:
 
 
 def _local(tasks, processes: int, on_done) -> list[dict[str, Any]]:
-    import multiprocessing as mp
-    import sys
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from urbangrid.simulation import run_tasks
 
-    if processes <= 1 or len(tasks) == 1:
-        rows = []
-        for t in tasks:
-            rows.append(_run_one(t))
-            on_done(len(rows))
-        return rows
-    # Build each distinct district once before forking so workers share it.
-    from .run import _space
-
-    for sc in {t[2].district.model_dump_json(): t[2] for t in tasks}.values():
-        _space(sc)
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=min(processes, len(tasks)), mp_context=ctx) as pool:
-        futs = [pool.submit(_run_one, t) for t in tasks]
-        for fut in as_completed(futs):
-            rows.append(fut.result())
-            on_done(len(rows))
-    return rows
+    workers = min(processes, len(tasks)) if processes > 1 and len(tasks) > 1 else 0
+    return run_tasks(_run_one, tasks, workers=workers, districts=[t[2] for t in tasks],
+                     on_done=on_done)
 
 
 def _dask_client(scheduler: str | None, workers: int, processes: bool):
@@ -300,7 +281,7 @@ def _cell(v: Any) -> Any:
 def summarise_sweep(df: pd.DataFrame, keys: Sequence[str],
                     kpis: Sequence[str] = SWEEP_KPIS) -> pd.DataFrame:
     """Mean, 95 % t half-width and n per point and KPI (long format)."""
-    from .replications import t_interval
+    from urbangrid.simulation import t_interval
 
     missing = [k for k in kpis if k not in df.columns]
     if missing:
@@ -320,10 +301,7 @@ def plot_sweep(summary: pd.DataFrame, keys: Sequence[str], path: str | Path) -> 
 
     Non-numeric values (policy names …) are placed at equal spacing and labelled.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     kpis = list(dict.fromkeys(summary["kpi"]))
     x_key = keys[0]
@@ -333,7 +311,8 @@ def plot_sweep(summary: pd.DataFrame, keys: Sequence[str], path: str | Path) -> 
     pos = {v: (float(v) if numeric else i) for i, v in enumerate(xs)}
     ncol = 2
     nrow = math.ceil(len(kpis) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(11, 3.2 * nrow), squeeze=False)
+    fig = Figure(figsize=(11, 3.2 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for i, k in enumerate(kpis):
         ax = axes[i // ncol, i % ncol]
         sub = summary[summary["kpi"] == k]
@@ -361,5 +340,4 @@ def plot_sweep(summary: pd.DataFrame, keys: Sequence[str], path: str | Path) -> 
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -1,4 +1,11 @@
-"""The ``compare`` and ``sweep`` sub-commands: thin layers over .compare and .sweep."""
+"""The ``simulate``, ``compare`` and ``sweep`` sub-commands: thin layers over
+:mod:`urbangrid.simulation` and this package's comparisons, sweeps and reports.
+
+``simulate`` lives here, not in the simulation package, because it writes
+``report.html`` through :mod:`urbangrid.study.report` and the simulation never imports
+the study. Registering imports only ``argparse`` code; each handler imports its engine
+when it runs.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +19,11 @@ from typing import Any
 
 from urbangrid.errors import InputError
 
-__all__ = ["check_scenario_files", "register", "run_compare", "run_sweep_command"]
+__all__ = ["check_scenario_files", "register", "run_compare", "run_simulate",
+           "run_sweep_command"]
 
 log = logging.getLogger("urbangrid.study")
+log_simulate = logging.getLogger("urbangrid.simulate")
 
 # Rows of the printed comparison table: (group, KPI, format).
 _COMPARE_ROWS = (
@@ -32,7 +41,22 @@ _COMPARE_ROWS = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``compare`` and ``sweep`` to the ``urbangrid`` command line."""
+    """Add ``simulate``, ``compare`` and ``sweep`` to the ``urbangrid`` command line."""
+    p = subparsers.add_parser(
+        "simulate", help="run a scenario and write KPIs, event log and case table",
+        description="Simulate a scenario (TOML). Writes DIR/kpis.json, DIR/events.parquet "
+        "and DIR/cases.parquet and prints a KPI table.")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("--days", type=float, help="simulated days after warm-up (run.days)")
+    p.add_argument("--seed", type=int, help="root random seed (run.seed)")
+    p.add_argument("--replications", type=int, help="independent replications")
+    p.add_argument("--set", dest="overrides", action="append", default=[],
+                   metavar="KEY=VALUE", help="override a scenario value, e.g. "
+                   "--set dispatch.policy=mcf (repeatable)")
+    p.add_argument("--out", default="results", help="output folder (default: results)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.set_defaults(func=run_simulate)
+
     c = subparsers.add_parser(
         "compare", help="compare scenarios under common random numbers",
         description="Run two or more scenarios with the same seed and replications "
@@ -80,6 +104,100 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
 
+# -- simulate ----------------------------------------------------------------------
+
+def _fmt_value(value, fmt: str) -> str:
+    if value is None:
+        return "–"
+    return fmt.format(value)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+    from urbangrid.simulation import (
+        SUMMARY_KPIS,
+        backlog_series,
+        kpis_document,
+        load_scenario,
+        parse_overrides,
+        run_replications,
+        write_cases,
+        write_events,
+    )
+
+    overrides = parse_overrides(args.overrides)
+    if args.days is not None:
+        overrides["run.days"] = args.days
+    if args.seed is not None:
+        overrides["run.seed"] = args.seed
+    if args.replications is not None:
+        overrides["run.replications"] = args.replications
+    scenario = load_scenario(args.scenario, overrides)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder: {exc}", source=str(out)) from None
+    console = Console(stderr=True, quiet=args.quiet)
+    reps = scenario.run.replications
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=args.quiet) as bar:
+        sim = bar.add_task(f"simulating {scenario.name}", total=1.0)
+        rep_task = bar.add_task("replications", total=reps, visible=reps > 1)
+        summary = run_replications(
+            scenario,
+            progress=lambda f: bar.update(sim, completed=f),
+            on_done=lambda k: bar.update(rep_task, completed=k),
+        )
+    wall = time.perf_counter() - t0
+    first = summary.first
+    if scenario.output.events:
+        write_events(first, out / "events.parquet")
+    if scenario.output.cases:
+        write_cases(first, out / "cases.parquet")
+    grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0)
+    doc = kpis_document(scenario, scenario.run.seed, summary, extra={
+        "backlog_series": {"time_s": grid.tolist(), "open_cases": counts.tolist(),
+                           "replication": 0},
+        "runtime": {"wall_seconds": wall, "events_replication0": first.n_events,
+                    **{k: v for k, v in first.stats.items() if k != "event_names"}},
+    })
+    (out / "kpis.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False),
+                                   encoding="utf-8")
+    report = None
+    if scenario.output.report:
+        from .report import write_simulation_report
+
+        report = write_simulation_report(out, first, doc)
+    if not args.quiet:
+        table = Table(title=f"{scenario.name}: {scenario.run.days:g} days, "
+                      f"{len(summary.per_replication)} replication(s), seed "
+                      f"{scenario.run.seed}")
+        table.add_column("KPI")
+        table.add_column("mean", justify="right")
+        table.add_column("± 95 %", justify="right")
+        channels = ("hotline", "iot", "patrol")
+        for ch in channels:
+            table.add_column(ch, justify="right")
+        for name, fmt in SUMMARY_KPIS:
+            k = doc["kpis"].get(name, {})
+            per = [_fmt_value(doc["by_channel"][ch].get(name, {}).get("mean"), fmt)
+                   for ch in channels]
+            table.add_row(name, _fmt_value(k.get("mean"), fmt),
+                          _fmt_value(k.get("ci95"), fmt), *per)
+        Console().print(table)
+        console.print(f"wrote {out}/kpis.json, events.parquet, cases.parquet"
+                      f"{', report.html' if report else ''} in {wall:.1f} s")
+    log_simulate.debug("simulate finished in %.2f s", wall)
+    return 0
+
+
+# -- compare and sweep ---------------------------------------------------------------
+
 _FILE_KEYS = (("district", "network"), ("district", "boundary"),
               ("district", "weights_file"), ("catalogue", "file"))
 
@@ -105,7 +223,7 @@ def check_scenario_files(scenario, source: str) -> None:
 
 
 def _load(path: str, overrides: dict[str, Any]):
-    from .scenario import load_scenario
+    from urbangrid.simulation import load_scenario
 
     sc = load_scenario(path, overrides)
     check_scenario_files(sc, path)
@@ -145,14 +263,13 @@ def _progress(quiet: bool):
 
 def run_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from urbangrid.simulation import GROUP_KPIS, parse_overrides
 
     from .compare import compare_scenarios, comparison_document
     from .report import write_comparison_report
-    from .scenario import parse_overrides
 
     if len(args.scenarios) < 2:
         raise InputError("compare needs at least two scenario files")
-    from .kpis import GROUP_KPIS
     bad = [k for k in args.by_subdistrict if k not in GROUP_KPIS]
     if bad:
         raise InputError(f"--by-subdistrict {bad[0]!r}: not a per-sub-district KPI (one "
@@ -234,8 +351,7 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
     """One KPI per sub-district, each scenario and the paired differences; True when a
     difference's interval contains 0."""
     from rich.console import Console
-
-    from .kpis import SUBDISTRICT_PREFIX
+    from urbangrid.simulation import SUBDISTRICT_PREFIX
 
     fmt = dict((n, f) for g, n, f in _COMPARE_ROWS).get(kpi, "{:.3g}")
     space = next(iter(cmp.first.values())).space
@@ -253,8 +369,8 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
 def run_sweep_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from urbangrid.simulation import parse_overrides
 
-    from .scenario import parse_overrides
     from .sweep import SWEEP_KPIS, parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
 
     overrides = parse_overrides(args.overrides)

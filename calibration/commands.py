@@ -1,5 +1,5 @@
 """The ``calibrate`` and ``validate`` sub-commands: thin layers over
-:mod:`urbangrid.simulation.calibrate` and :mod:`urbangrid.simulation.validate`.
+:mod:`urbangrid.calibration.pipeline` and :mod:`urbangrid.calibration.validation`.
 
 Two commands take a new user from a real log to a scenario and a validation report::
 
@@ -83,7 +83,7 @@ def _check_drain(x: float) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .calibrate import calibrate
+    from .pipeline import calibrate
 
     _check_drain(args.drain_days)
     if not 0 <= args.pilot_steps <= 10:
@@ -114,7 +114,8 @@ def run_validate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .validate import HEADLINE, validate
+    from .report import HEADLINE
+    from .validation import validate
 
     _check_drain(args.drain_days)
     m = validate(args.log, args.scenario, args.out, columns=args.columns,

@@ -32,147 +32,42 @@ the holiday factor fitted on the calibration period).
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import logging
 import math
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from urbangrid.simulation import json_safe
 
+from urbangrid.calendar import DAY
 from urbangrid.errors import InputError
 
-from .calibrate import (
-    _DAY,
-    SPOT_SUFFIX,
+from .codes import category_of
+from .logs import (
     CleanLog,
     ColumnMapping,
-    _holiday_dates,
-    _json_safe,
-    category_of,
     clean_log,
     full_days,
     load_mapping,
     parse_period,
     read_log,
 )
+from .report import write_report
+from .simulate import read_calibration, simulate_period
 
-__all__ = ["compare", "simulate_period", "validate", "write_report"]
+__all__ = ["compare", "censored_ks", "tvd", "validate"]
 
 log = logging.getLogger(__name__)
 
 _QS = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
-def _calibration_for(scenario_path: Path) -> dict[str, Any] | None:
-    p = scenario_path.with_suffix(".calibration.json")
-    if p.is_file():
-        return json.loads(p.read_text(encoding="utf-8"))
-    return None
-
-
-def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications: int = 1,
-                    seed: int | None = None, drain_days: float = 14.0,
-                    calibration: dict[str, Any] | None = None,
-                    processes: int | None = None) -> dict[str, np.ndarray]:
-    """Simulate the window of ``clean`` (plus ``drain_days``) and pool the requests.
-
-    The run starts at midnight opening the window with no warm-up (the calibrated model
-    holds no backlog beyond the preparation stage, which starts with each request) and
-    ends ``drain_days`` after the window, so every request of the window has at least
-    that much follow-up. Holidays of the new period get the calibration's holiday factor.
-    Replications run in ``processes`` worker processes (default: one per core); the
-    result does not depend on how many.
-
-    Returns
-    -------
-    dict
-        Arrays over simulated requests made inside the window, all replications:
-        ``rep``, ``requested`` (datetime64), ``category`` (codes), ``channel``,
-        ``h3``, ``handling_days`` (NaN when not closed by the end of the run),
-        ``closed_same_day`` (bool); and ``n_reps``.
-    """
-    from .scenario import load_scenario
-
-    scenario_path = Path(scenario_path)
-    sc = load_scenario(scenario_path)
-    cal = calibration if calibration is not None else _calibration_for(scenario_path)
-    t0, t1 = clean.window
-    start = t0.normalize()
-    days = math.ceil((t1 - start) / pd.Timedelta(days=1)) + drain_days
-    over: dict[str, Any] = {"run.start": start.strftime("%Y-%m-%dT%H:%M"),
-                            "run.days": float(days), "run.warmup_days": 0.0,
-                            "output.events": False}
-    if cal and cal.get("holidays", {}).get("factor") is not None:
-        hol = _holiday_dates(cal["holidays"]["rule"], start.date(),
-                             (start + pd.Timedelta(days=days)).date())
-        f = max(float(cal["holidays"]["factor"]), 0.0)
-        over["demand.surges"] = [{"start_day": float((pd.Timestamp(d) - start).days),
-                                  "days": 1.0, "factor": f} for d in sorted(hol)]
-    sc = sc.replace(over)
-    seed = sc.run.seed if seed is None else int(seed)
-    reps = int(replications)
-    jobs = [(sc, seed, r, start, t0, t1) for r in range(reps)]
-    procs = (os.cpu_count() or 1) if processes is None else max(int(processes), 1)
-    if reps > 1 and procs > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        from .run import _space
-
-        _space(sc)  # build the district once, before forking
-        ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
-        with ProcessPoolExecutor(max_workers=min(procs, reps), mp_context=ctx) as pool:
-            results = list(pool.map(_one_replication, jobs))
-    else:
-        results = [_one_replication(j) for j in jobs]
-    # Results are concatenated in replication order: independent of the process count.
-    parts = {k: [res[k] for res in results] for k in results[0]}
-    out = {k: np.concatenate(v) if v else np.array([]) for k, v in parts.items()}
-    out["n_reps"] = int(replications)
-    out["resolution"] = sc.district.resolution
-    out["drain_days"] = float(drain_days)
-    return out
-
-
-def _one_replication(job) -> dict[str, np.ndarray]:
-    """One replication reduced to the arrays the comparison needs (picklable)."""
-    from urbangrid.catalogue import CHANNELS
-
-    from ._model import S_CLOSED
-    from .run import simulate
-
-    sc, seed, r, start, t0, t1 = job
-    res = simulate(sc, seed=seed, replication=r)
-    c = res.cases
-    base = np.datetime64(start.to_datetime64(), "ms")
-    req = base + (c["t_report"] * 1000).astype("timedelta64[ms]")
-    sel = (req >= np.datetime64(t0.to_datetime64(), "ms")) & \
-        (req <= np.datetime64(t1.to_datetime64(), "ms"))
-    closed = c["status"] == S_CLOSED
-    h = np.where(closed, (c["t_close"] - c["t_report"]) / _DAY, np.nan)
-    day_r = np.floor((c["t_report"] - res.calendar.day_offset) / _DAY)
-    day_c = np.floor((np.nan_to_num(c["t_close"], nan=-1e18) - res.calendar.day_offset)
-                     / _DAY)
-    # On-the-spot twin categories count as their category.
-    base_codes = [k.removesuffix(SPOT_SUFFIX) for k in res.catalogue.code]
-    return {
-        "rep": np.full(int(sel.sum()), r),
-        "requested": req[sel],
-        "category": np.asarray(base_codes, dtype=object)[c["category"][sel]],
-        "channel": np.asarray(CHANNELS, dtype=object)[c["channel"][sel]],
-        "h3": np.asarray(res.space.h3, dtype=object)[c["cell"][sel]],
-        "handling_days": h[sel],
-        "closed_same_day": (closed & (day_r == day_c))[sel],
-    }
-
-
-def _tvd(p: np.ndarray, q: np.ndarray) -> float:
+def tvd(p: np.ndarray, q: np.ndarray) -> float:
+    """Total variation distance ½ Σ|p − q| between two count vectors, each normalised
+    (NaN when either is empty)."""
     p = np.asarray(p, float)
     q = np.asarray(q, float)
     if p.sum() <= 0 or q.sum() <= 0:
@@ -232,7 +127,7 @@ def compare(clean: CleanLog, sim: dict[str, Any], calibration: dict[str, Any] | 
     rcat = category_of(real, codes)
     unmapped = int((rcat == "(unmapped)").sum())
     # Follow-up of real requests: handling beyond the horizon is censored like the sim's.
-    rh = ((real["closed"] - real["requested"]).dt.total_seconds() / _DAY).to_numpy()
+    rh = ((real["closed"] - real["requested"]).dt.total_seconds() / DAY).to_numpy()
     rh = np.where(rh < horizon, rh, np.nan)
     sh = np.where(sim["handling_days"] < horizon, sim["handling_days"], np.nan)
     out: dict[str, Any] = {"window": {"start": str(t0), "end": str(t1)},
@@ -256,23 +151,23 @@ def compare(clean: CleanLog, sim: dict[str, Any], calibration: dict[str, Any] | 
         if len(sh) else np.zeros(24)
     out["hour_of_day"] = {"real": (hr / max(hr.sum(), 1)).tolist(),
                           "sim": (hs / max(hs.sum(), 1e-12)).tolist()}
-    out["hour_tvd"] = _tvd(hr, hs)
+    out["hour_tvd"] = tvd(hr, hs)
     # Category and channel shares.
     cats = sorted(set(rcat) | set(sim["category"]))
     rc = pd.Series(rcat).value_counts().reindex(cats, fill_value=0)
     sc = pd.Series(sim["category"]).value_counts().reindex(cats, fill_value=0) / reps
-    out["category_tvd"] = _tvd(rc.to_numpy(), sc.to_numpy())
+    out["category_tvd"] = tvd(rc.to_numpy(), sc.to_numpy())
     chs = ["iot", "patrol", "hotline", "other"]
     rch = real["channel"].value_counts().reindex(chs, fill_value=0)
     sch = pd.Series(sim["channel"]).value_counts().reindex(chs, fill_value=0) / reps
-    out["channel_tvd"] = _tvd(rch.to_numpy(), sch.to_numpy())
+    out["channel_tvd"] = tvd(rch.to_numpy(), sch.to_numpy())
     out["channel_shares"] = {c: {"real": float(rch[c] / max(rch.sum(), 1)),
                                  "sim": float(sch[c] / max(sch.sum(), 1e-12))} for c in chs}
     # Handling time per category.
     table = []
     ks_w, w_sum = 0.0, 0
     # CDFs on a log grid from 1 minute to the horizon, for the overlay plots.
-    grid = np.geomspace(60.0 / _DAY, horizon, 60)
+    grid = np.geomspace(60.0 / DAY, horizon, 60)
     out["cdf_grid_days"] = grid.tolist()
     for code in cats:
         r = rh[rcat == code]
@@ -333,21 +228,6 @@ def compare(clean: CleanLog, sim: dict[str, Any], calibration: dict[str, Any] | 
     return out
 
 
-HEADLINE = (
-    ("daily_mape", "daily volume MAPE", "{:.1%}"),
-    ("total_ratio", "window total sim / real", "{:.3f}"),
-    ("hour_tvd", "hour-of-day TVD", "{:.3f}"),
-    ("category_tvd", "category shares TVD", "{:.3f}"),
-    ("channel_tvd", "channel shares TVD", "{:.3f}"),
-    ("handling_ks_weighted", "handling KS (weighted mean)", "{:.3f}"),
-    ("handling_ks_pooled", "handling KS (pooled)", "{:.3f}"),
-    ("same_day_real", "same-day closure, real", "{:.1%}"),
-    ("same_day_sim", "same-day closure, sim", "{:.1%}"),
-    ("spatial_corr", "per-cell counts r", "{:.3f}"),
-    ("spatial_corr_parent", "per-parent-cell counts r", "{:.3f}"),
-)
-
-
 def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
              columns: str | Path | None = None, replications: int = 2,
              seed: int | None = None, drain_days: float = 14.0,
@@ -370,7 +250,7 @@ def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
         raise InputError(f"scenario file not found: {scenario}", source=str(scenario))
     if int(replications) < 1:
         raise InputError(f"--replications {replications}: give at least 1")
-    cal = _calibration_for(scenario)
+    cal = read_calibration(scenario)
     if columns is not None:
         mapping = load_mapping(columns)
     elif cal is not None:
@@ -392,113 +272,6 @@ def validate(log_path: str | Path, scenario: str | Path, out: str | Path, *,
     except OSError as exc:
         raise InputError(f"cannot create output folder: {exc}", source=str(outdir)) from None
     (outdir / "validation.json").write_text(
-        json.dumps(_json_safe(metrics), indent=1, ensure_ascii=False), encoding="utf-8")
+        json.dumps(json_safe(metrics), indent=1, ensure_ascii=False), encoding="utf-8")
     write_report(metrics, outdir / "validation.html")
     return metrics
-
-
-# --------------------------------------------------------------------------- report
-def _fig_b64(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def write_report(m: dict[str, Any], path: str | Path) -> None:
-    """An HTML page with the headline table, quantile table and overlay plots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    imgs = []
-    fig, ax = plt.subplots(figsize=(7, 3))
-    d = m["daily"]
-    x = np.arange(len(d))
-    ax.bar(x - 0.2, [r["real"] for r in d], 0.4, label="real")
-    ax.bar(x + 0.2, [r["sim"] for r in d], 0.4, label="simulated (mean)")
-    ax.set_xticks(x, [r["date"][5:] for r in d], rotation=45)
-    ax.set_title("requests per full day")
-    ax.legend()
-    imgs.append(("Daily volume", _fig_b64(fig)))
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.plot(range(24), m["hour_of_day"]["real"], "o-", label="real")
-    ax.plot(range(24), m["hour_of_day"]["sim"], "s--", label="simulated")
-    ax.set_xlabel("hour")
-    ax.set_title(f"hour-of-day profile (TVD {m['hour_tvd']:.3f})")
-    ax.legend()
-    imgs.append(("Hour of day", _fig_b64(fig)))
-    cats = m["categories"][:15]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    y = np.arange(len(cats))
-    ax.barh(y - 0.2, [c["share_real"] for c in cats], 0.4, label="real")
-    ax.barh(y + 0.2, [c["share_sim"] for c in cats], 0.4, label="simulated")
-    ax.set_yticks(y, [c["category"][:30] for c in cats])
-    ax.invert_yaxis()
-    ax.set_title(f"category shares (TVD {m['category_tvd']:.3f})")
-    ax.legend()
-    imgs.append(("Category shares", _fig_b64(fig)))
-    top = [c for c in m["categories"] if c["n_real"] >= 30][:6]
-    if top:
-        fig, axes = plt.subplots(2, 3, figsize=(10, 5.5), squeeze=False)
-        grid = m["cdf_grid_days"]
-        for ax, c in zip(axes.ravel(), top, strict=False):
-            ax.step(grid, c["cdf_real"], where="post", label="real")
-            ax.step(grid, c["cdf_sim"], "--", where="post", label="simulated")
-            ax.set_xscale("log")
-            ax.set_ylim(0, 1)
-            ax.set_title(f"{c['category'][:24]} KS {c['ks']:.2f}", fontsize=9)
-            ax.set_xlabel("days")
-        axes.ravel()[0].legend()
-        for ax in axes.ravel()[len(top):]:
-            ax.axis("off")
-        fig.suptitle(f"handling time: share closed within t (to the {m['horizon_days']:g}-day "
-                     "horizon)")
-        fig.tight_layout()
-        imgs.append(("Handling time", _fig_b64(fig)))
-    sp = m["spatial"]["parent"]
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.scatter(sp["real"], sp["sim"], s=8)
-    hi = max(max(sp["real"] or [1]), max(sp["sim"] or [1]))
-    ax.plot([0, hi], [0, hi], "k:")
-    ax.set_xlabel("real requests per cell")
-    ax.set_ylabel("simulated")
-    ax.set_title(f"res {sp['resolution']} cells, r = {sp['pearson']:.3f}")
-    imgs.append(("Spatial", _fig_b64(fig)))
-    rows = "".join(f"<tr><td>{lab}</td><td>{_fmt(m.get(k), f)}</td></tr>"
-                   for k, lab, f in HEADLINE)
-    qrows = "".join(
-        f"<tr><td>{c['category']}</td><td>{c['n_real']}</td><td>{c['n_sim']:.0f}</td>"
-        f"<td>{_fmt(c['ks'], '{:.3f}')}</td>"
-        + "".join(f"<td>{_q(a)} / {_q(b)}</td>" for a, b in zip(c["q_real"], c["q_sim"],
-                                                               strict=True))
-        + "</tr>" for c in m["categories"])
-    html = f"""<!doctype html><html><head><meta charset="utf-8">
-<title>urbangrid validation</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;
-font-size:13px}}</style></head><body>
-<h1>Validation of {m['scenario']}</h1>
-<p>Log {m['log']}, window {m['window']['start']} – {m['window']['end']};
-{m['replications']} replication(s); handling times censored at {m['horizon_days']:g} days.
-Real requests: {m['n_real']:,}; simulated (mean): {m['n_sim_mean']:,.0f}.</p>
-<table><tr><th>measure</th><th>value</th></tr>{rows}</table>
-<h2>Handling time per category (days; real / simulated; "&gt;" beyond the horizon)</h2>
-<table><tr><th>category</th><th>n real</th><th>n sim</th><th>KS</th><th>p10</th><th>p25</th>
-<th>p50</th><th>p75</th><th>p90</th></tr>{qrows}</table>
-{''.join(f'<h2>{t}</h2><img src="data:image/png;base64,{b}">' for t, b in imgs)}
-</body></html>"""
-    Path(path).write_text(html, encoding="utf-8")
-
-
-def _fmt(v, f: str) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return f.format(v)
-
-
-def _q(v) -> str:
-    return "&gt;" if v is None else f"{v:.2f}"

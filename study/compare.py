@@ -2,7 +2,7 @@
 
 Every scenario is run with the same root seed and the same replication indices, so
 replication ``r`` of each scenario draws its arrivals and case fates from the same child
-streams (:func:`urbangrid.simulation.run.streams_for`). The difference of a KPI between
+streams (:func:`urbangrid.simulation.streams_for`). The difference of a KPI between
 two scenarios is then taken *within* each replication and summarised over replications
 with a 95 % Student-t interval (a paired-t interval; Law, *Simulation Modeling and
 Analysis*, 5th ed., §10.2.1). Pairing removes the variance the scenarios share, so the
@@ -30,13 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from urbangrid.simulation import (
+    RunResult,
+    Scenario,
+    json_safe,
+    run_replications,
+    summarise,
+    t_interval,
+)
 
 from urbangrid.catalogue import CHANNELS
 from urbangrid.errors import InputError
-
-from .replications import _json_safe, run_replications, summarise, t_interval
-from .run import RunResult
-from .scenario import Scenario
 
 __all__ = ["Comparison", "compare_scenarios", "comparison_document", "paired_differences"]
 
@@ -150,7 +154,8 @@ def compare_scenarios(
         Common values applied to every scenario (default: the first scenario's
         ``run.replications``, ``run.seed`` and ``run.days``).
     processes
-        Worker processes per scenario's replications (see :func:`run_replications`).
+        Worker processes per scenario's replications (see
+        :func:`urbangrid.simulation.run_replications`).
     keep_first
         Keep replication 0's full records of each scenario (for maps and plots).
     progress
@@ -233,5 +238,5 @@ def comparison_document(comparison: Comparison,
     }
     if extra:
         doc.update(extra)
-    return _json_safe(doc)
+    return json_safe(doc)
 

@@ -1,11 +1,8 @@
-"""Figures (PNG) and one self-contained ``report.html`` for a simulation or a comparison.
+"""Figures (PNG) of simulation runs and comparisons, for the reports.
 
-The report opens offline: every figure is embedded as a base64 PNG and there is no
-script or external style sheet. Figures are drawn with Matplotlib's Agg back end, so no
-display is needed.
+Drawn through Matplotlib's object API (:class:`matplotlib.figure.Figure`), which renders
+PNG without a display and leaves the global back end (``pyplot``) alone.
 
-Figures
--------
 ``map.png``
     Cases per cell per day and mean handling time (calendar days, closed cases) per cell,
     as choropleths over the district's H3 cells with sub-district borders (toy districts
@@ -21,51 +18,51 @@ Figures
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import html
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from urbangrid.calendar import DAY
 from urbangrid.catalogue import CHANNELS
 
-from .kpis import SUMMARY_KPIS
-from .run import RunResult
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from urbangrid.simulation import RunResult
 
 __all__ = [
-    "REPORT_KPIS",
+    "DIFF_KPIS",
     "cell_metrics",
     "plot_backlog",
     "plot_differences",
     "plot_handling_cdf",
     "plot_map",
-    "write_comparison_report",
-    "write_simulation_report",
+    "subdistrict_outlines",
 ]
 
-#: KPIs shown in report tables and difference plots, with a display format.
-REPORT_KPIS = SUMMARY_KPIS
-
-# KPIs of the paired-difference figure (all cases unless prefixed by a channel).
-_DIFF_KPIS = ("handling_days_calendar_mean", "hotline.handling_days_calendar_mean",
-              "hotline.handling_days_working_mean", "same_day_rate", "on_time_rate",
-              "backlog_mean", "utilisation_mean", "dispatch_delay_min_mean")
+#: KPIs of the paired-difference figure (all cases unless prefixed by a channel).
+DIFF_KPIS = ("handling_days_calendar_mean", "hotline.handling_days_calendar_mean",
+             "hotline.handling_days_working_mean", "same_day_rate", "on_time_rate",
+             "backlog_mean", "utilisation_mean", "dispatch_delay_min_mean")
 
 _CHANNEL_COLOURS = {"iot": "#1b9e77", "patrol": "#d95f02", "hotline": "#7570b3",
                     "other": "#e7298a"}
 
+_DPI = 110
 
-def _plt():
-    import matplotlib
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+def _figure(figsize: tuple[float, float]) -> Figure:
+    from matplotlib.figure import Figure
 
-    return plt
+    return Figure(figsize=figsize)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    fig.savefig(path, dpi=_DPI)
+    return path
 
 
 # -- per-cell figures ---------------------------------------------------------------
@@ -79,9 +76,7 @@ def cell_metrics(result: RunResult) -> dict[str, np.ndarray]:
         ``cases`` (count), ``cases_per_day``, ``handling_days_mean`` (closed cases, NaN
         where none closed), ``closed`` (count), each an array over cells.
     """
-    from urbangrid.calendar import DAY
-
-    from ._model import S_CLOSED, S_INVALID
+    from urbangrid.simulation import S_CLOSED, S_INVALID
 
     c = result.cases
     n = result.space.n_cells
@@ -102,7 +97,7 @@ def cell_metrics(result: RunResult) -> dict[str, np.ndarray]:
             "closed": k}
 
 
-def _subdistrict_outlines(space) -> list[np.ndarray]:
+def subdistrict_outlines(space) -> list[np.ndarray]:
     """Outer rings (lon, lat) of each sub-district, from the union of its H3 cells."""
     import h3
 
@@ -120,14 +115,15 @@ def _subdistrict_outlines(space) -> list[np.ndarray]:
     return rings
 
 
-def _draw_cells(ax, space, values: np.ndarray, cmap: str, label: str, fig) -> None:
+def _draw_cells(ax, space, values: np.ndarray, cmap: str, label: str, fig: Figure) -> None:
+    import matplotlib
     import matplotlib.colors as mcolors
     from matplotlib.collections import PolyCollection
 
     finite = values[np.isfinite(values)]
     vmax = float(np.quantile(finite, 0.98)) if finite.size else 1.0
     norm = mcolors.Normalize(vmin=0.0, vmax=max(vmax, 1e-9))
-    cm = _cmap(cmap).with_extremes(bad="#dddddd")
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="#dddddd")
     has_h3 = bool(space.h3) and all(space.h3)
     if has_h3:
         import h3
@@ -137,7 +133,7 @@ def _draw_cells(ax, space, values: np.ndarray, cmap: str, label: str, fig) -> No
                               norm=norm, edgecolors="none")
         ax.add_collection(coll)
         mappable = coll
-        for ring in _subdistrict_outlines(space):
+        for ring in subdistrict_outlines(space):
             ax.plot(ring[:, 0], ring[:, 1], color="black", lw=0.7)
     else:
         colours = np.where(np.isfinite(values), values, np.nan)
@@ -151,17 +147,11 @@ def _draw_cells(ax, space, values: np.ndarray, cmap: str, label: str, fig) -> No
     fig.colorbar(mappable, ax=ax, shrink=0.8, label=label)
 
 
-def _cmap(name: str):
-    import matplotlib
-
-    return matplotlib.colormaps[name]
-
-
 def plot_map(result: RunResult, path: str | Path) -> Path:
     """Choropleths of cases per cell per day and mean handling time per cell."""
-    plt = _plt()
     m = cell_metrics(result)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+    fig = _figure((12, 5.5))
+    axes = fig.subplots(1, 2)
     _draw_cells(axes[0], result.space, m["cases_per_day"], "viridis", "cases per cell per day",
                 fig)
     axes[0].set_title("Case density")
@@ -179,12 +169,10 @@ def plot_map(result: RunResult, path: str | Path) -> Path:
 def plot_backlog(results: Mapping[str, RunResult], path: str | Path,
                  step_s: float = 3600.0) -> Path:
     """Open cases over time (after warm-up), one line per run."""
-    from urbangrid.calendar import DAY
+    from urbangrid.simulation import backlog_series
 
-    from .kpis import backlog_series
-
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig = _figure((10, 4))
+    ax = fig.subplots()
     for label, res in results.items():
         t, counts = backlog_series(res, step_s)
         ax.plot((t - res.t_stats) / DAY, counts, label=label, lw=1.2)
@@ -198,8 +186,7 @@ def plot_backlog(results: Mapping[str, RunResult], path: str | Path,
 
 
 def _handling_by_channel(result: RunResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    from ._model import S_CLOSED
-    from .kpis import case_table_metrics
+    from urbangrid.simulation import S_CLOSED, case_table_metrics
 
     c = result.cases
     m = case_table_metrics(result)
@@ -227,12 +214,12 @@ def plot_handling_cdf(results: Mapping[str, RunResult], path: str | Path) -> Pat
     One run: two panels (calendar, working days) with a line per channel. Several runs:
     a row per unit and a column per channel, with a line per run.
     """
-    plt = _plt()
     data = {label: _handling_by_channel(r) for label, r in results.items()}
     units = ("calendar days", "working days")
     if len(results) == 1:
         (label, d), = data.items()
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        fig = _figure((11, 4))
+        axes = fig.subplots(1, 2)
         for u, ax in enumerate(axes):
             for ch in CHANNELS:
                 x = d[ch][u]
@@ -245,7 +232,8 @@ def plot_handling_cdf(results: Mapping[str, RunResult], path: str | Path) -> Pat
                 ax.legend(fontsize=8)
         fig.suptitle(f"{label}: handling time (closed − registered)")
     else:
-        fig, axes = plt.subplots(2, len(CHANNELS), figsize=(14, 6.5), squeeze=False)
+        fig = _figure((14, 6.5))
+        axes = fig.subplots(2, len(CHANNELS), squeeze=False)
         for u in range(2):
             for j, ch in enumerate(CHANNELS):
                 ax = axes[u, j]
@@ -273,16 +261,19 @@ def _kpi_lookup(summary: Mapping[str, Any], key: str) -> dict[str, Any]:
     return summary.get(group or "all", {}).get(name, {})
 
 
+def _num(x: Any) -> float:
+    return float(x) if isinstance(x, (int, float)) and x is not None else float("nan")
+
+
 def plot_differences(differences: Mapping[str, Mapping[str, Any]], baseline: str,
-                     path: str | Path, kpis: Sequence[str] = _DIFF_KPIS) -> Path:
+                     path: str | Path, kpis: Sequence[str] = DIFF_KPIS) -> Path:
     """Paired differences (scenario − baseline) with 95 % intervals, a panel per KPI."""
-    plt = _plt()
     kpis = list(kpis)
     ncol = 2
     nrow = math.ceil(len(kpis) / ncol)
     labels = list(differences)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 1.2 + 1.1 * nrow * max(1, len(labels))),
-                             squeeze=False)
+    fig = _figure((12, 1.2 + 1.1 * nrow * max(1, len(labels))))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for i, key in enumerate(kpis):
         ax = axes[i // ncol, i % ncol]
         for j, label in enumerate(labels):
@@ -307,179 +298,3 @@ def plot_differences(differences: Mapping[str, Mapping[str, Any]], baseline: str
     fig.suptitle(f"Paired differences vs {baseline} (95 % CI; hatched: CI contains 0)")
     fig.tight_layout()
     return _save(fig, path)
-
-
-def _num(x: Any) -> float:
-    return float(x) if isinstance(x, (int, float)) and x is not None else float("nan")
-
-
-def _save(fig, path: str | Path) -> Path:
-    plt = _plt()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-# -- HTML ----------------------------------------------------------------------------
-
-def _fmt(rec: Mapping[str, Any], fmt: str) -> tuple[str, str]:
-    mean, half = rec.get("mean"), rec.get("ci95")
-    m = "–" if mean is None or not math.isfinite(float(mean)) else fmt.format(mean)
-    h = "" if half is None or not math.isfinite(float(half)) else "± " + fmt.format(half)
-    return m, h
-
-
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(alt)}</figcaption></figure>")
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
-table{border-collapse:collapse;font-size:0.85em;margin:1em 0}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}
-thead th{background:#eee} img{max-width:100%} figcaption{font-size:0.8em;color:#555}
-.zero{color:#888;font-style:italic} .note{font-size:0.85em;color:#555}
-"""
-
-
-def _page(title: str, body: list[str]) -> str:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><p class=\"note\">urbangrid report, written "
-            f"{stamp}</p>" + "\n".join(body) + "</body></html>\n")
-
-
-def _kpi_table(kpis: Mapping[str, Any], by_channel: Mapping[str, Any]) -> str:
-    rows = ["<table><thead><tr><th>KPI</th><th>all cases</th><th>± 95 %</th>"
-            + "".join(f"<th>{c}</th>" for c in CHANNELS) + "</tr></thead><tbody>"]
-    for name, fmt in REPORT_KPIS:
-        m, h = _fmt(kpis.get(name, {}), fmt)
-        chans = "".join(f"<td>{' '.join(_fmt(by_channel.get(c, {}).get(name, {}), fmt))}</td>"
-                        for c in CHANNELS)
-        rows.append(f"<tr><td>{name}</td><td>{m}</td><td>{h}</td>{chans}</tr>")
-    rows.append("</tbody></table>")
-    return "".join(rows)
-
-
-def write_simulation_report(out_dir: str | Path, result: RunResult,
-                            kpis: Mapping[str, Any]) -> Path:
-    """Write the figures and ``report.html`` of a ``simulate`` run.
-
-    Parameters
-    ----------
-    out_dir
-        Existing output folder.
-    result
-        Replication 0's full records (``ReplicationSummary.first``).
-    kpis
-        The ``kpis.json`` document (:func:`kpis_document`): ``kpis``, ``by_channel``,
-        ``replications``, ``seed``.
-
-    Returns
-    -------
-    Path
-        The ``report.html`` written.
-    """
-    out = Path(out_dir)
-    step = result.scenario.output.backlog_step_min * 60.0
-    figs = [
-        (plot_map(result, out / "map.png"), "Case density and mean handling time per cell"),
-        (plot_backlog({result.scenario.name: result}, out / "backlog.png", step),
-         "Open cases over time"),
-        (plot_handling_cdf({result.scenario.name: result}, out / "handling_cdf.png"),
-         "Handling time CDF per channel, calendar and working days"),
-    ]
-    sc = result.scenario
-    body = [
-        f"<p>{html.escape(sc.description)}</p>" if sc.description else "",
-        f"<p>{sc.run.days:g} simulated days after a {sc.run.warmup_days:g}-day warm-up "
-        f"(discarded), {kpis.get('replications', 1)} replication(s), root seed "
-        f"{kpis.get('seed', result.seed)}, dispatch policy "
-        f"<code>{html.escape(sc.dispatch.policy)}</code>, process "
-        f"<code>{html.escape(sc.workflow.process)}</code>. Means with 95 % Student-t "
-        "half-widths over replications; maps and plots show replication 0.</p>",
-        "<h2>KPIs</h2>", _kpi_table(kpis.get("kpis", {}), kpis.get("by_channel", {})),
-        "<h2>Figures</h2>", *(_img(p, alt) for p, alt in figs),
-    ]
-    path = out / "report.html"
-    path.write_text(_page(f"urbangrid: {sc.name}", body), encoding="utf-8")
-    return path
-
-
-def _comparison_tables(doc: Mapping[str, Any]) -> str:
-    names = list(doc["kpis"])
-    base = doc["baseline"]
-    parts = []
-    for group in ("all", *CHANNELS):
-        rows = [f"<h3>{'all cases' if group == 'all' else group + ' channel'}</h3>"
-                "<table><thead><tr><th>KPI</th>"
-                + "".join(f"<th>{html.escape(n)}</th>" for n in names)
-                + "".join(f"<th>{html.escape(n)} − {html.escape(base)}</th>"
-                          for n in names[1:]) + "</tr></thead><tbody>"]
-        for name, fmt in REPORT_KPIS:
-            cells = []
-            for n in names:
-                m, h = _fmt(doc["kpis"][n].get(group, {}).get(name, {}), fmt)
-                cells.append(f"<td>{m} {h}</td>")
-            for n in names[1:]:
-                rec = doc["differences"][n].get(group, {}).get(name, {})
-                m, h = _fmt(rec, fmt)
-                cz = rec.get("crosses_zero")
-                cls = ' class="zero"' if cz else ""
-                note = " (CI crosses 0)" if cz else ""
-                cells.append(f"<td{cls}>{m} {h}{note}</td>")
-            rows.append(f"<tr><td>{name}</td>{''.join(cells)}</tr>")
-        rows.append("</tbody></table>")
-        parts.append("".join(rows))
-    return "".join(parts)
-
-
-def write_comparison_report(out_dir: str | Path, document: Mapping[str, Any],
-                            results: Mapping[str, RunResult]) -> Path:
-    """Write the figures and ``report.html`` of a ``compare`` run.
-
-    Parameters
-    ----------
-    out_dir
-        Existing output folder.
-    document
-        The ``comparison.json`` document (:func:`comparison_document`).
-    results
-        Replication 0 of each scenario by label (``Comparison.first``); may be empty, in
-        which case only the tables and the difference figure are written.
-
-    Returns
-    -------
-    Path
-        The ``report.html`` written.
-    """
-    out = Path(out_dir)
-    base = document["baseline"]
-    figs = [(plot_differences(document["differences"], base, out / "differences.png"),
-             f"Paired differences against {base} with 95 % intervals")]
-    if results:
-        figs.append((plot_backlog(results, out / "backlog.png"), "Open cases over time"))
-        figs.append((plot_handling_cdf(results, out / "handling_cdf.png"),
-                     "Handling time CDF per channel and scenario"))
-        for label, res in results.items():
-            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)
-            figs.append((plot_map(res, out / f"map_{safe}.png"),
-                         f"{label}: case density and mean handling time per cell"))
-    body = [
-        f"<p>{document['replications']} replications per scenario under common random "
-        f"numbers (root seed {document['seed']}); differences are paired per replication "
-        f"against the baseline <b>{html.escape(base)}</b> with 95 % Student-t intervals. "
-        "Italic cells: the interval contains zero, so the runs do not tell the two "
-        "apart on that KPI.</p>",
-        "<h2>KPIs and paired differences</h2>", _comparison_tables(document),
-        "<h2>Figures</h2>", *(_img(p, alt) for p, alt in figs),
-    ]
-    path = out / "report.html"
-    title = "urbangrid comparison: " + " vs ".join(document["kpis"])
-    path.write_text(_page(title, body), encoding="utf-8")
-    return path

@@ -1,0 +1,159 @@
+"""The ``report.html`` of a simulation run or of a comparison, with its figures.
+
+Each report writes its PNG figures (:mod:`urbangrid.study.figures`) into the output
+folder and one self-contained page (:func:`urbangrid.study.html.write_page`) that embeds
+them, so it opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from urbangrid.simulation import SUMMARY_KPIS
+
+from urbangrid.catalogue import CHANNELS
+
+from .figures import plot_backlog, plot_differences, plot_handling_cdf, plot_map
+from .html import figure, table, write_page
+
+if TYPE_CHECKING:
+    from urbangrid.simulation import RunResult
+
+__all__ = ["REPORT_KPIS", "write_comparison_report", "write_simulation_report"]
+
+
+#: KPIs shown in report tables, with a display format (the ``simulate`` table's).
+REPORT_KPIS = SUMMARY_KPIS
+
+
+def _fmt(rec: Mapping[str, Any], fmt: str) -> tuple[str, str]:
+    mean, half = rec.get("mean"), rec.get("ci95")
+    m = "–" if mean is None or not math.isfinite(float(mean)) else fmt.format(mean)
+    h = "" if half is None or not math.isfinite(float(half)) else "± " + fmt.format(half)
+    return m, h
+
+
+def _kpi_table(kpis: Mapping[str, Any], by_channel: Mapping[str, Any]) -> str:
+    rows = []
+    for name, fmt in REPORT_KPIS:
+        m, h = _fmt(kpis.get(name, {}), fmt)
+        chans = [" ".join(_fmt(by_channel.get(c, {}).get(name, {}), fmt)) for c in CHANNELS]
+        rows.append([name, m, h, *chans])
+    return table(["KPI", "all cases", "± 95 %", *CHANNELS], rows)
+
+
+def write_simulation_report(out_dir: str | Path, result: RunResult,
+                            kpis: Mapping[str, Any]) -> Path:
+    """Write the figures and ``report.html`` of a ``simulate`` run.
+
+    Parameters
+    ----------
+    out_dir
+        Existing output folder.
+    result
+        Replication 0's full records (``ReplicationSummary.first``).
+    kpis
+        The ``kpis.json`` document (:func:`urbangrid.simulation.kpis_document`):
+        ``kpis``, ``by_channel``, ``replications``, ``seed``.
+
+    Returns
+    -------
+    Path
+        The ``report.html`` written.
+    """
+    out = Path(out_dir)
+    step = result.scenario.output.backlog_step_min * 60.0
+    figs = [
+        (plot_map(result, out / "map.png"), "Case density and mean handling time per cell"),
+        (plot_backlog({result.scenario.name: result}, out / "backlog.png", step),
+         "Open cases over time"),
+        (plot_handling_cdf({result.scenario.name: result}, out / "handling_cdf.png"),
+         "Handling time CDF per channel, calendar and working days"),
+    ]
+    sc = result.scenario
+    body = [
+        f"<p>{html.escape(sc.description)}</p>" if sc.description else "",
+        f"<p>{sc.run.days:g} simulated days after a {sc.run.warmup_days:g}-day warm-up "
+        f"(discarded), {kpis.get('replications', 1)} replication(s), root seed "
+        f"{kpis.get('seed', result.seed)}, dispatch policy "
+        f"<code>{html.escape(sc.dispatch.policy)}</code>, process "
+        f"<code>{html.escape(sc.workflow.process)}</code>. Means with 95 % Student-t "
+        "half-widths over replications; maps and plots show replication 0.</p>",
+        "<h2>KPIs</h2>", _kpi_table(kpis.get("kpis", {}), kpis.get("by_channel", {})),
+        "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
+    ]
+    return write_page(out / "report.html", f"urbangrid: {sc.name}", body)
+
+
+def _comparison_tables(doc: Mapping[str, Any]) -> str:
+    names = list(doc["kpis"])
+    base = doc["baseline"]
+    header = ["KPI", *(html.escape(n) for n in names),
+              *(f"{html.escape(n)} − {html.escape(base)}" for n in names[1:])]
+    parts = []
+    for group in ("all", *CHANNELS):
+        rows = []
+        for name, fmt in REPORT_KPIS:
+            cells: list[Any] = [name]
+            for n in names:
+                m, h = _fmt(doc["kpis"][n].get(group, {}).get(name, {}), fmt)
+                cells.append(f"{m} {h}")
+            for n in names[1:]:
+                rec = doc["differences"][n].get(group, {}).get(name, {})
+                m, h = _fmt(rec, fmt)
+                if rec.get("crosses_zero"):
+                    cells.append((f"{m} {h} (CI crosses 0)", "zero"))
+                else:
+                    cells.append(f"{m} {h}")
+            rows.append(cells)
+        title = "all cases" if group == "all" else group + " channel"
+        parts.append(f"<h3>{title}</h3>" + table(header, rows))
+    return "".join(parts)
+
+
+def write_comparison_report(out_dir: str | Path, document: Mapping[str, Any],
+                            results: Mapping[str, RunResult]) -> Path:
+    """Write the figures and ``report.html`` of a ``compare`` run.
+
+    Parameters
+    ----------
+    out_dir
+        Existing output folder.
+    document
+        The ``comparison.json`` document (:func:`urbangrid.study.comparison_document`).
+    results
+        Replication 0 of each scenario by label (``Comparison.first``); may be empty, in
+        which case only the tables and the difference figure are written.
+
+    Returns
+    -------
+    Path
+        The ``report.html`` written.
+    """
+    out = Path(out_dir)
+    base = document["baseline"]
+    figs = [(plot_differences(document["differences"], base, out / "differences.png"),
+             f"Paired differences against {base} with 95 % intervals")]
+    if results:
+        figs.append((plot_backlog(results, out / "backlog.png"), "Open cases over time"))
+        figs.append((plot_handling_cdf(results, out / "handling_cdf.png"),
+                     "Handling time CDF per channel and scenario"))
+        for label, res in results.items():
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)
+            figs.append((plot_map(res, out / f"map_{safe}.png"),
+                         f"{label}: case density and mean handling time per cell"))
+    body = [
+        f"<p>{document['replications']} replications per scenario under common random "
+        f"numbers (root seed {document['seed']}); differences are paired per replication "
+        f"against the baseline <b>{html.escape(base)}</b> with 95 % Student-t intervals. "
+        "Italic cells: the interval contains zero, so the runs do not tell the two "
+        "apart on that KPI.</p>",
+        "<h2>KPIs and paired differences</h2>", _comparison_tables(document),
+        "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
+    ]
+    title = "urbangrid comparison: " + " vs ".join(document["kpis"])
+    return write_page(out / "report.html", title, body)
