@@ -87,7 +87,7 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
 
 def _one_replication(job) -> dict[str, np.ndarray]:
     """One replication reduced to the arrays the comparison needs (picklable)."""
-    from urbangrid.simulation import S_CLOSED, simulate
+    from urbangrid.simulation import Status, simulate
 
     from urbangrid.catalogue import CHANNELS
 
@@ -98,7 +98,7 @@ def _one_replication(job) -> dict[str, np.ndarray]:
     req = base + (c["t_report"] * 1000).astype("timedelta64[ms]")
     sel = (req >= np.datetime64(t0.to_datetime64(), "ms")) & \
         (req <= np.datetime64(t1.to_datetime64(), "ms"))
-    closed = c["status"] == S_CLOSED
+    closed = c["status"] == Status.CLOSED
     h = np.where(closed, (c["t_close"] - c["t_report"]) / DAY, np.nan)
     day_r = np.floor((c["t_report"] - res.calendar.day_offset) / DAY)
     day_c = np.floor((np.nan_to_num(c["t_close"], nan=-1e18) - res.calendar.day_offset)

@@ -17,8 +17,8 @@ the engine (NumPy blocks, the compiled core, SimPy) loads with :func:`simulate`.
 from urbangrid._lazy import attach
 
 _WHERE = {
-    "STATUS_NAMES": "_model", "S_CLOSED": "_model", "S_INVALID": "_model",
-    "S_PARKED": "_model",
+    "Channel": "codes", "EVENT_NAMES": "codes", "Event": "codes", "STATUS_NAMES": "codes",
+    "Status": "codes",
     "DayArrivals": "demand", "DemandModel": "demand",
     "GROUP_KPIS": "kpis", "KPI_NAMES": "kpis", "SUBDISTRICT_PREFIX": "kpis",
     "SUMMARY_KPIS": "kpis", "backlog_series": "kpis", "case_table_metrics": "kpis",

@@ -804,7 +804,4 @@ def make_problem(cls, validate: bool, **fields):
     return cls(**fields) if validate else cls.unchecked(**fields)
 
 
-# Transitional names for modules that still import the codes from here.
-S_CLOSED, S_INVALID, S_PARKED = Status.CLOSED, Status.INVALID, Status.PARKED
-
 __all__ = ["SIM_DEFER_S", "Model", "make_problem"]

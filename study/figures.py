@@ -76,15 +76,15 @@ def cell_metrics(result: RunResult) -> dict[str, np.ndarray]:
         ``cases`` (count), ``cases_per_day``, ``handling_days_mean`` (closed cases, NaN
         where none closed), ``closed`` (count), each an array over cells.
     """
-    from urbangrid.simulation import S_CLOSED, S_INVALID
+    from urbangrid.simulation import Status
 
     c = result.cases
     n = result.space.n_cells
     win = ((c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end)
-           & (c["status"] != S_INVALID))
+           & (c["status"] != Status.INVALID))
     cells = c["cell"][win]
     counts = np.bincount(cells, minlength=n).astype(float)
-    closed = win & (c["status"] == S_CLOSED)
+    closed = win & (c["status"] == Status.CLOSED)
     hd = (c["t_close"][closed] - c["t_register"][closed]) / DAY
     ok = np.isfinite(hd)
     ccell = c["cell"][closed][ok]
@@ -186,12 +186,12 @@ def plot_backlog(results: Mapping[str, RunResult], path: str | Path,
 
 
 def _handling_by_channel(result: RunResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    from urbangrid.simulation import S_CLOSED, case_table_metrics
+    from urbangrid.simulation import Status, case_table_metrics
 
     c = result.cases
     m = case_table_metrics(result)
     win = ((c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end)
-           & (c["status"] == S_CLOSED))
+           & (c["status"] == Status.CLOSED))
     out = {}
     for k, ch in enumerate(CHANNELS):
         sel = win & (c["channel"] == k)
