@@ -1,26 +1,16 @@
-"""Fixtures for the calibration tests: the real 311 logs beside the project, split by run."""
+"""Fixtures for the calibration tests: the real 311 logs of the test-only data set, the
+LA log split by run."""
 
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "incidents"
-LA = DATA / "la311_2017_2018.parquet"
-STL = DATA / "stlouis_csb_2018w1.parquet"
-
-
-def _need(path: Path) -> None:
-    if not path.is_file():
-        pytest.skip(f"real 311 data not present at {path} (../shared/data is test-only "
-                    "data beside the project, absent on a fresh clone)")
-
 
 @pytest.fixture(scope="session")
-def la_runs(tmp_path_factory) -> tuple[Path, Path]:
+def la_runs(tmp_path_factory, shared_data) -> tuple[Path, Path]:
     """The LA log split into its 2017-12-27 – 2018-01-04 run and its 2018-12-27 – 31 run."""
-    _need(LA)
-    df = pd.read_parquet(LA)
+    df = pd.read_parquet(shared_data("incidents/la311_2017_2018.parquet"))
     d = tmp_path_factory.mktemp("la")
     late = df["requested_datetime"] >= pd.Timestamp("2018-06-01")
     fit, val = d / "la_2017_2018.parquet", d / "la_2018_12.parquet"
@@ -30,6 +20,5 @@ def la_runs(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def stl_log() -> Path:
-    _need(STL)
-    return STL
+def stl_log(shared_data) -> Path:
+    return shared_data("incidents/stlouis_csb_2018w1.parquet")

@@ -5,9 +5,10 @@ import shutil
 
 import numpy as np
 import pytest
-from grid_helpers import DATA, shared_file
 from urbangrid.grid import District
 
+from tests.shared import GRID_DATA as DATA
+from tests.shared import shared_data
 from urbangrid.cli import main
 from urbangrid.errors import InputError
 
@@ -79,7 +80,7 @@ def test_graphml_unreadable():
 
 
 def test_network_not_covering_district():
-    net = shared_file("geo/peoples_square_osm_drive.graphml")
+    net = shared_data("geo/peoples_square_osm_drive.graphml")
     with pytest.raises(InputError, match="does not cover the district"):
         District.jingan(9, network=net)
 

@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from grid_helpers import DATA, shared_file
 
+from tests.shared import GRID_DATA as DATA
+from tests.shared import shared_data
 from urbangrid.cli import main
 
 
@@ -23,7 +24,7 @@ def test_info_json_resolution_9(capsys):
 
 
 def test_info_osm_boundary(capsys):
-    path = shared_file("geo/jingan_subdistricts_osm.geojson")
+    path = shared_data("geo/jingan_subdistricts_osm.geojson")
     assert main(["district", "info", "--boundary", str(path), "--code-column", "code9",
                  "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
@@ -31,7 +32,7 @@ def test_info_osm_boundary(capsys):
 
 
 def test_info_with_network_and_points(capsys):
-    net = shared_file("geo/peoples_square_osm_drive.graphml")
+    net = shared_data("geo/peoples_square_osm_drive.graphml")
     assert main(["district", "info", "--boundary", str(DATA / "peoples_square_two_parts.geojson"),
                  "--network", str(net), "--points", str(DATA / "stations_inside.csv"),
                  "--speed", "car=25"]) == 0

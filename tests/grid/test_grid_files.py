@@ -5,14 +5,16 @@ import time
 import networkx as nx
 import numpy as np
 import pytest
-from grid_helpers import DATA, shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from urbangrid.grid import District
 
+from tests.shared import GRID_DATA as DATA
+from tests.shared import shared_data
+
 
 def test_osm_boundary_matches_builtin_default(jingan10):
-    path = shared_file("geo/jingan_subdistricts_osm.geojson")
+    path = shared_data("geo/jingan_subdistricts_osm.geojson")
     d = District.from_files(path, code_column="code9", name_column="name")
     a = d.cells.set_index("h3")["subdistrict"]
     b = jingan10.cells.set_index("h3")["subdistrict"]
@@ -26,14 +28,14 @@ def test_osm_boundary_matches_builtin_default(jingan10):
 
 
 def test_code_column_autodetected_on_osm_file():
-    path = shared_file("geo/jingan_subdistricts_osm.geojson")
+    path = shared_data("geo/jingan_subdistricts_osm.geojson")
     d = District.from_files(path, resolution=8)
     assert d.subdistricts["code"].str.len().eq(9).all()
 
 
 @pytest.fixture(scope="module")
 def osm_district(tmp_path_factory):
-    net = shared_file("geo/peoples_square_osm_drive.graphml")
+    net = shared_data("geo/peoples_square_osm_drive.graphml")
     return District.from_files(DATA / "peoples_square_two_parts.geojson", network=net,
                                cache_dir=tmp_path_factory.mktemp("osmcache"))
 
@@ -67,7 +69,7 @@ def test_osm_agrees_with_networkx_on_the_graphml(osm_district):
     """Independent reference: networkx on the GraphML itself plus access and connector edges."""
     d = osm_district
     g = d._graph
-    raw = nx.read_graphml(shared_file("geo/peoples_square_osm_drive.graphml"))
+    raw = nx.read_graphml(shared_data("geo/peoples_square_osm_drive.graphml"))
     G = nx.Graph()
     for u, v, data in raw.edges(data=True):
         L = max(float(data["length"]), 0.01)
@@ -108,7 +110,7 @@ def test_osm_triangle_property(osm_district, data):
 
 
 def test_travel_time_edge_attribute_used_for_car(tmp_path):
-    net = shared_file("geo/peoples_square_osm_drive.graphml")
+    net = shared_data("geo/peoples_square_osm_drive.graphml")
     raw = nx.read_graphml(net)
     for _u, _v, data in raw.edges(data=True):
         fast = data.get("highway") in ("primary", "secondary", "trunk")

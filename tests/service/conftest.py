@@ -17,9 +17,9 @@ pytest.importorskip("fastapi", reason="the service extra (fastapi) is not instal
 pytest.importorskip("sqlalchemy", reason="the service extra (sqlalchemy) is not installed")
 
 import httpx  # noqa: E402
-from svc_helpers import PG_ENV, make_keys  # noqa: E402
 
 from benchmarks.service_load import start_server  # noqa: E402
+from tests.service.svc_helpers import PG_ENV, make_keys  # noqa: E402
 
 
 def _pg_admin_url() -> str:

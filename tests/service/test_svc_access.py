@@ -12,9 +12,9 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
-from svc_helpers import INSIDE, assert_error
 
 from benchmarks.service_load import free_port
+from tests.service.svc_helpers import INSIDE, assert_error
 
 # the ``urbangrid`` script is urbangrid.cli:main; the full shell is used where the test is
 # about it (one command to start, the base install), the service's own module elsewhere

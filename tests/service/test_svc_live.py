@@ -6,7 +6,8 @@ import datetime as dt
 import time
 
 import pytest
-from svc_helpers import INSIDE, SHIFT, assert_error
+
+from tests.service.svc_helpers import INSIDE, SHIFT, assert_error
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from svc_helpers import INSIDE, assert_error
+
+from tests.service.svc_helpers import INSIDE, assert_error
 
 
 def post(live, key="intake", *, json=False, headers=None, **fields):

@@ -5,8 +5,8 @@ import json
 
 import pandas as pd
 import pytest
-from sim_helpers import toy_scenario
 
+from tests.toys import toy_scenario
 from urbangrid.cli import main
 
 TOY = """

@@ -4,10 +4,10 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from sim_helpers import toy_scenario
 from urbangrid.simulation import DemandModel
 from urbangrid.simulation.run import build_space
 
+from tests.toys import toy_scenario
 from urbangrid.calendar import WorkCalendar
 from urbangrid.catalogue import CHANNELS, load_catalogue
 from urbangrid.errors import InputError

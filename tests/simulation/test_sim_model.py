@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sim_helpers import mmc_scenario, toy_scenario
 from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
 from urbangrid.simulation.codes import EVENT_NAMES, Event, Status
 
+from tests.toys import mmc_scenario, toy_scenario
 from urbangrid.catalogue import CHANNELS
 
 

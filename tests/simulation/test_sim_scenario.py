@@ -4,10 +4,10 @@ import tomllib
 from importlib import resources
 
 import pytest
-from sim_helpers import DATA
 from urbangrid.simulation import Scenario, load_scenario, parse_overrides
 from urbangrid.simulation.scenario import to_toml
 
+from tests.shared import SIM_DATA as DATA
 from urbangrid.errors import InputError
 
 

@@ -1,9 +1,12 @@
 """Fixtures for the study tests."""
 
 import pytest
-from study_helpers import toy_scenario
+
+from tests.toys import toy_scenario
 
 
 @pytest.fixture
 def toy():
-    return toy_scenario()
+    """The toy over one day with three replications: the study tests compare and sweep
+    replications, so each run stays short."""
+    return toy_scenario(**{"run.days": 1, "run.replications": 3})

@@ -7,9 +7,9 @@ import sys
 
 import pandas as pd
 import pytest
-from study_helpers import write_toy
 from urbangrid.study import commands as study_commands
 
+from tests.toys import write_toy
 from urbangrid import cli
 from urbangrid.errors import InputError
 

@@ -3,8 +3,9 @@
 import tomllib
 
 import pytest
-from study_helpers import SCENARIOS
 from urbangrid.simulation import load_scenario
+
+from tests.shared import SCENARIOS
 
 # What-if file -> the scenario keys (dotted prefixes) it may change relative to the
 # integrated scenario, besides name and description.

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from study_helpers import toy_scenario
 from urbangrid.simulation import compute_kpis, simulate, t_interval
 from urbangrid.study import parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
 
+from tests.toys import toy_scenario
 from urbangrid.errors import InputError
 
 
@@ -55,7 +55,8 @@ def test_plan_is_the_cross_product_times_replications(toy):
 
 @pytest.fixture(scope="module")
 def small_plan():
-    base = toy_scenario(**{"run.days": 0.5, "run.warmup_days": 0.25})
+    base = toy_scenario(**{"run.days": 0.5, "run.warmup_days": 0.25,
+                           "run.replications": 3})
     return plan_sweep(base, {"inspectors.per_grid": [1.5, 2.7],
                              "dispatch.policy": ["nearest", "mcf"]}, replications=2)
 
