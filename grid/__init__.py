@@ -12,6 +12,7 @@ _WHERE = {
     "bd09_to_gcj02": "coords", "bd09_to_wgs84": "coords", "canonical_crs": "coords",
     "gcj02_to_bd09": "coords", "gcj02_to_wgs84": "coords", "wgs84_to_bd09": "coords",
     "wgs84_to_gcj02": "coords",
+    "cell_adjacency": "_grids",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _WHERE)

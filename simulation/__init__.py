@@ -29,6 +29,7 @@ _WHERE = {
     "json_safe": "replications", "kpis_document": "replications",
     "pool_context": "replications", "run_replications": "replications",
     "run_tasks": "replications", "summarise": "replications", "t_interval": "replications",
+    "SIM_DEFER_S": "_model",
     "STREAMS": "run", "RunResult": "run", "build_teams": "run", "simulate": "run",
     "streams_for": "run",
     "Scenario": "scenario", "load_scenario": "scenario", "parse_overrides": "scenario",

@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.sparse import csgraph
-from urbangrid.grid import District
-from urbangrid.grid._grids import cell_adjacency
+from urbangrid.grid import District, cell_adjacency
 
 from urbangrid.errors import InputError
 

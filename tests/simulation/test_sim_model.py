@@ -398,7 +398,8 @@ def test_a_misrouted_order_frees_its_crew_slot_at_signing():
 
 
 def test_crews_split_by_demand_keep_the_total_and_follow_expected_cases():
-    from urbangrid.simulation.run import _space, build_teams, make_calendar
+    from urbangrid.simulation import build_space
+    from urbangrid.simulation.run import build_teams, make_calendar
 
     from urbangrid.catalogue import load_catalogue
 
@@ -409,7 +410,7 @@ def test_crews_split_by_demand_keep_the_total_and_follow_expected_cases():
     for split in ("even", "demand"):
         crews[0]["split"] = split
         sc = toy_scenario(**{"district.toy_cols": 5, "crews": crews})
-        space = _space(sc)
+        space = build_space(sc.district)
         teams = build_teams(sc, space, load_catalogue(sc.catalogue.file),
                             make_calendar(sc))
         area = teams["area"][teams["area"] >= 0]
@@ -436,7 +437,7 @@ def test_crews_split_by_demand_keep_the_total_and_follow_expected_cases():
 
 def test_deferral_is_the_last_resort_unless_the_scenario_sets_its_weight(toy):
     from urbangrid.optimizer import get_policy
-    from urbangrid.simulation._model import SIM_DEFER_S
+    from urbangrid.simulation import SIM_DEFER_S
 
     nearest = get_policy("nearest")
     for params, expect in [({}, SIM_DEFER_S),
