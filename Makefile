@@ -31,8 +31,11 @@ test-nojit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check urbangrid grid optimizer simulation study calibration service benchmarks tests
 
+# The full suite rewrites benchmarks/results.json and RESULTS.md, then the README's table
+# from them (benchmarks/table.py; a test checks that the two agree).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.table
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
