@@ -1,7 +1,7 @@
 """Service benchmarks: latency and throughput of the HTTP service on loopback.
 
 One real server process (``urbangrid serve``, started by
-:func:`urbangrid.service.start_server`) on a throwaway SQLite database with fresh intake
+:func:`benchmarks.service_load.start_server`) on a throwaway SQLite database with fresh intake
 and dispatcher keys; the dispatch loop is off (``--dispatch-interval 0``) so that no round
 competes with the calls timed. Clients are threads of this process. Two endpoints:
 
@@ -20,7 +20,7 @@ For each, three figures (a larger ratio is always worse):
     (GET + floor) p99.
 ``service_<endpoint>_throughput``
     Seconds per call (wall / calls) with ``CONCURRENCY`` client threads (for intake,
-    :func:`urbangrid.service.run_load`, the load test's own measurement); ratio = that /
+    :func:`benchmarks.service_load.run_load`, the load test's own measurement); ratio = that /
     the same endpoint's one-client p50, i.e. 1 / the speed-up concurrency buys. The
     latencies under load (p50, p99) and calls per second are in the notes.
 
@@ -33,22 +33,20 @@ catalogue from memory: no key, no database), yet it pays everything the measured
 endpoints pay for being HTTP calls: the client's work, loopback, uvicorn's parser and
 event loop, routing, FastAPI and JSON. Interleaved call for call with the endpoint, both
 see the same machine at the same moment, so the ratio cancels the clock speed and the
-load other processes put on the shared cores. On this 2-core machine shared with other
-jobs, the interleaved dispatch p50 ratio stayed within 7.1-7.6 over 4 rounds at load
-average 2-3 (5.1-7.8 in the 3 baseline runs at 3-4), whereas the same GET timed in blocks
-before and after a concurrent run gave 7.5-24: under concurrency a p50 is a queueing
-figure (≈ threads / throughput) that moves with how the two processes are scheduled.
-That is why latency is taken with one client and throughput is compared with the same
-endpoint with one client: it catches what makes concurrent calls serialise (a lock,
-blocking work on the event loop) without depending on the machine's speed.
+load other processes put on the shared cores (a GET timed in blocks before and after
+instead moves with how other processes are scheduled). Under concurrency a p50 is a
+queueing figure (≈ threads / throughput), so latency is taken with one client and
+throughput is compared with the same endpoint with one client: that catches what makes
+concurrent calls serialise (a lock, blocking work on the event loop) without depending
+on the machine's speed.
 
-The disk is the one thing the GET does not pay and the CPU does not explain: this
-machine's ``fdatasync`` p50 moved between 0.2 and 7 ms from one second to the next. The
-intake p50 ratio therefore subtracts the floor measured in the same iterations (with the
-floor merely added to the reference, a slow-disk spell pulled the ratio from 1.8 to 1.3);
-a change that adds a commit per request still shows, as one more floor. p99 over a few
+The disk is the one thing the GET does not pay and the CPU does not explain: a shared
+machine's ``fdatasync`` time moves by an order of magnitude from one second to the next.
+The intake p50 ratio therefore subtracts the floor measured in the same iterations; a
+change that adds a commit per request still shows, as one more floor. p99 over a few
 dozen calls is the slowest call or two, dominated by whatever else the machine did then:
-its tolerance comes out wide and it only catches gross tail regressions.
+its tolerance comes out wide and it only catches gross tail regressions. The
+measurements behind these choices are in ``benchmarks/HISTORY.md``.
 """
 
 from __future__ import annotations

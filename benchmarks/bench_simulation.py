@@ -65,12 +65,10 @@ def _one(policy: str, days: float) -> Measurement:
     sc = load_scenario(SCENARIO, overrides={
         "run.days": days, "run.warmup_days": 0, "run.drain_days": 0, "dispatch.policy": policy})
     simulate(sc.replace({"run.days": 0.25}))  # warm caches (district, JIT) outside timing
-    # Runs are repeated and the fastest kept, the floor likewise: a one-day run takes
-    # ~0.1 s and its floor ~0.05 s, where one interruption on a shared machine moves a
-    # single timing by tens of percent (same seed: every repeat is the same run). The
-    # first 30-day run of a process also loads the kernels of the rounds handed to Python
-    # (policy time 0.17 s against 0.07 s in the next runs); as a single run, 30 days with
-    # mcf measured anywhere from 1.4x to 2.3x its floor.
+    # Runs are repeated and the fastest kept, the floor likewise: one interruption on a
+    # shared machine moves a single short timing by tens of percent (same seed: every
+    # repeat is the same run), and the first 30-day run of a process also loads the
+    # kernels of the rounds handed to Python (benchmarks/HISTORY.md).
     repeats = 3 if days <= 1 else 2
     seconds = math.inf
     for _ in range(repeats):
@@ -92,9 +90,9 @@ def _one(policy: str, days: float) -> Measurement:
 def _fresh_process(policy: str, days: float, repeats: int = 2) -> Measurement:
     """``days`` simulated days in a fresh process, ``repeats`` times, each followed by
     the floor for its event count: the fastest run over the fastest floor, and the
-    largest peak memory. On this shared machine the floor alone moved from 23 s to 29 s
-    between two runs of the suite minutes apart; alternating the two and keeping each
-    one's minimum compares both at the machine's quietest, as the short runs do."""
+    largest peak memory. Alternating the two and keeping each one's minimum compares both
+    at the machine's quietest, as the short runs do: on a shared machine the floor alone
+    moves by a quarter between runs minutes apart."""
     got, floors, peak = [], [], 0.0
     for _ in range(repeats):
         mb, _, stdout = peak_rss_mb_of(

@@ -1,4 +1,5 @@
-"""Measure the optimizer against its targets (issue 4), all references in the same run.
+"""Measure the optimizer against its targets (the README's table), all references in the
+same run.
 
     python -m benchmarks.measure_optimizer [--quick] [--json FILE]
 

@@ -57,9 +57,8 @@ from .space import MODES, Space
 #: own default (4 h) suits a dispatcher that can hand a deferred task to someone else;
 #: in the model a deferred task only waits in the pool for the next round and meets the
 #: same busy crews, so deferral must be the last resort: about 11.6 days, more than any
-#: pair cost (wait + travel + the lateness an assignment adds) a bounded backlog produces.
-#: With the 4 h default, ``mcf`` closed fewer cases than ``nearest`` at equal staffing
-#: (MODEL.md, "Deferral").
+#: pair cost (wait + travel + the lateness an assignment adds) a bounded backlog produces
+#: (MODEL.md, "Deferral"); the calibrated scenarios were fitted with it.
 SIM_DEFER_S = 1_000_000.0
 
 
@@ -611,10 +610,8 @@ class Model:
         tasks of at least that priority (urgent rounds)."""
         # No office-hours gate here, also under `legacy`: a crew is handed orders while it
         # is on duty (the candidate filter in _core.offer), so office-hours crews still get
-        # them in office hours only. Gating every round to office hours (before
-        # 2026-11-27) left round-the-clock crews with at most `capacity` orders for each
-        # night and weekend: jingan_legacy's sanitation and utilities crews were 25 % busy
-        # while their pools grew without bound (CALIBRATION.md, "legacy backlog").
+        # them in office hours only. A gate would leave round-the-clock crews with at most
+        # `capacity` orders for each night and weekend (CALIBRATION.md, "legacy backlog").
         if self._counters[Count.N_WAIT] == 0:
             return
         ids, snap = _core.offer(self._state(), self._fx, now, min_prio)

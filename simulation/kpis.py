@@ -1,4 +1,4 @@
-"""Key performance indicators from a run's records (DOMAIN.md §6), exactly defined.
+"""Key performance indicators from a run's records, exactly defined.
 
 Warm-up: the model simulates ``run.warmup_days`` first and **discards** them: only cases
 *reported* in the statistics window ``[t_stats, t_end)`` enter the case KPIs, and the
@@ -87,7 +87,8 @@ def case_table_metrics(result) -> dict[str, np.ndarray]:
         hw[closed] = cal.working_days_between(reg[closed], close[closed])
     dl = result.catalogue.deadlines(cal, reg, c["category"])
     # A hotline case with a work order is due by its order type's published limit
-    # (DOMAIN.md §2: 1 / 3 / 5 / 15 working days), not by its category's.
+    # (1 / 3 / 5 / 15 working days in the Jing'an Daning Road sub-district 12345 rules,
+    # 2019), not by its category's.
     order_limit = c.get("order_limit_wd")
     if order_limit is not None:
         has = np.isfinite(order_limit) & np.isfinite(reg)

@@ -279,7 +279,8 @@ def make_calendar(scenario: Scenario) -> WorkCalendar:
 @contextmanager
 def _gc_tuned():
     """Raise GC thresholds during a run: a big open backlog otherwise triggers many
-    full collections over long-lived objects (PERFORMANCE.md measured 3× slow-down)."""
+    full collections over long-lived objects (a year's backlog of ~64 k open cases
+    tripled the run time of a SimPy model of this size)."""
     old = gc.get_threshold()
     # Move everything alive now (modules, district, travel matrices) out of the
     # collector's sight; a full collect first would cost ~0.1 - 0.3 s per run.

@@ -307,12 +307,12 @@ def due_at(filed: dt.datetime, limit: float, unit: str, *, work_start: float = 9
 
     Examples
     --------
-    A request filed on Friday 2026-11-27 at 16:30 with one working day is due on Monday
+    A request filed on Friday 2026-12-04 at 16:30 with one working day is due on Monday
     at 16:30; on Friday 2026-10-09, the day before a make-up working Saturday, it is due
     on that Saturday.
 
-    >>> due_at(dt.datetime(2026, 11, 27, 16, 30), 1, "working_days").isoformat()
-    '2026-11-30T16:30:00+08:00'
+    >>> due_at(dt.datetime(2026, 12, 4, 16, 30), 1, "working_days").isoformat()
+    '2026-12-07T16:30:00+08:00'
     >>> due_at(dt.datetime(2026, 10, 9, 16, 30), 1, "working_days").isoformat()
     '2026-10-10T16:30:00+08:00'
     """
