@@ -34,7 +34,7 @@ def test_replace_table_keeps_the_text_around_the_markers():
     "no markers at all",
     f"{table.END}\n{table.START}\n",
     f"{table.START}\n{table.START}\n{table.END}\n",
-])
+], ids=["missing", "reversed", "repeated"])
 def test_replace_table_needs_one_pair_of_markers_in_order(text):
     with pytest.raises(ValueError, match="perf-table"):
         table.replace_table(text, "new")
