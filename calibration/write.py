@@ -204,9 +204,10 @@ def write_scenario(fit: dict[str, Any], district: dict[str, Any], stem: Path, *,
     a(f"day_of_week = {_fmt_list(ch['hotline_day_of_week'])}")
     a(f"hour_of_day = {_fmt_list(_mean1(ch['hotline_hour_of_day']))}   # per hour, mean 1, "
       f"from {int(sum(ch['hotline_hour_of_day'])):,} citizen requests on full days")
-    a("callback_delay_hours = 0.0   # no callback stage in the log")
-    a("satisfaction_prob = 1.0")
-    a("reopen_prob = 0.0")
+    a("")
+    a("[orders]")
+    a("enabled = false   # the log records no office stages: citizen requests follow the "
+      "crews' path, their handling time sits in the categories' preparation")
     a("")
     a("[channels.other]")
     a(f"share = {ch['shares']['other']:.6f}   # {ch['counts']['other']:,} requests from "

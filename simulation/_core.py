@@ -55,26 +55,25 @@ from .codes import Channel, Event, Status
 #: Case columns, one 2-D block per dtype, ``block[case, column]`` (columns in this order:
 #: the fields of one case share cache lines, which is what the event loop reads).
 CASE_F64 = ("t_occur", "t_report", "t_register", "t_dispatch", "t_close", "t_pool",
-            "deadline", "t_order", "pool_rank", "pool_queued")
-CASE_F32 = ("order_limit_wd", "d_register", "d_sign", "d_prep", "d_work", "d_verify",
-            "d_callback", "d_feedback", "u_loop")
+            "deadline", "pool_rank", "pool_queued")
+CASE_F32 = ("d_register", "d_sign", "d_prep", "d_work", "d_verify", "d_feedback", "u_loop")
 CASE_I32 = ("cell", "team", "qnext")
 CASE_I16 = ("category", "n_misroute", "n_rework", "n_reopen", "n_extension", "n_attempt",
-            "hop")
-CASE_I8 = ("channel", "status", "resolved", "satisfied", "on_spot", "order_wait")
+            "hop", "unit", "n_return")
+CASE_I8 = ("channel", "status", "resolved", "satisfied", "on_spot", "order_type")
 CASE_I64 = ("pool_seq",)
 #: Internal case columns (not part of a run's output): the team-queue link, the next
 #: forwarding hop, and the pool order (-priority, queue time, sequence number).
 CASE_INTERNAL = ("qnext", "hop", "pool_rank", "pool_queued", "pool_seq")
 
-(T_OCCUR, T_REPORT, T_REGISTER, T_DISPATCH, T_CLOSE, T_POOL, DEADLINE, T_ORDER,
- POOL_RANK, POOL_QUEUED) = range(len(CASE_F64))
+(T_OCCUR, T_REPORT, T_REGISTER, T_DISPATCH, T_CLOSE, T_POOL, DEADLINE, POOL_RANK,
+ POOL_QUEUED) = range(len(CASE_F64))
 PSEQ = 0
-(ORDER_LIMIT_WD, D_REGISTER, D_SIGN, D_PREP, D_WORK, D_VERIFY, D_CALLBACK, D_FEEDBACK,
- U_LOOP) = range(len(CASE_F32))
+D_REGISTER, D_SIGN, D_PREP, D_WORK, D_VERIFY, D_FEEDBACK, U_LOOP = range(len(CASE_F32))
 CELL, TEAM, QNEXT = range(len(CASE_I32))
-CATEGORY, N_MISROUTE, N_REWORK, N_REOPEN, N_EXTENSION, N_ATTEMPT, HOP = range(len(CASE_I16))
-CHANNEL, STATUS, RESOLVED, SATISFIED, ON_SPOT, ORDER_WAIT = range(len(CASE_I8))
+(CATEGORY, N_MISROUTE, N_REWORK, N_REOPEN, N_EXTENSION, N_ATTEMPT, HOP, UNIT,
+ N_RETURN) = range(len(CASE_I16))
+CHANNEL, STATUS, RESOLVED, SATISFIED, ON_SPOT, ORDER_TYPE = range(len(CASE_I8))
 
 #: Team columns: float64 and int64 blocks, ``block[column, team]``.
 TEAM_F64 = ("free_at", "shift_start", "shift_end", "busy_s", "travel_s", "task_start",
@@ -104,6 +103,7 @@ class Count(IntEnum):
     NEED = 12        #: rows a round handed back for room needs
     N_ROUNDS = 13    #: rounds held
     N_COMPILED = 14  #: rounds decided by the compiled policy
+    N_HANDOFF = 15   #: work orders whose crew part ended, waiting in ``handoff``
 
 
 class Mark(IntEnum):
@@ -114,6 +114,8 @@ class Mark(IntEnum):
     REQ_T = 2      #: time of the pending round request
     NEXT_TICK = 3  #: the dispatcher's next tick
     ROUND_T = 4    #: time of the round handed to Python
+    HOLD = 5       #: the core stops here to let the work orders react to a handoff
+    REACHED = 6    #: every event and round before this time has run
 
 
 #: ``counters[Count.REQ_PRIO]`` when no dispatch round is requested.
@@ -133,8 +135,7 @@ class Due(IntEnum):
     UNRESOLVED = 7   #: the unit reports an unresolved attempt
     REPOOL = 8       #: an extension ends, the case goes back to its pool
     VERIFIED = 9     #: the inspector (or the camera) confirms
-    CALLBACK = 10    #: the hotline calls the citizen back
-    ORDER_DONE = 11  #: the work order the case waited for is done
+    FIELD = 10       #: a work order's handling unit sends a crew (case enters the pool)
 
 
 _KIND_BITS = 16
@@ -192,9 +193,7 @@ class Params(NamedTuple):
     verify: float        #: mean inspector verification delay, repeat attempts
     fast_verify: float   #: the same by the detecting camera or sensor
     rework: float        #: probability verification fails
-    callback: float      #: mean hotline callback delay, repeat attempts
-    satisfy: float       #: probability the citizen is satisfied at callback
-    reopen: float        #: probability a dissatisfied case is re-opened
+    handoff_hold: float  #: how far past a work order's handoff the core may run
     ext_prob: float      #: probability an unresolved attempt gets an extension
     ext_mean: float      #: mean extension time
     t_stats: float       #: end of the warm-up (team statistics start)
@@ -211,7 +210,6 @@ class Params(NamedTuple):
     handover: bool       #: unstarted tasks go back to the pool at shift end
     on_events: int       #: ON_EVENTS_CODES index: which pool entries request a round
     max_ext: int         #: extensions per case
-    max_reopen: int      #: re-openings per case
     margin: int          #: room every buffer keeps before an event
     n_bits: int          #: skills (pools per sub-district)
     per_slot: int        #: tasks a round offers per free slot
@@ -282,6 +280,8 @@ class CoreState(NamedTuple):
     side_case: np.ndarray
     side_kind: np.ndarray
     side_team: np.ndarray
+    handoff: np.ndarray      #: work-order cases whose crew part ended (Count.N_HANDOFF)
+    handoff_t: np.ndarray    #: ... and when
     u: np.ndarray            #: uniform variates for repeat attempts
     z: np.ndarray            #: standard normal variates for repeat attempts
     counters: np.ndarray     #: int64, indexed by Count
@@ -367,10 +367,10 @@ def _pop(st):  # pragma: no cover - compiled
 
 
 @_jit
-def push_many(st, times, kind, first_arg):  # pragma: no cover - compiled
-    """Schedule ``kind`` for args ``first_arg, first_arg + 1, ...`` at ``times``."""
+def push_many(st, times, kind, args):  # pragma: no cover - compiled
+    """Schedule ``kind`` for ``args[k]`` (cases or teams) at ``times[k]``."""
     for k in range(times.shape[0]):
-        _push(st, times[k], (first_arg + k) * _KIND_BITS + kind)
+        _push(st, times[k], args[k] * _KIND_BITS + kind)
 
 
 # ----------------------------------------------------------------------------- logs
@@ -987,7 +987,7 @@ def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
     CS[c, N_MISROUTE] += 1
     CS[c, N_ATTEMPT] += 1
     CI[c, TEAM] = -1
-    if fx.params.legacy:
+    if fx.params.legacy and st.case_i8[c, ORDER_TYPE] < 0:
         _route(st, fx, c, _ZERO, now)
     else:
         _to_pool(st, fx, c, now, now)
@@ -996,17 +996,27 @@ def _on_returned(st, fx, c, now):  # pragma: no cover - compiled
 @_inline
 def _close(st, c, now):  # pragma: no cover - compiled
     CF, CB = st.case_f64, st.case_i8
-    t_order = CF[c, T_ORDER]
-    if t_order > now:
-        # The work order is still being processed beside the crew visit (NaN compares
-        # false: no order stage); the case closes when it is done.
-        CB[c, ORDER_WAIT] = 1
-        _push(st, t_order, c * _KIND_BITS + Due.ORDER_DONE)
-        return
     CB[c, STATUS] = Status.CLOSED
     CB[c, RESOLVED] = 1
     CF[c, T_CLOSE] = now
     _log(st, now, c, Event.CLOSED, NO_TEAM)
+
+
+@_inline
+def _handoff(st, fx, c, now, resolved):  # pragma: no cover - compiled
+    """The crew part of work order ``c`` ended (``resolved`` or not): hand the case back
+    to its order process. The core may run on for ``Params.handoff_hold`` seconds, the
+    least time the process takes before it can touch the core again (the unit's reply)."""
+    I, F = st.counters, st.marks
+    st.case_i8[c, RESOLVED] = resolved
+    st.case_i8[c, STATUS] = Status.IN_PROGRESS
+    k = I[Count.N_HANDOFF]
+    st.handoff[k] = c
+    st.handoff_t[k] = now
+    I[Count.N_HANDOFF] = k + 1
+    hold = now + fx.params.handoff_hold
+    if hold < F[Mark.HOLD]:
+        F[Mark.HOLD] = hold
 
 
 @_inline
@@ -1056,6 +1066,10 @@ def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
     CF, CI, CS, CB = st.case_f64, st.case_i32, st.case_i16, st.case_i8
     prm = fx.params
     _log(st, now, c, Event.UNRESOLVED, np.int64(CI[c, TEAM]))
+    if CB[c, ORDER_TYPE] >= 0:
+        # a work order: its handling unit decides what happens next
+        _handoff(st, fx, c, now, 0)
+        return
     if CS[c, N_EXTENSION] < prm.max_ext and _u(st) < prm.ext_prob:
         CS[c, N_EXTENSION] += 1
         CS[c, N_ATTEMPT] += 1
@@ -1071,7 +1085,7 @@ def _on_unresolved(st, fx, c, now):  # pragma: no cover - compiled
 
 @_inline
 def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
-    CG, CS, CB = st.case_f32, st.case_i16, st.case_i8
+    CS, CB = st.case_i16, st.case_i8
     prm = fx.params
     if _u(st) < prm.rework:
         CS[c, N_REWORK] += 1
@@ -1080,32 +1094,8 @@ def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
         _to_pool(st, fx, c, now, now)
         return
     _log(st, now, c, Event.VERIFIED, NO_TEAM)
-    if CB[c, CHANNEL] == Channel.HOTLINE:
-        if CS[c, N_REOPEN] == 0:
-            d = np.float64(CG[c, D_CALLBACK])
-        else:
-            d = _exp(st, prm.callback)
-        _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.CALLBACK)
-    else:
-        _close(st, c, now)
-
-
-@_inline
-def _on_callback(st, fx, c, now):  # pragma: no cover - compiled
-    CS, CB = st.case_i16, st.case_i8
-    prm = fx.params
-    if _u(st) < prm.satisfy:
-        CB[c, SATISFIED] = 1
-        _log(st, now, c, Event.CALLBACK_OK, NO_TEAM)
-        _close(st, c, now)
-        return
-    CB[c, SATISFIED] = 0
-    _log(st, now, c, Event.CALLBACK_BAD, NO_TEAM)
-    if CS[c, N_REOPEN] < prm.max_reopen and _u(st) < prm.reopen:
-        CS[c, N_REOPEN] += 1
-        CS[c, N_ATTEMPT] += 1
-        _log(st, now, c, Event.REOPENED, NO_TEAM)
-        _to_pool(st, fx, c, now, now)
+    if CB[c, ORDER_TYPE] >= 0:
+        _handoff(st, fx, c, now, 1)
     else:
         _close(st, c, now)
 
@@ -1143,11 +1133,13 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
 
 @_jit
 def run_until(st, fx, until):  # pragma: no cover - compiled
-    """Process events with time ``< until`` and the dispatch rounds due before it.
+    """Process events with time ``< until`` and the dispatch rounds due before it; a work
+    order handed back (``handoff``) lowers ``until`` to ``marks[Mark.HOLD]``. On ``DONE``
+    every event and round before ``marks[Mark.REACHED]`` has run.
 
     A round is due at an urgent request's time once every event at that time has run,
-    and at each dispatcher tick (every ``Params.tick`` seconds from 0) once every event at or
-    before the tick has run; a request's round comes before a tick's at the same time.
+    and at each dispatcher tick (every ``Params.tick`` seconds from 0) once every event at
+    or before the tick has run; a request's round comes before a tick's at the same time.
     With a compiled policy the round runs here (:func:`_compiled_round`).
 
     Returns ``(code, ids)``, ``code`` a :class:`Stop`: ``DONE``; ``DISPATCH``, a round for
@@ -1168,11 +1160,14 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
     cap_u = st.u.shape[0]
     cap_z = st.z.shape[0]
     cap_pool = st.pool_heap.shape[1]
+    cap_hand = st.handoff.shape[0]
     none = np.empty(0, dtype=np.int64)
     while True:
+        # a work order handed back holds the core until its process has reacted
+        lim = until if until < F[Mark.HOLD] else F[Mark.HOLD]
         t = ht[0] if I[Count.H_N] > 0 else np.inf
         is_request = I[Count.REQ_PRIO] != NO_REQUEST and t > F[Mark.REQ_T]
-        if is_request or (tick > 0 and F[Mark.NEXT_TICK] < until and t > F[Mark.NEXT_TICK]):
+        if is_request or (tick > 0 and F[Mark.NEXT_TICK] < lim and t > F[Mark.NEXT_TICK]):
             now = F[Mark.REQ_T] if is_request else F[Mark.NEXT_TICK]
             prio = I[Count.REQ_PRIO] if is_request else 0
             if compiled:
@@ -1195,11 +1190,13 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
             if ids.shape[0]:
                 return Stop.OFFERED, ids
             continue
-        if I[Count.H_N] == 0 or t >= until:
+        if I[Count.H_N] == 0 or t >= lim:
+            F[Mark.REACHED] = lim
             break
         if (cap_heap - I[Count.H_N] < margin or cap_log - I[Count.L_N] < margin
                 or cap_side - I[Count.S_N] < margin or cap_pool - I[Count.POOL_MAX] < margin
-                or cap_u - I[Count.U_CUR] < margin or cap_z - I[Count.Z_CUR] < margin):
+                or cap_u - I[Count.U_CUR] < margin or cap_z - I[Count.Z_CUR] < margin
+                or cap_hand - I[Count.N_HANDOFF] < 2):
             return Stop.SPACE, none
         payload = _pop(st)
         kind = payload % _KIND_BITS
@@ -1213,10 +1210,9 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
             _on_work_done(st, fx, x, t)
         elif kind == Due.VERIFIED:
             _on_verified(st, fx, x, t)
-        elif kind == Due.CALLBACK:
-            _on_callback(st, fx, x, t)
-        elif kind == Due.ORDER_DONE:
-            _close(st, x, t)
+        elif kind == Due.FIELD:
+            _log(st, t, x, Event.FIELD_REQUESTED, NO_TEAM)
+            _to_pool(st, fx, x, t, t)
         elif kind == Due.PREPARED:
             _log(st, t, x, Event.PREPARED, NO_TEAM)
             _to_pool(st, fx, x, t, t)

@@ -23,6 +23,7 @@ from simpy import Environment
 
 from urbangrid.calendar import DAY, WorkCalendar
 from urbangrid.catalogue import CHANNELS, Catalogue
+from urbangrid.organisations import Departments
 
 from . import _core
 from ._core import (
@@ -49,6 +50,7 @@ from ._core import (
 from ._kernels import work_time
 from .codes import Channel, Event, Status
 from .demand import DemandModel
+from .orders import N_FIRST_DRAWS, WorkOrders
 from .scenario import Scenario
 from .space import MODES, Space
 
@@ -85,9 +87,9 @@ def _substream(parent: np.random.Generator, *key: int) -> np.random.Generator:
 
 
 #: Fill value of a new case column (default 0; every ``t_*`` column NaN).
-_FILL = {"deadline": np.nan, "order_limit_wd": np.nan, "pool_rank": np.nan,
-         "pool_queued": np.nan, "cell": -1, "team": -1, "qnext": -1, "category": -1,
-         "channel": -1, "resolved": -1, "satisfied": -1}
+_FILL = {"deadline": np.nan, "pool_rank": np.nan, "pool_queued": np.nan, "cell": -1,
+         "team": -1, "qnext": -1, "category": -1, "channel": -1, "resolved": -1,
+         "satisfied": -1, "unit": -1, "order_type": -1}
 
 
 def _fill(name: str) -> float:
@@ -190,11 +192,13 @@ class Model:
         ``repeat``.
     teams
         Team arrays from :func:`urbangrid.simulation.run.build_teams`.
+    departments
+        Who handles which work orders (:func:`urbangrid.organisations.load_departments`).
     """
 
     def __init__(self, scenario: Scenario, space: Space, catalogue: Catalogue,
                  calendar: WorkCalendar, policy, streams: dict[str, np.random.Generator],
-                 teams: dict[str, np.ndarray]) -> None:
+                 teams: dict[str, np.ndarray], departments: Departments) -> None:
         from urbangrid.optimizer import DispatchProblem, ScoreWeights
         from urbangrid.optimizer.compiled import compiled_form
 
@@ -208,7 +212,8 @@ class Model:
         self.policy = policy
         self.rng_demand = streams["demand"]
         self.rng_cases = streams["cases"]
-        # Its own stream: adding or changing order types leaves every other draw alone.
+        # Its own stream: changing how work orders are handled leaves every other draw
+        # alone.
         self.rng_orders = streams["orders"]
         self.rng_repeat = streams["repeat"]
         self.env = Environment()
@@ -281,6 +286,11 @@ class Model:
         s, e = self.inspector_windows.window_at(0.0)
         self._marks[Mark.INSP_S] = s
         self._marks[Mark.INSP_E] = e
+        self._marks[Mark.HOLD] = np.inf
+        # work orders whose crew part ended, between two returns of the core (a handful:
+        # the core holds soon after the first, see _core._handoff)
+        self._handoff = np.zeros(4096, dtype=np.int64)
+        self._handoff_t = np.zeros(4096)
         self._fx = self._fixed_inputs(scenario, catalogue, calendar, teams)
         self._st = None
         self._room = None
@@ -303,9 +313,18 @@ class Model:
         if fast.enabled and fast.filing_shift is not None:
             fs = scenario.shifts[fast.filing_shift]
             self._filing_windows = calendar.shift_windows(fs.days, fs.start_seconds, fs.hours)
-        hl = scenario.channels.hotline
-        self._order_types = list(hl.order_types.values())
-        self._order_scale = hl.order_time_scale
+        self.orders = WorkOrders(
+            self.env, scenario, catalogue, departments, calendar, space.subdistrict,
+            space.n_subdistricts, space.sub_codes, self.cases,
+            _substream(self.rng_orders, 0), self.t_stats, self.t_end,
+            self._send_field, self._log_order, self._expected_orders())
+        self._olog: list[list] = [[], [], []]
+
+    def _expected_orders(self) -> np.ndarray:
+        """Expected hotline work orders per ordinary day, per category x sub-district."""
+        cats = np.eye(self.cat.n, dtype=bool)
+        return np.array([self.demand.expected_by_subdistrict(
+            self.space, cats[k], (int(Channel.HOTLINE),)) for k in range(self.cat.n)])
 
     def _fixed_inputs(self, sc: Scenario, cat: Catalogue, cal: WorkCalendar,
                       teams) -> CoreInputs:
@@ -313,7 +332,6 @@ class Model:
         means, travel surges, shift patterns, inspector duty windows."""
         wf = sc.workflow
         fast = sc.channels.iot.fast_lane
-        hl = sc.channels.hotline
         w = self._weights
         form = self._form
         policy = PolicyForm(_core.PYTHON_POLICY, 0, 0, 0, 0, 0, 0.0, 0.0) if form is None else \
@@ -329,9 +347,7 @@ class Model:
             verify=sc.inspectors.verify_delay_min * 60.0,
             fast_verify=fast.verify_delay_min * 60.0,
             rework=wf.rework_prob,
-            callback=hl.callback_delay_hours * 3600.0,
-            satisfy=hl.satisfaction_prob,
-            reopen=hl.reopen_prob,
+            handoff_hold=sc.orders.reply_min * 60.0,
             ext_prob=wf.extension_prob,
             ext_mean=wf.extension_mean_hours * 3600.0,
             t_stats=self.t_stats,
@@ -348,7 +364,6 @@ class Model:
             handover=sc.dispatch.handover,
             on_events=_core.ON_EVENTS_CODES.index(sc.dispatch.on_events),
             max_ext=wf.max_extensions,
-            max_reopen=hl.max_reopen,
             # Room every buffer keeps before an event: a hand-over logs and re-pools a
             # whole queue (at most a team's capacity) in one event.
             margin=256 + 2 * int(np.max(teams["capacity"], initial=0)),
@@ -397,7 +412,8 @@ class Model:
                 heap_t=heap[0].a, heap_seq=heap[1].a, heap_payload=heap[2].a,
                 log_t=log[0].a, log_case=log[1].a, log_kind=log[2].a, log_team=log[3].a,
                 side_t=side[0].a, side_case=side[1].a, side_kind=side[2].a,
-                side_team=side[3].a, u=self._u, z=self._z, counters=self._counters,
+                side_team=side[3].a, handoff=self._handoff, handoff_t=self._handoff_t,
+                u=self._u, z=self._z, counters=self._counters,
                 marks=self._marks, travel=self._tstack, pool_heap=self._pool_heap,
                 pool_size=self._pool_n)
         return self._st
@@ -447,17 +463,22 @@ class Model:
                       self._u.shape[0] - margin, self._z.shape[0] - margin,
                       self._pool_heap.shape[1] - margin)
 
-    def _advance(self, until: float) -> None:
+    def _advance(self, until: float) -> float:
         """Run the core's events with time ``< until`` and the dispatch rounds due
-        before it (urgent requests and the dispatcher's ticks, at their own times):
-        a compiled policy's rounds run in the core, the others here."""
+        before it (urgent requests and the dispatcher's ticks, at their own times): a
+        compiled policy's rounds run in the core, the others here. Returns the time the
+        core reached: ``until``, or earlier when it handed work orders back (their
+        SimPy events are then scheduled, and the caller lets SimPy catch up)."""
         t0 = time.perf_counter()
         I = self._counters
+        # SimPy is at `until`'s predecessor: nothing it holds can reach the core earlier
+        self._marks[Mark.HOLD] = np.inf
         while True:
             need = int(I[Count.NEED])
             I[Count.NEED] = 0
             self._ensure_space(extra_rows=need, extra_events=need)
             code, ids = _core.run_until(self._state(), self._fx, float(until))
+            self._hand_over()
             if code == Stop.DONE:
                 break
             if code == Stop.SPACE:
@@ -472,6 +493,7 @@ class Model:
             t0 = time.perf_counter()
             self.round_seconds += t0 - t1
         self.core_seconds += time.perf_counter() - t0
+        return float(self._marks[Mark.REACHED])
 
     @property
     def n_rounds(self) -> int:
@@ -569,11 +591,13 @@ class Model:
         cs.d_sign[sl] = sign_mean * e[2]
         cs.d_feedback[sl] = wf.feedback_mean_min * 60.0 * e[3]
         cs.d_verify[sl] = verify_mean * e[4]
-        cs.d_callback[sl] = chn.hotline.callback_delay_hours * 3600.0 * e[5]
         cs.d_work[sl] = work_time(self._fx.cat.work_dist[cat], self.cat.work_mean_s[cat],
                                   self.cat.work_cv[cat], e[6], z[0])
+        # (hotline work orders go to the crews after their unit has handled them: no
+        # separate preparation)
         ch_prep = np.array([chn.iot.prep_factor, chn.patrol.prep_factor,
-                            chn.hotline.prep_factor, chn.other.prep_factor])
+                            0.0 if sc.orders.enabled else chn.hotline.prep_factor,
+                            chn.other.prep_factor])
         pm = self.cat.prep_mean_s[cat] * self._prep_factor * ch_prep[ch]
         pcv = self.cat.prep_cv[cat]
         ps2 = np.log1p(pcv * pcv)
@@ -585,15 +609,25 @@ class Model:
                   & (u[1] < chn.patrol.onspot_fix_prob))
         invalid = (ch == Channel.IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
-        if self._order_types and n:
-            # Hotline cases only, from their own per-day stream: a change in another
-            # channel's volume leaves every work order as it was.
-            cs.t_order[sl], cs.order_limit_wd[sl] = self._order_ends(
-                _substream(self.rng_orders, key, Channel.HOTLINE), ch, t_reg)
         cs.status[sl] = np.where(invalid, Status.INVALID, Status.NEW)  # provisional marker
         cs.n = i0 + n
-        self._ensure_space(extra_events=n)
-        _core.push_many(self._state(), t_reg, Due.REGISTER, i0)
+        # Hotline cases are work orders: their processes register them (intake at the
+        # municipal centre); every other case is registered by the core.
+        hot = (ch == Channel.HOTLINE) if sc.orders.enabled else np.zeros(n, dtype=bool)
+        cs.t_register[i0 + np.flatnonzero(hot)] = np.inf  # not yet registered
+        ids = i0 + np.flatnonzero(~hot)
+        self._ensure_space(extra_events=ids.size)
+        _core.push_many(self._state(), t_reg[~hot], Due.REGISTER, ids)
+        h = np.flatnonzero(hot)
+        if h.size:
+            # one block per day, from the orders stream (common random numbers)
+            g = _substream(self.rng_orders, key, Channel.HOTLINE)
+            ou = g.random((h.size, N_FIRST_DRAWS))
+            oz = g.standard_normal(h.size)
+            env, order = self.env, self.orders.order
+            for r, k in enumerate(h):
+                env.process(order(int(i0 + k), float(t[k]), ou[r], float(oz[r])))
+        self._flush_order_log()
 
     def _constant(self, value: int, size: int) -> np.ndarray:
         """A read-only int32 array of ``size`` copies of ``value`` (a view of one cached
@@ -648,39 +682,6 @@ class Model:
         self._ensure_space(extra_rows=n, extra_events=n)
         _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel, inv)
 
-    def _order_ends(self, rng: np.random.Generator, ch: np.ndarray,
-                    t_reg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """End of each hotline case's work-order processing and the published limit of
-        its order type in working days (NaN for other channels).
-
-        The type is drawn by its share, the duration lognormal with the type's mean
-        (× ``order_time_scale``) and CV, counted from registration in working time under
-        ``legacy`` and in calendar time otherwise. Drawn from the ``orders`` stream, so
-        the other variates are the same with or without order types (common random
-        numbers).
-        """
-        types = self._order_types
-        n = ch.shape[0]
-        out = np.full(n, np.nan)
-        limit = np.full(n, np.nan)
-        hot = np.flatnonzero(ch == Channel.HOTLINE)
-        if hot.size == 0:
-            return out, limit
-        u = rng.random(hot.size)
-        z = rng.standard_normal(hot.size)
-        cum = np.cumsum([t.share for t in types])
-        k = np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(types) - 1)
-        mean = np.array([t.mean_days for t in types])[k] * self._order_scale
-        cv = np.array([t.cv for t in types])[k]
-        s2 = np.log1p(cv * cv)
-        days = mean * np.exp(np.sqrt(s2) * z - s2 / 2.0)
-        if self.legacy:
-            out[hot] = self.cal.add_working(t_reg[hot], days * self.cal.day_length)
-        else:
-            out[hot] = t_reg[hot] + days * DAY
-        limit[hot] = np.array([t.limit_working_days for t in types])[k]
-        return out, limit
-
     # ------------------------------------------------------------------ run
     def run(self, progress=None) -> None:
         """Run to the end (horizon plus drain) and finish the outputs (:meth:`finish`);
@@ -689,7 +690,9 @@ class Model:
         SimPy's environment is the clock: before each of its events the compiled core
         runs every event and dispatch round due before that time (:meth:`_advance`),
         then SimPy processes the event. At equal times SimPy's events come first (a
-        day's arrivals are generated before anything at midnight happens).
+        day's arrivals are generated before anything at midnight happens). When the
+        core hands a work order back to its process, it runs on only as far as that
+        process cannot reach it (``Params.handoff_hold``), and SimPy catches up first.
         """
         env = self.env
         env.process(self._arrivals())
@@ -697,7 +700,11 @@ class Model:
             env.process(self._progress(progress))
         while True:
             t = min(env.peek(), self.t_stop)
-            self._advance(t)
+            reached = self._advance(t)
+            if reached < t:
+                # the core held for work orders it handed back: SimPy now has their
+                # events, at times before `reached`
+                continue
             if t >= self.t_stop:
                 break
             env.step()
@@ -716,21 +723,51 @@ class Model:
     def finish(self) -> None:
         """End-of-run bookkeeping, in one place, once the clock has reached ``t_stop``.
 
-        - Cases that only wait for their work order close at the order's end: their
-          crew path is done and the order's end was drawn at registration, so nothing
-          else can happen to them and closing them after the run is exact (it spares a
-          long drain just to see work orders finish).
         - Cases reported but not registered by the end: registration (which logs the
           ``reported`` row) did not happen, so their ``reported`` row is logged here,
           their provisional false-positive mark is undone (status ``new``) and their
           registration time, drawn ahead, is cleared.
         """
-        self._close_waiting_orders()
         cs = self.cases
         unreg = np.flatnonzero(cs.t_register[: cs.n] >= self.t_stop)
         self.log_side_rows(cs.t_report[unreg], unreg, Event.REPORTED, _core.NO_TEAM)
         cs.status[unreg] = Status.NEW
         cs.t_register[unreg] = np.nan
+        self._flush_order_log()
+
+    # ------------------------------------------------------------------ work orders
+    def _send_field(self, case: int) -> None:
+        """A work order's unit sends a crew now: the case enters the core's pool."""
+        self._ensure_space(extra_events=1)
+        _core.push_many(self._state(), np.array([self.env.now]), Due.FIELD,
+                        np.array([case], dtype=np.int64))
+
+    def _log_order(self, t: float, case: int, event: int) -> None:
+        """A row of the event log from a work-order process (flushed to the side log
+        once a day: one NumPy append per row would cost more than the row)."""
+        self._olog[0].append(t)
+        self._olog[1].append(case)
+        self._olog[2].append(event)
+
+    def _flush_order_log(self) -> None:
+        t, c, k = self._olog
+        if t:
+            self._append(self._side, Count.S_N, np.array(t), np.array(c, dtype=np.int64),
+                              np.array(k, dtype=np.int8), _core.NO_TEAM)
+            self._olog = [[], [], []]
+
+    def _hand_over(self) -> None:
+        """Resume the work orders whose crew part the core ended (each at its time)."""
+        I = self._counters
+        n = int(I[Count.N_HANDOFF])
+        if n == 0:
+            return
+        env, done = self.env, self.orders.field_done
+        for case, t in zip(self._handoff[:n].tolist(), self._handoff_t[:n].tolist(),
+                           strict=True):
+            ev = env.timeout(t - env.now)
+            ev.callbacks.append(lambda _ev, c=case: done(c))
+        I[Count.N_HANDOFF] = 0
 
     @property
     def core_events(self) -> int:
@@ -772,21 +809,6 @@ class Model:
         cols[2].a[n:n + k] = kind
         cols[3].a[n:n + k] = team
         I[counter] = n + k
-
-    def _close_waiting_orders(self) -> None:
-        """Close, at their work order's end, the cases that only wait for it (see
-        :meth:`finish`)."""
-        cs = self.cases
-        n = cs.n
-        idx = np.flatnonzero((cs.order_wait[:n] == 1) & (cs.status[:n] != Status.CLOSED)
-                             & (cs.status[:n] != Status.PARKED))
-        # in time order: the main log must stay sorted (merge_logs relies on it)
-        idx = idx[np.argsort(cs.t_order[idx], kind="stable")]
-        t = cs.t_order[idx]
-        cs.status[idx] = Status.CLOSED
-        cs.resolved[idx] = 1
-        cs.t_close[idx] = t
-        self._append(self._log, Count.L_N, t, idx, Event.CLOSED, _core.NO_TEAM)
 
 
 def make_problem(cls, validate: bool, **fields):

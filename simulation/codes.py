@@ -41,6 +41,14 @@ class Event(IntEnum):
     REOPENED = 19
     CLOSED = 20
     HANDED_BACK = 21
+    # work orders (DOMAIN §9), logged by the order processes
+    ROUTED = 22           #: a dispatching office sends the order on (派单)
+    CONTACTED = 23        #: the unit reached the caller
+    FIELD_REQUESTED = 24  #: the unit sends a crew (the case enters the dispatch pool)
+    FIELD_DONE = 25       #: the crew part ended (verified or not)
+    REPLIED = 26          #: the unit replies (答复)
+    ESCALATED = 27        #: replied after the deadline: escalated (督办)
+    REDO = 28             #: second attempt after a dissatisfied callback (重办)
 
 
 class Status(IntEnum):

@@ -130,12 +130,14 @@ class DemandModel:
         self.patrol_windows = patrol_windows
         self.surges = list(dem.surges)
 
-    def expected_by_subdistrict(self, space: Space, categories: np.ndarray) -> np.ndarray:
+    def expected_by_subdistrict(self, space: Space, categories: np.ndarray,
+                                channels: tuple[int, ...] | None = None) -> np.ndarray:
         """Expected cases per ordinary day in each sub-district among ``categories`` (a
-        boolean mask over the catalogue), all channels together (before profiles)."""
+        boolean mask over the catalogue), from ``channels`` (indices into ``CHANNELS``,
+        default all) together (before profiles)."""
         n_sub = space.n_subdistricts
         out = np.zeros(n_sub)
-        for c in range(len(CHANNELS)):
+        for c in range(len(CHANNELS)) if channels is None else channels:
             if self.volume[c] <= 0:
                 continue
             p_cell = np.diff(self.cell_cdf[c], prepend=0.0)

@@ -19,8 +19,8 @@ Definitions (all over valid cases, i.e. excluding IoT false positives, unless st
 ``on_time_rate``
     Closed by the deadline, among cases closed or whose deadline has passed by the
     horizon (parked and still-open overdue cases count as late). The deadline is the
-    category limit, or for a hotline case with a work order its order type's limit in
-    working days (``channels.hotline.order_types``).
+    category limit, or for a hotline work order its order type's limit in working days
+    (``orders.types``).
 ``resolution_rate``
     Resolved / (closed + parked).
 ``satisfaction_rate``
@@ -86,15 +86,15 @@ def case_table_metrics(result) -> dict[str, np.ndarray]:
     if closed.any():
         hw[closed] = cal.working_days_between(reg[closed], close[closed])
     dl = result.catalogue.deadlines(cal, reg, c["category"])
-    # A hotline case with a work order is due by its order type's published limit
-    # (1 / 3 / 5 / 15 working days in the Jing'an Daning Road sub-district 12345 rules,
-    # 2019), not by its category's.
-    order_limit = c.get("order_limit_wd")
-    if order_limit is not None:
-        has = np.isfinite(order_limit) & np.isfinite(reg)
+    # A hotline work order is due by its order type's published limit (DOMAIN §2: 1 / 3 /
+    # 5 / 15 working days) from registration, not by its category's.
+    otype = c.get("order_type")
+    if otype is not None:
+        has = (otype >= 0) & np.isfinite(reg)
         if has.any():
-            dl[has] = cal.add_working(reg[has], order_limit[has].astype(float)
-                                      * cal.day_length)
+            limits = np.array([t.limit_working_days
+                               for t in result.scenario.orders.types.values()])
+            dl[has] = cal.add_working(reg[has], limits[otype[has]] * cal.day_length)
     same = closed & (cal.day_index(np.nan_to_num(close)) == cal.day_index(np.nan_to_num(reg)))
     on_time = closed & (close <= dl)
     return {"handling_days_calendar": hd, "handling_days_working": hw, "deadline": dl,

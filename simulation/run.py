@@ -15,6 +15,7 @@ import numpy as np
 from urbangrid.calendar import WorkCalendar
 from urbangrid.catalogue import Catalogue, load_catalogue
 from urbangrid.errors import InputError
+from urbangrid.organisations import load_departments
 
 from ._model import Model
 from .codes import EVENT_NAMES
@@ -60,6 +61,8 @@ class RunResult:
     space: Space
     wall_seconds: float
     stats: dict[str, Any] = field(default_factory=dict)
+    #: The per-organisation table of the work orders (``WorkOrders.table``).
+    organisations: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def n_events(self) -> int:
@@ -264,11 +267,10 @@ def make_calendar(scenario: Scenario) -> WorkCalendar:
     from .scenario import _hhmm_seconds
 
     run = scenario.run
-    hl = scenario.channels.hotline
-    # Room for deadlines (60 days) and for the long tail of hotline work orders (lognormal:
-    # 4 × the longest mean, in working days ≈ 1.5 calendar days each).
-    longest = max((t.mean_days for t in hl.order_types.values()), default=0.0)
-    margin = 60 + min(int(np.ceil(6.0 * longest * hl.order_time_scale)), 3660)
+    # Room for deadlines: the longest work-order limit and a second attempt, in working
+    # days (about 1.5 calendar days each), and 60 days over.
+    longest = max(t.limit_working_days for t in scenario.orders.types.values())
+    margin = 60 + int(np.ceil(1.5 * (longest + scenario.orders.redo_limit_working_days)))
     return WorkCalendar(run.start_datetime,
                         int(np.ceil(run.warmup_days + run.days + run.drain_days)) + margin,
                         work_start=_hhmm_seconds(scenario.calendar.work_start),
@@ -326,7 +328,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         params = {k: v for k, v in scenario.dispatch.params.items() if k != "weights"}
         policy = get_policy(scenario.dispatch.policy, **params)
     model = Model(scenario, space, catalogue, cal, policy, streams_for(seed, replication),
-                  teams)
+                  teams, load_departments())
     t_setup = time.perf_counter() - t0
     with _gc_tuned():
         model.run(progress)
@@ -353,4 +355,4 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     return RunResult(scenario=scenario, seed=seed, replication=replication, cases=cases,
                      events=events, teams=team_info, t_stats=model.t_stats,
                      t_end=model.t_end, calendar=cal, catalogue=catalogue, space=space,
-                     wall_seconds=wall, stats=stats)
+                     wall_seconds=wall, stats=stats, organisations=model.orders.table())

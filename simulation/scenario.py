@@ -35,6 +35,9 @@ __all__ = [
     "DistrictConfig",
     "InspectorConfig",
     "IotFastLane",
+    "OrderStaffConfig",
+    "OrderTypeConfig",
+    "OrdersConfig",
     "OutputConfig",
     "RunConfig",
     "Scenario",
@@ -249,22 +252,9 @@ class PatrolChannel(_Model):
         "workflow.prep_factor)")
 
 
-class OrderType(_Model):
-    """A hotline work-order type: its share, limit and processing time."""
-
-    share: Fraction
-    limit_working_days: float = Field(..., gt=0.0, le=365.0,
-                                      description="the published handling limit")
-    mean_days: float = Field(
-        ..., gt=0.0, le=365.0,
-        description="mean processing time before channels.hotline.order_time_scale, in "
-        "working days under workflow.process = legacy, calendar days otherwise")
-    cv: float = Field(0.8, ge=0.0, le=10.0, description="coefficient of variation "
-                      "(lognormal; 0 = fixed)")
-
-
 class HotlineChannel(_Model):
-    """Citizen hotline 12345 / app: passive, weekday daytime, callback afterwards."""
+    """Citizen hotline 12345 / app: passive, weekday daytime. Every hotline case is a work
+    order handled as ``orders`` describes."""
 
     share: Fraction = Field(0.22, description="assumption")
     propensity: dict[str, Annotated[float, Field(ge=0.0, le=10.0)]] = Field(
@@ -277,28 +267,10 @@ class HotlineChannel(_Model):
     )
     hour_of_day: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
         default_factory=_hotline_hours, min_length=24, max_length=24)
-    callback_delay_hours: float = Field(4.0, ge=0.0, le=2400.0)
-    satisfaction_prob: Fraction = Field(0.85, description="callback satisfied, assumption")
-    reopen_prob: Fraction = Field(0.5, description="dissatisfied callback re-opens the case")
-    max_reopen: int = Field(1, ge=0, le=10)
     prep_factor: float = Field(
         1.0, ge=0.0, le=1000.0,
         description="multiplies the preparation time of this channel's cases (with "
-        "workflow.prep_factor)")
-    order_types: dict[str, OrderType] = Field(
-        default_factory=dict,
-        description="hotline work-order types; each hotline case draws one and closes only "
-        "when both its crew path and its order processing are done (empty: no order stage)")
-    order_time_scale: float = Field(1.0, gt=0.0, le=1000.0,
-                                    description="multiplies every order type's mean_days")
-
-    @model_validator(mode="after")
-    def _order_shares(self) -> HotlineChannel:
-        if self.order_types:
-            total = sum(t.share for t in self.order_types.values())
-            if abs(total - 1.0) > 1e-6:
-                raise ValueError(f"order_types shares sum to {total:g}, not 1")
-        return self
+        "workflow.prep_factor) when orders.enabled is false")
 
 
 class OtherChannel(_Model):
@@ -454,6 +426,175 @@ class WorkflowConfig(_Model):
     max_extensions: int = Field(2, ge=0, le=100)
 
 
+class OrderTypeConfig(_Model):
+    """A hotline work-order type (DOMAIN §2, §9): share, limit, work content, outcomes."""
+
+    share: Fraction = Field(..., description="share of hotline work orders")
+    limit_working_days: float = Field(..., gt=0.0, le=365.0,
+                                      description="the published handling limit")
+    work_hours: float = Field(
+        ..., ge=0.0, le=1000.0,
+        description="staff time of the handling unit per attempt (mean, lognormal with "
+        "orders.work_cv), before orders.work_scale; assumption")
+    field_prob: Fraction = Field(
+        0.0, description="probability an attempt needs a crew on site (the case then "
+        "goes through the crews' dispatch pool), assumption")
+    resolve_prob: Fraction = Field(
+        0.8, description="probability an attempt actually resolves the problem, "
+        "assumption")
+    park_prob: Fraction = Field(
+        0.0, description="probability an unresolved attempt is parked (挂账: cannot be "
+        "solved within limits) instead of replied to, assumption")
+
+
+def _default_order_types() -> dict[str, OrderTypeConfig]:
+    # Dispatched work orders, not calls: pure consultations are answered on the line by
+    # the municipal centre (DOMAIN §9: about half of all contacts) and never reach the
+    # district. Shares, work content and outcome probabilities are assumptions; limits
+    # are the Jing'an sub-district rules (DOMAIN §2).
+    return {
+        "consultation": OrderTypeConfig(share=0.15, limit_working_days=1, work_hours=0.25,
+                                        field_prob=0.0, resolve_prob=0.9),
+        "supervision_callback": OrderTypeConfig(share=0.10, limit_working_days=3,
+                                                work_hours=0.5, field_prob=0.3,
+                                                resolve_prob=0.8),
+        "help_complaint": OrderTypeConfig(share=0.65, limit_working_days=5, work_hours=0.75,
+                                          field_prob=0.8, resolve_prob=0.8),
+        "complex": OrderTypeConfig(share=0.10, limit_working_days=15, work_hours=4.0,
+                                   field_prob=0.8, resolve_prob=0.6, park_prob=0.2),
+    }
+
+
+class OrderStaffConfig(_Model):
+    """Head count of the people who handle work orders (assumptions; DOMAIN §9 says only
+    that units handle orders beside other duties).
+
+    A head count works a 40-hour week: an office-hours office has all of them at work in
+    working hours; a round-the-clock office has ``head count × 40 / 168`` on duty at any
+    time (shifts), so the same people give the same weekly hours under either lever.
+    The handling units' head counts are totals split over the units in proportion to
+    the work orders each expects (at least one person each), as a district staffs its
+    offices by their workload; ``units`` sets single units by name instead
+    (``subdistrict:<code>`` or a department code).
+    """
+
+    municipal: int = Field(60, ge=1, le=100000,
+                           description="municipal 12345 operators taking this district's "
+                           "calls (round the clock)")
+    hotline_office: int = Field(60, ge=1, le=10000,
+                                description="district hotline office / operations centre")
+    subdistricts: int = Field(280, ge=1, le=100000,
+                              description="all sub-district offices together")
+    departments: int = Field(190, ge=1, le=100000,
+                             description="all departments and public-service companies "
+                             "that handle orders together")
+    units: dict[str, Annotated[int, Field(ge=1, le=100000)]] = Field(
+        default_factory=dict, description="head count of single units, by name")
+    scale: float = Field(1.0, gt=0.0, le=100.0,
+                         description="multiplies the head count of every handling unit "
+                         "(sub-district offices, departments, companies; what-if)")
+
+
+class OrdersConfig(_Model):
+    """Hotline work orders through the organisations that handle them (DOMAIN §9).
+
+    Every hotline case is a work order: the municipal 12345 centre takes it, dispatching
+    offices route it to a handling unit (a sub-district office, a department, a
+    public-service company), which signs, contacts the caller, handles it (with a crew
+    on site when the attempt needs one), and replies; the district hotline office calls
+    the citizen back, and a dissatisfied citizen gets a second attempt. The ``*_min`` and
+    ``work_*`` figures are work content (staff time), shared by every scenario; the
+    fields marked "lever" are the reform's switches (MODEL.md lists them).
+    """
+
+    enabled: bool = Field(
+        True, description="hotline cases are work orders through the offices; false: they "
+        "follow the crews' path like every other case (e.g. a scenario calibrated on a "
+        "log that records no office stages)")
+    types: dict[str, OrderTypeConfig] = Field(default_factory=_default_order_types)
+    work_scale: float = Field(
+        1.0, gt=0.0, le=100.0,
+        description="multiplies every order type's work_hours (calibrated on the legacy "
+        "scenario only, scenarios/CALIBRATION.md)")
+    work_cv: float = Field(0.8, ge=0.0, le=10.0,
+                           description="coefficient of variation of handling work")
+    intake_min: float = Field(6.0, ge=0.0, le=1000.0,
+                              description="operator time to record an order (Beijing)")
+    dispatch_min: float = Field(5.0, ge=0.0, le=1000.0,
+                                description="staff time of a dispatching office per order "
+                                "and hop, assumption")
+    sign_min: float = Field(10.0, ge=0.0, le=1000.0,
+                            description="unit reads and signs for an order, assumption")
+    review_min: float = Field(30.0, ge=0.0, le=10000.0,
+                              description="unit reviews a misrouted order before returning "
+                              "it (退单), assumption")
+    contact_prob: Fraction = Field(0.5, description="the unit must call the caller "
+                                   "before handling (clarification), assumption")
+    reach_prob: Fraction = Field(0.7, description="a call reaches the caller (else again "
+                                 "the next working day), assumption")
+    contact_min: float = Field(10.0, ge=0.0, le=1000.0, description="per call, assumption")
+    reply_min: float = Field(
+        20.0, gt=0.0, le=1000.0,
+        description="unit writes the reply (fixed: no reply is quicker), assumption")
+    callback_min: float = Field(5.0, ge=0.0, le=1000.0,
+                                description="hotline office calls the citizen back, "
+                                "assumption")
+    subdistrict_share: Fraction = Field(
+        0.6, description="orders handled by the sub-district office where the case is "
+        "(属地) rather than the category's department, assumption")
+    redo_limit_working_days: float = Field(3.0, gt=0.0, le=365.0,
+                                           description="limit of a second attempt (§2)")
+    max_redo: int = Field(1, ge=0, le=10, description="second attempts per order")
+    max_returns: int = Field(5, ge=0, le=100,
+                             description="returns after which the hotline office rules "
+                             "who must take the order (审定)")
+    satisfaction: tuple[float, float, float, float] = Field(
+        (-0.5, 2.8, 0.25, 0.3),
+        description="logistic satisfaction at callback: intercept, + if resolved, "
+        "- per working day late, - per return or second attempt; assumption")
+    staff: OrderStaffConfig = Field(default_factory=OrderStaffConfig)
+    # -- reform levers -----------------------------------------------------------------
+    dispatch_hours: Literal["office", "always"] = Field(
+        "always", description="lever: duty of the district hotline office / operations "
+        "centre (legacy: office hours; integrated: 24/7)")
+    route: Literal["hierarchical", "direct"] = Field(
+        "direct", description="lever: hierarchical = municipal -> district hotline office "
+        "-> sub-district office -> unit; direct = centre -> unit")
+    correct_dispatch_prob: Fraction = Field(
+        0.98, description="lever: first dispatch reaches the right unit (DOMAIN §2: ~0.7 "
+        "manual / automatic, 0.98 mature)")
+    supervision: Literal["ranking", "live"] = Field(
+        "live", description="lever: ranking = monthly ranking: offices take work first "
+        "come first served and start each stage when start_margin of its limit is left; "
+        "live = deadline warnings: earliest deadline first, dispatching offices act at "
+        "once and units start at the warning (warning_days) if not before")
+    stage_limit_working_days: float = Field(
+        1.0, gt=0.0, le=30.0,
+        description="limit of each office stage (a dispatching hop, signing or returning "
+        "an order, the callback): sign within 1 working day (§2), the same assumed for "
+        "the others")
+    start_margin: float = Field(
+        0.3, ge=-5.0, le=1.0,
+        description="everyone 'works to the deadline': a stage starts on average when this "
+        "share of its limit is left (uniform over [0, 2 (1 - start_margin)] limits after "
+        "receipt), negative = that share past the deadline (shared behaviour; calibrated "
+        "on the legacy scenario only, scenarios/CALIBRATION.md)")
+    warning_days: float = Field(
+        1.0, ge=0.0, le=365.0,
+        description="under live supervision, the warning ('yellow light') comes this many "
+        "working days before a stage's deadline and the unit starts then if not before; "
+        "assumption (a common platform rule)")
+
+    @model_validator(mode="after")
+    def _shares(self) -> OrdersConfig:
+        if not self.types:
+            raise ValueError("orders.types: at least one order type")
+        total = sum(t.share for t in self.types.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"orders.types shares sum to {total:g}, not 1")
+        return self
+
+
 class DispatchConfig(_Model):
     """The dispatcher: which policy, how often, and on which events."""
 
@@ -505,6 +646,7 @@ class Scenario(_Model):
     crews: list[CrewConfig] = Field(default_factory=_default_crews, min_length=1)
     workstations: list[WorkstationConfig] = Field(default_factory=list)
     workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
+    orders: OrdersConfig = Field(default_factory=OrdersConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 

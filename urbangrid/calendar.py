@@ -192,16 +192,30 @@ class WorkCalendar:
 
     def add_working_scalar(self, t: float, seconds: float) -> float:
         """:meth:`add_working` for one time, in plain Python (about 1 µs, no NumPy)."""
-        d = math.floor((t - self.day_offset) / DAY)
-        d = min(max(d, 0), self.n_days - 1)
-        tod = t - (self.day_offset + DAY * d)
-        inside = min(max(tod - self.work_start, 0.0), self.day_length)
-        target = self._cum_l[d] + (inside if self._work_l[d] else 0.0) + seconds
+        target = self.working_seconds_scalar(t) + seconds
         k = bisect.bisect_left(self._ends_l, target)
         if k >= self.n_days:
             extra = (target - self._cum_l[-1]) / self.day_length
             return self.day_offset + DAY * self.n_days + extra * DAY
         return self.day_offset + DAY * k + self.work_start + (target - self._cum_l[k])
+
+    def working_seconds_scalar(self, t: float) -> float:
+        """:meth:`working_seconds` for one time, in plain Python."""
+        d = math.floor((t - self.day_offset) / DAY)
+        d = min(max(d, 0), self.n_days - 1)
+        tod = t - (self.day_offset + DAY * d)
+        inside = min(max(tod - self.work_start, 0.0), self.day_length)
+        return self._cum_l[d] + (inside if self._work_l[d] else 0.0)
+
+    def next_working_scalar(self, t: float) -> float:
+        """:meth:`next_working` for one time, in plain Python: ``t`` inside working
+        hours, else the start of the next working hours."""
+        target = self.working_seconds_scalar(t)
+        k = bisect.bisect_right(self._ends_l, target)
+        if k >= self.n_days:
+            extra = (target - self._cum_l[-1]) / self.day_length
+            return self.day_offset + DAY * self.n_days + extra * DAY
+        return max(t, self.day_offset + DAY * k + self.work_start + (target - self._cum_l[k]))
 
     def is_working(self, t: float) -> bool:
         """Whether ``t`` is inside working hours of a working day."""

@@ -1,0 +1,139 @@
+"""Organisations that handle work orders, as SimPy resources with office hours.
+
+An :class:`Office` is a hotline centre, a dispatching office, a sub-district office or a
+department: ``staff`` people (a :class:`simpy.PriorityResource`) who each handle one
+piece of work at a time, on duty round the clock or in working hours of working days,
+taking queued work in the order of its priority (first come, first served, or earliest
+deadline first). A piece of work holds one staff member for its work content counted in
+the office's duty time: work that does not fit before closing goes on the next working
+morning, and work granted while the office is closed starts when it opens. Nothing is
+pre-empted: people finish what they started.
+
+This is the low-volume, logic-heavy side of the model (a few thousand pieces of work a
+day), so it is plain SimPy; the crews' high-volume life cycle is the compiled core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from urbangrid.calendar import WorkCalendar
+
+__all__ = ["Office", "OfficeStats"]
+
+
+@dataclass
+class OfficeStats:
+    """What an office saw, for the per-organisation table (counts and seconds; work that
+    started in the statistics window, from ``t_stats`` to ``t_end``)."""
+
+    arrivals: int = 0          #: pieces of work requested in the window
+    started: int = 0           #: pieces started in the window
+    queue_s: float = 0.0       #: total seconds from request to start (started pieces)
+    busy_s: float = 0.0        #: staff-seconds of work inside the window
+    orders: int = 0            #: orders this office handled to a reply (handling units)
+    on_time: int = 0           #: ... of which replied by their deadline
+    returned: int = 0          #: misrouted orders it sent back (退单)
+    by_stage: dict[str, int] = field(default_factory=dict)
+
+
+class Office:
+    """One organisation's staff and hours.
+
+    Parameters
+    ----------
+    env
+        The model's SimPy environment (its clock).
+    name, kind
+        Identifier and kind (``hotline``, ``dispatch``, ``subdistrict``, ``department``,
+        ``company``).
+    staff
+        People handling this office's work.
+    office_hours
+        True: working hours of working days of ``calendar``; False: round the clock.
+    calendar
+        The run's working-day calendar.
+    t_stats, t_end
+        The statistics window.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, kind: str, staff: int,
+                 office_hours: bool, calendar: WorkCalendar, t_stats: float,
+                 t_end: float) -> None:
+        if staff < 1:
+            raise ValueError(f"office {name!r} needs at least one staff member, got {staff}")
+        self.env = env
+        self.name = name
+        self.kind = kind
+        self.staff = int(staff)
+        self.office_hours = bool(office_hours)
+        self.cal = calendar
+        self.t_stats = t_stats
+        self.t_end = t_end
+        self.people = simpy.PriorityResource(env, capacity=self.staff)
+        self.stats = OfficeStats()
+
+    def end_of(self, start: float, seconds: float) -> float:
+        """When ``seconds`` of work started at ``start`` are done in duty time."""
+        if self.office_hours:
+            return float(self.cal.add_working_scalar(start, seconds))
+        return start + seconds
+
+    def next_on_duty(self, t: float) -> float:
+        """``t`` when on duty, else the next opening."""
+        return self.cal.next_working_scalar(t) if self.office_hours else t
+
+    def work(self, seconds: float, priority: float = 0.0, stage: str = ""):
+        """Process: wait for a staff member (by ``priority``, lower first, then request
+        time) and hold them for ``seconds`` of duty time. ``yield from`` it."""
+        env = self.env
+        t_req = env.now
+        counted = self.t_stats <= t_req < self.t_end
+        if counted:
+            self.stats.arrivals += 1
+            if stage:
+                self.stats.by_stage[stage] = self.stats.by_stage.get(stage, 0) + 1
+        with self.people.request(priority=priority) as req:
+            yield req
+            start = self.next_on_duty(env.now)
+            end = self.end_of(start, seconds)
+            if self.t_stats <= start < self.t_end:
+                self.stats.started += 1
+                self.stats.queue_s += start - t_req
+            # Busy staff-seconds inside the window (duty time only).
+            lo, hi = max(start, self.t_stats), min(end, self.t_end)
+            if hi > lo:
+                self.stats.busy_s += (self._duty_seconds(lo, hi))
+            yield env.timeout(end - env.now)
+
+    def _duty_seconds(self, t0: float, t1: float) -> float:
+        if not self.office_hours:
+            return t1 - t0
+        return self.cal.working_seconds_scalar(t1) - self.cal.working_seconds_scalar(t0)
+
+    def duty_seconds(self, t0: float, t1: float) -> float:
+        """Seconds this office is on duty between ``t0`` and ``t1`` (one person)."""
+        return self._duty_seconds(t0, t1)
+
+    def table_row(self) -> dict[str, float]:
+        """The office's line of the per-organisation table (see :class:`OfficeStats`)."""
+        s = self.stats
+        window = self.t_end - self.t_stats
+        duty = self.staff * self.duty_seconds(self.t_stats, self.t_end)
+        days = window / 86400.0 if window > 0 else np.nan
+        return {
+            "kind": self.kind,
+            "staff": self.staff,
+            "office_hours": self.office_hours,
+            "arrivals_per_day": s.arrivals / days if days else np.nan,
+            "utilisation": s.busy_s / duty if duty > 0 else np.nan,
+            "queue_hours_mean": s.queue_s / s.started / 3600.0 if s.started else np.nan,
+            # Little's law over the window: mean number of pieces waiting for a person.
+            "queue_mean": s.queue_s / window if window > 0 else np.nan,
+            "orders": s.orders,
+            "returned": s.returned,
+            "on_time_rate": s.on_time / s.orders if s.orders else np.nan,
+        }
