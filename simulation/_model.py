@@ -292,11 +292,13 @@ class Model:
         self._handoff = np.zeros(4096, dtype=np.int64)
         self._handoff_t = np.zeros(4096)
         self._fx = self._fixed_inputs(scenario, catalogue, calendar, teams)
+        self._tick = float(self._fx.params.tick)
         self._st = None
         self._room = None
         self._constants: dict[int, np.ndarray] = {}
         self.n_policy_calls = 0
         self.n_simpy_events = 0
+        self._next_day = 0.0  # when the arrivals process next puts cases into the core
         self.round_seconds = 0.0
         self.policy_seconds = 0.0
         self.core_seconds = 0.0
@@ -319,6 +321,7 @@ class Model:
             _substream(self.rng_orders, 0), self.t_stats, self.t_end,
             self._send_field, self._log_order, self._expected_orders())
         self._olog: list[list] = [[], [], []]
+        self._fields: tuple[list, list] = ([], [])
 
     def _expected_orders(self) -> np.ndarray:
         """Expected hotline work orders per ordinary day, per category x sub-district."""
@@ -347,7 +350,7 @@ class Model:
             verify=sc.inspectors.verify_delay_min * 60.0,
             fast_verify=fast.verify_delay_min * 60.0,
             rework=wf.rework_prob,
-            handoff_hold=sc.orders.reply_min * 60.0,
+            handoff_hold=(sc.orders.reply_min + sc.orders.book_min) * 60.0,
             ext_prob=wf.extension_prob,
             ext_mean=wf.extension_mean_hours * 3600.0,
             t_stats=self.t_stats,
@@ -469,10 +472,23 @@ class Model:
         compiled policy's rounds run in the core, the others here. Returns the time the
         core reached: ``until``, or earlier when it handed work orders back (their
         SimPy events are then scheduled, and the caller lets SimPy catch up)."""
+        I, F = self._counters, self._marks
+        # Nothing due in the core before `until` (its next event, tick and requested
+        # round): skip the call. SimPy's events outnumber the core's between two ticks.
+        nxt = self._heap[0].a[0] if I[Count.H_N] > 0 else np.inf
+        if self._tick > 0.0 and F[Mark.NEXT_TICK] < nxt:
+            nxt = F[Mark.NEXT_TICK]
+        if I[Count.REQ_PRIO] != _core.NO_REQUEST and F[Mark.REQ_T] < nxt:
+            nxt = F[Mark.REQ_T]
+        if self._fields[0]:
+            self._flush_fields()
+            nxt = min(nxt, self._heap[0].a[0])
+        if nxt >= until:
+            F[Mark.REACHED] = until
+            return until
         t0 = time.perf_counter()
-        I = self._counters
         # SimPy is at `until`'s predecessor: nothing it holds can reach the core earlier
-        self._marks[Mark.HOLD] = np.inf
+        F[Mark.HOLD] = np.inf
         while True:
             need = int(I[Count.NEED])
             I[Count.NEED] = 0
@@ -518,9 +534,11 @@ class Model:
         last = int(cal.day_index(self.t_stop - 1e-6))
         for day in range(first, last + 1):
             d0 = max(cal.day_start(day), 0.0)
+            self._next_day = d0
             if d0 > self.env.now:
                 yield self.env.timeout(d0 - self.env.now)
             self._generate(day)
+        self._next_day = np.inf
 
     def _generate(self, day: int) -> None:
         # Per-day, per-channel child streams: a what-if that changes one channel's volume
@@ -687,28 +705,39 @@ class Model:
         """Run to the end (horizon plus drain) and finish the outputs (:meth:`finish`);
         ``progress(fraction)`` is called once per simulated day.
 
-        SimPy's environment is the clock: before each of its events the compiled core
-        runs every event and dispatch round due before that time (:meth:`_advance`),
-        then SimPy processes the event. At equal times SimPy's events come first (a
-        day's arrivals are generated before anything at midnight happens). When the
-        core hands a work order back to its process, it runs on only as far as that
-        process cannot reach it (``Params.handoff_hold``), and SimPy catches up first.
+        Two engines share the clock, conservatively synchronised: the compiled core
+        runs ahead as far as nothing SimPy does can reach it (SimPy's next event plus
+        the booking lead, and never past the next day's arrivals), then SimPy processes
+        its events up to where the core stopped. The core hands work orders back with
+        their times (SimPy then has their events before it proceeds) and holds shortly
+        after each (``Params.handoff_hold``: as long as the order's process cannot
+        touch the core). Both sides are deterministic, so a seed gives one run.
         """
         env = self.env
         env.process(self._arrivals())
         if progress is not None:
             env.process(self._progress(progress))
+        lead = self.sc.orders.book_min * 60.0
+        reached = 0.0
         while True:
-            t = min(env.peek(), self.t_stop)
-            reached = self._advance(t)
-            if reached < t:
-                # the core held for work orders it handed back: SimPy now has their
-                # events, at times before `reached`
-                continue
-            if t >= self.t_stop:
+            t_next = env.peek()
+            # The core may run as far as nothing SimPy will do can reach it: SimPy puts
+            # work into the core only when a day's arrivals are generated and when a
+            # unit books a crew, at least `lead` after the booking starts (at a SimPy
+            # event, so not before t_next). A handoff holds the core (_core._handoff).
+            bound = min(t_next + lead, self._next_day, self.t_stop)
+            if bound > reached:
+                reached = self._advance(bound)
+            if t_next < reached:
+                # SimPy catches up with the core
+                while env.peek() < reached:
+                    env.step()
+                    self.n_simpy_events += 1
+            elif t_next < self.t_stop:
+                env.step()  # the event the core waits for (a day's arrivals)
+                self.n_simpy_events += 1
+            elif reached >= self.t_stop:
                 break
-            env.step()
-            self.n_simpy_events += 1
         self.finish()
 
     def _progress(self, report):
@@ -736,11 +765,20 @@ class Model:
         self._flush_order_log()
 
     # ------------------------------------------------------------------ work orders
-    def _send_field(self, case: int) -> None:
-        """A work order's unit sends a crew now: the case enters the core's pool."""
-        self._ensure_space(extra_events=1)
-        _core.push_many(self._state(), np.array([self.env.now]), Due.FIELD,
-                        np.array([case], dtype=np.int64))
+    def _send_field(self, case: int, t: float) -> None:
+        """A work order's unit has booked a crew: the case enters the core's pool at
+        ``t`` (the booking's end, never before the core's clock: see :meth:`run`). Kept
+        here and handed to the core in one call when it next runs."""
+        self._fields[0].append(t)
+        self._fields[1].append(case)
+
+    def _flush_fields(self) -> None:
+        t, c = self._fields
+        if t:
+            self._ensure_space(extra_events=len(t))
+            _core.push_many(self._state(), np.array(t), Due.FIELD,
+                            np.array(c, dtype=np.int64))
+            self._fields = ([], [])
 
     def _log_order(self, t: float, case: int, event: int) -> None:
         """A row of the event log from a work-order process (flushed to the side log

@@ -1,7 +1,7 @@
 """Organisations that handle work orders, as SimPy resources with office hours.
 
 An :class:`Office` is a hotline centre, a dispatching office, a sub-district office or a
-department: ``staff`` people (a :class:`simpy.PriorityResource`) who each handle one
+department: ``staff`` people (a priority resource of SimPy events) who each handle one
 piece of work at a time, on duty round the clock or in working hours of working days,
 taking queued work in the order of its priority (first come, first served, or earliest
 deadline first). A piece of work holds one staff member for its work content counted in
@@ -15,6 +15,8 @@ day), so it is plain SimPy; the crews' high-volume life cycle is the compiled co
 
 from __future__ import annotations
 
+import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,41 +75,81 @@ class Office:
         self.cal = calendar
         self.t_stats = t_stats
         self.t_end = t_end
-        self.people = simpy.PriorityResource(env, capacity=self.staff)
+        # The people as a counting resource with a priority queue of SimPy events: work
+        # that finds someone free starts at once (one SimPy event: its timeout), queued
+        # work is woken by the person who frees up (``(priority, request time, seq)``
+        # order, as simpy.PriorityResource), so nothing is pre-empted.
+        self._open = self._close = -math.inf  # the cached working period
+        self.busy = 0
+        self._queue: list[tuple[float, float, int, simpy.Event]] = []
+        self._seq = 0
         self.stats = OfficeStats()
 
     def end_of(self, start: float, seconds: float) -> float:
-        """When ``seconds`` of work started at ``start`` are done in duty time."""
-        if self.office_hours:
-            return float(self.cal.add_working_scalar(start, seconds))
-        return start + seconds
+        """When ``seconds`` of work started at ``start`` (on duty) are done in duty
+        time."""
+        if not self.office_hours:
+            return start + seconds
+        if self._open <= start and start + seconds <= self._close:
+            return start + seconds  # within today's hours (the usual case)
+        return self.cal.add_working_scalar(start, seconds)
 
     def next_on_duty(self, t: float) -> float:
         """``t`` when on duty, else the next opening."""
-        return self.cal.next_working_scalar(t) if self.office_hours else t
+        if not self.office_hours:
+            return t
+        if self._open <= t < self._close:
+            return t
+        start = self.cal.next_working_scalar(t)
+        # cache the working period that contains `start` (a working day's hours)
+        cal = self.cal
+        midnight = cal.day_offset + 86400.0 * math.floor((start - cal.day_offset) / 86400.0)
+        self._open = midnight + cal.work_start
+        self._close = midnight + cal.work_end
+        return start
 
-    def work(self, seconds: float, priority: float = 0.0, stage: str = ""):
+    def work(self, seconds: float, priority: float = 0.0, stage: str = "",
+             on_start=None):
         """Process: wait for a staff member (by ``priority``, lower first, then request
-        time) and hold them for ``seconds`` of duty time. ``yield from`` it."""
+        time) and hold them for ``seconds`` of duty time. ``yield from`` it.
+        ``on_start(end)``, if given, is called when the work starts, with its end."""
         env = self.env
         t_req = env.now
         counted = self.t_stats <= t_req < self.t_end
+        st = self.stats
         if counted:
-            self.stats.arrivals += 1
+            st.arrivals += 1
             if stage:
-                self.stats.by_stage[stage] = self.stats.by_stage.get(stage, 0) + 1
-        with self.people.request(priority=priority) as req:
-            yield req
-            start = self.next_on_duty(env.now)
-            end = self.end_of(start, seconds)
-            if self.t_stats <= start < self.t_end:
-                self.stats.started += 1
-                self.stats.queue_s += start - t_req
-            # Busy staff-seconds inside the window (duty time only).
-            lo, hi = max(start, self.t_stats), min(end, self.t_end)
+                st.by_stage[stage] = st.by_stage.get(stage, 0) + 1
+        if self.busy < self.staff and not self._queue:
+            self.busy += 1
+        else:
+            granted = env.event()
+            self._seq += 1
+            heapq.heappush(self._queue, (priority, t_req, self._seq, granted))
+            yield granted
+        start = self.next_on_duty(env.now)
+        end = self.end_of(start, seconds)
+        if self.t_stats <= start < self.t_end:
+            st.started += 1
+            st.queue_s += start - t_req
+        if self.t_stats <= start and end <= self.t_end:
+            st.busy_s += seconds  # the work is `seconds` of duty time
+        else:
+            lo = start if start > self.t_stats else self.t_stats
+            hi = end if end < self.t_end else self.t_end
             if hi > lo:
-                self.stats.busy_s += (self._duty_seconds(lo, hi))
+                st.busy_s += self._duty_seconds(lo, hi)
+        if on_start is not None:
+            on_start(end)
+        try:
             yield env.timeout(end - env.now)
+        finally:
+            # the person takes the next piece of work, or is free
+            if self._queue:
+                heapq.heappop(self._queue)[3].succeed()
+            else:
+                self.busy -= 1
 
     def _duty_seconds(self, t0: float, t1: float) -> float:
         if not self.office_hours:

@@ -15,8 +15,9 @@ it through the offices of :mod:`.offices` (DOMAIN §9):
 4. **the handling unit** (a sub-district office, a department or a public-service
    company) signs, calls the caller when it must (again the next working day when the
    call fails), handles the order (staff time by order type), sends a crew when the
-   attempt needs one (the case then goes through the crews' dispatch pool in the
-   compiled core, which hands it back when the crew part ends), and replies. Under
+   attempt needs one (it books the crew; the case then goes through the crews'
+   dispatch pool in the compiled core, which hands it back when the crew part ends),
+   and replies. Under
    ``supervision = "ranking"`` a unit takes its orders first come, first served and
    starts an attempt only when ``start_margin`` of its limit is left; under ``"live"``
    it takes the earliest deadline first and starts at once;
@@ -91,7 +92,8 @@ class WorkOrders:
     t_stats, t_end
         The statistics window.
     send_field
-        ``send_field(case)``: hand the case to the crews at the current time.
+        ``send_field(case, time)``: hand the case to the crews at ``time`` (not before
+        the current time plus ``orders.book_min``).
     log
         ``log(time, case, event)``: a row of the event log.
     expected
@@ -102,7 +104,7 @@ class WorkOrders:
     def __init__(self, env: simpy.Environment, scenario: Scenario, catalogue: Catalogue,
                  departments: Departments, calendar: WorkCalendar, sub_of_cell: np.ndarray,
                  n_subdistricts: int, sub_codes, cases, rng_loop: np.random.Generator,
-                 t_stats: float, t_end: float, send_field: Callable[[int], None],
+                 t_stats: float, t_end: float, send_field: Callable[[int, float], None],
                  log: Callable[[float, int, int], None], expected: np.ndarray) -> None:
         oc = scenario.orders
         self.cfg = oc
@@ -310,7 +312,10 @@ class WorkOrders:
                 self._field_done[c] = done
                 if attempt > 0:
                     cs.n_attempt[c] += 1
-                self.send_field(c)
+                # the unit books a crew (fixed staff time); the case reaches the crews'
+                # pool when that is done, which the model knows as soon as it starts
+                yield from unit.work(cfg.book_min * 60.0, prio, "book",
+                                     on_start=lambda end, c=c: self.send_field(c, end))
                 yield done
                 resolved = bool(cs.resolved[c] == 1)
                 self.log(env.now, c, Event.FIELD_DONE)

@@ -533,6 +533,10 @@ class OrdersConfig(_Model):
     reach_prob: Fraction = Field(0.7, description="a call reaches the caller (else again "
                                  "the next working day), assumption")
     contact_min: float = Field(10.0, ge=0.0, le=1000.0, description="per call, assumption")
+    book_min: float = Field(
+        10.0, gt=0.0, le=1000.0,
+        description="unit books a crew for an attempt that needs one (fixed: the model "
+        "synchronises its two engines this far ahead), assumption")
     reply_min: float = Field(
         20.0, gt=0.0, le=1000.0,
         description="unit writes the reply (fixed: no reply is quicker), assumption")
