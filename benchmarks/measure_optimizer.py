@@ -145,7 +145,7 @@ def measure(quick: bool = False) -> dict:
     w = p.weights
 
     def kernel_only():
-        from . import _kernels
+        from urbangrid.optimizer import _kernels
         _kernels.score_stream(
             row, table, start, base, end, p.team_skills, p.task_skill,
             p.task_work - (p.task_deadline - p.now), w.lateness * p.task_priority,
