@@ -38,6 +38,7 @@ from urbangrid.errors import InputError
 
 from . import _kernels, _policy_kernels, scoring
 from ._common import _NO_CELL_TRAVEL, _assignment, finish, pair_cost
+from ._methods import METHODS
 from .assignment import (
     _INT_BUDGET,
     DEFAULT_SCALE,
@@ -51,7 +52,6 @@ from .problem import Assignment, DeferReason, DispatchProblem
 
 __all__ = ["METHODS", "solve"]
 
-METHODS = ("mcf", "mcf_dense", "greedy", "cpsat")
 CPSAT_DEFAULT_LIMIT = 10.0
 # assign()'s default max_rounds, which solve() leaves as it is
 _MAX_ROUNDS = 25
