@@ -180,60 +180,6 @@ def score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_lo
                f32(w_travel), f32(w_reassign), out)
 
 
-@njit(cache=True)
-def group_by_cell(task_cell, n_cells):
-    """Counting sort of tasks by cell: tasks of cell ``c`` are
-    ``order[start[c]:start[c + 1]]`` (in index order)."""
-    start = np.zeros(n_cells + 1, np.int64)
-    for i in range(task_cell.shape[0]):
-        start[task_cell[i] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(task_cell.shape[0], np.int64)
-    for i in range(task_cell.shape[0]):
-        c = task_cell[i]
-        order[fill[c]] = i
-        fill[c] += 1
-    return start, order
-
-
-@njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
-                task_slack, task_wlate, task_current, w_travel, w_reassign, out):
-    a = start[c]
-    b = start[c + 1]
-    if a == b:
-        return
-    # this cell's column of travel, once, contiguous; then every task of the cell
-    # streams over it
-    for j in range(travel.shape[0]):
-        col[j] = travel[j, c]
-    for q in range(a, b):
-        i = order[q]
-        _score_row(col, team_start, team_base, reach[cls[i]], task_slack[i], task_wlate[i],
-                   task_current[i], w_travel, w_reassign, out[i])
-
-
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _cells_par(travel, start, order, team_start, team_base, cls, reach, task_slack,
-               task_wlate, task_current, w_travel, w_reassign, out):
-    n_cells = start.shape[0] - 1
-    for c in prange(n_cells):
-        col = np.empty(travel.shape[0], np.float32)
-        _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
-                    task_slack, task_wlate, task_current, w_travel, w_reassign, out)
-
-
-@njit(cache=True, fastmath=_FASTMATH)
-def _cells_seq(travel, start, order, team_start, team_base, cls, reach, task_slack,
-               task_wlate, task_current, w_travel, w_reassign, out):
-    col = np.empty(travel.shape[0], np.float32)
-    for c in range(start.shape[0] - 1):
-        _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
-                    task_slack, task_wlate, task_current, w_travel, w_reassign, out)
-
-
 def _conservative_reach(team_start, team_end):
     # arrival <= end  <=>  travel <= end - start: one compare per element. Rounded down
     # to float32 so that a pair feasible here is feasible in float64 arithmetic too.
@@ -242,25 +188,6 @@ def _conservative_reach(team_start, team_end):
     up = reach.astype(np.float64) > reach64
     reach[up] = np.nextafter(reach[up], np.float32(-np.inf))
     return reach
-
-
-def score_by_cell(travel, task_cell, team_start, team_base, team_end, team_skills,
-                  task_skill, task_slack, task_wlate, task_current, w_travel, w_reassign, out):
-    """Fill ``out[i, j]`` with the score of task ``i`` x team ``j`` (inf if infeasible).
-
-    Arguments as in :func:`score_stream`, but from the team x cell matrix ``travel``
-    itself: tasks are grouped by cell (counting sort), each cell's column is gathered
-    once into a per-thread buffer and every task of the cell streams over it. This fuses
-    the per-batch table into the kernel (no separate transpose pass).
-    """
-    f32 = np.float32
-    start, order = group_by_cell(task_cell, travel.shape[1])
-    cls, reach = skill_reach(task_skill, team_skills, _conservative_reach(team_start, team_end))
-    f = _cells_par if out.size >= PARALLEL_MIN_ELEMENTS else _cells_seq
-    f(travel, start, order, team_start.astype(f32), team_base.astype(f32), cls, reach,
-      task_slack.astype(f32), task_wlate.astype(f32), task_current, f32(w_travel),
-      f32(w_reassign), out)
-    return out
 
 
 @njit(cache=True)
@@ -356,20 +283,6 @@ def _merge_second(out_row, second, k):
 
 
 @njit(cache=True, parallel=True)
-def _topk_par(cost, k, offset, out):
-    for i in prange(cost.shape[0]):
-        _topk_row(cost[i], k, offset, out[i], np.empty(k), np.empty(k, np.int32))
-
-
-@njit(cache=True)
-def _topk_seq(cost, k, offset, out):
-    best_v = np.empty(k)
-    best_j = np.empty(k, np.int32)
-    for i in range(cost.shape[0]):
-        _topk_row(cost[i], k, offset, out[i], best_v, best_j)
-
-
-@njit(cache=True, parallel=True)
 def _cand_par(cost, k, offset, out):
     zero = np.zeros(offset.shape[0])
     for i in prange(cost.shape[0]):
@@ -385,14 +298,6 @@ def _cand_seq(cost, k, offset, out):
     second = np.empty(k, np.int32)
     for i in range(cost.shape[0]):
         _cand_row(cost[i], k, offset, zero, out[i], best_v, best_j, second)
-
-
-def topk_rows(cost, k, offset, out):
-    """``out[i]``: indices of the ``k`` smallest finite values of ``cost[i, j] -
-    offset[j]``, ascending (ties by index), padded with -1."""
-    f = _topk_par if cost.size >= PARALLEL_MIN_ELEMENTS else _topk_seq
-    f(cost, int(k), np.asarray(offset, np.float64), out)
-    return out
 
 
 def candidate_rows(cost, k, offset, out):
@@ -448,11 +353,6 @@ def scan_costs(cost) -> tuple[float, bool]:
     f = _scan_par if cost.size >= PARALLEL_MIN_ELEMENTS else _scan_seq
     best, bad = f(cost)
     return float(best), bool(bad)
-
-
-def absmax_finite(cost) -> float:
-    """Largest ``|cost|`` over the finite entries (0 if none)."""
-    return scan_costs(cost)[0]
 
 
 @njit(cache=True)
