@@ -2,10 +2,11 @@
 
 Entry points: :class:`DispatchProblem` (a validated snapshot of tasks and teams),
 :func:`solve` (one problem to one :class:`Assignment`), :func:`assign` (the
-geography-free core on a cost matrix), :func:`route` / :class:`Router` (sequencing each
-team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in and out of
-``urbangrid dispatch`` and the service's ``POST /dispatch``), and the policy registry
-used by the simulation (:func:`get_policy`, :func:`register_policy`,
+geography-free core on a cost matrix), :class:`FlowParams` (the min-cost flow's knobs,
+shared by both and by the policies' compiled form), :func:`route` / :class:`Router`
+(sequencing each team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in
+and out of ``urbangrid dispatch`` and the service's ``POST /dispatch``), and the policy
+registry used by the simulation (:func:`get_policy`, :func:`register_policy`,
 :func:`check_policy`; :mod:`urbangrid.optimizer.compiled` holds the built-in policies'
 compiled form, for callers whose own loop is compiled).
 ``python -m benchmarks.measure_optimizer`` measures the performance targets.
@@ -18,7 +19,8 @@ without loading Numba or OR-Tools.
 from urbangrid._lazy import attach
 
 _WHERE = {
-    "AssignmentResult": "assignment", "assign": "assignment", "greedy_assign": "assignment",
+    "AssignmentResult": "assignment", "FlowParams": "assignment", "assign": "assignment",
+    "greedy_assign": "assignment",
     "PolicyContractError": "check", "check_assignment": "check", "check_policy": "check",
     "Policy": "policies", "available_policies": "policies", "get_policy": "policies",
     "register_policy": "policies",

@@ -75,7 +75,7 @@ def score(p: DispatchProblem, out: np.ndarray | None = None) -> np.ndarray:
 
 # Batches up to this many pairs are scored by one compiled call (_kernels.score_small):
 # on the simulation's batches (a median of 3 x 100) the NumPy preparation of the
-# streaming path costs more than the scores (measured ~35 vs ~10 us per call).
+# streaming path costs several times the scores.
 SMALL_BATCH = 200_000
 
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
-from urbangrid.optimizer import _kernels, assign, greedy_assign, scoring
+from urbangrid.optimizer import FlowParams, _kernels, assign, greedy_assign, scoring
 from urbangrid.optimizer._random import random_problem
 
 from urbangrid.errors import InputError
@@ -59,8 +59,8 @@ def test_candidate_pricing_is_exactly_optimal(seed, balance, incremental_max, fl
     rng = np.random.default_rng(seed)
     costs, capacity, defer = random_costs(rng, 60, 25)
     # few candidates force pricing rounds, repaired in place or re-solved
-    res = assign(costs, capacity, defer, balance=balance, candidates=2,
-                 incremental_max=incremental_max, flow_solver=flow_solver)
+    res = assign(costs, capacity, defer, balance=balance, flow_solver=flow_solver,
+                 params=FlowParams(candidates=2, incremental_max=incremental_max))
     # small batches go to the compiled shortest paths unless OR-Tools is asked for
     assert res.stats["flow_solver"] == ("ortools" if flow_solver == "ortools" else "ssp")
     if incremental_max == 0:
@@ -81,7 +81,7 @@ def test_candidate_pricing_is_exactly_optimal(seed, balance, incremental_max, fl
 def test_pricing_recovers_what_plain_nearest_k_pruning_drops():
     # 6 tasks all prefer team 0 (capacity 1); k=1 candidates would leave 5 deferred
     costs = np.array([[1.0, 50.0, 60.0]] * 6, np.float32)
-    res = assign(costs, [1, 3, 2], np.full(6, 1000.0), candidates=1)
+    res = assign(costs, [1, 3, 2], np.full(6, 1000.0), params=FlowParams(candidates=1))
     assert (res.team >= 0).all()
     assert res.stats["pricing_rounds"] >= 1
     assert res.objective == pytest.approx(1 + 3 * 50 + 2 * 60)
@@ -122,7 +122,8 @@ def test_pinned_random_against_reference(seed):
     rng = np.random.default_rng(100 + seed)
     costs, capacity, defer = random_costs(rng, 40, 12)
     pinned = np.where(rng.random(40) < 0.2, rng.integers(0, 12, 40), -1)
-    res = assign(costs, capacity, defer, pinned=pinned, balance=10.0, candidates=3)
+    res = assign(costs, capacity, defer, pinned=pinned, balance=10.0,
+                 params=FlowParams(candidates=3))
     check_feasible(res, costs, capacity, pinned)
     assert res.objective == pytest.approx(
         optimum_by_lsa(costs, capacity, defer, 10.0, pinned), abs=0.4)
@@ -172,6 +173,7 @@ def test_time_limit_before_any_flow_falls_back_to_greedy():
         ({"pinned": [5]}, "pinned team indices"),
         ({"balance": -1.0}, "balance"),
         ({"flow_solver": "simplex"}, "flow_solver"),
+        ({"params": {"candidates": 2}}, "FlowParams"),
     ],
 )
 def test_bad_input(kwargs, match):
@@ -346,7 +348,7 @@ def test_huge_capacities_with_balance_stay_small_and_exact():
     rng = np.random.default_rng(4)
     costs, _, defer = random_costs(rng, 40, 6)
     cap = np.full(6, 10**6)
-    res = assign(costs, cap, defer, balance=200.0, candidates=2)
+    res = assign(costs, cap, defer, balance=200.0, params=FlowParams(candidates=2))
     # a slot dearer than (largest defer - smallest cost) is never useful: at most
     # ceil((1500 + 1000) / 200) + 1 = 14 slots per team instead of 40
     assert res.stats["arcs_slots"] <= 6 * 14
@@ -395,14 +397,11 @@ def test_ssp_flow_is_optimal_with_certifying_potentials(seed):
         assert _kernels.ssp_flow(sink + 1, n, sink, tail, head, cost, cap, 0)[2] == 2
 
 
-def test_congested_batch_falls_back_to_ortools_and_stays_exact(monkeypatch):
-    from urbangrid.optimizer import assignment
-
+def test_congested_batch_falls_back_to_ortools_and_stays_exact():
     rng = np.random.default_rng(5)
     costs, capacity, defer = random_costs(rng, 80, 20, cap=(1, 2))
     want = assign(costs, capacity, defer, balance=20.0, flow_solver="ortools")
-    monkeypatch.setattr(assignment, "SSP_BUDGET_PER_ARC", 0)
-    got = assign(costs, capacity, defer, balance=20.0)
+    got = assign(costs, capacity, defer, balance=20.0, params=FlowParams(budget_per_arc=0))
     assert got.stats["ssp_over_budget"] and got.stats["flow_solver"] == "ortools"
     assert got.status == "optimal"
     assert got.objective == pytest.approx(want.objective, abs=80 / 100)
