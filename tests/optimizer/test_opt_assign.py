@@ -405,3 +405,39 @@ def test_congested_batch_falls_back_to_ortools_and_stays_exact():
     assert got.stats["ssp_over_budget"] and got.stats["flow_solver"] == "ortools"
     assert got.status == "optimal"
     assert got.objective == pytest.approx(want.objective, abs=80 / 100)
+
+
+# ---------------------------------------------------------------- the flow's knobs
+def test_flow_params_defaults_and_replace():
+    p = FlowParams()
+    assert (p.candidates, p.price_add, p.price_margin, p.scale, p.max_rounds,
+            p.incremental_max) == (8, 0, 0.0, 100.0, 25, -1)
+    q = p.replace(candidates=np.int64(3), scale=50)
+    assert q.candidates == 3 and type(q.candidates) is int and type(q.scale) is float
+    assert p.candidates == 8  # immutable: replace makes a copy
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("candidates", -1), ("candidates", 2.5), ("candidates", True), ("price_add", -1),
+    ("max_rounds", -1), ("incremental_max", -2), ("budget_per_arc", -1),
+    ("max_tasks", -1), ("max_elements", "many"), ("price_margin", -1.0),
+    ("price_margin", np.nan), ("scale", 0.0), ("scale", np.inf), ("int_budget", -1.0),
+])
+def test_flow_params_name_the_bad_knob(field, value):
+    with pytest.raises(InputError, match=f"FlowParams.{field}"):
+        FlowParams(**{field: value})
+    with pytest.raises(InputError, match=f"FlowParams.{field}"):
+        FlowParams().replace(**{field: value})
+
+
+def test_cost_scale_is_lowered_only_to_keep_int64_safe():
+    # one implementation (_kernels.scale_for) serves the compiled paths and the loop
+    capacity = np.array([3, 1], np.int64)
+    defer = np.array([10.0, 20.0])
+    assert _kernels.scale_for(100.0, 2, capacity, defer, 5.0, 100.0, 2.0**61) == 100.0
+    big = _kernels.scale_for(1e16, 2, capacity, defer, 5.0, 100.0, 2.0**61)
+    # nodes = 2 tasks + 2 teams + sink; |cost| * scale * (nodes + 1) * (tasks + 1)
+    assert big == pytest.approx(2.0**61 / (6 * 3 * 1e16))
+    # with pinned tasks the bound counts all n tasks, the network only the free ones
+    assert _kernels.scale_for(1e16, 5, capacity, defer, 5.0, 100.0, 2.0**61) == (
+        pytest.approx(2.0**61 / (6 * 6 * 1e16)))
