@@ -107,6 +107,10 @@ def get_policy(name: str, **params) -> Policy:
         raise InputError(f"bad parameters for dispatch policy {name!r}: {exc}") from None
 
 
+# the sequential policies run no flow: any knobs do
+_NO_FLOW = FlowParams()
+
+
 def _sequential(p: DispatchProblem, method: str) -> Assignment:
     """The one-task-at-a-time policies (``nearest``, ``legacy``), compiled.
 
@@ -125,10 +129,6 @@ def _sequential(p: DispatchProblem, method: str) -> Assignment:
                        p.weights.balance * float(pairs), int(assigned), int(deferred),
                        method=method, status="feasible", t0=t0, stats=None, order=None,
                        lower_bound=float("nan"), crew_teams=None)
-
-
-# the sequential policies run no flow: any knobs do
-_NO_FLOW = FlowParams()
 
 
 @register_policy("nearest")
