@@ -32,6 +32,7 @@ from ._kernels import (
     FlowParams,
     FlowResult,
     _candidates_ssp,
+    flow_knobs,
     scale_for,
     scan_finite,
     score_small,
@@ -504,8 +505,10 @@ def mcf_small(b, flow, record, out):
     scale = scale_for(cmax, n, capacity, defer, b.w_balance, flow.scale, flow.int_budget)
     if bad:
         return Outcome(BAD_COSTS, _no_flow(BAD_COSTS, scale), 0, 0, 0)
+    k, r, margin, repair_max = flow_knobs(flow, n, scale)
     got = _candidates_ssp(costs, fstart, fcols, capacity, defer, b.w_balance, cmax, offset,
-                          scale, flow, out.team)
+                          scale, k, r, margin, repair_max, flow.max_rounds,
+                          flow.budget_per_arc, out.team)
     if got.status != OPTIMAL or not record:  # without a record the caller reads `team`
         return Outcome(got.status, got, 0, 0, 0)
     start = team_start(b.team_free_at, b.team_shift_start, b.now)
