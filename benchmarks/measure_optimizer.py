@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 from urbangrid.optimizer import scoring
 from urbangrid.optimizer._random import random_problem
-from urbangrid.optimizer.assignment import assign
+from urbangrid.optimizer.assignment import FlowParams, assign
 from urbangrid.optimizer.policies import get_policy
 from urbangrid.optimizer.solver import solve
 
@@ -64,7 +64,8 @@ def measure(quick: bool = False) -> dict:
     # warm up every compiled path (serial and parallel kernels, in-place repair)
     solve(random_problem(0, 30, 20, n_cells=50))
     w = random_problem(1, 2500, 500, n_cells=500, capacity=(2, 6))
-    assign(scoring.score(w), w.team_capacity, w.defer_cost(), balance=60.0, candidates=2)
+    assign(scoring.score(w), w.team_capacity, w.defer_cost(), balance=60.0,
+           params=FlowParams(candidates=2))
 
     # --- 200 x 300, capacities 1-3
     rows = []
@@ -146,7 +147,7 @@ def measure(quick: bool = False) -> dict:
     w = p.weights
 
     def kernel_only():
-        from . import _kernels
+        from urbangrid.optimizer import _kernels
         _kernels.score_stream(
             row, table, start, base, end, p.team_skills, p.task_skill,
             p.task_work - (p.task_deadline - p.now), w.lateness * p.task_priority,

@@ -2,46 +2,33 @@
 
 Entry points: :class:`DispatchProblem` (a validated snapshot of tasks and teams),
 :func:`solve` (one problem to one :class:`Assignment`), :func:`assign` (the
-geography-free core on a cost matrix), :func:`route` / :class:`Router` (sequencing each
-team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in and out of
-``urbangrid dispatch`` and the service's ``POST /dispatch``), and the policy registry
-used by the simulation (:func:`get_policy`, :func:`register_policy`,
+geography-free core on a cost matrix), :class:`FlowParams` (the min-cost flow's knobs,
+shared by both and by the policies' compiled form), :func:`route` / :class:`Router`
+(sequencing each team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in
+and out of ``urbangrid dispatch`` and the service's ``POST /dispatch``), and the policy
+registry used by the simulation (:func:`get_policy`, :func:`register_policy`,
 :func:`check_policy`; :mod:`urbangrid.optimizer.compiled` holds the built-in policies'
-compiled form, for callers whose own loop is compiled). ``python -m benchmarks.measure_optimizer``
-measures the performance targets.
+compiled form, for callers whose own loop is compiled).
+``python -m benchmarks.measure_optimizer`` measures the performance targets.
 This package never imports ``urbangrid.simulation`` or SimPy.
+
+The names load on first use, so that the command line registers ``urbangrid dispatch``
+without loading Numba or OR-Tools.
 """
 
-from .assignment import AssignmentResult, assign, greedy_assign
-from .check import PolicyContractError, check_assignment, check_policy
-from .policies import Policy, available_policies, get_policy, register_policy
-from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
-from .routing import RoutePlan, Router, route
-from .scoring import score
-from .solver import solve
-from .tables import build_problem, read_table, result_rows
+from urbangrid._lazy import attach
 
-__all__ = [
-    "Assignment",
-    "AssignmentResult",
-    "DeferReason",
-    "DispatchProblem",
-    "Policy",
-    "PolicyContractError",
-    "RoutePlan",
-    "Router",
-    "ScoreWeights",
-    "assign",
-    "available_policies",
-    "build_problem",
-    "check_assignment",
-    "check_policy",
-    "get_policy",
-    "greedy_assign",
-    "read_table",
-    "register_policy",
-    "result_rows",
-    "route",
-    "score",
-    "solve",
-]
+_WHERE = {
+    "AssignmentResult": "assignment", "FlowParams": "assignment", "assign": "assignment",
+    "greedy_assign": "assignment",
+    "PolicyContractError": "check", "check_assignment": "check", "check_policy": "check",
+    "Policy": "policies", "available_policies": "policies", "get_policy": "policies",
+    "register_policy": "policies",
+    "Assignment": "problem", "DeferReason": "problem", "DispatchProblem": "problem",
+    "ScoreWeights": "problem",
+    "RoutePlan": "routing", "Router": "routing", "route": "routing",
+    "score": "scoring", "solve": "solver",
+    "build_problem": "tables", "read_table": "tables", "result_rows": "tables",
+}
+
+__getattr__, __dir__, __all__ = attach(__name__, _WHERE)

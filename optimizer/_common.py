@@ -1,7 +1,9 @@
-"""Shared NumPy helpers: feasibility, pair costs, deferral reasons and the final record.
+"""Shared helpers: feasibility, pair costs, deferral reasons, the final record, and the
+one compiled round of the built-in policies.
 
-Every policy and solver ends with :func:`finish`, so costs, ETAs, reasons and the
-objective of any two assignments are computed the same way and can be compared.
+Every policy and solver ends with :func:`finish` (or the same kernel inside
+:func:`compiled_round`), so costs, ETAs, reasons and the objective of any two
+assignments are computed the same way and can be compared.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import time
 import numpy as np
 
 from . import _policy_kernels
+from ._kernels import FlowParams
+from ._policy_kernels import Batch, Record
 from .problem import Assignment, DeferReason, DispatchProblem
 
 
@@ -146,9 +150,9 @@ def finish(
     :func:`priority_order` if the caller has it already.
 
     One compiled pass (:func:`_policy_kernels.finish_core`) computes what
-    :func:`finish_numpy` computes with a few dozen small array operations: on the
-    simulation's small batches those cost ~0.15 ms per call in overhead alone. The two
-    give bitwise equal records (tested); multi-crew assignments take the NumPy path.
+    :func:`finish_numpy` computes with a few dozen small array operations, whose
+    per-call overhead alone exceeds a small batch's work. The two give bitwise equal
+    records (tested); multi-crew assignments take the NumPy path.
     """
     if crew_teams is not None:
         return finish_numpy(p, team, method=method, status=status, t0=t0, stats=stats,
@@ -161,22 +165,45 @@ def finish(
         seq = priority_order(p) if priority is None else priority
     else:  # by position, ties by task index, as sequence_eta's lexsort
         seq = np.argsort(np.asarray(order, np.int64), kind="stable")
-    cost = np.empty(n, np.float64)
-    out_reason = np.empty(n, np.int8)
-    eta = np.empty(n, np.float64)
-    pos = np.empty(n, np.int32)
+    out = Record(team, np.empty(n, np.float64), np.empty(n, np.int8), np.empty(n, np.float64),
+                 np.empty(n, np.int32))
+    n_assigned, n_deferred, pairs = _policy_kernels.finish_core(given, seq, p.team_start(),
+                                                                batch_of(p), out)
+    return _assignment(team, out.reason, out.cost, out.eta, out.pos,
+                       p.weights.balance * float(pairs), int(n_assigned), int(n_deferred),
+                       method=method, status=status, t0=t0, stats=stats, order=order,
+                       lower_bound=lower_bound, crew_teams=None)
+
+
+def batch_of(p: DispatchProblem) -> Batch:
+    """The problem's arrays and weights as the kernels read them."""
+    return Batch(*_batch_fields(p))
+
+
+def _batch_fields(p: DispatchProblem) -> tuple:
+    # Batch's fields in its order (a plain tuple: compiled_round passes them flattened)
     w = p.weights
     ct = p.cell_travel
-    n_assigned, n_deferred, pairs = _policy_kernels.finish_core(
-        team, p.task_pinned, given, seq, p.now, p.team_start(), p.team_shift_end,
-        p.team_capacity, p.team_load, p.team_skills, p.task_skill, p.task_cell, p.task_work,
-        p.task_deadline, p.task_priority, p.task_current, p.travel,
-        _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait, w.lateness,
-        w.balance, w.reassignment, w.defer, cost, out_reason, eta, pos)
-    return _assignment(team, out_reason, cost, eta, pos, w.balance * float(pairs),
-                       int(n_assigned), int(n_deferred), method=method, status=status,
-                       t0=t0, stats=stats, order=order, lower_bound=lower_bound,
-                       crew_teams=None)
+    return (p.now, p.task_cell, p.task_skill, p.task_work, p.task_area, p.task_deadline,
+            p.task_priority, p.task_current, p.task_pinned, p.travel, p.team_skills,
+            p.team_area, p.team_free_at, p.team_shift_start, p.team_shift_end,
+            p.team_capacity, p.team_load, _NO_CELL_TRAVEL if ct is None else ct,
+            ct is not None, w.travel, w.wait, w.lateness, w.balance, w.reassignment,
+            w.defer)
+
+
+def compiled_round(p: DispatchProblem, kind: int, params: FlowParams
+                   ) -> tuple[int, tuple[int, int, int], tuple, Record]:
+    """A built-in policy's round in one compiled call (:func:`_policy_kernels.dispatch`),
+    with its record: ``(status, (assigned, deferred, slot_pairs), flow, out)``, ``flow``
+    the fields of the ``mcf`` flow's :class:`~._kernels.FlowResult` (read them with
+    ``FlowResult._make``), ``out`` the :class:`~._policy_kernels.Record`, filled when
+    ``status`` is 0."""
+    n = p.task_id.shape[0]
+    out = Record(np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.int8),
+                 np.empty(n, np.float64), np.empty(n, np.int32))
+    got = _policy_kernels.dispatch_flat(kind, *_batch_fields(p), *params, *out)
+    return got[0], got[1:4], got[4:], out
 
 
 def _assignment(team, reason, cost, eta, pos, surcharge, n_assigned, n_deferred, *, method,

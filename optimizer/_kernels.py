@@ -1,22 +1,167 @@
-"""Numba kernels: scoring, candidate selection, pricing, potentials, greedy.
+"""Numba kernels: scoring, candidate selection, pricing, potentials, the candidate flow,
+greedy; and the records they read and return (:class:`FlowParams`, :class:`FlowResult`).
 
-Arrays and scalars only (no ``numba.typed`` containers) so that every kernel also runs
-as plain Python under ``NUMBA_DISABLE_JIT=1``; ``scoring.py`` and ``assignment.py`` wrap
-them and the tests compare each with a plain-Python reference.
+Arrays, scalars and named tuples of those only (no ``numba.typed`` containers) so that
+every kernel also runs as plain Python under ``NUMBA_DISABLE_JIT=1``; ``scoring.py`` and
+``assignment.py`` wrap them and the tests compare each with a plain-Python reference.
+The records are defined here, beside the kernels that read their fields, because a
+compiled caller's cache is dropped when this file changes (``urbangrid._numba_cache``),
+not when another one does.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
+
+from urbangrid.errors import InputError
 
 INF32 = np.float32(np.inf)
 
 
 # Every row kernel below has two drivers: a ``prange`` one (parallel=True) for big
 # matrices and a serial one for the small per-tick batches, where waking the thread pool
-# costs more than the work (measured: ~1 ms per call on a busy 2-core machine).
+# costs more than the work (~1 ms per call on a busy 2-core machine).
 PARALLEL_MIN_ELEMENTS = 1_000_000
+
+
+class _FlowFields(NamedTuple):
+    candidates: int
+    price_add: int
+    price_margin: float
+    scale: float
+    max_rounds: int
+    incremental_max: int
+    budget_per_arc: int
+    int_budget: float
+    max_tasks: int
+    max_elements: int
+
+
+class FlowParams(_FlowFields):
+    """The knobs of the min-cost flow, shared by :func:`~urbangrid.optimizer.assign`,
+    :func:`~urbangrid.optimizer.solve` and the policies' compiled form.
+
+    A named tuple of numbers, checked on construction, so that compiled code takes it
+    whole. None of the knobs changes the optimum, only how fast it is reached (and
+    ``scale`` the rounding of the costs).
+
+    Parameters
+    ----------
+    candidates
+        Candidate teams per task in the first flow solve: the ``candidates`` cheapest
+        feasible teams, plus as many cheapest after subtracting the column offset (see
+        :func:`~urbangrid.optimizer.assign`). Pricing adds any other arc that can improve,
+        so the result is exact whatever this is. With at least as many candidates as teams
+        every feasible pair is a candidate and pricing has nothing to add. CP-SAT also
+        gives each task this many teams.
+    price_add
+        Arcs added per task and pricing round (the most negative ones); 0 (default): as
+        many as ``candidates``.
+    price_margin
+        Pricing also brings along arcs whose reduced cost is below this margin (in cost
+        units) for tasks that have a negative one, anticipating price moves.
+    scale
+        Integer cost resolution: costs are rounded to ``1 / scale`` (default 0.01
+        seconds-equivalent), lowered when needed so that no intermediate value can
+        overflow int64 (``int_budget``).
+    max_rounds
+        Pricing rounds before switching to the dense solve.
+    incremental_max
+        When a pricing round adds at most this many arcs, the flow is repaired in place
+        (a bounded Dijkstra per new arc cancels any negative cycle it closes and updates
+        the potentials) instead of being solved again. -1 (default):
+        ``max(64, n_free_tasks // 40)``: a repair search can cover much of the graph (many
+        reduced costs are zero), so a handful of arcs is cheaper to repair and thousands
+        are cheaper to re-solve.
+    budget_per_arc
+        Arc scans per arc after which the compiled shortest paths give up and OR-Tools
+        solves (congested networks, where each search crosses most of the graph).
+    int_budget
+        Bound on ``|cost| * scale * (nodes + 1) * (tasks + 1)`` (int64 max is 9.2e18).
+    max_tasks
+        Largest batch (free tasks) solved by compiled successive shortest paths; larger
+        ones go to OR-Tools (``flow_solver="auto"``). Also the largest batch the
+        one-call paths (:func:`~urbangrid.optimizer.solve`'s small batches, a compiled
+        policy's rounds) take.
+    max_elements
+        The one-call paths also need fewer than this many task x team pairs (they run
+        serial kernels; larger batches use the parallel ones).
+
+    Raises
+    ------
+    InputError
+        A knob of the wrong kind or out of range, named.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, candidates: int = 8, price_add: int = 0, price_margin: float = 0.0,
+                scale: float = 100.0, max_rounds: int = 25, incremental_max: int = -1,
+                budget_per_arc: int = 40, int_budget: float = 2.0**61, max_tasks: int = 1000,
+                max_elements: int = PARALLEL_MIN_ELEMENTS) -> FlowParams:
+        ints = {"candidates": (candidates, 0), "price_add": (price_add, 0),
+                "max_rounds": (max_rounds, 0), "incremental_max": (incremental_max, -1),
+                "budget_per_arc": (budget_per_arc, 0), "max_tasks": (max_tasks, 0),
+                "max_elements": (max_elements, 0)}
+        for name, (v, low) in ints.items():
+            # whole numbers only (a bool would also type differently in compiled code)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
+                raise InputError(f"FlowParams.{name} must be an integer >= {low}, got {v!r}")
+        floats = {"price_margin": (price_margin, True), "scale": (scale, False),
+                  "int_budget": (int_budget, False)}
+        for name, (v, zero_ok) in floats.items():
+            ok = isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+                v, bool) and np.isfinite(v) and (v >= 0 if zero_ok else v > 0)
+            if not ok:
+                raise InputError(f"FlowParams.{name} must be finite and "
+                                 f"{'>= 0' if zero_ok else '> 0'}, got {v!r}")
+        return super().__new__(cls, int(candidates), int(price_add), float(price_margin),
+                               float(scale), int(max_rounds), int(incremental_max),
+                               int(budget_per_arc), float(int_budget), int(max_tasks),
+                               int(max_elements))
+
+    @classmethod
+    def _make(cls, iterable) -> FlowParams:
+        # namedtuple's _replace builds through _make: check the new values too
+        return cls(*iterable)
+
+    def replace(self, **changes) -> FlowParams:
+        """A copy with ``changes`` applied (checked as on construction)."""
+        return self._replace(**changes)
+
+
+class FlowResult(NamedTuple):
+    """What the compiled candidate flow (:func:`candidate_flow`) returns.
+
+    ``status``: :data:`OPTIMAL` (proven optimal: pricing found no negative arc),
+    :data:`STOPPED` (not finished here: the shortest paths ran over budget or
+    ``max_rounds`` pricing rounds were reached; the caller runs the Python loop, which
+    switches to OR-Tools or the dense solve at the same point), :data:`NO_PATH` (a task
+    without a path to the sink; cannot happen, every task has a defer arc) or
+    :data:`BAD_COSTS` (NaN or -inf costs, a non-finite column offset). The other fields
+    hold where the flow got to: its lower bound (optimum of the rounded costs minus
+    their rounding), arc counts, shortest-path scans, flow solves, pricing rounds,
+    in-place repairs, the negative arcs each round found and the cost scale used.
+    """
+
+    status: int
+    lower_bound: float
+    arcs_initial: int
+    arcs_slots: int
+    arcs_final: int
+    ssp_scans: int
+    flow_solves: int
+    pricing_rounds: int
+    incremental_rounds: int
+    negative_arcs: np.ndarray
+    scale: float
+
+
+#: :attr:`FlowResult.status` values.
+OPTIMAL, STOPPED, NO_PATH, BAD_COSTS = range(4)
 
 
 # fast-math without "nnan"/"ninf": infinities mark infeasible pairs and must survive
@@ -180,60 +325,6 @@ def score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_lo
                f32(w_travel), f32(w_reassign), out)
 
 
-@njit(cache=True)
-def group_by_cell(task_cell, n_cells):
-    """Counting sort of tasks by cell: tasks of cell ``c`` are
-    ``order[start[c]:start[c + 1]]`` (in index order)."""
-    start = np.zeros(n_cells + 1, np.int64)
-    for i in range(task_cell.shape[0]):
-        start[task_cell[i] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(task_cell.shape[0], np.int64)
-    for i in range(task_cell.shape[0]):
-        c = task_cell[i]
-        order[fill[c]] = i
-        fill[c] += 1
-    return start, order
-
-
-@njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
-                task_slack, task_wlate, task_current, w_travel, w_reassign, out):
-    a = start[c]
-    b = start[c + 1]
-    if a == b:
-        return
-    # this cell's column of travel, once, contiguous; then every task of the cell
-    # streams over it
-    for j in range(travel.shape[0]):
-        col[j] = travel[j, c]
-    for q in range(a, b):
-        i = order[q]
-        _score_row(col, team_start, team_base, reach[cls[i]], task_slack[i], task_wlate[i],
-                   task_current[i], w_travel, w_reassign, out[i])
-
-
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _cells_par(travel, start, order, team_start, team_base, cls, reach, task_slack,
-               task_wlate, task_current, w_travel, w_reassign, out):
-    n_cells = start.shape[0] - 1
-    for c in prange(n_cells):
-        col = np.empty(travel.shape[0], np.float32)
-        _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
-                    task_slack, task_wlate, task_current, w_travel, w_reassign, out)
-
-
-@njit(cache=True, fastmath=_FASTMATH)
-def _cells_seq(travel, start, order, team_start, team_base, cls, reach, task_slack,
-               task_wlate, task_current, w_travel, w_reassign, out):
-    col = np.empty(travel.shape[0], np.float32)
-    for c in range(start.shape[0] - 1):
-        _score_cell(travel, c, start, order, col, team_start, team_base, cls, reach,
-                    task_slack, task_wlate, task_current, w_travel, w_reassign, out)
-
-
 def _conservative_reach(team_start, team_end):
     # arrival <= end  <=>  travel <= end - start: one compare per element. Rounded down
     # to float32 so that a pair feasible here is feasible in float64 arithmetic too.
@@ -242,25 +333,6 @@ def _conservative_reach(team_start, team_end):
     up = reach.astype(np.float64) > reach64
     reach[up] = np.nextafter(reach[up], np.float32(-np.inf))
     return reach
-
-
-def score_by_cell(travel, task_cell, team_start, team_base, team_end, team_skills,
-                  task_skill, task_slack, task_wlate, task_current, w_travel, w_reassign, out):
-    """Fill ``out[i, j]`` with the score of task ``i`` x team ``j`` (inf if infeasible).
-
-    Arguments as in :func:`score_stream`, but from the team x cell matrix ``travel``
-    itself: tasks are grouped by cell (counting sort), each cell's column is gathered
-    once into a per-thread buffer and every task of the cell streams over it. This fuses
-    the per-batch table into the kernel (no separate transpose pass).
-    """
-    f32 = np.float32
-    start, order = group_by_cell(task_cell, travel.shape[1])
-    cls, reach = skill_reach(task_skill, team_skills, _conservative_reach(team_start, team_end))
-    f = _cells_par if out.size >= PARALLEL_MIN_ELEMENTS else _cells_seq
-    f(travel, start, order, team_start.astype(f32), team_base.astype(f32), cls, reach,
-      task_slack.astype(f32), task_wlate.astype(f32), task_current, f32(w_travel),
-      f32(w_reassign), out)
-    return out
 
 
 @njit(cache=True)
@@ -284,8 +356,7 @@ def _gather_par(travel, cells, out):
 def gather_table(travel, cells, out):
     """``out[u, j] = travel[j, cells[u]]``: the per-batch cell x team table. With sorted
     ``cells`` neighbouring rows read neighbouring columns, so the strided reads reuse
-    cache lines (a version blocked by cells, reading along ``travel``'s rows, measured
-    5x slower: 2.0 vs 0.4 ms for 1,000 cells x 600 teams)."""
+    cache lines, which beats reading ``travel`` along its rows block by block."""
     f = _gather_par if out.size >= PARALLEL_MIN_ELEMENTS else _gather_seq
     f(travel, cells, out)
     return out
@@ -356,20 +427,6 @@ def _merge_second(out_row, second, k):
 
 
 @njit(cache=True, parallel=True)
-def _topk_par(cost, k, offset, out):
-    for i in prange(cost.shape[0]):
-        _topk_row(cost[i], k, offset, out[i], np.empty(k), np.empty(k, np.int32))
-
-
-@njit(cache=True)
-def _topk_seq(cost, k, offset, out):
-    best_v = np.empty(k)
-    best_j = np.empty(k, np.int32)
-    for i in range(cost.shape[0]):
-        _topk_row(cost[i], k, offset, out[i], best_v, best_j)
-
-
-@njit(cache=True, parallel=True)
 def _cand_par(cost, k, offset, out):
     zero = np.zeros(offset.shape[0])
     for i in prange(cost.shape[0]):
@@ -385,14 +442,6 @@ def _cand_seq(cost, k, offset, out):
     second = np.empty(k, np.int32)
     for i in range(cost.shape[0]):
         _cand_row(cost[i], k, offset, zero, out[i], best_v, best_j, second)
-
-
-def topk_rows(cost, k, offset, out):
-    """``out[i]``: indices of the ``k`` smallest finite values of ``cost[i, j] -
-    offset[j]``, ascending (ties by index), padded with -1."""
-    f = _topk_par if cost.size >= PARALLEL_MIN_ELEMENTS else _topk_seq
-    f(cost, int(k), np.asarray(offset, np.float64), out)
-    return out
 
 
 def candidate_rows(cost, k, offset, out):
@@ -448,11 +497,6 @@ def scan_costs(cost) -> tuple[float, bool]:
     f = _scan_par if cost.size >= PARALLEL_MIN_ELEMENTS else _scan_seq
     best, bad = f(cost)
     return float(best), bool(bad)
-
-
-def absmax_finite(cost) -> float:
-    """Largest ``|cost|`` over the finite entries (0 if none)."""
-    return scan_costs(cost)[0]
 
 
 @njit(cache=True)
@@ -914,16 +958,13 @@ def _fixed_arcs(capacity, defer_cost, balance, cmax, scale):
 
 
 @njit(cache=True)
-def _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget):
-    # assignment._pick_scale, with the scan of _validate: (scale, cmax, bad)
-    cmax, bad = _scan_seq(costs)
-    return _scale_for(cmax, costs.shape[0], capacity, defer_cost, balance, scale,
-                      int_budget), cmax, bad
-
-
-@njit(cache=True)
-def _scale_for(cmax, nf, capacity, defer_cost, balance, scale, int_budget):
-    # assignment._pick_scale for nf free tasks, all of them in defer_cost, given cmax
+def scale_for(cmax, n_tasks, capacity, defer_cost, balance, scale, int_budget):
+    """The cost scale: ``scale`` lowered so that no intermediate value of the flow can
+    overflow int64, ``|cost| * scale * (nodes + 1) * (n_tasks + 1) <= int_budget``, for
+    the network of ``defer_cost.size`` free tasks (of ``n_tasks``) and the teams of
+    ``capacity``; ``cmax`` is the largest finite |pair cost|, and defer costs and the
+    costliest balancing slot bound |cost| too."""
+    nf = defer_cost.shape[0]
     m = capacity.shape[0]
     dmax = 0.0
     for i in range(nf):
@@ -932,10 +973,22 @@ def _scale_for(cmax, nf, capacity, defer_cost, balance, scale, int_budget):
     for j in range(m):
         cap_max = max(cap_max, capacity[j])
     big = max(max(max(cmax, dmax), balance * np.float64(cap_max)), 1.0)
-    limit = int_budget / ((nf + m + 1 + 1.0) * (nf + 1.0) * big)
+    limit = int_budget / ((nf + m + 1 + 1.0) * (n_tasks + 1.0) * big)
     if limit < scale:
         scale = limit
     return scale
+
+
+@njit(cache=True)
+def flow_knobs(flow, n_free, scale):
+    """The candidate flow's settings for a batch of ``n_free`` free tasks at cost scale
+    ``scale``, from :class:`FlowParams`: ``(k candidates, r arcs priced in per task,
+    margin in scaled units, most arcs repaired in place)``."""
+    k = max(flow.candidates, 1)
+    r = max(flow.price_add if flow.price_add > 0 else flow.candidates, 1)
+    margin = np.int64(np.floor(flow.price_margin * scale))
+    limit = flow.incremental_max if flow.incremental_max >= 0 else max(64, n_free // 40)
+    return k, r, margin, limit
 
 
 @njit(cache=True)
@@ -966,63 +1019,6 @@ def scan_finite(cost):
                 bad = True
     start[n] = q
     return best, bad, start, cols[:q]
-
-
-@njit(cache=True)
-def dense_network(costs, capacity, defer_cost, balance, scale, int_budget):
-    """The arcs ``assign`` gives OR-Tools for a dense solve of a batch without pinned
-    tasks, in its order: every finite pair (row-major), the defer arcs, the slots.
-    Returns ``(ok, scale, n_pairs, n_slots, tails int32, heads int32, caps, costs)``;
-    ``ok`` False for NaN or -inf costs (the caller's checks then raise)."""
-    nf, m = costs.shape
-    scale, cmax, bad = _pick_scale(costs, capacity, defer_cost, balance, scale, int_budget)
-    n_pairs = 0
-    for i in range(nf):
-        for j in range(m):
-            if np.isfinite(costs[i, j]):
-                n_pairs += 1
-    defer_int, slot_tail, slot_cap, slot_cost = _fixed_arcs(capacity, defer_cost, balance,
-                                                            cmax, scale)
-    n_slots = slot_tail.shape[0]
-    n_arcs = n_pairs + nf + n_slots
-    tails = np.empty(n_arcs, np.int32)
-    heads = np.empty(n_arcs, np.int32)
-    caps = np.ones(n_arcs, np.int64)
-    arc_costs = np.empty(n_arcs, np.int64)
-    sink = nf + m
-    e = 0
-    for i in range(nf):
-        for j in range(m):
-            if np.isfinite(costs[i, j]):
-                tails[e] = i
-                heads[e] = nf + j
-                arc_costs[e] = np.int64(np.floor(np.float64(costs[i, j]) * scale + 0.5))
-                e += 1
-    for i in range(nf):
-        tails[e] = i
-        heads[e] = sink
-        arc_costs[e] = defer_int[i]
-        e += 1
-    for q in range(n_slots):
-        tails[e] = slot_tail[q]
-        heads[e] = sink
-        caps[e] = slot_cap[q]
-        arc_costs[e] = slot_cost[q]
-        e += 1
-    return not bad, scale, n_pairs, n_slots, tails, heads, caps, arc_costs
-
-
-@njit(cache=True)
-def flow_teams(flows, tails, heads, arc_costs, n_pairs, nf, team):
-    """Team of each task from the pair arcs that carry flow (``team`` int32[nf], -1 if
-    none) and the total scaled cost ``sum(flows * costs)``."""
-    team[:] = -1
-    opt = np.int64(0)
-    for e in range(flows.shape[0]):
-        opt += flows[e] * arc_costs[e]
-        if e < n_pairs and flows[e] > 0:
-            team[tails[e]] = heads[e] - nf
-    return opt
 
 
 @njit(cache=True)
@@ -1111,37 +1107,34 @@ def _price_cols(cost, start, cols, scale, pot_task, pot_team, team_of, skip, r, 
 
 
 @njit(cache=True)
-def assign_candidates_ssp(costs, capacity, defer_cost, balance, cmax, k, offset, scale,
-                          max_rounds, r, margin, incremental_max, budget_per_arc, team):
+def candidate_flow(costs, capacity, defer_cost, balance, cmax, offset, scale, flow, team):
     """The candidate method of :func:`urbangrid.optimizer.assign` with successive shortest
     paths, whole: candidate arcs, flow, pricing rounds and in-place repairs in one call.
 
     Same arrays, in the same order, and the same kernels as the Python loop in
-    ``assign`` (which stays the path for big batches, OR-Tools and the dense fallback),
-    so it returns the same flow; for the small batches of a simulation tick it saves the
-    ~0.2 ms of per-call overhead of that loop's few dozen array operations. ``costs`` and
-    ``defer_cost`` hold the free tasks' rows only, ``cmax`` is the largest finite |cost|
-    of all tasks; ``team`` (int32[n_free]) receives the free tasks' teams.
-
-    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
-    flow_solves, rounds, incremental_rounds, negative_arcs)``: status 0 = proven
-    optimal; 1 = not finished here (the shortest paths ran over budget, or ``max_rounds``
-    pricing rounds were reached): the caller runs the Python loop, which switches to
-    OR-Tools / the dense solve at the same point; 2 = a task without a path to the sink
-    (cannot happen: every task has a defer arc).
+    ``assign`` (which stays the path for big batches, OR-Tools, time limits and the dense
+    fallback), so it returns the same flow without the loop's per-call overhead of a few
+    dozen array operations. ``costs`` and ``defer_cost`` hold the free tasks' rows only,
+    ``cmax`` is the largest finite |cost| of all tasks, ``scale`` the cost scale
+    (:func:`scale_for`), ``flow`` the :class:`FlowParams`; ``team`` (int32[n_free])
+    receives the free tasks' teams. Returns a :class:`FlowResult`.
     """
     # each row's finite entries, once: candidates and every pricing round read only those
     # (an infinite cost is never a candidate nor priced), in the same column order
     fstart, fcols = finite_columns(costs)
-    return _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k,
-                           offset, scale, max_rounds, r, margin, incremental_max,
-                           budget_per_arc, team)
+    k, r, margin, repair_max = flow_knobs(flow, costs.shape[0], scale)
+    return _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, offset,
+                           scale, k, r, margin, repair_max, flow.max_rounds,
+                           flow.budget_per_arc, team)
 
 
 @njit(cache=True)
-def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k, offset,
-                    scale, max_rounds, r, margin, incremental_max, budget_per_arc, team):
-    # assign_candidates_ssp given the finite columns of each row (finite_columns)
+def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, offset, scale,
+                    k, r, margin, incremental_max, max_rounds, budget_per_arc, team):
+    # candidate_flow given the finite columns of each row (finite_columns) and the knobs
+    # of flow_knobs as plain arguments, not the record: a caller's constant knobs (the
+    # compiled policies' price margin of 0) then fold into the pricing loop, ~5 % of a
+    # 60 x 400 round
     nf, m = costs.shape
     sink = nf + m
     n_nodes = nf + m + 1
@@ -1214,12 +1207,10 @@ def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k
                                             budget_per_arc * n_arcs)
             scans_total += sc
             flow_solves += 1
-            if status == 1:
-                return 2, 0.0, arcs_initial, n_slots, pi.shape[0], scans_total, \
-                    flow_solves, rounds, incremental, neg_counts[:rounds]
-            if status == 2:
-                return 1, 0.0, arcs_initial, n_slots, pi.shape[0], scans_total, \
-                    flow_solves, rounds, incremental, neg_counts[:rounds]
+            if status != 0:  # 1: no path (cannot happen), 2: over budget
+                return FlowResult(NO_PATH if status == 1 else STOPPED, 0.0, arcs_initial,
+                                  n_slots, pi.shape[0], scans_total, flow_solves, rounds,
+                                  incremental, neg_counts[:rounds], scale)
         team[:] = -1
         opt = np.int64(0)
         for e in range(tails.shape[0]):
@@ -1228,8 +1219,8 @@ def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k
                 team[arc_task[e]] = arc_team[e]
         bound = (opt - nf) / scale
         if rounds >= max_rounds:
-            return 1, bound, arcs_initial, n_slots, pi.shape[0], scans_total, flow_solves, \
-                rounds, incremental, neg_counts[:rounds]
+            return FlowResult(STOPPED, bound, arcs_initial, n_slots, pi.shape[0], scans_total,
+                              flow_solves, rounds, incremental, neg_counts[:rounds], scale)
         neg = _price_cols(costs, fstart, fcols, scale, d[:nf], d[nf: nf + m], team, skip, r,
                           margin, add)
         n_neg = 0
@@ -1237,8 +1228,8 @@ def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k
             n_neg += neg[i]
         neg_counts[rounds] = n_neg
         if n_neg == 0:
-            return 0, bound, arcs_initial, n_slots, pi.shape[0], scans_total, flow_solves, \
-                rounds, incremental, neg_counts[:rounds + 1]
+            return FlowResult(OPTIMAL, bound, arcs_initial, n_slots, pi.shape[0], scans_total,
+                              flow_solves, rounds, incremental, neg_counts[:rounds + 1], scale)
         n_add = 0
         for i in range(nf):
             for t in range(r):
@@ -1274,29 +1265,3 @@ def _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k
             incremental += 1
 
 
-@njit(cache=True)
-def assign_small(costs, capacity, defer_cost, balance, k, offset, scale, max_rounds, r,
-                 price_margin, incremental_max, budget_per_arc, int_budget, team):
-    """:func:`assign_candidates_ssp` with the checks and the cost scale of ``assign``
-    in the same call, for batches without pinned tasks (every task is free).
-
-    ``scale`` is the requested resolution; it is lowered as ``assignment._pick_scale``
-    does. Returns the kernel's tuple followed by the scale used; status 3 = NaN or -inf
-    in ``costs`` or a non-finite ``offset`` (the caller's checks then raise).
-    """
-    nf, m = costs.shape
-    # the scan of _pick_scale and the finite columns of assign_candidates_ssp, one pass
-    cmax, bad, fstart, fcols = scan_finite(costs)
-    scale = _scale_for(cmax, nf, capacity, defer_cost, balance, scale, int_budget)
-    for j in range(m):
-        if not np.isfinite(offset[j]):
-            bad = True
-    if bad:
-        return 3, 0.0, 0, 0, 0, 0, 0, 0, 0, np.zeros(0, np.int64), scale
-    margin = np.int64(np.floor(price_margin * scale))
-    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative) = _candidates_ssp(costs, fstart, fcols, capacity, defer_cost, balance, cmax, k,
-                                 offset, scale, max_rounds, r, margin, incremental_max,
-                                 budget_per_arc, team)
-    return (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
-            incremental, negative, scale)

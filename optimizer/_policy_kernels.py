@@ -1,20 +1,24 @@
-"""Numba kernels of the per-call work every dispatch tick pays: the sequential policies'
-task loops (``nearest``, ``legacy``), the final record (:func:`_common.finish`) and the
-whole ``mcf`` solve of a small batch in one call (:func:`mcf_batch`).
+"""Numba kernels of the per-call work every dispatch round pays: one compiled path,
+:func:`dispatch`, decides a round of a built-in policy (``nearest``, ``legacy``: their
+task loops; ``mcf``: scores, candidate flow and pricing of a small batch) and fills its
+record (:func:`finish_core`, also :func:`_common.finish`'s).
 
 The simulation calls a policy on small batches (a median of 3 tasks x 100 teams on
 Jing'an), where a NumPy version spends its time in per-call overhead of dozens of small
 array operations, not in arithmetic. Each kernel here does the same arithmetic as the
 NumPy code it replaces, in the same order and in float64, so the results are bitwise
-equal (``tests/optimizer/test_opt_fastpath.py`` compares them with the readable
-versions kept in ``policies.py`` and ``_common.py``). Arrays and scalars only, so every
-kernel also runs as plain Python under ``NUMBA_DISABLE_JIT=1``.
+equal: the tests compare :func:`dispatch` with the readable references
+(``policies._sequential_reference``, ``_common.finish_numpy``, ``solver._solve_steps``).
+Arrays, scalars and named tuples of those only, so every kernel also runs as plain
+Python under ``NUMBA_DISABLE_JIT=1``.
 
 Reason codes are :class:`~urbangrid.optimizer.DeferReason` values, repeated as
-constants because compiled code cannot read an enum.
+constants because compiled code cannot read an enum (a test compares the two).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -22,7 +26,18 @@ from numba import njit
 from urbangrid._numba_cache import forget_if_changed
 
 from . import _kernels
-from ._kernels import assign_small, dense_network, flow_teams, score_small, skill_classes
+from ._kernels import (
+    BAD_COSTS,
+    OPTIMAL,
+    FlowParams,
+    FlowResult,
+    _candidates_ssp,
+    flow_knobs,
+    scale_for,
+    scan_finite,
+    score_small,
+    skill_classes,
+)
 
 _NO_QUALIFIED_TEAM = 1
 _UNREACHABLE = 2
@@ -32,65 +47,101 @@ _CHEAPER_TO_DEFER = 5
 _OUT_OF_AREA = 6
 _IMAX = np.iinfo(np.int64).max
 
+#: :func:`dispatch`'s policy kinds (``compiled.CompiledPolicy.kind``).
+KIND_NEAREST = 1
+KIND_LEGACY = 2
+KIND_MCF = 3
 
-@njit(cache=True)
-def _why_not(c, sk, travel, team_skills, start, end):
-    """Why no team took a task: the first test failed by every team in
-    ``qualified -> reachable -> arrives on shift``, else NO_CAPACITY (``nearest``;
-    ``legacy_loop`` asks the same over its own area's teams)."""
-    any_q = False
-    any_reach = False
-    any_shift = False
-    for j in range(team_skills.shape[0]):
-        if (team_skills[j] & sk) != sk:
-            continue
-        any_q = True
-        t = np.float64(travel[j, c])
-        if not np.isfinite(t):
-            continue
-        any_reach = True
-        if start[j] + t <= end[j]:
-            any_shift = True
-    if not any_q:
-        return _NO_QUALIFIED_TEAM
-    if not any_reach:
+#: :attr:`Outcome.status` beyond the flow's (``_kernels.OPTIMAL`` .. ``BAD_COSTS``): a
+#: pinned task, or a batch the one-call path does not take (``mcf`` beyond
+#: ``FlowParams.max_tasks`` / ``max_elements``, no task, no team, an unknown kind).
+PINNED = 4
+NOT_SMALL = 5
+
+
+class Batch(NamedTuple):
+    """A :class:`~urbangrid.optimizer.DispatchProblem` as the kernels read it: its arrays
+    (same names, ``team_*`` / ``task_*``), ``cell_travel`` (a 1 x 1 stand-in when
+    ``use_cell_travel`` is False) and the :class:`~urbangrid.optimizer.ScoreWeights` as
+    ``w_*``. ``_common.batch_of`` builds it from a problem; compiled code builds it by
+    keyword."""
+
+    now: float
+    task_cell: np.ndarray
+    task_skill: np.ndarray
+    task_work: np.ndarray
+    task_area: np.ndarray
+    task_deadline: np.ndarray
+    task_priority: np.ndarray
+    task_current: np.ndarray
+    task_pinned: np.ndarray
+    travel: np.ndarray
+    team_skills: np.ndarray
+    team_area: np.ndarray
+    team_free_at: np.ndarray
+    team_shift_start: np.ndarray
+    team_shift_end: np.ndarray
+    team_capacity: np.ndarray
+    team_load: np.ndarray
+    cell_travel: np.ndarray
+    use_cell_travel: bool
+    w_travel: float
+    w_wait: float
+    w_lateness: float
+    w_balance: float
+    w_reassignment: float
+    w_defer: float
+
+
+class Record(NamedTuple):
+    """The arrays of an :class:`~urbangrid.optimizer.Assignment` a kernel fills (length
+    n): ``team`` (int32), ``cost`` (float64), ``reason`` (int8), ``eta`` (float64),
+    ``pos`` (int32, the task's place in its team's sequence)."""
+
+    team: np.ndarray
+    cost: np.ndarray
+    reason: np.ndarray
+    eta: np.ndarray
+    pos: np.ndarray
+
+
+class Outcome(NamedTuple):
+    """What :func:`dispatch` returns: ``status`` (``_kernels.OPTIMAL`` = done, else why
+    nothing was done: the flow's status, :data:`PINNED` or :data:`NOT_SMALL`), the
+    ``mcf`` flow's :class:`~._kernels.FlowResult` (zeros for the sequential policies)
+    and the record's counts (0 without a record)."""
+
+    status: int
+    flow: FlowResult
+    assigned: int
+    deferred: int
+    slot_pairs: int
+
+
+@njit(cache=True, inline="always")
+def _reach(b, j, c, start):
+    """How far the qualified team ``j`` gets towards a task in cell ``c``, as the reason
+    it would give for not taking it: UNREACHABLE, OFF_SHIFT (reachable, arrives after its
+    shift ends) or NO_CAPACITY (arrives on shift). Over several teams the largest code is
+    the task's reason: the later the test some team passes, the weaker the reason
+    (``nearest``, ``legacy`` and :func:`finish_core` all derive theirs this way)."""
+    t = np.float64(b.travel[j, c])
+    if not np.isfinite(t):
         return _UNREACHABLE
-    if not any_shift:
-        return _OFF_SHIFT
-    return _NO_CAPACITY
+    if start[j] + t <= b.team_shift_end[j]:
+        return _NO_CAPACITY
+    return _OFF_SHIFT
 
 
 @njit(cache=True)
-def nearest_loop(order, pinned, task_cell, task_skill, task_work, travel, team_skills, start,
-                 end, cap, team, reason):
-    """``nearest``: each task of ``order`` not pinned (``pinned < 0``) to the qualified
-    team with capacity whose arrival ``start + travel`` is earliest and not after its
-    shift end (first such team on ties); that team's ``start`` moves on by travel + work,
-    its ``cap`` drops by one. ``team``/``reason``/``start``/``cap`` are updated in place."""
-    m = team_skills.shape[0]
-    for k in range(order.shape[0]):
-        i = order[k]
-        if pinned[i] >= 0:
-            continue
-        c = task_cell[i]
-        sk = task_skill[i]
-        best = np.inf
-        bj = -1
-        for j in range(m):
-            if (team_skills[j] & sk) != sk or cap[j] <= 0:
-                continue
-            a = start[j] + np.float64(travel[j, c])
-            # `a < best` (best starts at inf) also rules out an unreachable cell (inf
-            # travel) for a team whose shift never ends (inf <= inf)
-            if a <= end[j] and a < best:
-                best = a
-                bj = j
-        if bj >= 0:
-            team[i] = bj
-            cap[bj] -= 1
-            start[bj] = start[bj] + np.float64(travel[bj, c]) + task_work[i]
-        else:
-            reason[i] = _why_not(c, sk, travel, team_skills, start, end)
+def _why_not(b, c, sk, start):
+    """Why no team took a task in cell ``c`` needing skills ``sk`` (``nearest``):
+    NO_QUALIFIED_TEAM, else the best :func:`_reach` of its qualified teams."""
+    r = _NO_QUALIFIED_TEAM
+    for j in range(b.team_skills.shape[0]):
+        if (b.team_skills[j] & sk) == sk:
+            r = max(r, _reach(b, j, c, start))
+    return r
 
 
 @njit(cache=True)
@@ -121,21 +172,54 @@ def qualified_lists(task_skill, team_skills):
 
 
 @njit(cache=True)
-def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, travel,
-                team_skills, team_area, start, end, cap, load, team, reason):
+def nearest_loop(b, order, start, cap, team, reason):
+    """``nearest``: each task of ``order`` not pinned (``task_pinned < 0``) to the
+    qualified team with capacity whose arrival ``start + travel`` is earliest and not
+    after its shift end (first such team on ties); that team's ``start`` moves on by
+    travel + work, its ``cap`` drops by one. ``team``/``reason``/``start``/``cap`` are
+    updated in place."""
+    travel, team_skills, end = b.travel, b.team_skills, b.team_shift_end
+    m = team_skills.shape[0]
+    for k in range(order.shape[0]):
+        i = order[k]
+        if b.task_pinned[i] >= 0:
+            continue
+        c = b.task_cell[i]
+        sk = b.task_skill[i]
+        best = np.inf
+        bj = -1
+        for j in range(m):
+            if (team_skills[j] & sk) != sk or cap[j] <= 0:
+                continue
+            a = start[j] + np.float64(travel[j, c])
+            # `a < best` (best starts at inf) also rules out an unreachable cell (inf
+            # travel) for a team whose shift never ends (inf <= inf)
+            if a <= end[j] and a < best:
+                best = a
+                bj = j
+        if bj >= 0:
+            team[i] = bj
+            cap[bj] -= 1
+            start[bj] = start[bj] + np.float64(travel[bj, c]) + b.task_work[i]
+        else:
+            reason[i] = _why_not(b, c, sk, start)
+
+
+@njit(cache=True)
+def legacy_loop(b, order, start, cap, load, team, reason):
     """``legacy``: each task of ``order`` not pinned to the feasible team of its own area
     with the fewest queued tasks (``load``, first on ties), else to such a district-wide
     team (``team_area == -1``); ``load``/``start``/``cap``/``team``/``reason`` updated in
-    place. Each task scans only its qualified teams (:func:`qualified_lists`), in index
-    order as a scan of all teams that skips the others: on the backlog batches of an
-    area-bound district (300 tasks, 400 teams, most tasks deferred) a third of the work."""
-    cls, qstart, qteams = qualified_lists(task_skill, team_skills)
+    place. Each task scans only its qualified teams (:func:`qualified_lists`): on the
+    backlog batches of an area-bound district (300 tasks, 400 teams, most tasks deferred)
+    a third of the work."""
+    cls, qstart, qteams = qualified_lists(b.task_skill, b.team_skills)
     for k in range(order.shape[0]):
         i = order[k]
-        if pinned[i] >= 0:
+        if b.task_pinned[i] >= 0:
             continue
-        c = task_cell[i]
-        ta = task_area[i]
+        c = b.task_cell[i]
+        ta = b.task_area[i]
         lo = qstart[cls[i]]
         hi = qstart[cls[i] + 1]
         bh = _IMAX
@@ -144,14 +228,14 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
         jw = -1
         for t in range(lo, hi):
             j = qteams[t]
-            a = start[j] + np.float64(travel[j, c])
-            if cap[j] <= 0 or not (a <= end[j] and a < np.inf):
+            a = start[j] + np.float64(b.travel[j, c])
+            if cap[j] <= 0 or not (a <= b.team_shift_end[j] and a < np.inf):
                 continue
-            if team_area[j] == ta:
+            if b.team_area[j] == ta:
                 if load[j] < bh:
                     bh = load[j]
                     jh = j
-            elif team_area[j] == -1:
+            elif b.team_area[j] == -1:
                 if load[j] < bw:
                     bw = load[j]
                     jw = j
@@ -160,32 +244,16 @@ def legacy_loop(order, pinned, task_cell, task_skill, task_work, task_area, trav
             load[j] += 1
             team[i] = j
             cap[j] -= 1
-            start[j] = start[j] + np.float64(travel[j, c]) + task_work[i]
+            start[j] = start[j] + np.float64(b.travel[j, c]) + b.task_work[i]
             continue
         # why not: as _why_not over the qualified teams of the task's area or
         # district-wide; OUT_OF_AREA when qualified teams exist only elsewhere
-        any_local = False
-        any_reach = False
-        any_shift = False
+        r = _NO_QUALIFIED_TEAM
         for t in range(lo, hi):
             j = qteams[t]
-            if team_area[j] != ta and team_area[j] != -1:
-                continue
-            any_local = True
-            tr = np.float64(travel[j, c])
-            if not np.isfinite(tr):
-                continue
-            any_reach = True
-            if start[j] + tr <= end[j]:
-                any_shift = True
-        if not any_local:
-            reason[i] = _OUT_OF_AREA if hi > lo else _NO_QUALIFIED_TEAM
-        elif not any_reach:
-            reason[i] = _UNREACHABLE
-        elif not any_shift:
-            reason[i] = _OFF_SHIFT
-        else:
-            reason[i] = _NO_CAPACITY
+            if b.team_area[j] == ta or b.team_area[j] == -1:
+                r = max(r, _reach(b, j, c, start))
+        reason[i] = _OUT_OF_AREA if r == _NO_QUALIFIED_TEAM and hi > lo else r
 
 
 @njit(cache=True)
@@ -208,16 +276,22 @@ def defer_costs(now, task_work, task_deadline, task_priority, w_lateness,
 
 
 @njit(cache=True)
-def finish_core(team, pinned, given, seq, now, start, end, capacity, team_load, team_skills,
-                task_skill, task_cell, task_work, task_deadline, task_priority, task_current,
-                travel, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
-                w_balance, w_reassignment, w_defer, cost, reason, eta, pos):
-    """The arrays of :func:`_common.finish` for one-crew assignments, filled in place:
-    ``cost`` (pair score or defer cost), ``reason`` (``given`` where > 0, else derived
-    from feasibility and the capacity left), ``eta`` and ``pos`` (each team works its
-    tasks in the order of ``seq``, a permutation of all tasks). Returns ``(assigned,
-    deferred, slot_pairs)`` with ``slot_pairs = sum(used * (used - 1) // 2)`` over the
-    teams' batch loads. Same operations in the same order as the NumPy version."""
+def finish_core(given, seq, start, b, out):
+    """The arrays of :func:`_common.finish` for the one-crew assignment ``out.team`` of
+    the :class:`Batch` ``b``, filled in place: ``out.cost`` (pair score or defer cost),
+    ``out.reason`` (``given`` where > 0, else derived from feasibility and the capacity
+    left), ``out.eta`` and ``out.pos`` (each team works its tasks in the order of
+    ``seq``, a permutation of all tasks, from ``start``). Returns ``(assigned, deferred,
+    slot_pairs)`` with ``slot_pairs = sum(used * (used - 1) // 2)`` over the teams' batch
+    loads. Same operations in the same order as the NumPy version."""
+    team, cost, reason, eta, pos = out
+    pinned, capacity = b.task_pinned, b.team_capacity
+    team_load, team_skills, task_skill = b.team_load, b.team_skills, b.task_skill
+    task_cell, task_work, task_deadline = b.task_cell, b.task_work, b.task_deadline
+    task_priority, task_current, travel = b.task_priority, b.task_current, b.travel
+    cell_travel, use_cell_travel, now = b.cell_travel, b.use_cell_travel, b.now
+    w_travel, w_wait, w_lateness = b.w_travel, b.w_wait, b.w_lateness
+    w_balance, w_reassignment, w_defer = b.w_balance, b.w_reassignment, b.w_defer
     n = team.shape[0]
     m = start.shape[0]
     used = np.zeros(m, np.int64)
@@ -257,14 +331,9 @@ def finish_core(team, pinned, given, seq, now, start, end, capacity, team_load, 
         for j in range(m):
             if (team_skills[j] & sk) != sk:
                 continue
-            t = np.float64(travel[j, c])
-            code = _UNREACHABLE
-            if np.isfinite(t):
-                code = _OFF_SHIFT
-                if start[j] + t <= end[j]:
-                    code = _CHEAPER_TO_DEFER if capacity[j] - used[j] > 0 else _NO_CAPACITY
-            # the best code any team reaches: the later the test a team passes, the
-            # weaker the reason (CHEAPER_TO_DEFER > NO_CAPACITY > OFF_SHIFT > ...)
+            code = _reach(b, j, c, start)
+            if code == _NO_CAPACITY and capacity[j] - used[j] > 0:
+                code = _CHEAPER_TO_DEFER  # on shift with room left: deferring was cheaper
             if code > r:
                 r = code
                 if r == _CHEAPER_TO_DEFER:
@@ -361,60 +430,6 @@ def priority_order(priority, deadline):
 
 
 @njit(cache=True)
-def mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load, team_skills,
-              task_skill, task_work, task_deadline, task_priority, task_current, task_pinned,
-              capacity, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
-              w_reassignment, w_defer, k, scale, max_rounds, r, price_margin,
-              incremental_max, budget_per_arc, int_budget, record, team, cost, reason, eta,
-              pos):
-    """``solve(p, "mcf")`` of a batch without pinned tasks, in one call: the scores
-    (:func:`~._kernels.score_small`), the candidate flow with pricing
-    (:func:`~._kernels.assign_small`) and the record (:func:`finish_core`, tasks in
-    :func:`priority_order`), each the kernel the Python path calls, with the arrays that
-    path gives it. ``team``, ``cost``, ``reason``, ``eta``, ``pos`` (length n) receive the
-    record's arrays; without ``record`` only ``team`` is filled (the record's counts are
-    then 0).
-
-    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
-    flow_solves, rounds, incremental_rounds, negative_arcs, scale, assigned, deferred,
-    slot_pairs)``; status 0 = done (the rest as :func:`~._kernels.assign_small` and
-    :func:`finish_core` return them), 4 = a pinned task, else the flow kernel's status:
-    in both cases nothing is filled in and the caller takes the general path.
-    """
-    n = task_cell.shape[0]
-    m = free_at.shape[0]
-    none = np.zeros(0, np.int64)
-    for i in range(n):
-        if task_pinned[i] >= 0:
-            return 4, 0.0, 0, 0, 0, 0, 0, 0, 0, none, scale, 0, 0, 0
-    costs = np.empty((n, m), np.float32)
-    offset = np.empty(m, np.float64)
-    score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
-                team_skills, task_skill, task_work, task_deadline, task_priority,
-                task_current, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
-                offset, costs)
-    defer = defer_costs(now, task_work, task_deadline, task_priority, w_lateness, w_defer)
-    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative, scale) = assign_small(costs, capacity.astype(np.int64), defer, w_balance, k,
-                                     offset, scale, max_rounds, r, price_margin,
-                                     incremental_max, budget_per_arc, int_budget, team)
-    if status != 0:
-        return status, 0.0, 0, 0, 0, 0, 0, 0, 0, none, scale, 0, 0, 0
-    if not record:  # the caller reads only `team`
-        return (0, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
-                incremental, negative, scale, 0, 0, 0)
-    start = team_start(free_at, shift_start, now)
-    seq = priority_order(task_priority, task_deadline)
-    assigned, deferred, pairs = finish_core(
-        team, task_pinned, np.zeros(n, np.int8), seq, now, start, shift_end, capacity,
-        team_load, team_skills, task_skill, task_cell, task_work, task_deadline,
-        task_priority, task_current, travel, cell_travel, use_cell_travel, w_travel, w_wait,
-        w_lateness, w_balance, w_reassignment, w_defer, cost, reason, eta, pos)
-    return (0, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-            negative, scale, assigned, deferred, pairs)
-
-
-@njit(cache=True)
 def team_start(free_at, shift_start, now):
     """:meth:`DispatchProblem.team_start`: ``max(max(free_at, shift_start), now)`` as
     ``np.maximum`` computes it (a NaN operand gives NaN)."""
@@ -428,156 +443,140 @@ def team_start(free_at, shift_start, now):
     return start
 
 
-@njit(cache=True)
-def sequential(legacy, now, task_cell, task_skill, task_work, task_area, task_deadline,
-               task_priority, task_current, task_pinned, travel, team_skills, team_area,
-               free_at, shift_start, shift_end, capacity, team_load, cell_travel,
-               use_cell_travel, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
-               w_defer, record, team, cost, reason, eta, pos):
-    """``nearest`` (or with ``legacy`` the ``legacy`` policy) and its record in one call:
-    what ``policies._sequential`` did with NumPy glue between :func:`priority_order`,
-    the task loop and :func:`finish_core`, on the same arrays (the loop moves a copy of
-    the team start times on, the record reads the original). ``team``, ``cost``,
-    ``reason``, ``eta``, ``pos`` receive the record's arrays; returns ``finish_core``'s
-    ``(assigned, deferred, slot_pairs)``. Without ``record`` only ``team`` is filled
-    (returns zeros)."""
-    n = task_cell.shape[0]
+@njit(cache=True, inline="always")
+def sequential(legacy, b, record, out):
+    """``nearest`` (or with ``legacy`` the ``legacy`` policy) on the :class:`Batch` ``b``:
+    pinned tasks keep their team, the others go in :func:`priority_order` through the
+    task loop, which moves a copy of the team start times on (the record reads the
+    original). Fills ``out`` and returns :func:`finish_core`'s ``(assigned, deferred,
+    slot_pairs)``; without ``record`` only ``out.team`` (returns zeros)."""
+    n = b.task_cell.shape[0]
+    team = out.team
     for i in range(n):
-        team[i] = task_pinned[i]  # pinned tasks keep their team, the others are -1
-    order = priority_order(task_priority, task_deadline)
+        team[i] = b.task_pinned[i]  # pinned tasks keep their team, the others are -1
+    order = priority_order(b.task_priority, b.task_deadline)
     why = np.zeros(n, np.int8)
-    start0 = team_start(free_at, shift_start, now)
+    start0 = team_start(b.team_free_at, b.team_shift_start, b.now)
     start = start0.copy()
-    cap = capacity.astype(np.int64)
+    cap = b.team_capacity.astype(np.int64)
     if legacy:
-        legacy_loop(order, task_pinned, task_cell, task_skill, task_work, task_area, travel,
-                    team_skills, team_area, start, shift_end, cap, team_load.astype(np.int64),
-                    team, why)
+        legacy_loop(b, order, start, cap, b.team_load.astype(np.int64), team, why)
     else:
-        nearest_loop(order, task_pinned, task_cell, task_skill, task_work, travel,
-                     team_skills, start, shift_end, cap, team, why)
+        nearest_loop(b, order, start, cap, team, why)
     if not record:  # the caller reads only `team`
         return 0, 0, 0
-    return finish_core(team, task_pinned, why, order, now, start0, shift_end, capacity,
-                       team_load, team_skills, task_skill, task_cell, task_work,
-                       task_deadline, task_priority, task_current, travel, cell_travel,
-                       use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
-                       w_reassignment, w_defer, cost, reason, eta, pos)
+    return finish_core(why, order, start0, b, out)
 
 
 @njit(cache=True)
-def mcf_dense_arcs(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
-                   team_skills, task_skill, task_work, task_deadline, task_priority,
-                   task_current, task_pinned, capacity, w_travel, w_wait, w_lateness,
-                   w_balance, w_reassignment, w_defer, scale, int_budget):
-    """First half of ``solve(p, "mcf_dense")`` (and of ``"mcf"`` when the candidates
-    cover every team) for a batch without pinned tasks: the scores
-    (:func:`~._kernels.score_small`) and the arcs OR-Tools gets
-    (:func:`~._kernels.dense_network`), as the Python path builds them. Returns
-    ``(status, scale, n_pairs, n_slots, tails, heads, caps, costs)``; status 0 = done,
-    3 = NaN or -inf costs, 4 = a pinned task (the caller then takes the general path)."""
-    n = task_cell.shape[0]
-    m = free_at.shape[0]
+def _no_flow(status, scale):
+    # the FlowResult of a round that ran no flow
+    return FlowResult(status, 0.0, 0, 0, 0, 0, 0, 0, 0, np.zeros(0, np.int64), scale)
+
+
+@njit(cache=True, inline="always")
+def mcf_small(b, flow, record, out):
+    """``solve(p, "mcf")`` of a batch without pinned tasks: the scores
+    (:func:`~._kernels.score_small`), the checks and cost scale of ``assign``, the
+    candidate flow with pricing (the kernel of :func:`~._kernels.candidate_flow`) and
+    the record (:func:`finish_core`, tasks in :func:`priority_order`), each the kernel
+    the Python path calls, on the arrays it gives it. Returns an :class:`Outcome`; when
+    its status is not OPTIMAL nothing is filled in (the caller takes the general
+    path)."""
+    n = b.task_cell.shape[0]
+    m = b.team_free_at.shape[0]
     for i in range(n):
-        if task_pinned[i] >= 0:
-            e32 = np.zeros(0, np.int32)
-            e64 = np.zeros(0, np.int64)
-            return 4, scale, 0, 0, e32, e32, e64, e64
+        if b.task_pinned[i] >= 0:
+            return Outcome(PINNED, _no_flow(PINNED, flow.scale), 0, 0, 0)
     costs = np.empty((n, m), np.float32)
     offset = np.empty(m, np.float64)
-    score_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
-                team_skills, task_skill, task_work, task_deadline, task_priority,
-                task_current, w_travel, w_wait, w_lateness, w_balance, w_reassignment,
-                offset, costs)
-    defer = defer_costs(now, task_work, task_deadline, task_priority, w_lateness, w_defer)
-    ok, scale, n_pairs, n_slots, tails, heads, caps, arc_costs = dense_network(
-        costs, capacity.astype(np.int64), defer, w_balance, scale, int_budget)
-    return (0 if ok else 3), scale, n_pairs, n_slots, tails, heads, caps, arc_costs
+    score_small(b.travel, b.task_cell, b.now, b.team_free_at, b.team_shift_start,
+                b.team_shift_end, b.team_load, b.team_skills, b.task_skill, b.task_work,
+                b.task_deadline, b.task_priority, b.task_current, b.w_travel, b.w_wait,
+                b.w_lateness, b.w_balance, b.w_reassignment, offset, costs)
+    defer = defer_costs(b.now, b.task_work, b.task_deadline, b.task_priority, b.w_lateness,
+                        b.w_defer)
+    capacity = b.team_capacity.astype(np.int64)
+    # assign()'s checks and the finite entries of each row, in one pass over the scores
+    cmax, bad, fstart, fcols = scan_finite(costs)
+    for j in range(m):
+        if not np.isfinite(offset[j]):
+            bad = True
+    scale = scale_for(cmax, n, capacity, defer, b.w_balance, flow.scale, flow.int_budget)
+    if bad:
+        return Outcome(BAD_COSTS, _no_flow(BAD_COSTS, scale), 0, 0, 0)
+    k, r, margin, repair_max = flow_knobs(flow, n, scale)
+    got = _candidates_ssp(costs, fstart, fcols, capacity, defer, b.w_balance, cmax, offset,
+                          scale, k, r, margin, repair_max, flow.max_rounds,
+                          flow.budget_per_arc, out.team)
+    if got.status != OPTIMAL or not record:  # without a record the caller reads `team`
+        return Outcome(got.status, got, 0, 0, 0)
+    start = team_start(b.team_free_at, b.team_shift_start, b.now)
+    seq = priority_order(b.task_priority, b.task_deadline)
+    assigned, deferred, pairs = finish_core(np.zeros(n, np.int8), seq, start, b, out)
+    return Outcome(OPTIMAL, got, assigned, deferred, pairs)
 
 
-@njit(cache=True)
-def mcf_dense_record(flows, tails, heads, arc_costs, n_pairs, now, task_cell, free_at,
-                     shift_start, shift_end, team_load, team_skills, task_skill, task_work,
-                     task_deadline, task_priority, task_current, task_pinned, capacity,
-                     travel, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
-                     w_balance, w_reassignment, w_defer, team, cost, reason, eta, pos):
-    """Second half of :func:`mcf_dense_arcs`'s solve, after OR-Tools: each task's team
-    (:func:`~._kernels.flow_teams`) and the record (:func:`finish_core`, tasks in
-    :func:`priority_order`). Returns ``(scaled optimum, assigned, deferred,
-    slot_pairs)``."""
-    n = task_cell.shape[0]
-    opt = flow_teams(flows, tails, heads, arc_costs, n_pairs, n, team)
-    start = team_start(free_at, shift_start, now)
-    seq = priority_order(task_priority, task_deadline)
-    assigned, deferred, pairs = finish_core(
-        team, task_pinned, np.zeros(n, np.int8), seq, now, start, shift_end, capacity,
-        team_load, team_skills, task_skill, task_cell, task_work, task_deadline,
-        task_priority, task_current, travel, cell_travel, use_cell_travel, w_travel, w_wait,
-        w_lateness, w_balance, w_reassignment, w_defer, cost, reason, eta, pos)
-    return opt, assigned, deferred, pairs
+# dispatch, sequential and mcf_small are inlined where they are called (Numba IR): a call
+# that passes the records on costs about a tenth of a one-task round
+@njit(cache=True, inline="always")
+def dispatch(kind, b, flow, record, out):
+    """One dispatch round of a built-in policy on the :class:`Batch` ``b``: ``out.team``
+    (int32, length n) receives the teams the policy's
+    :class:`~urbangrid.optimizer.Assignment` holds, computed by the kernel the policy
+    calls, on the same arrays; with ``record`` the rest of ``out`` too (the record's
+    arrays). ``nearest`` and ``legacy`` (``kind``) by :func:`sequential`; ``mcf`` by
+    :func:`mcf_small` with the knobs of ``flow`` (:class:`~._kernels.FlowParams`) where
+    ``solve`` takes that path: a batch of at most ``flow.max_tasks`` tasks and fewer
+    than ``flow.max_elements`` task x team pairs, without pinned tasks.
 
-
-MODE_FLOW = 0
-MODE_DENSE_ARCS = 1
-MODE_DENSE_RECORD = 2
-
-
-@njit(cache=True)
-def mcf_batch(mode, travel, task_cell, now, free_at, shift_start, shift_end, team_load,
-              team_skills, task_skill, task_work, task_deadline, task_priority, task_current,
-              task_pinned, capacity, cell_travel, use_cell_travel, w_travel, w_wait,
-              w_lateness, w_balance, w_reassignment, w_defer, k, scale, max_rounds, r,
-              price_margin, incremental_max, budget_per_arc, int_budget, flows, tails, heads,
-              arc_costs, n_pairs, team, cost, reason, eta, pos):
-    """One entry point for :func:`mcf_small` (``mode`` MODE_FLOW), :func:`mcf_dense_arcs`
-    (MODE_DENSE_ARCS) and :func:`mcf_dense_record` (MODE_DENSE_RECORD, given OR-Tools'
-    ``flows`` on ``tails``, ``heads``, ``arc_costs`` with ``n_pairs`` pair arcs), so
-    that a process loads one compiled library for every small ``mcf`` batch: each
-    separately compiled kernel carries its own copy of the scoring and record code, and
-    loading one from the cache costs ~3 ms per 100 lines of source (measured: the dense
-    pair 21 ms on the simulation's first batch of <= 8 teams).
-
-    Returns ``(status, bound, arcs_initial, arcs_slots, arcs_final, ssp_scans,
-    flow_solves, rounds, incremental_rounds, negative_arcs, scale, assigned, deferred,
-    slot_pairs, optimum, tails, heads, caps, costs)``, each field as the mode's kernel
-    returns it, 0 or empty where it returns none.
+    Returns an :class:`Outcome`: status OPTIMAL when ``out`` is filled, else why the
+    policy takes another path for this batch (nothing filled in): NOT_SMALL, PINNED,
+    or the flow's status (stopped before a proven optimum, bad costs).
     """
-    e32 = np.zeros(0, np.int32)
-    e64 = np.zeros(0, np.int64)
-    if mode == MODE_FLOW:
-        (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
-         incremental, negative, scale, assigned, deferred, pairs) = mcf_small(
-            travel, task_cell, now, free_at, shift_start, shift_end, team_load, team_skills,
-            task_skill, task_work, task_deadline, task_priority, task_current, task_pinned,
-            capacity, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness, w_balance,
-            w_reassignment, w_defer, k, scale, max_rounds, r, price_margin,
-            incremental_max, budget_per_arc, int_budget, True, team, cost, reason, eta, pos)
-        return (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds,
-                incremental, negative, scale, assigned, deferred, pairs, 0, e32, e32, e64,
-                e64)
-    if mode == MODE_DENSE_ARCS:
-        status, scale, n_pairs_out, n_slots, tails_out, heads_out, caps, costs_out = (
-            mcf_dense_arcs(travel, task_cell, now, free_at, shift_start, shift_end,
-                           team_load, team_skills, task_skill, task_work, task_deadline,
-                           task_priority, task_current, task_pinned, capacity, w_travel,
-                           w_wait, w_lateness, w_balance, w_reassignment, w_defer, scale,
-                           int_budget))
-        return (status, 0.0, n_pairs_out, n_slots, n_pairs_out, 0, 0, 0, 0, e64, scale, 0, 0,
-                0, 0, tails_out, heads_out, caps, costs_out)
-    opt, assigned, deferred, pairs = mcf_dense_record(
-        flows, tails, heads, arc_costs, n_pairs, now, task_cell, free_at, shift_start,
-        shift_end, team_load, team_skills, task_skill, task_work, task_deadline,
-        task_priority, task_current, task_pinned, capacity, travel, cell_travel,
-        use_cell_travel, w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer,
-        team, cost, reason, eta, pos)
-    return (0, 0.0, 0, 0, 0, 0, 0, 0, 0, e64, scale, assigned, deferred, pairs, opt, e32,
-            e32, e64, e64)
+    n = b.task_cell.shape[0]
+    m = b.team_free_at.shape[0]
+    if kind == KIND_NEAREST or kind == KIND_LEGACY:
+        assigned, deferred, pairs = sequential(kind == KIND_LEGACY, b, record, out)
+        return Outcome(OPTIMAL, _no_flow(OPTIMAL, flow.scale), assigned, deferred, pairs)
+    if kind != KIND_MCF or not (0 < n <= flow.max_tasks and 0 < m
+                                and n * m < flow.max_elements):
+        return Outcome(NOT_SMALL, _no_flow(NOT_SMALL, flow.scale), 0, 0, 0)
+    return mcf_small(b, flow, record, out)
 
 
-#: :func:`decide`'s policy kinds (``compiled.CompiledPolicy.kind``).
-KIND_NEAREST = 1
-KIND_LEGACY = 2
-KIND_MCF = 3
+# dispatch_flat's argument runs (field counts of the records)
+_BATCH_END = len(Batch._fields)
+_FLOW_END = _BATCH_END + len(FlowParams._fields)
+
+
+@njit(cache=True)
+def dispatch_flat(kind, *fields):
+    """:func:`dispatch` with a record, for a Python caller: the records flattened. The
+    arguments are ``*batch, *flow, *out`` (:class:`Batch`, :class:`~._kernels.FlowParams`,
+    :class:`Record`), the result is ``(status, assigned, deferred, slot_pairs,
+    *flow_result)`` (``_common.compiled_round`` names the parts again): named tuples
+    cross between Python and compiled code field by field through Python, ~1.5 us for a
+    batch and as much for an :class:`Outcome`, half of a one-task ``nearest`` round."""
+    got = dispatch(kind, Batch(*fields[:_BATCH_END]),
+                   FlowParams(*fields[_BATCH_END:_FLOW_END]), True,
+                   Record(*fields[_FLOW_END:]))
+    f = got.flow
+    return (got.status, got.assigned, got.deferred, got.slot_pairs, f.status, f.lower_bound,
+            f.arcs_initial, f.arcs_slots, f.arcs_final, f.ssp_scans, f.flow_solves,
+            f.pricing_rounds, f.incremental_rounds, f.negative_arcs, f.scale)
+
+
+@njit(cache=True)
+def decide_batch(kind, flow, b, team):
+    """A built-in policy's teams for one snapshot, for a caller that is itself compiled:
+    :func:`dispatch` without a record, ``kind`` and ``flow`` from the policy's
+    ``compiled.CompiledPolicy``. Returns 0 when ``team`` (int32, length n) is filled,
+    1 when the policy would take another path for this snapshot (the caller then calls
+    the Python policy)."""
+    out = Record(team, np.empty(0, np.float64), np.empty(0, np.int8),
+                 np.empty(0, np.float64), np.empty(0, np.int32))
+    return 0 if dispatch(kind, b, flow, False, out).status == OPTIMAL else 1
 
 
 @njit(cache=True)
@@ -586,42 +585,26 @@ def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_
            task_priority, task_current, task_pinned, travel, team_skills, team_area, free_at,
            shift_start, shift_end, capacity, team_load, cell_travel, use_cell_travel,
            w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer, team):
-    """A built-in policy's teams for one snapshot, for a caller that is itself compiled
-    (the simulation's event loop): ``team`` (int32, length n) receives what the policy's
-    :class:`~urbangrid.optimizer.Assignment` would hold in ``team``, computed by the
-    kernel the policy calls, on the same arrays, with the same constants
-    (``compiled.CompiledPolicy`` carries them): ``nearest`` and ``legacy`` by
-    :func:`sequential`, ``mcf`` by :func:`mcf_small` where ``solve`` takes that path.
-
-    Returns 0 when ``team`` is filled; 1 when the policy would take another path for this
-    snapshot (``mcf``: a batch beyond ``max_tasks`` / ``max_elements``, no team, a pinned
-    task, or a flow that stopped before a proven optimum): the caller then calls the
-    Python policy.
-    """
-    n = task_cell.shape[0]
-    m = free_at.shape[0]
-    # the record's arrays: never written without `record`
-    cost = np.empty(0, np.float64)
-    reason = np.empty(0, np.int8)
-    eta = np.empty(0, np.float64)
-    pos = np.empty(0, np.int32)
-    if kind == KIND_NEAREST or kind == KIND_LEGACY:
-        sequential(kind == KIND_LEGACY, now, task_cell, task_skill, task_work, task_area,
-                   task_deadline, task_priority, task_current, task_pinned, travel,
-                   team_skills, team_area, free_at, shift_start, shift_end, capacity,
-                   team_load, cell_travel, use_cell_travel, w_travel, w_wait, w_lateness,
-                   w_balance, w_reassignment, w_defer, False, team, cost, reason, eta, pos)
-        return 0
-    if kind != KIND_MCF or not (0 < n <= max_tasks and 0 < m and n * m < max_elements):
-        return 1
-    k = max(candidates, 1)
-    got = mcf_small(travel, task_cell, now, free_at, shift_start, shift_end, team_load,
-                    team_skills, task_skill, task_work, task_deadline, task_priority,
-                    task_current, task_pinned, capacity, cell_travel, use_cell_travel,
-                    w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer, k,
-                    scale, max_rounds, k, 0.0, max(64, n // 40), budget_per_arc, int_budget,
-                    False, team, cost, reason, eta, pos)
-    return 0 if got[0] == 0 else 1
+    """:func:`decide_batch` with the records' fields as arguments, in the order the
+    simulation's compiled loop passes them: the policy's kind and flow knobs (those of
+    ``compiled.CompiledPolicy``; the others at :class:`~._kernels.FlowParams`'
+    defaults), the snapshot's arrays, its weights, then ``team``."""
+    flow = FlowParams(candidates=candidates, price_add=0, price_margin=0.0, scale=scale,
+                      max_rounds=max_rounds, incremental_max=-1,
+                      budget_per_arc=budget_per_arc, int_budget=int_budget,
+                      max_tasks=max_tasks, max_elements=max_elements)
+    b = Batch(now=now, task_cell=task_cell, task_skill=task_skill, task_work=task_work,
+              task_area=task_area, task_deadline=task_deadline, task_priority=task_priority,
+              task_current=task_current, task_pinned=task_pinned, travel=travel,
+              team_skills=team_skills, team_area=team_area, team_free_at=free_at,
+              team_shift_start=shift_start, team_shift_end=shift_end,
+              team_capacity=capacity, team_load=team_load, cell_travel=cell_travel,
+              use_cell_travel=use_cell_travel, w_travel=w_travel, w_wait=w_wait,
+              w_lateness=w_lateness, w_balance=w_balance, w_reassignment=w_reassignment,
+              w_defer=w_defer)
+    out = Record(team, np.empty(0, np.float64), np.empty(0, np.int8),
+                 np.empty(0, np.float64), np.empty(0, np.int32))
+    return 0 if dispatch(kind, b, flow, False, out).status == OPTIMAL else 1
 
 
 # This file's cached kernels embed the scoring and flow kernels of _kernels.py: drop them

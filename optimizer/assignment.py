@@ -23,26 +23,24 @@ potentials are a feasible dual for the full network, which certifies that the fl
 optimal for all arcs: the result is exact, never the silent drops of nearest-k pruning.
 
 Flow solver: OR-Tools' ``SimpleMinCostFlow`` (cost scaling) costs ~1.5 ms on a 200-task
-batch whatever its arc count; small batches (``SSP_MAX_TASKS``) are therefore solved by a
-compiled successive-shortest-path solver (one Dijkstra per task on reduced costs), which
-also returns the potentials and so skips the separate potentials pass (0.1 - 0.2 ms).
+batch whatever its arc count; small batches (``FlowParams.max_tasks``) are therefore
+solved by a compiled successive-shortest-path solver (one Dijkstra per task on reduced
+costs), which also returns the potentials and so skips the separate potentials pass.
 The dense reference always runs on OR-Tools, so the two stay independent checks.
 
-Per-call overhead: a simulation calls this at every dispatch tick on small batches (a
-median of 3 tasks x 100 teams on Jing'an), where the loop's few dozen array operations
-cost more than the flow. Batches the serial kernels handle go through compiled versions
-of the same steps instead (:func:`_assign_compiled`; from :func:`~urbangrid.optimizer.solve`
-also :func:`_assign_small` and :func:`_assign_dense_small`), which build the same arcs in
-the same order and so return the same flow; ``tests/optimizer/test_opt_fastpath.py``
-compares them with the loop, which any ``time_limit`` selects. ``solve`` itself goes one
-step further for batches without pinned tasks: scores, flow and record in one compiled
-call (``solver._solve_small``, ``_solve_dense_small``; ``tests/optimizer/test_opt_small.py``).
+Two implementations of the candidate method: the Python loop below (the reference; also
+the path for big batches, OR-Tools, time limits and the dense fallback) and one compiled
+call, :func:`_kernels.candidate_flow`, for batches the serial kernels handle, where the
+loop's few dozen array operations cost more than the flow (a simulation's dispatch
+rounds: a median of 3 tasks x 100 teams on Jing'an). Both build the same arcs in the same
+order and so return the same flow (``tests/optimizer/test_opt_fastpath.py`` compares
+them; any ``time_limit`` selects the loop).
 
 Precision: OR-Tools' graph solvers take integer costs. Every cost is rounded to the
-nearest ``1 / scale`` (``scale`` = 100 by default, 0.01 seconds-equivalent), lowered if
-needed so that no intermediate value can overflow int64. The returned solution is
-optimal for the rounded costs, so its true objective is within ``n_tasks / scale`` of
-the true optimum.
+nearest ``1 / scale`` (``FlowParams.scale`` = 100 by default, 0.01 seconds-equivalent),
+lowered if needed so that no intermediate value can overflow int64
+(:func:`_kernels.scale_for`). The returned solution is optimal for the rounded costs, so
+its true objective is within ``n_tasks / scale`` of the true optimum.
 """
 
 from __future__ import annotations
@@ -56,17 +54,10 @@ from ortools.graph.python import min_cost_flow
 from urbangrid.errors import InputError
 
 from . import _kernels
+from ._kernels import NO_PATH, OPTIMAL, FlowParams
 from .problem import DeferReason
 
-__all__ = ["AssignmentResult", "assign", "greedy_assign"]
-
-DEFAULT_SCALE = 100.0
-# keep |cost| * scale * (nodes + 1) * (tasks + 1) below this (int64 max is 9.2e18)
-_INT_BUDGET = 2.0**61
-# largest batch (free tasks) the candidate method solves by successive shortest paths,
-# and the arc scans per arc after which those give up for OR-Tools (see assign)
-SSP_MAX_TASKS = 1000
-SSP_BUDGET_PER_ARC = 40
+__all__ = ["AssignmentResult", "FlowParams", "assign", "greedy_assign"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,14 +227,15 @@ class _Network:
         flows = smcf.flows(np.arange(tails.size, dtype=np.int32))
         return np.asarray(flows, np.int64), tails, heads, costs
 
-    def solve_ssp(self, pi, pj, pcost):
+    def solve_ssp(self, pi, pj, pcost, budget_per_arc):
         """Min-cost flow by compiled successive shortest paths:
-        ``(flows, tails, heads, costs, potentials)``."""
+        ``(flows, tails, heads, costs, potentials)``, None over ``budget_per_arc`` arc
+        scans per arc."""
         tails, heads, caps, costs = self.arcs(pi, pj, pcost)
         t64, h64 = tails.astype(np.int64), heads.astype(np.int64)
         flows, d, status, scans = _kernels.ssp_flow(
             self.n_nodes, self.nf, self.sink, t64, h64, costs, caps,
-            SSP_BUDGET_PER_ARC * tails.size)
+            budget_per_arc * tails.size)
         if status == 1:  # cannot happen: every task has its own defer arc
             raise RuntimeError("successive shortest paths found no path to the sink")
         self.ssp_scans = scans
@@ -266,13 +258,6 @@ class _Network:
         return t, h, c
 
 
-def _pick_scale(finite_max, defer_cost, balance, capacity, n_nodes, n, scale):
-    cmax = max(finite_max, float(np.abs(defer_cost).max(initial=0.0)),
-               balance * float(capacity.max(initial=0)), 1.0)
-    limit = _INT_BUDGET / ((n_nodes + 1.0) * (n + 1.0) * cmax)
-    return min(scale, limit)
-
-
 def assign(
     costs: np.ndarray,
     capacity: np.ndarray,
@@ -280,16 +265,11 @@ def assign(
     *,
     balance: float = 0.0,
     pinned: np.ndarray | None = None,
-    candidates: int = 8,
     column_offset: np.ndarray | None = None,
-    price_margin: float = 0.0,
     dense: bool = False,
     time_limit: float | None = None,
-    scale: float = DEFAULT_SCALE,
-    max_rounds: int = 25,
-    price_add: int | None = None,
-    incremental_max: int | None = None,
     flow_solver: str = "auto",
+    params: FlowParams = FlowParams(),  # noqa: B008 (immutable)
 ) -> AssignmentResult:
     """Optimal assignment of tasks to teams with capacities, or explicit deferral.
 
@@ -308,22 +288,12 @@ def assign(
     pinned
         int[n_tasks], team index a task must keep (-1 = free). Pinned tasks use no
         capacity and are not part of the objective.
-    candidates
-        Candidate teams per task in the first flow solve: the ``candidates`` cheapest
-        feasible teams, plus as many cheapest after subtracting ``column_offset``.
-        Pricing adds any other arc that can improve, so the result is exact whatever
-        this is; it only changes the speed. With at least as many candidates as teams
-        every feasible pair is a candidate and pricing has nothing to add (only ``dense``
-        selects the dense reference).
     column_offset
         float[n_teams], a per-team part of the costs (e.g. waiting for a busy team) to
         ignore when picking the second candidate list, so that each task also sees the
         teams *near* it, which absorb the overflow when the cheapest teams fill up.
-        Default: each team's cheapest cost. Measured on the full-day instance, the two
-        lists cut the pricing rounds and the arcs needed by about 3x.
-    price_margin
-        Pricing also brings along arcs whose reduced cost is below this margin (in
-        cost units) for tasks that have a negative one, anticipating price moves.
+        Default: each team's cheapest cost. On the full-day instance the two lists cut
+        the pricing rounds and the arcs needed about threefold.
     dense
         Use every feasible arc at once (the reference the candidate method is measured
         against).
@@ -331,31 +301,18 @@ def assign(
         Seconds. Checked between phases: if hit before a flow solution exists the
         greedy (global cheapest pair) answer is returned, if hit while pricing the best
         flow solution so far; ``status`` is then ``"time_limit"``.
-    scale
-        Integer cost resolution (costs are rounded to ``1/scale``), see module notes.
-    max_rounds
-        Pricing rounds before switching to the dense solve.
-    price_add
-        Arcs added per task and pricing round (the most negative ones), default
-        ``candidates``.
-    incremental_max
-        When a pricing round adds at most this many arcs, the flow is repaired in place
-        (a bounded Dijkstra per new arc cancels any negative cycle it closes and updates
-        the potentials) instead of being solved again from scratch. Default
-        ``max(64, n_free_tasks // 40)``: each repair search can cover a large part of the
-        graph (many reduced costs are zero), so a handful of arcs is cheaper to repair
-        and thousands are cheaper to re-solve (measured on the full-day instance: 46 arcs
-        repaired in 0.05 s against 0.25 s per solve; 6,000 arcs took 2.8 s).
     flow_solver
         ``"ortools"`` (``SimpleMinCostFlow``, cost scaling), ``"ssp"`` (compiled
         successive shortest paths, one Dijkstra per task, which also returns the node
         potentials pricing needs) or ``"auto"``: ``"ssp"`` for the candidate method with
-        at most ``SSP_MAX_TASKS`` free tasks, else ``"ortools"``. The dense method always
-        uses OR-Tools, so it stays an independent reference. On congested networks the
-        Dijkstra searches grow long: after ``SSP_BUDGET_PER_ARC`` arc scans per arc the
-        shortest paths give up and OR-Tools solves (``stats["ssp_over_budget"]``), which
-        bounds the loss to ~30 %. Measured (min of 5, one run): 200 x 300 1.1 vs 2.3 ms,
-        500 x 600 5.4 vs 8.2 ms; 500 x 300 (congested, over budget) 15 vs 12 ms.
+        at most ``params.max_tasks`` free tasks, else ``"ortools"``. The dense method
+        always uses OR-Tools, so it stays an independent reference. On congested networks
+        the Dijkstra searches grow long: after ``params.budget_per_arc`` arc scans per arc
+        the shortest paths give up and OR-Tools solves (``stats["ssp_over_budget"]``),
+        which bounds the loss to about a third.
+    params
+        The flow's knobs (:class:`FlowParams`: candidates, pricing, repairs, cost scale,
+        limits); none changes the optimum.
 
     Returns
     -------
@@ -376,39 +333,25 @@ def _assign(
     *,
     balance: float = 0.0,
     pinned: np.ndarray | None = None,
-    candidates: int = 8,
     column_offset: np.ndarray | None = None,
-    price_margin: float = 0.0,
     dense: bool = False,
     time_limit: float | None = None,
-    scale: float = DEFAULT_SCALE,
-    max_rounds: int = 25,
-    price_add: int | None = None,
-    incremental_max: int | None = None,
     flow_solver: str = "auto",
+    params: FlowParams = FlowParams(),  # noqa: B008 (immutable)
     internal: bool = False,
     compiled: bool = True,
 ) -> AssignmentResult:
     """:func:`assign`. ``internal`` callers (:func:`urbangrid.optimizer.solve`) pass
     arrays derived from a validated problem with the dtypes :func:`_validate` returns,
-    and read neither ``objective`` nor ``reason`` (NaN and None then): that skips ~40 us
-    of checks and bookkeeping per call, most of a small batch's cost. ``compiled=False``
-    goes straight to the Python loop, for a caller whose compiled candidate flow
-    (the same kernel as :func:`_assign_small` and :func:`_assign_compiled`) has already
-    stopped before a proven optimum on these costs: trying it again would only repeat
-    that work before the loop, which gives the same answer."""
+    and read neither ``objective`` nor ``reason`` (NaN and None then): that skips the
+    checks and bookkeeping that are most of a small batch's cost. ``compiled=False``
+    goes straight to the Python loop, for a caller whose compiled candidate flow (the
+    same kernel as :func:`_assign_compiled`'s) has already stopped before a proven
+    optimum on these costs: trying it again would only repeat that work before the loop,
+    which gives the same answer."""
     t0 = time.perf_counter()
-    if compiled and internal and time_limit is None and flow_solver == "auto" and (
-            0 < costs.shape[0] <= SSP_MAX_TASKS and costs.size < _kernels.PARALLEL_MIN_ELEMENTS
-            and column_offset is not None and not (pinned >= 0).any()):
-        if dense:
-            res = _assign_dense_small(costs, capacity, defer_cost, balance, scale, t0)
-        else:
-            res = _assign_small(costs, capacity, defer_cost, balance, candidates,
-                                column_offset, scale, max_rounds, price_add, price_margin,
-                                incremental_max, t0)
-        if res is not None:
-            return res
+    if not isinstance(params, FlowParams):
+        raise InputError(f"params must be a FlowParams, got {type(params).__name__}")
     if internal:
         costs, capacity, defer_cost, pinned, balance, cmax = _trusted(
             costs, capacity, defer_cost, pinned, balance)
@@ -435,8 +378,8 @@ def _assign(
         greedy_assign(costs, capacity, defer_cost, balance=balance, pinned=pinned, out=team)
         return done("time_limit", "greedy")
 
-    net_nodes = free.size + m + 1
-    scale = _pick_scale(cmax, defer_cost[free], balance, capacity, net_nodes, n, scale)
+    scale = _kernels.scale_for(cmax, n, capacity, defer_cost[free], balance, params.scale,
+                               params.int_budget)
     stats["scale"] = scale
     if flow_solver not in ("auto", "ortools", "ssp"):
         raise InputError(f"flow_solver must be 'auto', 'ortools' or 'ssp', got {flow_solver!r}")
@@ -446,7 +389,7 @@ def _assign(
         pi, pj = np.nonzero(np.isfinite(sub))
         method = "mcf_dense"
     else:
-        k = max(candidates, 1)
+        k, r, margin, repair_max = _kernels.flow_knobs(params, free.size, scale)
         if column_offset is None:
             column_offset = sub.min(axis=0).astype(np.float64)
             column_offset[~np.isfinite(column_offset)] = 0.0
@@ -454,11 +397,10 @@ def _assign(
         if offset.shape != (m,) or not np.isfinite(offset).all():
             raise InputError(f"column_offset must be finite with shape ({m},)")
         if compiled and flow_solver != "ortools" and time_limit is None and (
-                flow_solver == "ssp" or free.size <= SSP_MAX_TASKS) and (
-                sub.size < _kernels.PARALLEL_MIN_ELEMENTS):
-            got = _assign_compiled(sub, capacity, defer_cost[free], balance, cmax, k, offset,
-                                   scale, max_rounds, price_add or candidates, price_margin,
-                                   incremental_max, stats, t0)
+                flow_solver == "ssp" or free.size <= params.max_tasks) and (
+                sub.size < params.max_elements):
+            got = _assign_compiled(sub, capacity, defer_cost[free], balance, cmax, offset,
+                                   scale, params, stats, t0)
             if got is not None:
                 team[free] = got[0]
                 return done("optimal", "mcf", got[1])
@@ -477,7 +419,7 @@ def _assign(
         np.ceil((float(defer_cost[free].max()) + cmax) / balance)) + 1
     net = _Network(free, capacity, defer_int, balance, scale, max_useful)
     use_ssp = method == "mcf" and (
-        flow_solver == "ssp" or (flow_solver == "auto" and free.size <= SSP_MAX_TASKS))
+        flow_solver == "ssp" or (flow_solver == "auto" and free.size <= params.max_tasks))
     stats["flow_solver"] = "ssp" if use_ssp else "ortools"
     pi = pi.astype(np.int64)
     pj = pj.astype(np.int64)
@@ -491,7 +433,7 @@ def _assign(
         if need_solve:
             pcost = np.floor(sub[pi, pj].astype(np.float64) * scale + 0.5).astype(np.int64)
             ts = time.perf_counter()
-            got = net.solve_ssp(pi, pj, pcost) if use_ssp else None
+            got = net.solve_ssp(pi, pj, pcost, params.budget_per_arc) if use_ssp else None
             if use_ssp:
                 stats["ssp_scans"] = stats.get("ssp_scans", 0) + net.ssp_scans
             if got is not None:
@@ -521,7 +463,7 @@ def _assign(
             return done("optimal", method, bound)
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             return done("time_limit", method)
-        if rounds >= max_rounds:
+        if rounds >= params.max_rounds:
             method, dense_pi, dense_pj = "mcf_dense", *np.nonzero(np.isfinite(sub))
             use_ssp = False
             pi, pj = dense_pi.astype(np.int64), dense_pj.astype(np.int64)
@@ -536,10 +478,9 @@ def _assign(
             if not ok:  # cannot happen for an optimal flow; be safe rather than wrong
                 raise RuntimeError("negative cycle in the residual graph of an optimal flow")
         ts = time.perf_counter()
-        add = np.empty((free.size, max(price_add or candidates, 1)), np.int32)
+        add = np.empty((free.size, r), np.int32)
         neg = _kernels.price_rows(sub, scale, d[: free.size], d[free.size: free.size + m],
-                                  team_free, np.zeros(free.size, np.bool_), add.shape[1],
-                                  np.int64(np.floor(price_margin * scale)), add)
+                                  team_free, np.zeros(free.size, np.bool_), r, margin, add)
         t_price += time.perf_counter() - ts
         stats["seconds_pricing"] = t_price
         n_neg = int(neg.sum())
@@ -553,8 +494,7 @@ def _assign(
         pi = np.concatenate([pi, ai])
         pj = np.concatenate([pj, aj])
         rounds += 1
-        limit = max(64, free.size // 40) if incremental_max is None else incremental_max
-        need_solve = ai.size > limit
+        need_solve = ai.size > repair_max
         if not need_solve:
             # few new arcs: repair the flow in place instead of solving again
             ts = time.perf_counter()
@@ -575,117 +515,34 @@ def _assign(
             stats["incremental_rounds"] = stats.get("incremental_rounds", 0) + 1
 
 
-def _assign_small(costs, capacity, defer_cost, balance, candidates, offset, scale,
-                  max_rounds, price_add, price_margin, incremental_max, t0):
-    """:func:`_assign` for solve()'s usual small batch (no pinned task, no time limit,
-    candidate method on successive shortest paths): checks, cost scale, candidates,
-    flows and pricing in one compiled call (:func:`_kernels.assign_small`), the same
-    steps as :func:`_assign`, whose result and statistics it returns. None when the
-    kernel stopped early or found bad input: the caller then takes the general path,
-    which redoes the work, raises or switches solver at the same point."""
-    n, m = costs.shape
-    team = np.empty(n, np.int32)
-    stats: dict = {"n_tasks": n, "n_teams": m, "n_free": n}
-    ts = time.perf_counter()
-    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative, scale) = _kernels.assign_small(
-        costs, capacity.astype(np.int64), defer_cost, float(balance), max(candidates, 1),
-        offset, float(scale), max_rounds, max(price_add or candidates, 1),
-        float(price_margin), max(64, n // 40) if incremental_max is None else incremental_max,
-        SSP_BUDGET_PER_ARC, _INT_BUDGET, team)
-    if status != 0:
-        return None
-    t1 = time.perf_counter()
-    stats.update(scale=scale, flow_solver="ssp", arcs_initial=int(arcs_initial),
-                 arcs_slots=int(arcs_slots), seconds_setup=ts - t0, ssp_scans=int(scans),
-                 flow_solves=int(solves), arcs_final=int(arcs_final),
-                 pricing_rounds=int(rounds), seconds_flow=t1 - ts, seconds_potentials=0.0,
-                 seconds_pricing=0.0, seconds_incremental=0.0,
-                 negative_arcs_per_round=negative.tolist())
-    if incremental:
-        stats["incremental_rounds"] = int(incremental)
-    stats["seconds_total"] = time.perf_counter() - t0
-    return AssignmentResult(team=team, objective=float("nan"), solve_seconds=t1 - t0,
-                            status="optimal", method="mcf", lower_bound=bound, stats=stats)
-
-
-def _assign_dense_small(costs, capacity, defer_cost, balance, scale, t0):
-    """:func:`_assign`'s dense solve (``dense=True``) of a small batch
-    without pinned tasks: the same arcs in the same order for OR-Tools, built by one
-    compiled call (:func:`_kernels.dense_network`) instead of ~20 array operations; the
-    same result and statistics. None on bad input (the general path then raises)."""
-    n, m = costs.shape
-    ok, scale, n_pairs, n_slots, tails, heads, caps, arc_costs = _kernels.dense_network(
-        costs, capacity.astype(np.int64), defer_cost, float(balance), float(scale),
-        _INT_BUDGET)
-    if not ok:
-        return None
-    stats: dict = {"n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
-                   "flow_solver": "ortools", "arcs_initial": int(n_pairs),
-                   "arcs_slots": int(n_slots)}
-    ts = time.perf_counter()
-    stats["seconds_setup"] = ts - t0
-    flows = _dense_flows(n, m, tails, heads, caps, arc_costs)
-    team = np.empty(n, np.int32)
-    opt = _kernels.flow_teams(flows, tails, heads, arc_costs, n_pairs, n, team)
-    t1 = time.perf_counter()
-    stats.update(flow_solves=1, arcs_final=int(n_pairs), pricing_rounds=0,
-                 seconds_flow=t1 - ts, seconds_potentials=0.0, seconds_pricing=0.0,
-                 seconds_incremental=0.0, seconds_total=t1 - t0)
-    return AssignmentResult(team=team, objective=float("nan"), solve_seconds=t1 - t0,
-                            status="optimal", method="mcf_dense",
-                            lower_bound=(int(opt) - n) / scale, stats=stats)
-
-
-def _dense_flows(n, m, tails, heads, caps, arc_costs):
-    # OR-Tools on the arcs of _kernels.dense_network: n tasks supply one unit each, the
-    # sink (node n + m) takes them
-    n_nodes = n + m + 1
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, arc_costs)
-    supplies = np.zeros(n_nodes, np.int64)
-    supplies[:n] = 1
-    supplies[n + m] = -n
-    smcf.set_nodes_supplies(np.arange(n_nodes, dtype=np.int32), supplies)
-    status = smcf.solve()
-    if status != smcf.OPTIMAL:
-        raise RuntimeError(f"min-cost flow failed with status {status}")
-    return np.asarray(smcf.flows(np.arange(tails.size, dtype=np.int32)), np.int64)
-
-
-def _assign_compiled(sub, capacity, defer_free, balance, cmax, k, offset, scale, max_rounds,
-                     price_add, price_margin, incremental_max, stats, t0):
+def _assign_compiled(sub, capacity, defer_free, balance, cmax, offset, scale, params, stats,
+                     t0):
     """The candidate method with successive shortest paths in one compiled call
-    (:func:`_kernels.assign_candidates_ssp`), the same steps as the loop in :func:`assign`.
+    (:func:`_kernels.candidate_flow`), the same steps as the loop in :func:`assign`.
 
-    Returns ``(team of the free tasks, lower bound)``, or None when the kernel stopped
-    before a proven optimum. The kernel's phases are not timed one by one:
-    ``seconds_flow`` holds all of it (candidates, flows, pricing, repairs) and the other
-    phase timings are 0.
+    Returns ``(team of the free tasks, lower bound)``, or None (``stats`` untouched)
+    when the kernel stopped before a proven optimum. The kernel's phases are not timed
+    one by one: ``seconds_flow`` holds all of it (candidates, flows, pricing, repairs)
+    and the other phase timings are 0; the statistics are the loop's, in its order.
     """
-    nf = sub.shape[0]
-    r = max(price_add, 1)
-    limit = max(64, nf // 40) if incremental_max is None else incremental_max
-    team_free = np.empty(nf, np.int32)
-    stats["flow_solver"] = "ssp"
-    stats["seconds_setup"] = time.perf_counter() - t0
+    team_free = np.empty(sub.shape[0], np.int32)
     ts = time.perf_counter()
-    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative) = _kernels.assign_candidates_ssp(
-        sub, capacity, defer_free, balance, cmax, k, offset, scale, max_rounds, r,
-        np.int64(np.floor(price_margin * scale)), limit, SSP_BUDGET_PER_ARC, team_free)
-    if status == 2:  # cannot happen: every task has its own defer arc
+    f = _kernels.candidate_flow(sub, capacity, defer_free, balance, cmax, offset, scale,
+                                params, team_free)
+    if f.status == NO_PATH:  # cannot happen: every task has its own defer arc
         raise RuntimeError("successive shortest paths found no path to the sink")
-    if status != 0:
+    if f.status != OPTIMAL:
         return None
-    stats.update(arcs_initial=int(arcs_initial), arcs_slots=int(arcs_slots),
-                 ssp_scans=int(scans), flow_solves=int(solves), arcs_final=int(arcs_final),
-                 pricing_rounds=int(rounds), seconds_flow=time.perf_counter() - ts,
-                 seconds_potentials=0.0, seconds_pricing=0.0, seconds_incremental=0.0,
-                 negative_arcs_per_round=[int(x) for x in negative])
-    if incremental:
-        stats["incremental_rounds"] = int(incremental)
-    return team_free, float(bound)
+    stats.update(flow_solver="ssp", arcs_initial=int(f.arcs_initial),
+                 arcs_slots=int(f.arcs_slots), seconds_setup=ts - t0,
+                 ssp_scans=int(f.ssp_scans), flow_solves=int(f.flow_solves),
+                 arcs_final=int(f.arcs_final), pricing_rounds=int(f.pricing_rounds),
+                 seconds_flow=time.perf_counter() - ts, seconds_potentials=0.0,
+                 seconds_pricing=0.0, seconds_incremental=0.0,
+                 negative_arcs_per_round=f.negative_arcs.tolist())
+    if f.incremental_rounds:
+        stats["incremental_rounds"] = int(f.incremental_rounds)
+    return team_free, float(f.lower_bound)
 
 
 def greedy_assign(

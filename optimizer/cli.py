@@ -6,6 +6,9 @@ read and check the two files and build a :class:`DispatchProblem` on the distric
 columns), solve, write one row per task (:func:`~urbangrid.optimizer.result_rows`) and print
 a summary. Malformed input raises :class:`InputError` naming the file, row and
 column; a well-formed task no team can serve is deferred with its reason.
+
+:func:`register` imports nothing beyond ``argparse``: the handler loads pandas, the
+solvers, Numba and OR-Tools when it runs, so ``urbangrid --help`` loads none of them.
 """
 
 from __future__ import annotations
@@ -15,17 +18,11 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from urbangrid.errors import InputError
 
-from .problem import DeferReason
-from .routing import Router
-from .solver import METHODS, solve
-from .tables import build_problem, read_table, result_rows
+from ._methods import METHODS
 
-__all__ = ["build_problem", "read_table", "register", "result_rows", "run_dispatch"]
+__all__ = ["register", "run_dispatch"]
 
 log = logging.getLogger("urbangrid.dispatch")
 
@@ -62,7 +59,7 @@ def _district(args):
     return District.from_files(args.district, resolution=args.resolution)
 
 
-def _write(out: pd.DataFrame, path: Path) -> None:
+def _write(out, path: Path) -> None:
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
@@ -74,6 +71,11 @@ def _write(out: pd.DataFrame, path: Path) -> None:
 
 
 def run_dispatch(args: argparse.Namespace) -> int:
+    """The ``dispatch`` handler: read, solve, write, print the summary; returns 0."""
+    from .routing import Router
+    from .solver import solve
+    from .tables import build_problem, read_table, result_rows
+
     t0 = time.perf_counter()
     out_path = Path(args.out)
     if out_path.suffix.lower() not in (".csv", ".parquet", ".pq"):
@@ -98,6 +100,11 @@ def run_dispatch(args: argparse.Namespace) -> int:
 
 
 def _print_summary(a, p, seconds, out_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from .problem import DeferReason
+
     reasons = pd.Series(a.reason[a.team < 0]).map(lambda r: DeferReason(int(r)).name.lower())
     gap = ""
     if np.isfinite(a.lower_bound) and a.objective:

@@ -2,15 +2,17 @@
 
 A simulation runs ~570 dispatch rounds a simulated day, half of them for one urgent
 task. Leaving its compiled event loop for each round, to build a
-:class:`DispatchProblem`, call the policy and read its :class:`Assignment`, cost about
-100 us of Python per round, several times the compiled work of the round (MODEL.md,
-"Engine and speed"). A built-in policy therefore also carries its compiled form
-(:func:`compiled_form`): the kernel the policy calls and the constants it calls it with,
-which such a loop calls directly (:func:`decide`, a Numba function). The teams are the
-policy's, bit for bit (``tests/optimizer/test_opt_compiled.py``); where the policy would
-take another path for a snapshot (``mcf`` on a batch beyond its compiled small path, or
-one whose compiled flow stops before a proven optimum), :func:`decide` says so and the
-caller calls the policy.
+:class:`DispatchProblem`, call the policy and read its :class:`Assignment`, costs about
+100 us of Python per round, several times the compiled work of the round
+(``simulation/MODEL.md``, "Engine and speed"). A built-in policy therefore also carries
+its compiled form (:func:`compiled_form`): its kind and the :class:`FlowParams` it solves
+with, which such a loop passes to :func:`decide_batch` (or :func:`decide`, the same with
+every field as an argument), a Numba function running the one compiled path the policy
+itself calls (``_policy_kernels.dispatch``). The teams are the policy's, bit for bit
+(``tests/optimizer/test_opt_compiled.py``); where the policy would take another path
+for a snapshot (``mcf`` on a batch beyond its compiled small path, or one whose compiled
+flow stops before a proven optimum), the function says so and the caller calls the
+policy.
 
 A policy without a compiled form (a researcher's, ``greedy``, ``mcf_route``, ``mcf``
 with a time limit) is simply called from Python.
@@ -21,36 +23,71 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _kernels, _policy_kernels
-from ._kernels import PARALLEL_MIN_ELEMENTS
-from ._policy_kernels import KIND_LEGACY, KIND_MCF, KIND_NEAREST, decide
-from .assignment import _INT_BUDGET, DEFAULT_SCALE, SSP_BUDGET_PER_ARC, SSP_MAX_TASKS
-from .solver import _MAX_ROUNDS
+from ._kernels import FlowParams
+from ._policy_kernels import KIND_LEGACY, KIND_MCF, KIND_NEAREST, Batch, decide, decide_batch
 
-__all__ = ["KERNEL_FILES", "KIND_LEGACY", "KIND_MCF", "KIND_NEAREST", "CompiledPolicy",
-           "compiled_form", "decide"]
+__all__ = ["KERNEL_FILES", "KIND_LEGACY", "KIND_MCF", "KIND_NEAREST", "Batch",
+           "CompiledPolicy", "FlowParams", "compiled_form", "decide", "decide_batch"]
 
 #: The source files of :func:`decide` and of every compiled function it calls: a compiled
 #: caller's on-disk cache must be dropped when one changes (``urbangrid._numba_cache``).
 KERNEL_FILES = (_kernels.__file__, _policy_kernels.__file__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CompiledPolicy:
-    """A built-in policy's arguments to :func:`decide` (besides the snapshot).
+    """A built-in policy's arguments to :func:`decide_batch` (besides the snapshot).
 
-    ``kind`` is ``KIND_NEAREST``, ``KIND_LEGACY`` or ``KIND_MCF``; the other fields are
-    the constants :func:`urbangrid.optimizer.solve` uses for ``mcf`` (ignored by the
-    sequential kinds), passed explicitly so that compiled callers hold no copy of them.
+    Parameters
+    ----------
+    kind
+        ``KIND_NEAREST``, ``KIND_LEGACY`` or ``KIND_MCF``.
+    flow
+        The :class:`FlowParams` ``mcf`` solves with (ignored by the sequential kinds);
+        default ``FlowParams()``.
+    **knobs
+        :class:`FlowParams` fields to change in ``flow``, e.g.
+        ``CompiledPolicy(KIND_MCF, candidates=8, max_tasks=2)``.
+
+    The knobs :func:`decide` takes one by one are also attributes of the form
+    (``form.candidates`` is ``form.flow.candidates``).
     """
 
     kind: int
-    candidates: int = 0
-    max_tasks: int = SSP_MAX_TASKS
-    max_elements: int = PARALLEL_MIN_ELEMENTS
-    scale: float = DEFAULT_SCALE
-    max_rounds: int = _MAX_ROUNDS
-    budget_per_arc: int = SSP_BUDGET_PER_ARC
-    int_budget: float = _INT_BUDGET
+    flow: FlowParams
+
+    def __init__(self, kind: int, flow: FlowParams | None = None, **knobs) -> None:
+        flow = FlowParams() if flow is None else flow
+        object.__setattr__(self, "kind", int(kind))
+        object.__setattr__(self, "flow", flow.replace(**knobs) if knobs else flow)
+
+    @property
+    def candidates(self) -> int:
+        return self.flow.candidates
+
+    @property
+    def max_tasks(self) -> int:
+        return self.flow.max_tasks
+
+    @property
+    def max_elements(self) -> int:
+        return self.flow.max_elements
+
+    @property
+    def scale(self) -> float:
+        return self.flow.scale
+
+    @property
+    def max_rounds(self) -> int:
+        return self.flow.max_rounds
+
+    @property
+    def budget_per_arc(self) -> int:
+        return self.flow.budget_per_arc
+
+    @property
+    def int_budget(self) -> float:
+        return self.flow.int_budget
 
 
 def compiled_form(policy) -> CompiledPolicy | None:

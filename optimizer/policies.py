@@ -42,14 +42,14 @@ import numpy as np
 
 from urbangrid.errors import InputError
 
-from . import _policy_kernels
 from ._common import (
-    _NO_CELL_TRAVEL,
     _assignment,
+    compiled_round,
     finish_numpy,
     priority_order_numpy,
     qualified,
 )
+from ._kernels import FlowParams
 from .compiled import KIND_LEGACY, KIND_MCF, KIND_NEAREST, CompiledPolicy
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
@@ -107,6 +107,10 @@ def get_policy(name: str, **params) -> Policy:
         raise InputError(f"bad parameters for dispatch policy {name!r}: {exc}") from None
 
 
+# the sequential policies run no flow: any knobs do
+_NO_FLOW = FlowParams()
+
+
 def _sequential(p: DispatchProblem, method: str) -> Assignment:
     """The one-task-at-a-time policies (``nearest``, ``legacy``), compiled.
 
@@ -114,30 +118,17 @@ def _sequential(p: DispatchProblem, method: str) -> Assignment:
     task loop in :mod:`._policy_kernels`, which updates the chosen team's capacity and
     free time (by travel + work) before the next task and records why a task found no
     team; the record is :func:`._common.finish`'s. All of it is one compiled call
-    (:func:`_policy_kernels.sequential`). :func:`_sequential_reference` is the same
-    policy written with NumPy per task.
+    (:func:`._common.compiled_round`). :func:`_sequential_reference` is the same policy
+    written with NumPy per task.
     """
     t0 = time.perf_counter()
-    n = p.task_id.shape[0]
-    w = p.weights
-    ct = p.cell_travel
-    team = np.empty(n, np.int32)
-    cost = np.empty(n, np.float64)
-    reason = np.empty(n, np.int8)
-    eta = np.empty(n, np.float64)
-    pos = np.empty(n, np.int32)
     # with no team at all the loops give every free task NO_QUALIFIED_TEAM
-    n_assigned, n_deferred, pairs = _policy_kernels.sequential(
-        method == "legacy", p.now, p.task_cell, p.task_skill, p.task_work, p.task_area,
-        p.task_deadline, p.task_priority, p.task_current, p.task_pinned, p.travel,
-        p.team_skills, p.team_area, p.team_free_at, p.team_shift_start, p.team_shift_end,
-        p.team_capacity, p.team_load, _NO_CELL_TRAVEL if ct is None else ct, ct is not None,
-        w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer, True, team, cost,
-        reason, eta, pos)
-    return _assignment(team, reason, cost, eta, pos, w.balance * float(pairs),
-                       int(n_assigned), int(n_deferred), method=method, status="feasible",
-                       t0=t0, stats=None, order=None, lower_bound=float("nan"),
-                       crew_teams=None)
+    _, (assigned, deferred, pairs), _, out = compiled_round(
+        p, KIND_LEGACY if method == "legacy" else KIND_NEAREST, _NO_FLOW)
+    return _assignment(out.team, out.reason, out.cost, out.eta, out.pos,
+                       p.weights.balance * float(pairs), int(assigned), int(deferred),
+                       method=method, status="feasible", t0=t0, stats=None, order=None,
+                       lower_bound=float("nan"), crew_teams=None)
 
 
 @register_policy("nearest")
@@ -147,7 +138,7 @@ def nearest() -> Policy:
     def run(p: DispatchProblem) -> Assignment:
         return _sequential(p, "nearest")
 
-    run.compiled_form = CompiledPolicy(KIND_NEAREST)
+    run.compiled_form = CompiledPolicy(KIND_NEAREST, _NO_FLOW)
     return run
 
 
@@ -158,7 +149,7 @@ def legacy() -> Policy:
     def run(p: DispatchProblem) -> Assignment:
         return _sequential(p, "legacy")
 
-    run.compiled_form = CompiledPolicy(KIND_LEGACY)
+    run.compiled_form = CompiledPolicy(KIND_LEGACY, _NO_FLOW)
     return run
 
 
@@ -249,12 +240,13 @@ def mcf(candidates: int = 8, time_limit: float | None = None) -> Policy:
     """Batch min-cost flow (exact, see :func:`urbangrid.optimizer.assign`)."""
     if candidates < 1:
         raise InputError(f"mcf: candidates must be >= 1, got {candidates}")
+    params = FlowParams(candidates=candidates)
 
     def run(p: DispatchProblem) -> Assignment:
-        return solve(p, method="mcf", time_limit=time_limit, candidates=candidates)
+        return solve(p, method="mcf", time_limit=time_limit, params=params)
 
     if time_limit is None:  # with a limit, solve() never takes the compiled small path
-        run.compiled_form = CompiledPolicy(KIND_MCF, candidates=candidates)
+        run.compiled_form = CompiledPolicy(KIND_MCF, params)
     return run
 
 

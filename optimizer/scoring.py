@@ -8,10 +8,9 @@ kernel also computes in float32: relative error ~1e-6 against the float64 refere
 
 The fast path first builds a per-batch table ``table[u, j]`` = travel from team ``j`` to
 the ``u``-th distinct task cell (one compiled gather), then streams over it task by task,
-writing the output rows in order: about 7x faster than gathering ``travel[j, cell_i]``
-per element (PERFORMANCE.md). A variant that fuses the gather into the kernel (tasks
-grouped by cell, ``_kernels.score_by_cell``) was measured 1.4x slower single-threaded
-(2.5 vs 1.7 ms for 8,000 x 600): its output rows are written out of order.
+writing the output rows in order: each task reads one contiguous row, where gathering
+``travel[j, cell_i]`` per element strides across the team x cell matrix (several times
+slower).
 """
 
 from __future__ import annotations
@@ -76,7 +75,7 @@ def score(p: DispatchProblem, out: np.ndarray | None = None) -> np.ndarray:
 
 # Batches up to this many pairs are scored by one compiled call (_kernels.score_small):
 # on the simulation's batches (a median of 3 x 100) the NumPy preparation of the
-# streaming path costs more than the scores (measured ~35 vs ~10 us per call).
+# streaming path costs several times the scores.
 SMALL_BATCH = 200_000
 
 

@@ -6,7 +6,7 @@ Methods
     Exact batch min-cost flow on candidate arcs with pricing (:func:`assign`); with at
     least as many candidates as teams, every feasible pair is a candidate.
 ``"mcf_dense"``
-    The same flow with every feasible arc at once (reference for measurements).
+    The same flow with every feasible arc at once (the reference, for measurements).
 ``"greedy"``
     Global cheapest pair (:func:`greedy_assign`).
 ``"cpsat"``
@@ -17,15 +17,12 @@ Methods
 Small batches
 -------------
 A simulation calls ``mcf`` ~570 times a simulated day, half of the calls with one task,
-where the Python glue between the steps (score, flow, record) cost as much as the
-kernels (the simulation's compiled loop now calls the one-call kernel itself, through
-:mod:`.compiled`). Without a time limit and without pinned tasks, a batch that :func:`assign`
-would solve by its compiled small paths is solved by one compiled call
-(:func:`_solve_small`; ``mcf_dense`` by two around OR-Tools, :func:`_solve_dense_small`)
-running the same kernels on the same arrays: the same record and untimed statistics bit
-for bit (``tests/optimizer/test_opt_small.py``). Measured on 2,805 snapshots of a 5-day
-Jing'an run, us per call (min of 3 passes): one task 39 -> 23, 2-9 tasks 54 -> 34, 10+
-tasks 266 -> 220.
+where the Python glue between the steps (score, flow, record) costs as much as the
+kernels. Without a time limit, ``mcf`` therefore solves a batch without pinned tasks
+that its compiled small path takes (``FlowParams.max_tasks``, ``max_elements``) in one
+compiled call (:func:`_solve_small`, the built-in policies' compiled round), running the
+kernels of the step-by-step path (:func:`_solve_steps`) on the same arrays: the same
+record and untimed statistics bit for bit (``tests/optimizer/test_opt_small.py``).
 """
 
 from __future__ import annotations
@@ -36,25 +33,17 @@ import numpy as np
 
 from urbangrid.errors import InputError
 
-from . import _kernels, _policy_kernels, scoring
-from ._common import _NO_CELL_TRAVEL, _assignment, finish, pair_cost
-from .assignment import (
-    _INT_BUDGET,
-    DEFAULT_SCALE,
-    SSP_BUDGET_PER_ARC,
-    SSP_MAX_TASKS,
-    _assign,
-    _dense_flows,
-    greedy_assign,
-)
+from . import scoring
+from ._common import _assignment, compiled_round, finish, pair_cost
+from ._kernels import OPTIMAL, FlowParams, FlowResult
+from ._methods import METHODS
+from ._policy_kernels import KIND_MCF, NOT_SMALL, PINNED
+from .assignment import _assign, greedy_assign
 from .problem import Assignment, DeferReason, DispatchProblem
 
 __all__ = ["METHODS", "solve"]
 
-METHODS = ("mcf", "mcf_dense", "greedy", "cpsat")
 CPSAT_DEFAULT_LIMIT = 10.0
-# assign()'s default max_rounds, which solve() leaves as it is
-_MAX_ROUNDS = 25
 
 
 def solve(
@@ -63,7 +52,7 @@ def solve(
     time_limit: float | None = None,
     seed: int = 0,
     *,
-    candidates: int = 8,
+    params: FlowParams = FlowParams(),  # noqa: B008 (immutable)
     workers: int = 1,
 ) -> Assignment:
     """Assign the problem's tasks to teams.
@@ -79,8 +68,9 @@ def solve(
         ``"time_limit"``), ``cpsat`` returns its best solution (default 10 s).
     seed
         Random seed (only CP-SAT uses randomness; flow and greedy are deterministic).
-    candidates
-        Candidate teams per task for ``mcf`` and ``cpsat``.
+    params
+        The flow's knobs (:class:`FlowParams`); ``params.candidates`` also sets the
+        teams per task CP-SAT considers.
     workers
         CP-SAT search workers; 1 (default) keeps CP-SAT deterministic.
 
@@ -93,36 +83,25 @@ def solve(
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if time_limit is not None and not (time_limit > 0):
         raise InputError(f"time_limit must be > 0 seconds, got {time_limit!r}")
+    if not isinstance(params, FlowParams):
+        raise InputError(f"params must be a FlowParams, got {type(params).__name__}")
     t0 = time.perf_counter()
-    p = problem
-    n, m = p.task_id.shape[0], p.team_id.shape[0]
-    # the batches _assign solves by its compiled small paths (_assign_dense_small,
-    # _assign_small: at most SSP_MAX_TASKS tasks, serial kernels); their scores come from
-    # score_small, bitwise those of the streaming kernel score() uses above SMALL_BATCH
-    small = time_limit is None and 0 < n <= SSP_MAX_TASKS and 0 < m and (
-        n * m < _kernels.PARALLEL_MIN_ELEMENTS)
-    if small and method == "mcf_dense":
-        # the dense solve in two compiled calls around OR-Tools
-        got = _solve_dense_small(p, method, t0)
-        if got is not None:
-            return got
-    elif small and method == "mcf":
-        # the candidate flow with pricing on successive shortest paths, one call
-        got = _solve_small(p, candidates, t0)
+    if method == "mcf" and time_limit is None:
+        got = _solve_small(problem, params, t0)
         if isinstance(got, Assignment):
             return got
-        # a pinned task (4): the general path; the compiled flow stopped before a
-        # proven optimum (1, 2) or found bad costs (3): the Python loop at once
-        return _solve_steps(p, method, time_limit, seed, candidates, workers, t0,
-                            compiled=got == 4)
-    return _solve_steps(p, method, time_limit, seed, candidates, workers, t0)
+        # a pinned task or a batch beyond the small path: the general path; the compiled
+        # flow stopped before a proven optimum or found bad costs: the Python loop at once
+        return _solve_steps(problem, method, time_limit, seed, params, workers, t0,
+                            compiled=got in (PINNED, NOT_SMALL))
+    return _solve_steps(problem, method, time_limit, seed, params, workers, t0)
 
 
 def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed: int,
-                 candidates: int, workers: int, t0: float, compiled: bool = True
+                 params: FlowParams, workers: int, t0: float, compiled: bool = True
                  ) -> Assignment:
     # solve() step by step: scores, flow (or greedy / CP-SAT), record; compiled=False
-    # skips the compiled candidate flow (see _assign)
+    # skips the compiled candidate flow (see _assign). The reference of _solve_small.
     costs, offset = scoring.score_and_offset(p)
     stats = {"seconds_scoring": time.perf_counter() - t0}
     if method == "greedy":
@@ -134,13 +113,13 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
     # the problem is validated: assign skips its own checks and the objective and
     # reasons that finish() computes anyway
     r = _assign(costs, p.team_capacity, p.defer_cost(), balance=p.weights.balance,
-                pinned=p.task_pinned, candidates=candidates, dense=method == "mcf_dense",
-                time_limit=flow_limit, column_offset=offset, internal=True,
-                compiled=compiled)
+                pinned=p.task_pinned, column_offset=offset, dense=method == "mcf_dense",
+                time_limit=flow_limit, params=params, internal=True, compiled=compiled)
     stats.update(r.stats)
     stats["flow_method"] = r.method
     if method == "cpsat":
-        return _solve_cpsat(p, costs, r.team, t0, stats, time_limit, seed, candidates, workers)
+        return _solve_cpsat(p, costs, r.team, t0, stats, time_limit, seed, params.candidates,
+                            workers)
     lb = float("nan")
     if r.status == "optimal":
         lb = _lower_bound(p, r)
@@ -148,106 +127,40 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
     return finish(p, r.team, method=name, status=r.status, t0=t0, stats=stats, lower_bound=lb)
 
 
-# the mcf_batch arguments a mode does not read
-_NONE32 = np.zeros(0, np.int32)
-_NONE64 = np.zeros(0, np.int64)
-
-
-def _batch(p: DispatchProblem, mode: int, k: int = 1, flows=_NONE64, tails=_NONE32,
-           heads=_NONE32, arc_costs=_NONE64, n_pairs: int = 0):
-    """:func:`_policy_kernels.mcf_batch` on the problem's arrays; returns the kernel's
-    tuple and the record's arrays ``(team, cost, reason, eta, pos)``."""
-    n = p.task_id.shape[0]
-    w = p.weights
-    ct = p.cell_travel
-    out = (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.int8),
-           np.empty(n, np.float64), np.empty(n, np.int32))
-    got = _policy_kernels.mcf_batch(
-        mode, p.travel, p.task_cell, p.now, p.team_free_at, p.team_shift_start,
-        p.team_shift_end, p.team_load, p.team_skills, p.task_skill, p.task_work,
-        p.task_deadline, p.task_priority, p.task_current, p.task_pinned, p.team_capacity,
-        _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait, w.lateness,
-        w.balance, w.reassignment, w.defer, k, DEFAULT_SCALE, _MAX_ROUNDS, k, 0.0,
-        max(64, n // 40), SSP_BUDGET_PER_ARC, _INT_BUDGET, flows, tails, heads, arc_costs,
-        n_pairs, *out)
-    return got, out
-
-
-def _solve_small(p: DispatchProblem, candidates: int, t0: float) -> Assignment | int:
-    """``solve(p, "mcf")`` of a small batch in one compiled call
-    (:func:`_policy_kernels.mcf_small` through ``mcf_batch``): the scores, the flow and
-    the record that the steps of :func:`_solve_steps` compute one by one
-    (``score_and_offset``, ``_assign_small``, ``finish``), by the same kernels on the same
-    arrays, so the same record and statistics; on the simulation's batches (half of them
-    one task) the steps' Python glue cost as much as the kernels. Not timed apart: ``seconds_flow``
-    holds the whole call, ``seconds_scoring`` and the other phases are 0. Without a
-    record, the kernel's status (nothing done): 4 = a task is pinned, 1 = the compiled
-    flow stopped before a proven optimum (out of pricing rounds, over its scan budget),
-    2 = a task without a path to the sink (cannot happen), 3 = NaN or -inf costs; the
-    caller then takes the general path.
+def _solve_small(p: DispatchProblem, params: FlowParams, t0: float) -> Assignment | int:
+    """``solve(p, "mcf")`` in one compiled call (:func:`._common.compiled_round`): the
+    scores, the flow and the record that the steps of :func:`_solve_steps` compute one
+    by one (``score_and_offset``, the compiled candidate flow of ``assign``, ``finish``),
+    by the same kernels on the same arrays, so the same record and statistics. Not timed
+    apart: ``seconds_flow`` holds the whole call, ``seconds_scoring`` and the other
+    phases are 0. Without a record, the round's status (nothing done):
+    ``_policy_kernels.NOT_SMALL`` or ``PINNED`` (the general path takes it), else the
+    flow's (stopped before a proven optimum, bad costs: the Python loop does).
     """
     n, m = p.task_id.shape[0], p.team_id.shape[0]
     ts = time.perf_counter()
-    got, (team, cost, reason, eta, pos) = _batch(p, _policy_kernels.MODE_FLOW,
-                                                 max(candidates, 1))
-    (status, bound, arcs_initial, arcs_slots, arcs_final, scans, solves, rounds, incremental,
-     negative, scale, n_assigned, n_deferred, pairs) = got[:14]
-    if status != 0:
+    status, (assigned, deferred, pairs), flow, out = compiled_round(p, KIND_MCF, params)
+    if status != OPTIMAL:
         return int(status)
     t1 = time.perf_counter()
-    # the statistics of the general path, in its order (solve, _assign_small, solve)
-    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
-             "flow_solver": "ssp", "arcs_initial": int(arcs_initial),
-             "arcs_slots": int(arcs_slots), "seconds_setup": 0.0, "ssp_scans": int(scans),
-             "flow_solves": int(solves), "arcs_final": int(arcs_final),
-             "pricing_rounds": int(rounds), "seconds_flow": t1 - ts,
-             "seconds_potentials": 0.0, "seconds_pricing": 0.0, "seconds_incremental": 0.0,
-             "negative_arcs_per_round": negative.tolist()}
-    if incremental:
-        stats["incremental_rounds"] = int(incremental)
+    f = FlowResult._make(flow)
+    # the statistics of the general path, in its order (solve, assign, solve)
+    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": f.scale,
+             "flow_solver": "ssp", "arcs_initial": int(f.arcs_initial),
+             "arcs_slots": int(f.arcs_slots), "seconds_setup": 0.0,
+             "ssp_scans": int(f.ssp_scans), "flow_solves": int(f.flow_solves),
+             "arcs_final": int(f.arcs_final), "pricing_rounds": int(f.pricing_rounds),
+             "seconds_flow": t1 - ts, "seconds_potentials": 0.0, "seconds_pricing": 0.0,
+             "seconds_incremental": 0.0, "negative_arcs_per_round": f.negative_arcs.tolist()}
+    if f.incremental_rounds:
+        stats["incremental_rounds"] = int(f.incremental_rounds)
     stats["seconds_total"] = t1 - t0
     stats["flow_method"] = "mcf"
     # _lower_bound without pinned tasks; finish's record
-    return _assignment(team, reason, cost, eta, pos, p.weights.balance * float(pairs),
-                       int(n_assigned), int(n_deferred), method="mcf", status="optimal",
-                       t0=t0, stats=stats, order=None, lower_bound=bound + 0.0,
-                       crew_teams=None)
-
-
-def _solve_dense_small(p: DispatchProblem, method: str, t0: float) -> Assignment | None:
-    """The dense flow of a small batch without pinned tasks as :func:`_solve_steps`
-    computes it (``score_and_offset``, ``_assign_dense_small``, ``finish``), in two
-    compiled calls around OR-Tools (:func:`_policy_kernels.mcf_dense_arcs`,
-    :func:`_policy_kernels.mcf_dense_record` through ``mcf_batch``, whose library the
-    candidate flow loads anyway) by the same kernels on the same arrays: the
-    same record and statistics. ``seconds_scoring`` is 0 (the scores are part of
-    ``seconds_setup``). None (nothing done) for a pinned task or bad costs: the caller
-    then takes the general path."""
-    n, m = p.task_id.shape[0], p.team_id.shape[0]
-    got, _ = _batch(p, _policy_kernels.MODE_DENSE_ARCS)
-    status, _, n_pairs, n_slots = got[:4]
-    scale = got[10]
-    tails, heads, caps, arc_costs = got[15:]
-    if status != 0:
-        return None
-    ts = time.perf_counter()
-    flows = _dense_flows(n, m, tails, heads, caps, arc_costs)
-    got, (team, cost, reason, eta, pos) = _batch(
-        p, _policy_kernels.MODE_DENSE_RECORD, flows=flows, tails=tails, heads=heads,
-        arc_costs=arc_costs, n_pairs=n_pairs)
-    n_assigned, n_deferred, pairs, opt = got[11:15]
-    t1 = time.perf_counter()
-    # the statistics of the general path, in its order (solve, _assign_dense_small, solve)
-    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": scale,
-             "flow_solver": "ortools", "arcs_initial": int(n_pairs),
-             "arcs_slots": int(n_slots), "seconds_setup": ts - t0, "flow_solves": 1,
-             "arcs_final": int(n_pairs), "pricing_rounds": 0, "seconds_flow": t1 - ts,
-             "seconds_potentials": 0.0, "seconds_pricing": 0.0, "seconds_incremental": 0.0,
-             "seconds_total": t1 - t0, "flow_method": "mcf_dense"}
-    return _assignment(team, reason, cost, eta, pos, p.weights.balance * float(pairs),
-                       int(n_assigned), int(n_deferred), method=method, status="optimal",
-                       t0=t0, stats=stats, order=None,
-                       lower_bound=(int(opt) - n) / scale + 0.0, crew_teams=None)
+    return _assignment(out.team, out.reason, out.cost, out.eta, out.pos,
+                       p.weights.balance * float(pairs), int(assigned), int(deferred),
+                       method="mcf", status="optimal", t0=t0, stats=stats, order=None,
+                       lower_bound=f.lower_bound + 0.0, crew_teams=None)
 
 
 def _lower_bound(p: DispatchProblem, r) -> float:

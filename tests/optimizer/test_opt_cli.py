@@ -194,3 +194,15 @@ def test_same_input_same_output_bytes(files):
     assert run(tp, mp, tmp / "a.csv", "--routes") == 0
     assert run(tp, mp, tmp / "b.csv", "--routes") == 0
     assert (tmp / "a.csv").read_bytes() == (tmp / "b.csv").read_bytes()
+
+
+def test_registering_the_command_loads_no_solver():
+    # `urbangrid --help` must not pay for Numba or OR-Tools: the handler imports them
+    import subprocess
+    import sys
+
+    code = ("import sys; from urbangrid.cli import build_parser; build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'ortools'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,23 +1,25 @@
 """The built-in policies' compiled form (``optimizer.compiled``) against the policies.
 
-The simulation's event loop calls :func:`decide` instead of the policy; the teams must be
-the policy's, bit for bit, and where the policy takes another path (``mcf`` beyond its
-compiled small path, pinned tasks, a flow stopped before a proven optimum)
-:func:`decide` must say so rather than answer.
+The simulation's event loop calls :func:`decide` (or :func:`decide_batch`, the same with
+the records) instead of the policy; the teams must be the policy's, bit for bit, and
+where the policy takes another path (``mcf`` beyond its compiled small path, pinned
+tasks, a flow stopped before a proven optimum) it must say so rather than answer.
 """
 
 import numpy as np
 import pytest
 from opt_helpers import edge_case_problems
-from urbangrid.optimizer import DispatchProblem, get_policy
-from urbangrid.optimizer._common import _NO_CELL_TRAVEL
+from urbangrid.optimizer import DeferReason, DispatchProblem, FlowParams, get_policy
+from urbangrid.optimizer._common import _NO_CELL_TRAVEL, batch_of
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.compiled import (
     KIND_MCF,
     KIND_NEAREST,
+    Batch,
     CompiledPolicy,
     compiled_form,
     decide,
+    decide_batch,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
@@ -35,6 +37,11 @@ def _decide(form: CompiledPolicy, p: DispatchProblem) -> tuple[int, np.ndarray]:
                     p.team_shift_start, p.team_shift_end, p.team_capacity, p.team_load,
                     _NO_CELL_TRAVEL if ct is None else ct, ct is not None, w.travel, w.wait,
                     w.lateness, w.balance, w.reassignment, w.defer, team)
+    # the same answer from the records
+    again = np.full(p.n_tasks, -7, np.int32)
+    assert decide_batch(form.kind, form.flow, batch_of(p), again) == status
+    if status == 0:
+        np.testing.assert_array_equal(again, team)
     return int(status), team
 
 
@@ -85,3 +92,35 @@ def test_only_built_in_policies_without_a_time_limit_have_a_compiled_form():
         return get_policy("nearest")(p)
 
     assert compiled_form(mine) is None
+
+
+def test_the_form_carries_the_policys_flow_knobs():
+    mcf = compiled_form(get_policy("mcf", candidates=3))
+    assert mcf.flow == FlowParams(candidates=3)
+    # the knobs decide() takes one by one read through
+    assert (mcf.candidates, mcf.max_tasks, mcf.max_elements, mcf.scale, mcf.max_rounds,
+            mcf.budget_per_arc, mcf.int_budget) == (
+        3, mcf.flow.max_tasks, mcf.flow.max_elements, mcf.flow.scale, mcf.flow.max_rounds,
+        mcf.flow.budget_per_arc, mcf.flow.int_budget)
+    assert CompiledPolicy(KIND_MCF, mcf.flow, max_tasks=2).flow == mcf.flow.replace(max_tasks=2)
+
+
+def test_a_batch_record_has_the_problem_field_names():
+    # compiled callers build a Batch by keyword: its fields are the problem's (weights as
+    # w_*), so a name read on one side means the same array on the other
+    p = random_problem(0, n_tasks=3, n_teams=4)
+    b = batch_of(p)
+    for name in Batch._fields:
+        if name.startswith("w_"):
+            assert getattr(b, name) == getattr(p.weights, name[2:])
+        elif name not in ("cell_travel", "use_cell_travel"):
+            assert getattr(b, name) is getattr(p, name), name
+    assert b.use_cell_travel is False and b.cell_travel is _NO_CELL_TRAVEL
+
+
+def test_the_kernels_reason_codes_are_deferreasons():
+    from urbangrid.optimizer import _policy_kernels as k
+
+    for name in ("NO_QUALIFIED_TEAM", "UNREACHABLE", "OFF_SHIFT", "NO_CAPACITY",
+                 "CHEAPER_TO_DEFER", "OUT_OF_AREA"):
+        assert getattr(k, f"_{name}") == DeferReason[name]

@@ -26,7 +26,8 @@ def test_an_overdue_task_is_assigned_not_deferred(method, days_overdue):
     now = tiny_kwargs()["now"]
     p = _one_task(now - days_overdue * DAY)
     # its pairs cost more than the defer weight alone (2 × 1 day of lateness > 4 h):
-    # before 2026-11-27 every method deferred it, forever
+    # with a defer cost blind to the lateness a task already has, every method deferred it,
+    # forever
     assert p.weights.lateness * days_overdue * DAY > p.weights.defer
     a = solve(p, method=method)
     assert a.team[0] == 0

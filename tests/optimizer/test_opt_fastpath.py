@@ -10,7 +10,7 @@ district-wide teams, ties in travel time and an infinite shift end.
 
 import numpy as np
 import pytest
-from urbangrid.optimizer import DispatchProblem, ScoreWeights, get_policy
+from urbangrid.optimizer import DispatchProblem, FlowParams, ScoreWeights, get_policy
 from urbangrid.optimizer._common import finish, finish_numpy
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.policies import _sequential_reference
@@ -129,7 +129,7 @@ def _same_result(a, b):
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("balance", [0.0, 60.0])
-@pytest.mark.parametrize("incremental_max", [None, 0])
+@pytest.mark.parametrize("incremental_max", [-1, 0])
 def test_compiled_assign_loop_matches_the_python_loop(seed, balance, incremental_max):
     from urbangrid.optimizer import assign
 
@@ -143,14 +143,14 @@ def test_compiled_assign_loop_matches_the_python_loop(seed, balance, incremental
     pinned = np.where(rng.random(n) < 0.1, rng.integers(0, m, n), -1)
     offset = rng.uniform(0, 300, m) if seed % 2 else None
     for k in (1, 2, 8):  # few candidates force pricing rounds, repairs and re-solves
-        kw = dict(balance=balance, pinned=pinned, candidates=k, column_offset=offset,
-                  incremental_max=incremental_max)
+        kw = dict(balance=balance, pinned=pinned, column_offset=offset,
+                  params=FlowParams(candidates=k, incremental_max=incremental_max))
         fast = assign(costs, capacity, defer, **kw)
         # any time limit keeps assign in its Python loop; this one is never reached
         slow = assign(costs, capacity, defer, time_limit=1e9, **kw)
         _same_result(fast, slow)
     # out of pricing rounds: the compiled loop hands over to the Python one (dense solve)
-    kw = dict(balance=balance, pinned=pinned, candidates=1, max_rounds=1)
+    kw = dict(balance=balance, pinned=pinned, params=FlowParams(candidates=1, max_rounds=1))
     fast = assign(costs, capacity, defer, **kw)
     _same_result(fast, assign(costs, capacity, defer, time_limit=1e9, **kw))
 
@@ -164,7 +164,8 @@ def test_compiled_assign_gives_the_same_mcf_assignment(seed, pinned):
                        capacity=(0, 3))
     for k in (1, 2, 8):  # 1 and 2 force pricing rounds
         # a time limit keeps solve on the general Python path; this one is never reached
-        _same(solve(p, "mcf", candidates=k), solve(p, "mcf", candidates=k, time_limit=1e9))
+        params = FlowParams(candidates=k)
+        _same(solve(p, "mcf", params=params), solve(p, "mcf", params=params, time_limit=1e9))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -222,13 +223,13 @@ def test_compiled_priority_order_equals_lexsort(n):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_compiled_dense_network_gives_the_same_assignment(seed):
+def test_candidates_covering_every_team_reach_the_dense_optimum(seed):
     from urbangrid.optimizer import solve
 
     rng = np.random.default_rng(seed)
     # few teams: mcf's candidates cover them all (the candidate flow, pricing has nothing
-    # to add); mcf_dense is the dense flow. Each equals its general path, and both are
-    # optimal.
+    # to add); mcf_dense is the dense flow. Each equals its Python path (any time limit),
+    # and both are optimal.
     p = random_problem(seed, n_tasks=int(rng.integers(1, 25)), n_teams=int(rng.integers(1, 9)),
                        capacity=(0, 3), current=0.2)
     for method in ("mcf", "mcf_dense"):

@@ -99,28 +99,6 @@ def test_property_kernel_equals_reference(seed, n, m, cells, lateness, reassign)
     assert_same_scores(scoring.score(p), scoring.score_reference(p))
 
 
-@pytest.mark.parametrize(("n", "cells"), [(50, 20), (5, 200)])
-def test_table_streaming_kernel_agrees_with_the_fused_one(n, cells):
-    from urbangrid.optimizer import _kernels
-    p = random_problem(9, n, 30, n_cells=cells, current=0.3)
-    start, base, end = scoring._team_terms(p)
-    w = p.weights
-    out = np.empty((n, 30), np.float32)
-    _kernels.score_by_cell(p.travel, p.task_cell, start, base, end, p.team_skills,
-                           p.task_skill, p.task_work - (p.task_deadline - p.now),
-                           w.lateness * p.task_priority, p.task_current, w.travel,
-                           w.reassignment, out)
-    np.testing.assert_array_equal(out, scoring.score(p))
-
-
-def test_group_by_cell():
-    from urbangrid.optimizer import _kernels
-    cells = np.array([3, 0, 3, 2, 0], np.int32)
-    start, order = _kernels.group_by_cell(cells, 5)
-    assert start.tolist() == [0, 2, 2, 3, 5, 5]
-    assert order.tolist() == [1, 4, 3, 0, 2]
-
-
 def test_skill_reach_classes_and_rows():
     from urbangrid.optimizer import _kernels
     task_skill = np.array([1, 3, 1, 2, 3], np.int64)
