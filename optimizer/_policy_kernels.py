@@ -579,34 +579,6 @@ def decide_batch(kind, flow, b, team):
     return 0 if dispatch(kind, b, flow, False, out).status == OPTIMAL else 1
 
 
-@njit(cache=True)
-def decide(kind, candidates, max_tasks, max_elements, scale, max_rounds, budget_per_arc,
-           int_budget, now, task_cell, task_skill, task_work, task_area, task_deadline,
-           task_priority, task_current, task_pinned, travel, team_skills, team_area, free_at,
-           shift_start, shift_end, capacity, team_load, cell_travel, use_cell_travel,
-           w_travel, w_wait, w_lateness, w_balance, w_reassignment, w_defer, team):
-    """:func:`decide_batch` with the records' fields as arguments, in the order the
-    simulation's compiled loop passes them: the policy's kind and flow knobs (those of
-    ``compiled.CompiledPolicy``; the others at :class:`~._kernels.FlowParams`'
-    defaults), the snapshot's arrays, its weights, then ``team``."""
-    flow = FlowParams(candidates=candidates, price_add=0, price_margin=0.0, scale=scale,
-                      max_rounds=max_rounds, incremental_max=-1,
-                      budget_per_arc=budget_per_arc, int_budget=int_budget,
-                      max_tasks=max_tasks, max_elements=max_elements)
-    b = Batch(now=now, task_cell=task_cell, task_skill=task_skill, task_work=task_work,
-              task_area=task_area, task_deadline=task_deadline, task_priority=task_priority,
-              task_current=task_current, task_pinned=task_pinned, travel=travel,
-              team_skills=team_skills, team_area=team_area, team_free_at=free_at,
-              team_shift_start=shift_start, team_shift_end=shift_end,
-              team_capacity=capacity, team_load=team_load, cell_travel=cell_travel,
-              use_cell_travel=use_cell_travel, w_travel=w_travel, w_wait=w_wait,
-              w_lateness=w_lateness, w_balance=w_balance, w_reassignment=w_reassignment,
-              w_defer=w_defer)
-    out = Record(team, np.empty(0, np.float64), np.empty(0, np.int8),
-                 np.empty(0, np.float64), np.empty(0, np.int32))
-    return 0 if dispatch(kind, b, flow, False, out).status == OPTIMAL else 1
-
-
 # This file's cached kernels embed the scoring and flow kernels of _kernels.py: drop them
 # when that file changes (Numba's cache would not notice, see urbangrid._numba_cache).
-forget_if_changed(decide, __file__, [_kernels.__file__])
+forget_if_changed(decide_batch, __file__, [_kernels.__file__])

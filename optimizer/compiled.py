@@ -5,14 +5,13 @@ task. Leaving its compiled event loop for each round, to build a
 :class:`DispatchProblem`, call the policy and read its :class:`Assignment`, costs about
 100 us of Python per round, several times the compiled work of the round
 (``simulation/MODEL.md``, "Engine and speed"). A built-in policy therefore also carries
-its compiled form (:func:`compiled_form`): its kind and the :class:`FlowParams` it solves
-with, which such a loop passes to :func:`decide_batch` (or :func:`decide`, the same with
-every field as an argument), a Numba function running the one compiled path the policy
-itself calls (``_policy_kernels.dispatch``). The teams are the policy's, bit for bit
-(``tests/optimizer/test_opt_compiled.py``); where the policy would take another path
-for a snapshot (``mcf`` on a batch beyond its compiled small path, or one whose compiled
-flow stops before a proven optimum), the function says so and the caller calls the
-policy.
+its compiled form (:func:`compiled_form`): its kind and the :class:`FlowParams` it
+solves with, which such a loop passes to :func:`decide_batch`, a Numba function running
+the one compiled path the policy itself calls (``_policy_kernels.dispatch``). The teams
+are the policy's, bit for bit (``tests/optimizer/test_opt_compiled.py``); where the
+policy would take another path for a snapshot (``mcf`` on a batch beyond its compiled
+small path, or one whose compiled flow stops before a proven optimum), the function says
+so and the caller calls the policy.
 
 A policy without a compiled form (a researcher's, ``greedy``, ``mcf_route``, ``mcf``
 with a time limit) is simply called from Python.
@@ -24,12 +23,12 @@ from dataclasses import dataclass
 
 from . import _kernels, _policy_kernels
 from ._kernels import FlowParams
-from ._policy_kernels import KIND_LEGACY, KIND_MCF, KIND_NEAREST, Batch, decide, decide_batch
+from ._policy_kernels import KIND_LEGACY, KIND_MCF, KIND_NEAREST, Batch, decide_batch
 
 __all__ = ["KERNEL_FILES", "KIND_LEGACY", "KIND_MCF", "KIND_NEAREST", "Batch",
-           "CompiledPolicy", "FlowParams", "compiled_form", "decide", "decide_batch"]
+           "CompiledPolicy", "FlowParams", "compiled_form", "decide_batch"]
 
-#: The source files of :func:`decide` and of every compiled function it calls: a compiled
+#: The source files of :func:`decide_batch` and of every compiled function it calls: a compiled
 #: caller's on-disk cache must be dropped when one changes (``urbangrid._numba_cache``).
 KERNEL_FILES = (_kernels.__file__, _policy_kernels.__file__)
 
@@ -48,9 +47,6 @@ class CompiledPolicy:
     **knobs
         :class:`FlowParams` fields to change in ``flow``, e.g.
         ``CompiledPolicy(KIND_MCF, candidates=8, max_tasks=2)``.
-
-    The knobs :func:`decide` takes one by one are also attributes of the form
-    (``form.candidates`` is ``form.flow.candidates``).
     """
 
     kind: int
@@ -60,34 +56,6 @@ class CompiledPolicy:
         flow = FlowParams() if flow is None else flow
         object.__setattr__(self, "kind", int(kind))
         object.__setattr__(self, "flow", flow.replace(**knobs) if knobs else flow)
-
-    @property
-    def candidates(self) -> int:
-        return self.flow.candidates
-
-    @property
-    def max_tasks(self) -> int:
-        return self.flow.max_tasks
-
-    @property
-    def max_elements(self) -> int:
-        return self.flow.max_elements
-
-    @property
-    def scale(self) -> float:
-        return self.flow.scale
-
-    @property
-    def max_rounds(self) -> int:
-        return self.flow.max_rounds
-
-    @property
-    def budget_per_arc(self) -> int:
-        return self.flow.budget_per_arc
-
-    @property
-    def int_budget(self) -> float:
-        return self.flow.int_budget
 
 
 def compiled_form(policy) -> CompiledPolicy | None:

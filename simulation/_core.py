@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from urbangrid.optimizer.compiled import KERNEL_FILES, decide
+from urbangrid.optimizer.compiled import KERNEL_FILES, Batch, FlowParams, decide_batch
 
 from urbangrid._numba_cache import forget_if_changed
 
@@ -152,7 +152,7 @@ class Stop(IntEnum):
 
 #: ``Params.on_events`` codes.
 ON_EVENTS_CODES = ("none", "urgent", "all")
-#: ``PolicyForm.kind`` of a policy without a compiled form (rounds go to Python).
+#: ``Params.policy`` of a policy without a compiled form (rounds go to Python).
 PYTHON_POLICY = 0
 #: Work-time distributions, ``CategoryTable.work_dist`` codes.
 WORK_DISTS = ("exp", "lognormal", "fixed")
@@ -167,19 +167,6 @@ class Weights(NamedTuple):
     balance: float
     reassignment: float
     defer: float
-
-
-class PolicyForm(NamedTuple):
-    """A built-in policy's compiled form (``urbangrid.optimizer.compiled.compiled_form``)."""
-
-    kind: int
-    candidates: int
-    max_tasks: int
-    max_elements: int
-    max_rounds: int
-    budget: int
-    scale: float
-    int_budget: float
 
 
 class Params(NamedTuple):
@@ -214,8 +201,8 @@ class Params(NamedTuple):
     n_bits: int          #: skills (pools per sub-district)
     per_slot: int        #: tasks a round offers per free slot
     area_bound: bool     #: crews serve only their own sub-district
+    policy: int          #: the compiled policy's kind (PYTHON_POLICY: none)
     weights: Weights
-    policy: PolicyForm
 
 
 def typed(record):
@@ -244,6 +231,7 @@ class CoreInputs(NamedTuple):
     """The core's read-only inputs."""
 
     params: Params
+    flow: FlowParams         #: the compiled policy's min-cost-flow knobs
     cat: CategoryTable
     cal_cum: np.ndarray      #: working seconds before each calendar day
     cal_workday: np.ndarray  #: working-day flags
@@ -1103,7 +1091,7 @@ def _on_verified(st, fx, c, now):  # pragma: no cover - compiled
 @_jit
 def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     """A dispatch round decided by the policy's compiled form
-    (:func:`urbangrid.optimizer.compiled.decide`) and applied here. Returns the offered
+    (:func:`urbangrid.optimizer.compiled.decide_batch`) and applied here. Returns the offered
     case ids when the policy would take another path for this snapshot (nothing applied:
     the caller hands the round to the Python policy), else an empty array."""
     I, prm = st.counters, fx.params
@@ -1117,13 +1105,16 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
      shift_start, shift_end, load, area, travel) = snap
     none = np.full(n, -1, dtype=np.int32)  # task_current, task_pinned
     team = np.empty(n, dtype=np.int32)
-    pol, w = prm.policy, prm.weights
-    status = decide(pol.kind, pol.candidates, pol.max_tasks, pol.max_elements, pol.scale,
-                    pol.max_rounds, pol.budget, pol.int_budget, now, inv, task_skill, work,
-                    task_area, deadline, prio, none, none, travel, team_skills, area, free_at,
-                    shift_start, shift_end, capacity, load,
-                    np.zeros((1, 1), dtype=np.float32), False, w.travel, w.wait,
-                    w.lateness, w.balance, w.reassignment, w.defer, team)
+    w = prm.weights
+    batch = Batch(now=now, task_cell=inv, task_skill=task_skill, task_work=work,
+                  task_area=task_area, task_deadline=deadline, task_priority=prio,
+                  task_current=none, task_pinned=none, travel=travel, team_skills=team_skills,
+                  team_area=area, team_free_at=free_at, team_shift_start=shift_start,
+                  team_shift_end=shift_end, team_capacity=capacity, team_load=load,
+                  cell_travel=np.zeros((1, 1), dtype=np.float32), use_cell_travel=False,
+                  w_travel=w.travel, w_wait=w.wait, w_lateness=w.lateness,
+                  w_balance=w.balance, w_reassignment=w.reassignment, w_defer=w.defer)
+    status = decide_batch(prm.policy, fx.flow, batch, team)
     if status != 0:
         return ids
     I[Count.N_COMPILED] += 1
@@ -1152,7 +1143,7 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
     """
     ht, I, F, prm = st.heap_t, st.counters, st.marks, fx.params
     margin = prm.margin
-    compiled = prm.policy.kind != PYTHON_POLICY
+    compiled = prm.policy != PYTHON_POLICY
     tick = prm.tick
     cap_heap = ht.shape[0]
     cap_log = st.log_t.shape[0]

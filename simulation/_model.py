@@ -43,7 +43,6 @@ from ._core import (
     Due,
     Mark,
     Params,
-    PolicyForm,
     Stop,
     Weights,
 )
@@ -337,10 +336,8 @@ class Model:
         fast = sc.channels.iot.fast_lane
         w = self._weights
         form = self._form
-        policy = PolicyForm(_core.PYTHON_POLICY, 0, 0, 0, 0, 0, 0.0, 0.0) if form is None else \
-            PolicyForm(int(form.kind), int(form.candidates), int(form.max_tasks),
-                       int(form.max_elements), int(form.max_rounds), int(form.budget_per_arc),
-                       float(form.scale), float(form.int_budget))
+        from urbangrid.optimizer import FlowParams
+
         params = Params(
             sign=wf.sign_mean_min * 60.0,
             fast_sign=fast.sign_mean_min * 60.0,
@@ -373,8 +370,8 @@ class Model:
             n_bits=len(cat.skills),
             per_slot=sc.dispatch.batch_per_slot,
             area_bound=sc.dispatch.area_bound,
+            policy=_core.PYTHON_POLICY if form is None else int(form.kind),
             weights=Weights(w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer),
-            policy=policy,
         )
         table = CategoryTable(
             resolution=np.asarray(cat.resolution_prob, dtype=np.float64),
@@ -395,7 +392,8 @@ class Model:
         pat_end = np.concatenate([w.end for w in pats] + [np.empty(0)]).astype(float)
         insp = self.inspector_windows
         return CoreInputs(
-            params=_core.typed(params), cat=table, cal_cum=cal.cum.astype(float),
+            params=_core.typed(params), flow=FlowParams() if form is None else form.flow,
+            cat=table, cal_cum=cal.cum.astype(float),
             cal_workday=cal.workday.astype(np.bool_), forward=forward, surges=surges,
             pat_start=pat_start, pat_end=pat_end, pat_off=off,
             insp_start=np.asarray(insp.start, dtype=float),
