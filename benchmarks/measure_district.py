@@ -30,6 +30,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
 from urbangrid.grid import District
 
 __all__ = ["measure", "main"]

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 from numba import njit, prange
+
 from urbangrid.optimizer import scoring
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.assignment import FlowParams, assign

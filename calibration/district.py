@@ -74,6 +74,7 @@ def build_district_files(clean: CleanLog, boundary: str | Path | None, resolutio
     import geopandas as gpd
     import h3
     import shapely
+
     from urbangrid.grid import District
 
     df = clean.frame

@@ -66,10 +66,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from urbangrid.simulation import json_safe
 
 from urbangrid.calendar import DAY
 from urbangrid.errors import InputError
+from urbangrid.simulation import json_safe
 
 from .codes import category_of, slug
 from .district import build_district_files, read_boundary

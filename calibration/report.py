@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from urbangrid.study.html import figure, table, write_page
 
 if TYPE_CHECKING:

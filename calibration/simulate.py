@@ -87,9 +87,8 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
 
 def _one_replication(job) -> dict[str, np.ndarray]:
     """One replication reduced to the arrays the comparison needs (picklable)."""
-    from urbangrid.simulation import Status, simulate
-
     from urbangrid.catalogue import CHANNELS
+    from urbangrid.simulation import Status, simulate
 
     sc, seed, r, start, t0, t1 = job
     res = simulate(sc, seed=seed, replication=r)

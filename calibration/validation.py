@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from urbangrid.simulation import json_safe
 
 from urbangrid.calendar import DAY
 from urbangrid.errors import InputError
+from urbangrid.simulation import json_safe
 
 from .codes import category_of
 from .logs import (

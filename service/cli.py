@@ -89,9 +89,9 @@ def _check_serve_args(config) -> None:
     from pathlib import Path
 
     import sqlalchemy as sa
-    from urbangrid.optimizer import get_policy
 
     from urbangrid.errors import InputError
+    from urbangrid.optimizer import get_policy
 
     from .db import Store
 

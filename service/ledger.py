@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+
 from urbangrid.optimizer import DispatchProblem, get_policy
 
 from .catalogue import Service

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from urbangrid.optimizer.solver import METHODS
 
 __all__ = [

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from urbangrid.optimizer import Router, build_problem, result_rows, solve
 
 from urbangrid.errors import InputError
+from urbangrid.optimizer import Router, build_problem, result_rows, solve
 
 __all__ = ["dispatch_tables"]
 

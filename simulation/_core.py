@@ -43,9 +43,9 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from urbangrid.optimizer.compiled import KERNEL_FILES, Batch, FlowParams, decide_batch
 
 from urbangrid._numba_cache import forget_if_changed
+from urbangrid.optimizer.compiled import KERNEL_FILES, Batch, FlowParams, decide_batch
 
 from . import _kernels
 from ._kernels import gather_travel, work_time_compiled

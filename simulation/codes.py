@@ -41,7 +41,7 @@ class Event(IntEnum):
     REOPENED = 19
     CLOSED = 20
     HANDED_BACK = 21
-    # work orders (DOMAIN §9), logged by the order processes
+    # work orders, logged by the order processes
     ROUTED = 22           #: a dispatching office sends the order on (派单)
     CONTACTED = 23        #: the unit reached the caller
     FIELD_REQUESTED = 24  #: the unit sends a crew (the case enters the dispatch pool)

@@ -26,7 +26,9 @@ Definitions (all over valid cases, i.e. excluding IoT false positives, unless st
 ``satisfaction_rate``
     Satisfied final callbacks / hotline cases with a callback.
 ``backlog_mean``
-    Time-weighted mean number of open cases (reported, not closed, parked or invalid).
+    Time-weighted mean number of open cases (reported, not closed, parked or invalid);
+    ``backlog_office_mean`` the part of it that is work orders with an office (all of an
+    order's life but its crew part), ``backlog_crew_mean`` the rest.
 ``utilisation_mean``
     Mean over crews of (travel + work time) / on-duty time in the window.
 ``travel_share``
@@ -45,11 +47,11 @@ import numpy as np
 from urbangrid.calendar import DAY
 from urbangrid.catalogue import CHANNELS
 
-from .codes import Channel, Status
+from .codes import Channel, Event, Status
 
 __all__ = [
-    "GROUP_KPIS", "KPI_NAMES", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "backlog_series",
-    "case_table_metrics", "compute_kpis",
+    "GROUP_KPIS", "KPI_NAMES", "OFFICE_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS",
+    "backlog_series", "case_table_metrics", "compute_kpis",
 ]
 
 KPI_NAMES = (
@@ -58,6 +60,7 @@ KPI_NAMES = (
     "handling_days_calendar_p90", "handling_days_working_mean",
     "handling_days_working_p50", "handling_days_working_p90", "same_day_rate",
     "on_time_rate", "resolution_rate", "satisfaction_rate", "backlog_mean",
+    "backlog_crew_mean", "backlog_office_mean",
     "utilisation_mean", "travel_share", "dispatch_delay_min_mean", "misroutes", "reworks",
     "reopened", "extensions", "throughput_per_day",
 )
@@ -86,8 +89,9 @@ def case_table_metrics(result) -> dict[str, np.ndarray]:
     if closed.any():
         hw[closed] = cal.working_days_between(reg[closed], close[closed])
     dl = result.catalogue.deadlines(cal, reg, c["category"])
-    # A hotline work order is due by its order type's published limit (DOMAIN §2: 1 / 3 /
-    # 5 / 15 working days) from registration, not by its category's.
+    # A hotline work order is due by its order type's published limit (1 / 3 / 5 / 15
+    # working days in the Jing'an Daning Road sub-district 12345 rules, 2019) from
+    # registration, not by its category's.
     otype = c.get("order_type")
     if otype is not None:
         has = (otype >= 0) & np.isfinite(reg)
@@ -154,13 +158,16 @@ def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, f
     }
 
 
-def backlog_series(result, step_s: float = 3600.0) -> tuple[np.ndarray, np.ndarray]:
-    """Open cases at ``t_stats, t_stats + step, …`` (times, counts)."""
+def backlog_series(result, step_s: float = 3600.0, *, start: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Open cases at ``start, start + step, …`` up to the horizon (default start: the
+    end of the warm-up; 0 for the whole run, as the warm-up detection reads it)."""
     c = result.cases
     ends = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
     starts = np.sort(c["t_report"])
     ends = np.sort(ends)
-    grid = np.arange(result.t_stats, result.t_end + 1e-9, step_s)
+    t0 = result.t_stats if start is None else start
+    grid = np.arange(t0, result.t_end + 1e-9, step_s)
     counts = np.searchsorted(starts, grid, side="right") - np.searchsorted(ends, grid,
                                                                           side="right")
     return grid, counts
@@ -175,9 +182,55 @@ def _backlog_mean(result) -> float:
     return float(overlap.sum() / (b - a))
 
 
+def _field_seconds(result) -> float:
+    """Case-seconds in the window that work orders spent with the crews (from each
+    ``field_requested`` row to the case's next ``field_done``, or the window's end)."""
+    ev = result.events
+    a, b = result.t_stats, result.t_end
+    sel = np.flatnonzero((ev["kind"] == Event.FIELD_REQUESTED) | (ev["kind"] == Event.FIELD_DONE))
+    if sel.size == 0:
+        return 0.0
+    case, t, kind = ev["case"][sel], ev["time"][sel], ev["kind"][sel]
+    order = np.lexsort((t, case))  # by case, then time (rows alternate per case)
+    case, t, kind = case[order], t[order], kind[order]
+    start = kind == Event.FIELD_REQUESTED
+    nxt_same = np.zeros(start.shape, dtype=bool)
+    nxt_same[:-1] = (case[1:] == case[:-1]) & (kind[1:] == Event.FIELD_DONE)
+    end = np.full(t.shape, np.inf)
+    end[:-1] = np.where(nxt_same[:-1], t[1:], np.inf)
+    lo = np.maximum(t[start], a)
+    hi = np.minimum(end[start], b)
+    return float(np.clip(hi - lo, 0.0, None).sum())
+
+
+def _backlog_split(result) -> tuple[float, float]:
+    """Time-weighted mean open cases waiting for a crew and for an office: a work order
+    is with an office except while its crew part runs; every other open case waits for
+    the crews (registration, dispatch, crew queue, verification)."""
+    c = result.cases
+    a, b = result.t_stats, result.t_end
+    s = c["t_report"]
+    e = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
+    overlap = np.clip(np.minimum(e, b) - np.maximum(s, a), 0.0, None)
+    order = c.get("order_type")
+    is_order = (order >= 0) if order is not None else np.zeros(s.shape, dtype=bool)
+    # an order not yet through intake is with the municipal centre (an office)
+    is_order = is_order | ((c["channel"] == Channel.HOTLINE) & ~np.isfinite(c["t_register"])
+                           & result.scenario.orders.enabled)
+    field = _field_seconds(result)
+    office = overlap[is_order].sum() - field
+    crew = overlap[~is_order].sum() + field
+    return float(crew / (b - a)), float(office / (b - a))
+
+
+#: Prefix of the per-organisation groups of :func:`compute_kpis` (``"office:housing"``).
+OFFICE_PREFIX = "office:"
+
+
 #: KPIs every group has (channels, sub-districts); the others are district-wide only.
 GROUP_KPIS = tuple(k for k in KPI_NAMES if k not in (
-    "backlog_mean", "utilisation_mean", "travel_share", "throughput_per_day"))
+    "backlog_mean", "backlog_crew_mean", "backlog_office_mean", "utilisation_mean",
+    "travel_share", "throughput_per_day"))
 
 #: Prefix of the per-sub-district groups of :func:`compute_kpis` (``"sub:310106100"``).
 SUBDISTRICT_PREFIX = "sub:"
@@ -201,6 +254,10 @@ def compute_kpis(result) -> dict[str, dict[str, float]]:
         out[SUBDISTRICT_PREFIX + str(code)] = _case_kpis(result, window & (sub == k), m)
     a = out["all"]
     a["backlog_mean"] = _backlog_mean(result)
+    a["backlog_crew_mean"], a["backlog_office_mean"] = _backlog_split(result)
+    for name, row in getattr(result, "organisations", {}).items():
+        out[OFFICE_PREFIX + name] = {k: float(v) for k, v in row.items()
+                                     if isinstance(v, (int, float)) and not isinstance(v, bool)}
     days = (result.t_end - result.t_stats) / DAY
     a["throughput_per_day"] = a["cases_closed"] / days
     teams = result.teams

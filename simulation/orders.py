@@ -1,7 +1,7 @@
 """Hotline work orders through the organisations that handle them (SimPy processes).
 
 Each hotline case is a work order with one process, :meth:`WorkOrders.order`, that walks
-it through the offices of :mod:`.offices` (DOMAIN §9):
+it through the offices of :mod:`.offices`:
 
 1. **intake**: a municipal 12345 operator records it (round the clock); the case is
    registered when that is done, and its deadline is its order type's limit in working
@@ -47,6 +47,7 @@ from urbangrid.catalogue import Catalogue
 from urbangrid.errors import InputError
 from urbangrid.organisations import Departments
 
+from ._kernels import work_time_compiled
 from .codes import Event, Status
 from .offices import Office
 from .scenario import Scenario
@@ -166,25 +167,20 @@ class WorkOrders:
         self._field = [t.field_prob for t in types]
         self._resolve = [t.resolve_prob for t in types]
         self._park = [t.park_prob for t in types]
-        s2 = math.log1p(oc.work_cv ** 2)
-        self._sigma, self._mu_shift = math.sqrt(s2), -s2 / 2.0
+        self._cv = float(oc.work_cv)
         self._field_done: dict[int, simpy.Event] = {}
         self._live = oc.supervision == "live"
-        self.n_escalated = 0
 
     # ------------------------------------------------------------------ hand-offs
     def field_done(self, case: int) -> None:
         """The crew part of ``case`` ended (called at that time): resume its order."""
         self._field_done.pop(case).succeed()
 
-    @property
-    def in_field(self) -> int:
-        """Orders waiting for their crew part."""
-        return len(self._field_done)
-
     # ------------------------------------------------------------------ helpers
     def _work(self, mean_s: float, z: float) -> float:
-        return mean_s * math.exp(self._sigma * z + self._mu_shift) if mean_s > 0 else 0.0
+        """Staff time of an attempt: lognormal with the type's mean and ``orders.work_cv``
+        (the crews' work-time rule, :func:`._kernels.work_time`)."""
+        return float(work_time_compiled(1, mean_s, self._cv, 0.0, z))
 
     def _wrong_unit(self, right: Office, u: float) -> Office:
         others = [x for x in self.units if x is not right]
@@ -331,7 +327,6 @@ class WorkOrders:
             if late > 0.0:
                 # replied after the deadline: the order was escalated (督办)
                 self.log(env.now, c, Event.ESCALATED)
-                self.n_escalated += 1
             self._count_reply(unit, late == 0.0)
             # -- callback
             yield from self._stage(self.hotline, cfg.callback_min * 60.0, prio, "callback",

@@ -23,7 +23,7 @@ from scipy import stats
 
 from urbangrid.catalogue import CHANNELS
 
-from .kpis import SUBDISTRICT_PREFIX, compute_kpis
+from .kpis import OFFICE_PREFIX, SUBDISTRICT_PREFIX, compute_kpis
 from .run import RunResult, simulate
 from .scenario import Scenario
 
@@ -228,6 +228,8 @@ def kpis_document(scenario: Scenario, seed: int, summary: ReplicationSummary,
         "by_channel": {ch: s[ch] for ch in CHANNELS},
         "by_subdistrict": {g[len(SUBDISTRICT_PREFIX):]: v for g, v in s.items()
                            if g.startswith(SUBDISTRICT_PREFIX)},
+        "by_office": {g[len(OFFICE_PREFIX):]: v for g, v in s.items()
+                      if g.startswith(OFFICE_PREFIX)},
         "scenario": scenario.to_dict(),
         "seed": seed,
         "replications": len(summary.per_replication),

@@ -427,7 +427,7 @@ class WorkflowConfig(_Model):
 
 
 class OrderTypeConfig(_Model):
-    """A hotline work-order type (DOMAIN §2, §9): share, limit, work content, outcomes."""
+    """A hotline work-order type: share, limit, work content, outcomes."""
 
     share: Fraction = Field(..., description="share of hotline work orders")
     limit_working_days: float = Field(..., gt=0.0, le=365.0,
@@ -449,9 +449,10 @@ class OrderTypeConfig(_Model):
 
 def _default_order_types() -> dict[str, OrderTypeConfig]:
     # Dispatched work orders, not calls: pure consultations are answered on the line by
-    # the municipal centre (DOMAIN §9: about half of all contacts) and never reach the
+    # the municipal centre (about half of all contacts in large hotlines: Beijing 2019-21,
+    # 58.5 % consultations) and never reach the
     # district. Shares, work content and outcome probabilities are assumptions; limits
-    # are the Jing'an sub-district rules (DOMAIN §2).
+    # are the Jing'an Daning Road sub-district 12345 rules (2019).
     return {
         "consultation": OrderTypeConfig(share=0.15, limit_working_days=1, work_hours=0.25,
                                         field_prob=0.0, resolve_prob=0.9),
@@ -466,8 +467,8 @@ def _default_order_types() -> dict[str, OrderTypeConfig]:
 
 
 class OrderStaffConfig(_Model):
-    """Head count of the people who handle work orders (assumptions; DOMAIN §9 says only
-    that units handle orders beside other duties).
+    """Head count of the people who handle work orders (assumptions: no figure is
+    published; units handle orders beside other duties).
 
     A head count works a 40-hour week: an office-hours office has all of them at work in
     working hours; a round-the-clock office has ``head count × 40 / 168`` on duty at any
@@ -496,7 +497,7 @@ class OrderStaffConfig(_Model):
 
 
 class OrdersConfig(_Model):
-    """Hotline work orders through the organisations that handle them (DOMAIN §9).
+    """Hotline work orders through the organisations that handle them.
 
     Every hotline case is a work order: the municipal 12345 centre takes it, dispatching
     offices route it to a handling unit (a sub-district office, a department, a
@@ -557,6 +558,17 @@ class OrdersConfig(_Model):
         description="logistic satisfaction at callback: intercept, + if resolved, "
         "- per working day late, - per return or second attempt; assumption")
     staff: OrderStaffConfig = Field(default_factory=OrderStaffConfig)
+    stage_limit_working_days: float = Field(
+        1.0, gt=0.0, le=30.0,
+        description="limit of each office stage (a dispatching hop, signing or returning "
+        "an order, the callback): sign within 1 working day (the published rule), the same "
+        "assumed for the others")
+    start_margin: float = Field(
+        -0.37, ge=-5.0, le=1.0,
+        description="everyone 'works to the deadline': a stage starts on average when this "
+        "share of its limit is left (uniform over [0, 2 (1 - start_margin)] limits after "
+        "receipt), negative = that share past the deadline (shared behaviour; calibrated "
+        "on the legacy scenario only, scenarios/CALIBRATION.md)")
     # -- reform levers -----------------------------------------------------------------
     dispatch_hours: Literal["office", "always"] = Field(
         "always", description="lever: duty of the district hotline office / operations "
@@ -565,24 +577,13 @@ class OrdersConfig(_Model):
         "direct", description="lever: hierarchical = municipal -> district hotline office "
         "-> sub-district office -> unit; direct = centre -> unit")
     correct_dispatch_prob: Fraction = Field(
-        0.98, description="lever: first dispatch reaches the right unit (DOMAIN §2: ~0.7 "
+        0.98, description="lever: first dispatch reaches the right unit (published: ~0.7 "
         "manual / automatic, 0.98 mature)")
     supervision: Literal["ranking", "live"] = Field(
         "live", description="lever: ranking = monthly ranking: offices take work first "
         "come first served and start each stage when start_margin of its limit is left; "
         "live = deadline warnings: earliest deadline first, dispatching offices act at "
         "once and units start at the warning (warning_days) if not before")
-    stage_limit_working_days: float = Field(
-        1.0, gt=0.0, le=30.0,
-        description="limit of each office stage (a dispatching hop, signing or returning "
-        "an order, the callback): sign within 1 working day (§2), the same assumed for "
-        "the others")
-    start_margin: float = Field(
-        0.3, ge=-5.0, le=1.0,
-        description="everyone 'works to the deadline': a stage starts on average when this "
-        "share of its limit is left (uniform over [0, 2 (1 - start_margin)] limits after "
-        "receipt), negative = that share past the deadline (shared behaviour; calibrated "
-        "on the legacy scenario only, scenarios/CALIBRATION.md)")
     warning_days: float = Field(
         1.0, ge=0.0, le=365.0,
         description="under live supervision, the warning ('yellow light') comes this many "

@@ -4,7 +4,9 @@ Entry points: :func:`compare_scenarios` (scenarios under common random numbers, 
 differences with 95 % t-intervals), :func:`run_sweep` (a grid of scenario values ×
 replications on a process pool or Dask), :func:`write_simulation_report` and
 :func:`write_comparison_report` (figures and one self-contained ``report.html``, written
-by :func:`write_page`). The commands ``simulate``, ``compare`` and ``sweep`` are in
+by :func:`write_page`), :func:`scenario_diff` and :func:`decompose` (a KPI's change
+between two scenarios attributed to the levers, Shapley-style). The commands
+``simulate``, ``compare``, ``sweep``, ``scenario diff`` and ``decompose`` are in
 :mod:`urbangrid.study.commands`.
 
 The names load on first use, so that the command line registers its sub-commands
@@ -16,6 +18,9 @@ from urbangrid._lazy import attach
 _WHERE = {
     "Comparison": "compare", "compare_scenarios": "compare",
     "comparison_document": "compare", "paired_differences": "compare",
+    "Decomposition": "decompose", "LEVER_GROUPS": "decompose", "decompose": "decompose",
+    "levers_between": "decompose", "plot_waterfall": "decompose",
+    "scenario_diff": "decompose",
     "DIFF_KPIS": "figures", "cell_metrics": "figures", "plot_backlog": "figures",
     "plot_differences": "figures", "plot_handling_cdf": "figures", "plot_map": "figures",
     "subdistrict_outlines": "figures",

@@ -10,6 +10,7 @@ when it runs.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import logging
 import math
@@ -41,7 +42,8 @@ _COMPARE_ROWS = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``simulate``, ``compare`` and ``sweep`` to the ``urbangrid`` command line."""
+    """Add ``simulate``, ``compare``, ``sweep``, ``scenario diff`` and ``decompose`` to the
+    ``urbangrid`` command line."""
     p = subparsers.add_parser(
         "simulate", help="run a scenario and write KPIs, event log and case table",
         description="Simulate a scenario (TOML). Writes DIR/kpis.json, DIR/events.parquet "
@@ -93,6 +95,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--out", default="results/sweep", help="output folder")
     s.set_defaults(func=run_sweep_command)
 
+    sc = subparsers.add_parser("scenario", help="look at scenario files",
+                               description="Tools for scenario files.")
+    scs = sc.add_subparsers(dest="scenario_command", metavar="COMMAND")
+    diff = scs.add_parser(
+        "diff", help="the resolved differences of two scenarios",
+        description="Print every key whose resolved value (after extends and the "
+        "defaults) differs between two scenarios, one 'key: A -> B' per line.")
+    diff.add_argument("a", metavar="A.toml")
+    diff.add_argument("b", metavar="B.toml")
+    diff.set_defaults(func=run_scenario_diff)
+    sc.set_defaults(func=lambda args: (sc.print_help(), 2)[1])
+
+    d = subparsers.add_parser(
+        "decompose", help="attribute a KPI's change between two scenarios to the levers",
+        description="Apply the levers that differ between BEFORE and AFTER one at a time "
+        "along several orderings (common random numbers), average each lever's marginal "
+        "effect (Shapley-style) and write DIR/decomposition.json and DIR/report.html "
+        "with a waterfall chart. The runs use BEFORE's run settings.")
+    d.add_argument("before", metavar="BEFORE.toml")
+    d.add_argument("after", metavar="AFTER.toml")
+    d.add_argument("--kpi", default="hotline.handling_days_calendar_mean",
+                   help="GROUP.NAME of the KPI (default: hotline.handling_days_calendar_mean)")
+    d.add_argument("--orderings", type=int, default=0,
+                   help="random orderings beside the forward and reverse ones")
+    d.add_argument("--exact", action="store_true",
+                   help="every ordering (exact Shapley values; 2^levers scenario runs)")
+    _common(d)
+    d.add_argument("--out", default="results/decompose", help="output folder")
+    d.set_defaults(func=run_decompose)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replications", type=int, help="replications (default: run.replications)")
@@ -116,9 +148,12 @@ def run_simulate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
+
     from urbangrid.simulation import (
         SUMMARY_KPIS,
         backlog_series,
+        check_warmup,
+        json_safe,
         kpis_document,
         load_scenario,
         parse_overrides,
@@ -160,13 +195,22 @@ def run_simulate(args: argparse.Namespace) -> int:
     if scenario.output.cases:
         write_cases(first, out / "cases.parquet")
     grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0)
+    warm = check_warmup(first)
+    if not warm.ok:
+        log.warning(
+            "the run may not be in steady state: MSER-5 on the backlog puts the end of "
+            "the start-up transient at %.1f days%s, run.warmup_days is %g; KPIs that "
+            "depend on the backlog may change with run.days", warm.detected_days,
+            "" if warm.settled else " and finds no settled second half", warm.configured_days)
     doc = kpis_document(scenario, scenario.run.seed, summary, extra={
         "backlog_series": {"time_s": grid.tolist(), "open_cases": counts.tolist(),
                            "replication": 0},
         "runtime": {"wall_seconds": wall, "events_replication0": first.n_events,
                     **{k: v for k, v in first.stats.items() if k != "event_names"}},
     })
-    (out / "kpis.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False),
+    doc["warmup"].update(warm.document())
+    doc["organisations"] = first.organisations
+    (out / "kpis.json").write_text(json.dumps(json_safe(doc), indent=1, ensure_ascii=False),
                                    encoding="utf-8")
     report = None
     if scenario.output.report:
@@ -263,6 +307,7 @@ def _progress(quiet: bool):
 
 def run_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
+
     from urbangrid.simulation import GROUP_KPIS, parse_overrides
 
     from .compare import compare_scenarios, comparison_document
@@ -351,6 +396,7 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
     """One KPI per sub-district, each scenario and the paired differences; True when a
     difference's interval contains 0."""
     from rich.console import Console
+
     from urbangrid.simulation import SUBDISTRICT_PREFIX
 
     fmt = dict((n, f) for g, n, f in _COMPARE_ROWS).get(kpi, "{:.3g}")
@@ -369,6 +415,7 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
 def run_sweep_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+
     from urbangrid.simulation import parse_overrides
 
     from .sweep import SWEEP_KPIS, parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
@@ -419,4 +466,73 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         Console().print(table)
         Console(stderr=True).print(f"wrote {out}/sweep.parquet, sweep_summary.csv, "
                                    f"sweep.png in {wall:.1f} s")
+    return 0
+
+
+# -- scenario diff, decompose ---------------------------------------------------------
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if value is not None else "(absent)"
+
+
+def run_scenario_diff(args: argparse.Namespace) -> int:
+    from urbangrid.simulation import load_scenario
+
+    from .decompose import scenario_diff
+
+    a, b = load_scenario(args.a), load_scenario(args.b)
+    for key, va, vb in scenario_diff(a, b):
+        print(f"{key}: {_show(va)} -> {_show(vb)}")
+    return 0
+
+
+def run_decompose(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from urbangrid.simulation import parse_overrides
+
+    from .decompose import decompose, plot_waterfall
+    from .html import figure, table, write_page
+
+    overrides = parse_overrides(args.overrides)
+    if args.days is not None:
+        overrides["run.days"] = args.days
+    before, after = _load(args.before, overrides), _load(args.after, overrides)
+    reps = args.replications if args.replications is not None else before.run.replications
+    out = _out_dir(args.out)
+    t0 = time.perf_counter()
+    with _progress(args.quiet) as bar:
+        task = bar.add_task("decomposing", total=None)
+        res = decompose(before, after, kpi=args.kpi, replications=reps,
+                        orderings=args.orderings, exact=args.exact, seed=args.seed,
+                        processes=args.processes,
+                        progress=lambda k, n: bar.update(task, completed=k, total=n))
+    doc = res.document()
+    doc["files"] = {"before": args.before, "after": args.after}
+    (out / "decomposition.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False),
+                                            encoding="utf-8")
+    png = plot_waterfall(doc, out / "waterfall.png")
+    rows = [[html.escape(r["name"]), f"{r['contribution']:+.3f}", f"{r['ci95']:.3f}",
+             html.escape(", ".join(r["keys"]))] for r in doc["levers"]]
+    rows.append(["total", f"{doc['total']:+.3f}", f"{doc['total_ci95']:.3f}", ""])
+    write_page(out / "report.html", f"Decomposition of {doc['kpi']}", [
+        f"<h1>{html.escape(args.before)} -> {html.escape(args.after)}</h1>",
+        f"<p class='note'>{doc['kpi']}: {doc['before']:.3f} before, {doc['after']:.3f} "
+        f"after; {reps} replications under common random numbers, "
+        f"{doc['scenario_runs']} scenarios, "
+        f"{len(doc['orderings']) or 'all'} orderings of the levers.</p>",
+        figure(png, "from before to after, one bar per lever (95 % intervals)"),
+        table(["lever", "contribution", "± 95 %", "keys"], rows)])
+    if not args.quiet:
+        t = Table(title=f"{doc['kpi']}: {doc['before']:.3f} -> {doc['after']:.3f} "
+                  f"({reps} replications)")
+        for col in ("lever", "contribution", "± 95 %"):
+            t.add_column(col, justify="left" if col == "lever" else "right")
+        for r in doc["levers"]:
+            t.add_row(r["name"], f"{r['contribution']:+.3f}", f"{r['ci95']:.3f}")
+        t.add_row("total", f"{doc['total']:+.3f}", f"{doc['total_ci95']:.3f}")
+        Console().print(t)
+        Console(stderr=True).print(f"wrote {out}/decomposition.json and report.html in "
+                                   f"{time.perf_counter() - t0:.1f} s")
     return 0

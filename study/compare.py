@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from urbangrid.catalogue import CHANNELS
+from urbangrid.errors import InputError
 from urbangrid.simulation import (
     RunResult,
     Scenario,
@@ -38,9 +41,6 @@ from urbangrid.simulation import (
     summarise,
     t_interval,
 )
-
-from urbangrid.catalogue import CHANNELS
-from urbangrid.errors import InputError
 
 __all__ = ["Comparison", "compare_scenarios", "comparison_document", "paired_differences"]
 

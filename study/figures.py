@@ -30,6 +30,7 @@ from urbangrid.catalogue import CHANNELS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
     from urbangrid.simulation import RunResult
 
 __all__ = [

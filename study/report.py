@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from urbangrid.simulation import SUMMARY_KPIS
-
 from urbangrid.catalogue import CHANNELS
+from urbangrid.simulation import SUMMARY_KPIS
 
 from .figures import plot_backlog, plot_differences, plot_handling_cdf, plot_map
 from .html import figure, table, write_page
@@ -84,9 +83,46 @@ def write_simulation_report(out_dir: str | Path, result: RunResult,
         f"<code>{html.escape(sc.workflow.process)}</code>. Means with 95 % Student-t "
         "half-widths over replications; maps and plots show replication 0.</p>",
         "<h2>KPIs</h2>", _kpi_table(kpis.get("kpis", {}), kpis.get("by_channel", {})),
+        _backlog_split(kpis.get("kpis", {})),
+        _office_table(kpis.get("by_office", {})),
         "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
     ]
     return write_page(out / "report.html", f"urbangrid: {sc.name}", body)
+
+
+#: Columns of the per-organisation table: key, heading, format.
+_OFFICE_COLUMNS = (
+    ("staff", "people on duty", "{:.0f}"), ("arrivals_per_day", "work items / day", "{:,.0f}"),
+    ("utilisation", "staff utilisation", "{:.1%}"), ("queue_mean", "queue (mean)", "{:,.1f}"),
+    ("queue_hours_mean", "time in queue (h)", "{:.2f}"), ("orders", "orders replied", "{:,.0f}"),
+    ("returned", "orders returned", "{:,.0f}"), ("on_time_rate", "replied on time", "{:.1%}"),
+)
+
+
+def _office_table(by_office: Mapping[str, Any]) -> str:
+    """The per-organisation table (work orders): one row per office, means ± 95 %."""
+    if not by_office:
+        return ""
+    rows = []
+    for name, rec in by_office.items():
+        row = [html.escape(name)]
+        for key, _, fmt in _OFFICE_COLUMNS:
+            m, h = _fmt(rec.get(key, {}), fmt)
+            row.append(f"{m} {h}".strip())
+        rows.append(row)
+    return ("<h2>Work orders: organisations</h2><p class='note'>Each office's staff, the "
+            "work it was asked for (orders, hops, returns, callbacks: items), how busy its "
+            "people were in their duty hours and how long work waited for them.</p>"
+            + table(["office"] + [h for _, h, _ in _OFFICE_COLUMNS], rows))
+
+
+def _backlog_split(k: Mapping[str, Any]) -> str:
+    crew, office = k.get("backlog_crew_mean"), k.get("backlog_office_mean")
+    if not crew or not office:
+        return ""
+    c, o = _fmt(crew, "{:,.0f}")[0], _fmt(office, "{:,.0f}")[0]
+    return (f"<p>Open cases (time-weighted mean): {c} waiting for a crew, {o} work orders "
+            "with an office.</p>")
 
 
 def _comparison_tables(doc: Mapping[str, Any]) -> str:

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from urbangrid.simulation import Scenario
 
 from urbangrid.catalogue import CHANNELS
 from urbangrid.errors import InputError
+from urbangrid.simulation import Scenario
 
 __all__ = [
     "SWEEP_KPIS",

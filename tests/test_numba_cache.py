@@ -47,12 +47,11 @@ def test_no_cache_directory_is_not_an_error(tmp_path):
 def test_the_engine_loop_guards_the_files_it_calls_into():
     # importing the core stamped its cache with the optimizer's kernel files and
     # simulation/_kernels.py, the files its compiled loop calls into
+    from urbangrid._numba_cache import fingerprint, stamp_path
     from urbangrid.optimizer import _kernels, _policy_kernels
     from urbangrid.optimizer.compiled import KERNEL_FILES
     from urbangrid.simulation import _core
     from urbangrid.simulation import _kernels as sim_kernels
-
-    from urbangrid._numba_cache import fingerprint, stamp_path
 
     assert set(KERNEL_FILES) == {_kernels.__file__, _policy_kernels.__file__}
     stamp = stamp_path(_core.run_until._cache._cache_path, _core.__file__)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from urbangrid.simulation import Scenario
-
 from tests.shared import SIM_DATA
+from urbangrid.simulation import Scenario
 
 #: The toy: 4 × 4 cells in 2 sub-districts, 300 cases a day, three crews, 2 days after
 #: half a day of warm-up. Tests that need other values pass them as overrides.

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+
 from urbangrid.calibration import (
     calibrate,
     censored_ks,
@@ -15,10 +16,9 @@ from urbangrid.calibration import (
     load_mapping,
     read_log,
 )
-from urbangrid.simulation import load_scenario
-
 from urbangrid.cli import main
 from urbangrid.errors import InputError
+from urbangrid.simulation import load_scenario
 
 
 def _synthetic(n_days=8, per_day=120, seed=1, start="2025-03-03", chinese=False):

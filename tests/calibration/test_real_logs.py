@@ -18,6 +18,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from urbangrid.calibration import (
     calibrate,
     censored_ks,

@@ -1,6 +1,7 @@
 """Shared fixtures for the district model tests."""
 
 import pytest
+
 from urbangrid.grid import District
 
 

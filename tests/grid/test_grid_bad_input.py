@@ -5,12 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
-from urbangrid.grid import District
 
 from tests.shared import GRID_DATA as DATA
 from tests.shared import shared_data
 from urbangrid.cli import main
 from urbangrid.errors import InputError
+from urbangrid.grid import District
 
 GOOD = DATA / "peoples_square_two_parts.geojson"
 
@@ -137,6 +137,7 @@ def test_gcj02_boundary_gives_wgs84_cells(tmp_path):
     """A boundary shifted into GCJ-02 and loaded with source_crs='gcj02' matches WGS84."""
     import geopandas as gpd
     import shapely
+
     from urbangrid.grid import wgs84_to_gcj02
 
     gdf = gpd.read_file(GOOD)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from urbangrid.grid import (
     bd09_to_gcj02,
     bd09_to_wgs84,

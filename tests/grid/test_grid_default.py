@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.sparse import csgraph
-from urbangrid.grid import District, cell_adjacency
 
 from urbangrid.errors import InputError
+from urbangrid.grid import District, cell_adjacency
 
 
 def test_res10_cells_and_columns(jingan10):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from urbangrid.grid import District
 
 from tests.shared import GRID_DATA as DATA
 from tests.shared import shared_data
+from urbangrid.grid import District
 
 
 def test_osm_boundary_matches_builtin_default(jingan10):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from urbangrid.grid import District
 
 from urbangrid.errors import InputError
+from urbangrid.grid import District
 
 
 def test_rows_shape_dtype_and_zero_diagonal(jingan10):

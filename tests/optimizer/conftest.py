@@ -2,6 +2,7 @@
 
 import pytest
 from opt_helpers import tiny_kwargs
+
 from urbangrid.optimizer import DispatchProblem
 from urbangrid.optimizer._random import random_problem
 

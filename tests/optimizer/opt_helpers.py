@@ -1,6 +1,7 @@
 """Hand-made problems shared by the optimizer tests."""
 
 import numpy as np
+
 from urbangrid.optimizer import ScoreWeights
 from urbangrid.optimizer._random import random_problem
 

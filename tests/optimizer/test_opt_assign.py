@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
-from urbangrid.optimizer import FlowParams, _kernels, assign, greedy_assign, scoring
-from urbangrid.optimizer._random import random_problem
 
 from urbangrid.errors import InputError
+from urbangrid.optimizer import FlowParams, _kernels, assign, greedy_assign, scoring
+from urbangrid.optimizer._random import random_problem
 
 
 def optimum_by_lsa(costs, capacity, defer, balance=0.0, pinned=None):

@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
-from urbangrid.optimizer import cli
 
 from urbangrid.errors import InputError
+from urbangrid.optimizer import cli
 
 SKILLS = ["roads", "greenery", "sanitation"]
 

@@ -9,6 +9,7 @@ tasks, a flow stopped before a proven optimum) it must say so rather than answer
 import numpy as np
 import pytest
 from opt_helpers import edge_case_problems
+
 from urbangrid.optimizer import DeferReason, DispatchProblem, FlowParams, get_policy
 from urbangrid.optimizer._common import _NO_CELL_TRAVEL, batch_of
 from urbangrid.optimizer._random import random_problem

@@ -4,6 +4,7 @@ task is served when a crew can take it, however late it is (the backlog death sp
 import numpy as np
 import pytest
 from opt_helpers import tiny_kwargs
+
 from urbangrid.optimizer import DispatchProblem, ScoreWeights
 from urbangrid.optimizer.solver import METHODS, solve
 

@@ -10,6 +10,7 @@ district-wide teams, ties in travel time and an infinite shift end.
 
 import numpy as np
 import pytest
+
 from urbangrid.optimizer import DispatchProblem, FlowParams, ScoreWeights, get_policy
 from urbangrid.optimizer._common import finish, finish_numpy
 from urbangrid.optimizer._random import random_problem

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from opt_helpers import tiny_kwargs
+
+from urbangrid.errors import InputError
 from urbangrid.optimizer import (
     DeferReason,
     DispatchProblem,
@@ -11,8 +13,6 @@ from urbangrid.optimizer import (
     register_policy,
 )
 from urbangrid.optimizer.check import PolicyContractError, check_assignment, check_policy
-
-from urbangrid.errors import InputError
 
 
 def test_registry_lists_builtins_and_rejects_unknown_names():

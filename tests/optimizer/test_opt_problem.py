@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 from opt_helpers import tiny_kwargs
-from urbangrid.optimizer import DeferReason, DispatchProblem, ScoreWeights
 
 from urbangrid.errors import InputError
+from urbangrid.optimizer import DeferReason, DispatchProblem, ScoreWeights
 
 
 def test_fields_are_coerced_to_documented_dtypes(tiny):

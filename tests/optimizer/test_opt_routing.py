@@ -4,11 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+
+from urbangrid.errors import InputError
 from urbangrid.optimizer import check_assignment, check_policy, get_policy, solve
 from urbangrid.optimizer._random import random_problem
 from urbangrid.optimizer.routing import Router, _evaluate, _legs, route
-
-from urbangrid.errors import InputError
 
 
 @pytest.fixture(scope="module")

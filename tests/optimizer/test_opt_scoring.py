@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opt_helpers import tiny_kwargs
+
 from urbangrid.optimizer import DispatchProblem, ScoreWeights, scoring
 from urbangrid.optimizer._common import pair_cost
 from urbangrid.optimizer._random import random_problem

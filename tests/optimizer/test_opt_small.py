@@ -18,6 +18,7 @@ import time
 import numpy as np
 import pytest
 from opt_helpers import edge_case_problems
+
 from urbangrid.optimizer import (
     Assignment,
     DispatchProblem,

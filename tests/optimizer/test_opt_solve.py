@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from opt_helpers import tiny_kwargs
+
+from urbangrid.errors import InputError
 from urbangrid.optimizer import (
     DeferReason,
     DispatchProblem,
@@ -12,8 +14,6 @@ from urbangrid.optimizer import (
     solve,
 )
 from urbangrid.optimizer._random import random_problem
-
-from urbangrid.errors import InputError
 
 
 @pytest.mark.parametrize("seed", range(3))

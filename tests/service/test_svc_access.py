@@ -108,6 +108,7 @@ def test_base_install_without_the_extra(tmp_path):
 def test_migrations_match_the_table_definitions(any_db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
     from urbangrid.service import Store
     from urbangrid.service.db import metadata
 

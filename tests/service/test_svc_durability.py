@@ -9,10 +9,10 @@ import time
 
 import httpx
 import sqlalchemy as sa
-from urbangrid.service import Store
 
 from benchmarks.service_load import district_points, start_server
 from tests.service.svc_helpers import INSIDE, SHIFT, make_keys
+from urbangrid.service import Store
 
 N_SENT_MAX = 600
 KILL_AFTER = 120

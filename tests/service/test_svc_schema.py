@@ -14,6 +14,7 @@ schemathesis = pytest.importorskip("schemathesis")
 pytest.importorskip("fastapi")
 
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
+
 from urbangrid.service import ServiceConfig, create_app  # noqa: E402
 
 DOC = create_app(ServiceConfig(dispatch_interval=0)).openapi()

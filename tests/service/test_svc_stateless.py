@@ -8,9 +8,9 @@ import argparse
 import numpy as np
 import pandas as pd
 import pytest
-from urbangrid.optimizer import cli
 
 from tests.service.svc_helpers import assert_error
+from urbangrid.optimizer import cli
 
 SKILLS = ["roads", "greenery", "sanitation"]
 

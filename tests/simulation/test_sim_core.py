@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+
+from urbangrid.catalogue import CHANNELS
 from urbangrid.simulation import _core
 from urbangrid.simulation._kernels import work_time, work_time_compiled
 from urbangrid.simulation.codes import EVENT_NAMES, STATUS_NAMES, Channel, Event, Status
-
-from urbangrid.catalogue import CHANNELS
 
 
 def test_work_time_is_one_rule_for_arrays_and_compiled_scalars():

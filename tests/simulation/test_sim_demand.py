@@ -4,13 +4,13 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from urbangrid.simulation import DemandModel
-from urbangrid.simulation.run import build_space
 
 from tests.toys import toy_scenario
 from urbangrid.calendar import WorkCalendar
 from urbangrid.catalogue import CHANNELS, load_catalogue
 from urbangrid.errors import InputError
+from urbangrid.simulation import DemandModel
+from urbangrid.simulation.run import build_space
 
 
 def test_builtin_catalogue_follows_cj_t_214():

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
-from urbangrid.simulation.codes import EVENT_NAMES, Event, Status
 
 from tests.toys import mmc_scenario, toy_scenario
 from urbangrid.catalogue import CHANNELS
+from urbangrid.simulation import compute_kpis, simulate, t_interval, write_events
+from urbangrid.simulation.codes import EVENT_NAMES, Event, Status
 
 
 def _check_conservation(res):
@@ -403,10 +403,9 @@ def test_a_misrouted_order_frees_its_crew_slot_at_signing():
 
 
 def test_crews_split_by_demand_keep_the_total_and_follow_expected_cases():
+    from urbangrid.catalogue import load_catalogue
     from urbangrid.simulation import build_space
     from urbangrid.simulation.run import build_teams, make_calendar
-
-    from urbangrid.catalogue import load_catalogue
 
     crews = [{"name": "sanitation", "skills": ["sanitation"], "per_subdistrict": 5},
              {"name": "rest", "skills": ["city_management", "housing", "facilities",
@@ -553,9 +552,8 @@ def test_fast_lane_raises_the_iot_same_day_rate_and_filing_shift_holds_night_cas
 
 
 def test_fast_lane_filing_shift_must_exist():
-    from urbangrid.simulation.scenario import Scenario
-
     from urbangrid.errors import InputError
+    from urbangrid.simulation.scenario import Scenario
     with pytest.raises(InputError, match="filing_shift"):
         Scenario.from_dict({"channels": {"iot": {"fast_lane": {"filing_shift": "dusk"}}}})
 

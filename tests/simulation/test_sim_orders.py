@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 import simpy
-from urbangrid.simulation import compute_kpis, simulate
-from urbangrid.simulation.codes import Event, Status
-from urbangrid.simulation.offices import Office
 
 from tests.toys import toy_scenario
 from urbangrid.calendar import WorkCalendar
 from urbangrid.catalogue import CHANNELS
+from urbangrid.simulation import compute_kpis, simulate
+from urbangrid.simulation.codes import Event, Status
+from urbangrid.simulation.offices import Office
 
 HOTLINE = CHANNELS.index("hotline")
 

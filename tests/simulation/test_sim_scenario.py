@@ -4,11 +4,11 @@ import tomllib
 from importlib import resources
 
 import pytest
-from urbangrid.simulation import Scenario, load_scenario, parse_overrides
-from urbangrid.simulation.scenario import to_toml
 
 from tests.shared import SIM_DATA as DATA
 from urbangrid.errors import InputError
+from urbangrid.simulation import Scenario, load_scenario, parse_overrides
+from urbangrid.simulation.scenario import to_toml
 
 
 def test_empty_file_gives_documented_defaults():

@@ -7,11 +7,11 @@ import sys
 
 import pandas as pd
 import pytest
-from urbangrid.study import commands as study_commands
 
 from tests.toys import write_toy
 from urbangrid import cli
 from urbangrid.errors import InputError
+from urbangrid.study import commands as study_commands
 
 
 def run(argv: list[str]) -> int:

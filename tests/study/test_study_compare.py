@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pytest
-from urbangrid.simulation import t_interval
-from urbangrid.study import compare_scenarios, comparison_document, paired_differences
 
 from urbangrid.errors import InputError
+from urbangrid.simulation import t_interval
+from urbangrid.study import compare_scenarios, comparison_document, paired_differences
 
 
 def _rec(**values):

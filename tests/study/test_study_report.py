@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+
 from urbangrid.simulation import case_table, kpis_document, run_replications
 from urbangrid.study import (
     cell_metrics,

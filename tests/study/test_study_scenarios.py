@@ -3,9 +3,9 @@
 import tomllib
 
 import pytest
-from urbangrid.simulation import load_scenario
 
 from tests.shared import SCENARIOS
+from urbangrid.simulation import load_scenario
 
 # What-if file -> the scenario keys (dotted prefixes) it may change relative to the
 # integrated scenario, besides name and description.
@@ -19,6 +19,10 @@ WHATIFS = {
     "whatif_dispatch_nearest.toml": ["dispatch.policy"],
     "whatif_dispatch_mcf.toml": ["dispatch.policy"],
     "whatif_workstation_pengpu.toml": ["workstations"],
+    "whatif_hotline_double.toml": ["demand.cases_per_day", "channels.iot.share",
+                                   "channels.patrol.share", "channels.hotline.share",
+                                   "channels.other.share"],
+    "whatif_department_staff_plus20.toml": ["orders.staff.scale"],
 }
 
 
@@ -133,10 +137,9 @@ def test_study_functions_are_reexported_by_the_package():
 
 
 def test_the_workstation_whatif_adds_its_teams_in_pengpu():
+    from urbangrid.catalogue import load_catalogue
     from urbangrid.simulation.run import build_teams, make_calendar
     from urbangrid.simulation.space import build_space
-
-    from urbangrid.catalogue import load_catalogue
 
     base = load_scenario(SCENARIOS / "jingan_integrated.toml", {"district.resolution": 9})
     what = load_scenario(SCENARIOS / "whatif_workstation_pengpu.toml",

@@ -5,11 +5,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from urbangrid.simulation import compute_kpis, simulate, t_interval
-from urbangrid.study import parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
 
 from tests.toys import toy_scenario
 from urbangrid.errors import InputError
+from urbangrid.simulation import compute_kpis, simulate, t_interval
+from urbangrid.study import parse_grid, plan_sweep, plot_sweep, run_sweep, summarise_sweep
 
 
 def test_parse_grid_reads_typed_values_and_keeps_lists_whole(toy):
