@@ -207,7 +207,9 @@ def run_replications(
     procs = scenario.run.processes if processes is None else int(processes)
     if procs <= 0:
         procs = os.cpu_count() or 1
-    workers = min(procs - 1, reps - 1) if reps > 1 and procs > 1 else 0
+    # every core runs replications (replication 0 in this process shares one with a
+    # worker while it lasts: the others would otherwise run one core short)
+    workers = min(procs, reps - 1) if reps > 1 and procs > 1 else 0
     others = [(scenario, seed, r) for r in range(1, reps)]
     with TaskPool(_worker, others, workers=workers, districts=[scenario]) as pool:
         res0 = simulate(scenario, seed=seed, replication=0, progress=progress)

@@ -482,11 +482,11 @@ class OrderStaffConfig(_Model):
     municipal: int = Field(60, ge=1, le=100000,
                            description="municipal 12345 operators taking this district's "
                            "calls (round the clock)")
-    hotline_office: int = Field(60, ge=1, le=10000,
+    hotline_office: int = Field(80, ge=1, le=10000,
                                 description="district hotline office / operations centre")
-    subdistricts: int = Field(280, ge=1, le=100000,
+    subdistricts: int = Field(450, ge=1, le=100000,
                               description="all sub-district offices together")
-    departments: int = Field(190, ge=1, le=100000,
+    departments: int = Field(300, ge=1, le=100000,
                              description="all departments and public-service companies "
                              "that handle orders together")
     units: dict[str, Annotated[int, Field(ge=1, le=100000)]] = Field(
