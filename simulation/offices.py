@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -39,7 +39,6 @@ class OfficeStats:
     orders: int = 0            #: orders this office handled to a reply (handling units)
     on_time: int = 0           #: ... of which replied by their deadline
     returned: int = 0          #: misrouted orders it sent back (退单)
-    by_stage: dict[str, int] = field(default_factory=dict)
 
 
 class Office:
@@ -112,15 +111,14 @@ class Office:
              on_start=None):
         """Process: wait for a staff member (by ``priority``, lower first, then request
         time) and hold them for ``seconds`` of duty time. ``yield from`` it.
-        ``on_start(end)``, if given, is called when the work starts, with its end."""
+        ``on_start(end)``, if given, is called when the work starts, with its end.
+        (``stage`` names the work in the order's process; it is not counted.)"""
         env = self.env
         t_req = env.now
-        counted = self.t_stats <= t_req < self.t_end
         st = self.stats
-        if counted:
+        t_stats, t_end = self.t_stats, self.t_end
+        if t_stats <= t_req < t_end:
             st.arrivals += 1
-            if stage:
-                st.by_stage[stage] = st.by_stage.get(stage, 0) + 1
         if self.busy < self.staff and not self._queue:
             self.busy += 1
         else:
@@ -128,28 +126,30 @@ class Office:
             self._seq += 1
             heapq.heappush(self._queue, (priority, t_req, self._seq, granted))
             yield granted
-        start = self.next_on_duty(env.now)
-        end = self.end_of(start, seconds)
-        if self.t_stats <= start < self.t_end:
+        if self.office_hours:
+            start = self.next_on_duty(env.now)
+            end = self.end_of(start, seconds)
+        else:
+            start = env.now
+            end = start + seconds
+        if t_stats <= start < t_end:
             st.started += 1
             st.queue_s += start - t_req
-        if self.t_stats <= start and end <= self.t_end:
+        if t_stats <= start and end <= t_end:
             st.busy_s += seconds  # the work is `seconds` of duty time
         else:
-            lo = start if start > self.t_stats else self.t_stats
-            hi = end if end < self.t_end else self.t_end
+            lo = start if start > t_stats else t_stats
+            hi = end if end < t_end else t_end
             if hi > lo:
                 st.busy_s += self._duty_seconds(lo, hi)
         if on_start is not None:
             on_start(end)
-        try:
-            yield env.timeout(end - env.now)
-        finally:
-            # the person takes the next piece of work, or is free
-            if self._queue:
-                heapq.heappop(self._queue)[3].succeed()
-            else:
-                self.busy -= 1
+        yield env.timeout(end - env.now)
+        # the person takes the next piece of work, or is free
+        if self._queue:
+            heapq.heappop(self._queue)[3].succeed()
+        else:
+            self.busy -= 1
 
     def _duty_seconds(self, t0: float, t1: float) -> float:
         if not self.office_hours:

@@ -196,9 +196,10 @@ class WorkOrders:
                 / self.cal.day_length)
 
     # ------------------------------------------------------------------ the process
-    def _start(self, office: Office, t_received: float, limit_wd: float):
-        """Process: wait until ``office`` starts a stage it received at ``t_received``
-        and must finish within ``limit_wd`` working days.
+    def _start_time(self, office: Office, t_received: float, limit_wd: float) -> float:
+        """When ``office`` starts a stage it received at ``t_received`` and must finish
+        within ``limit_wd`` working days (at the latest: the start may wait for a free
+        person too).
 
         People work to the deadline: a stage starts at a uniformly random point of the
         first ``2 (1 - start_margin)`` limits after receipt (working time), so on
@@ -206,21 +207,23 @@ class WorkOrders:
         negative). Under live supervision the dispatching offices act at once and a unit
         starts at the latest at the warning, ``warning_days`` before the deadline.
         """
-        cfg = self.cfg
         if self._live and office.kind in ("hotline", "dispatch"):
-            return
+            return t_received
+        cfg = self.cfg
         used = 2.0 * (1.0 - cfg.start_margin) * limit_wd * self.rng.random()
         if self._live:
             used = min(used, max(0.0, limit_wd - cfg.warning_days))
         if used > 0.0:
-            t = self._after_working_days(t_received, used)
-            if t > self.env.now:
-                yield self.env.timeout(t - self.env.now)
+            return self._after_working_days(t_received, used)
+        return t_received
 
     def _stage(self, office: Office, seconds: float, prio: float, stage: str,
                t_received: float, limit_wd: float):
-        """Process: a stage of ``seconds`` of work with a limit (see :meth:`_start`)."""
-        yield from self._start(office, t_received, limit_wd)
+        """Process: a stage of ``seconds`` of work with a limit (see :meth:`_start_time`)."""
+        env = self.env
+        t = self._start_time(office, t_received, limit_wd)
+        if t > env.now:
+            yield env.timeout(t - env.now)
         yield from office.work(seconds, prio, stage)
 
     def _route(self, c: int, target: Office, prio: float, stage: str):
