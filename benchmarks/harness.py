@@ -152,6 +152,11 @@ def write_results(measurements: list[Measurement], out_dir: Path, *, quick: bool
     return doc
 
 
+# A reference whose time moved by this factor since the baseline marks a changed
+# environment, not a changed engine.
+REFERENCE_MOVED = 1.5
+
+
 def check(measurements: list[Measurement], baseline: dict,
           default_tolerance: float) -> list[str]:
     """Compare ratios with the baseline; return one message per regression.
@@ -170,9 +175,22 @@ def check(measurements: list[Measurement], baseline: dict,
         if m.ratio > limit:
             failures.append(
                 f"{m.name}: ratio {m.ratio:.3g} > baseline {base[m.name]['ratio']:.3g} "
-                f"× (1 + {tol:.0%}) = {limit:.3g}"
+                f"× (1 + {tol:.0%}) = {limit:.3g}" + _reference_moved(m, base[m.name])
             )
     return failures
+
+
+def _reference_moved(m: Measurement, stored: dict) -> str:
+    """A note when the reference itself ran at another speed than when the baseline was
+    written (a new NumPy or CPU moves a reference workload as much as the engine): the
+    ratio then says nothing about the engine, and the baseline needs rewriting here."""
+    then, now = stored.get("reference_seconds"), m.reference_seconds
+    if not then or not now or max(then, now) / min(then, now) < REFERENCE_MOVED:
+        return ""
+    return (f" (its reference, {m.reference}, took {_fmt_seconds(now)} against "
+            f"{_fmt_seconds(then)} when the baseline was written: if the engine's own "
+            f"time, {_fmt_seconds(m.seconds)}, has not moved, rewrite the baseline on "
+            "this machine)")
 
 
 def _fmt_seconds(s: float | None) -> str:

@@ -230,6 +230,10 @@ def baseline_rows(runs: list[list[Measurement]], date: str | None = None) -> lis
         spread = (max(ratios) - min(ratios)) / median
         row = {"name": m.name, "ratio": median, "ratio_kind": m.ratio_kind, "ratios": ratios,
                "tolerance": round(max(MIN_TOLERANCE, SPREAD_FACTOR * spread), 3)}
+        refs = [r.reference_seconds for run in runs for r in run
+                if r.name == m.name and r.reference_seconds]
+        if refs:  # lets a check tell a slower engine from a faster reference
+            row["reference_seconds"] = statistics.median(refs)
         if date:
             row["date"] = date
         rows.append(row)

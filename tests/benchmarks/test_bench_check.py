@@ -81,6 +81,21 @@ def test_baseline_rows_take_the_median_and_widen_the_spread():
     assert rows["a"]["date"] == "2026-01-01 00:00 UTC"
 
 
+def test_a_moved_reference_is_named_in_the_regression_line():
+    # the engine took the same 10 ms; the reference sped up from 12 ms to 4 ms, so
+    # the ratio tripled: the line must say the reference moved, with both times
+    rows = bench_run.baseline_rows(
+        [[Measurement("a", 0.010, "cal", 0.012, ratio=0.010 / 0.012)]])
+    assert rows[0]["reference_seconds"] == 0.012
+    now = Measurement("a", 0.010, "cal", 0.004, ratio=0.010 / 0.004)
+    got = bench_run.evaluate([now], {"measurements": rows})
+    assert got.code == 1
+    assert "took 4.00 ms against 12.00 ms" in got.regressions[0]
+    # a regression with a steady reference carries no such note
+    slow = Measurement("a", 0.030, "cal", 0.012, ratio=0.030 / 0.012)
+    assert "reference" not in bench_run.evaluate([slow], {"measurements": rows}).regressions[0]
+
+
 def test_merge_keeps_other_entries_and_replaces_same_names():
     old = {"machine": {"date": "old"}, "measurements": [
         {"name": "x", "ratio": 1.0}, {"name": "s", "ratio": 5.0}, {"name": "y", "ratio": 2.0}]}
