@@ -90,9 +90,18 @@ class RunConfig(_Model):
     replications: int = Field(1, ge=1, le=10000)
     processes: int = Field(0, ge=0, le=256, description="worker processes, 0 = one per core")
 
-    @field_validator("start")
+    @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, v: str) -> str:
+    def _start(cls, v: Any) -> str:
+        # A TOML date (2025-03-03) or local date-time (2025-03-03T08:00) is as valid a
+        # way to write the start as a string: TOML, and so --set, hands them over as
+        # date objects. A date means its midnight.
+        if isinstance(v, dt.datetime):
+            v = v.isoformat(timespec="minutes")
+        elif isinstance(v, dt.date):
+            v = f"{v.isoformat()}T00:00"
+        elif not isinstance(v, str):
+            raise ValueError(f"{v!r} is not a date-time like 2025-03-03T00:00")
         try:
             t = dt.datetime.fromisoformat(v)
         except ValueError:

@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="compare scenarios under common random numbers",
         description="Run two or more scenarios with the same seed and replications "
         "(common random numbers) and report each KPI with paired differences against the "
-        "first scenario and 95 %% t-intervals. Writes DIR/comparison.json, PNG figures "
+        "first scenario and 95 % t-intervals. Writes DIR/comparison.json, PNG figures "
         "and DIR/report.html.")
     c.add_argument("scenarios", nargs="+", metavar="SCENARIO.toml",
                    help="scenario files; the first is the baseline")

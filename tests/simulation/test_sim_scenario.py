@@ -41,6 +41,31 @@ def test_set_overrides_and_replace(tmp_path):
     assert (r.run.days, r.name, s.run.days) == (3, "x", 14)
 
 
+@pytest.mark.parametrize(("toml", "expected"), [
+    ("2025-03-10", "2025-03-10T00:00"),              # a TOML date: its midnight
+    ("2025-03-10T08:30:00", "2025-03-10T08:30"),     # a TOML local date-time
+    ('"2025-03-10T08:30"', "2025-03-10T08:30"),      # the string form
+])
+def test_start_accepts_toml_dates_in_files_and_set(tmp_path, toml, expected):
+    p = tmp_path / "s.toml"
+    p.write_text(f"[run]\nstart = {toml}\n", encoding="utf-8")
+    assert load_scenario(p).run.start == expected
+    empty = tmp_path / "e.toml"
+    empty.write_text("", encoding="utf-8")
+    got = load_scenario(empty, parse_overrides([f"run.start={toml.strip(chr(34))}"]))
+    assert got.run.start == expected
+    assert got.run.start_datetime.isoformat(timespec="minutes") == expected
+
+
+def test_compare_help_prints_a_plain_percent_sign(capsys):
+    from urbangrid.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # the help is wrapped to the terminal
+    assert "95 % t-intervals" in out and "%%" not in out
+
+
 def test_relative_paths_resolve_against_the_scenario_file(tmp_path):
     (tmp_path / "cat.csv").write_text("x", encoding="utf-8")
     p = tmp_path / "s.toml"
