@@ -139,6 +139,25 @@ class DistrictConfig(_Model):
     toy_cell_m: float = Field(100.0, gt=0.0, le=10000.0, description="toy cell spacing")
     toy_subdistricts: int = Field(2, ge=1, le=100)
 
+    @model_validator(mode="after")
+    def _settings_of_another_source(self) -> DistrictConfig:
+        # A boundary without source = "files" used to run Jing'an silently: settings that
+        # only another source reads are a mistake, not something to ignore.
+        only = {"files": ("boundary", "weights_file", "code_column", "name_column",
+                          "source_crs"),
+                "toy": ("toy_rows", "toy_cols", "toy_cell_m", "toy_subdistricts")}
+        for source, names in only.items():
+            if self.source == source:
+                continue
+            given = [n for n in names
+                     if getattr(self, n) != type(self).model_fields[n].default]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} read only "
+                    f"with source = {source!r}, but source = {self.source!r}: set "
+                    f"source = {source!r} or remove {'it' if len(given) == 1 else 'them'}")
+        return self
+
 
 class CalendarConfig(_Model):
     """Working days and hours (legacy process, office shifts, working-time KPIs)."""

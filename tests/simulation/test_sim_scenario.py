@@ -57,6 +57,20 @@ def test_start_accepts_toml_dates_in_files_and_set(tmp_path, toml, expected):
     assert got.run.start_datetime.isoformat(timespec="minutes") == expected
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ('[district]\nboundary = "b.geojson"\n', "boundary is read only with source = 'files'"),
+    ('[district]\nsource = "toy"\nweights_file = "w.csv"\n', "source = 'toy'"),
+    ('[district]\ntoy_rows = 3\n', "toy_rows is read only with source = 'toy'"),
+])
+def test_settings_another_district_source_reads_are_refused(tmp_path, text, message):
+    # without source = "files" a boundary used to simulate Jing'an, exit 0 (issue 18)
+    p = tmp_path / "s.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message) as err:
+        load_scenario(p)
+    assert str(p) in str(err.value)
+
+
 def test_compare_help_prints_a_plain_percent_sign(capsys):
     from urbangrid.cli import main
 
