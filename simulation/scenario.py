@@ -760,8 +760,15 @@ class Scenario(_Model):
         path = Path(path)
         data = _read_scenario_toml(path, ())
         for key, value in (overrides or {}).items():
-            _set_path(data, key, value, source=str(path))
-        return cls.from_dict(data, source=str(path))
+            _set_path(data, key, value, source=f"--set {key}={value!r} (on {path})")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            # A mistake in a --set key or value is the command line's, not the file's.
+            blamed = sorted(k for k in overrides or {}
+                            if any(_same_branch(k, e["loc"]) for e in exc.errors()))
+            source = (f"--set {', '.join(blamed)} (on {path})" if blamed else str(path))
+            raise InputError(_format_error(exc, data), source=source) from None
 
     def replace(self, overrides: dict[str, Any] | None = None, **fields: Any) -> Scenario:
         """A validated copy with dotted-path ``overrides`` and top-level ``fields`` changed.
@@ -971,6 +978,14 @@ def _get(data: Any, loc: tuple[Any, ...]) -> Any:
         except (KeyError, IndexError, TypeError):
             return "<missing>"
     return cur
+
+
+def _same_branch(key: str, loc: tuple[Any, ...]) -> bool:
+    """Whether dotted ``key`` and an error's location lie on one path of the tree."""
+    a = key.split(".")
+    b = [str(p) for p in loc if not (isinstance(p, str) and "[" in p)]
+    n = min(len(a), len(b))
+    return n > 0 and a[:n] == b[:n]
 
 
 def _format_error(exc: ValidationError, data: dict[str, Any]) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from urbangrid.errors import InputError
 
-__all__ = ["check_scenario_files", "register", "run_compare", "run_simulate",
+__all__ = ["check_scenario", "register", "run_compare", "run_simulate",
            "run_sweep_command"]
 
 log = logging.getLogger("urbangrid.study")
@@ -170,6 +170,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.replications is not None:
         overrides["run.replications"] = args.replications
     scenario = load_scenario(args.scenario, overrides)
+    check_scenario(scenario, args.scenario)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -246,8 +247,10 @@ _FILE_KEYS = (("district", "network"), ("district", "boundary"),
               ("district", "weights_file"), ("catalogue", "file"))
 
 
-def check_scenario_files(scenario, source: str) -> None:
-    """Fail early when a scenario names a file that does not exist, or a bad catalogue.
+def check_scenario(scenario, source: str) -> None:
+    """Fail before any run when a scenario names a file that does not exist, a bad
+    catalogue or a dispatch policy nobody registered (a run would find each only after
+    its warm-up, or in a worker process).
 
     Raises
     ------
@@ -264,13 +267,18 @@ def check_scenario_files(scenario, source: str) -> None:
         load_catalogue(scenario.catalogue.file, scenario.catalogue.overrides)
     except InputError as exc:
         raise InputError(str(exc), source=source) from None
+    from urbangrid.optimizer import available_policies
+
+    if scenario.dispatch.policy not in available_policies():
+        raise InputError(f"dispatch.policy = {scenario.dispatch.policy!r}: no such policy "
+                         f"(available: {', '.join(available_policies())})", source=source)
 
 
 def _load(path: str, overrides: dict[str, Any]):
     from urbangrid.simulation import load_scenario
 
     sc = load_scenario(path, overrides)
-    check_scenario_files(sc, path)
+    check_scenario(sc, path)
     return sc
 
 

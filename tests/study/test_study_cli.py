@@ -101,6 +101,27 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys, monkeypatch, e
     assert pytest.importorskip("re").search(match, err), err
 
 
+@pytest.mark.parametrize("command", ["simulate", "compare"])
+def test_an_unknown_policy_is_named_with_its_file_and_key_before_any_run(
+        tmp_path, capsys, command):
+    bad = write_toy(tmp_path, "bad", '[dispatch]\npolicy = "nearst"\n')
+    good = write_toy(tmp_path, "good")
+    files = [str(bad)] if command == "simulate" else [str(good), str(bad)]
+    assert run([command, *files, "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: dispatch.policy = 'nearst': no such policy" in err
+    assert "nearest" in err  # the names that exist
+    assert not (tmp_path / "o" / "kpis.json").exists()
+
+
+def test_a_mistyped_set_key_is_blamed_on_the_set_not_the_file(tmp_path, capsys):
+    good = write_toy(tmp_path, "good")
+    assert run(["simulate", str(good), "--set", "dispatch.polcy=mcf", "--quiet",
+                "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"--set dispatch.polcy (on {good}): dispatch.polcy: unknown key" in err
+
+
 def test_missing_scenario_file_exits_2(tmp_path, capsys):
     good = write_toy(tmp_path, "good")
     assert run(["compare", str(good), str(tmp_path / "nope.toml")]) == 2
