@@ -13,12 +13,13 @@ import argparse
 import html
 import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any
 
 from urbangrid.errors import InputError
+
+from .numbers import estimate, estimate_parts
 
 __all__ = ["check_scenario", "register", "run_compare", "run_simulate",
            "run_sweep_command"]
@@ -138,12 +139,6 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 # -- simulate ----------------------------------------------------------------------
 
-def _fmt_value(value, fmt: str) -> str:
-    if value is None:
-        return "–"
-    return fmt.format(value)
-
-
 def run_simulate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -230,10 +225,9 @@ def run_simulate(args: argparse.Namespace) -> int:
             table.add_column(ch, justify="right")
         for name, fmt in SUMMARY_KPIS:
             k = doc["kpis"].get(name, {})
-            per = [_fmt_value(doc["by_channel"][ch].get(name, {}).get("mean"), fmt)
+            per = [estimate(doc["by_channel"][ch].get(name, {}).get("mean"), None, fmt)
                    for ch in channels]
-            table.add_row(name, _fmt_value(k.get("mean"), fmt),
-                          _fmt_value(k.get("ci95"), fmt), *per)
+            table.add_row(name, *estimate_parts(k.get("mean"), k.get("ci95"), fmt), *per)
         Console().print(table)
         console.print(f"wrote {out}/kpis.json, events.parquet, cases.parquet"
                       f"{', report.html' if report else ''} in {wall:.1f} s")
@@ -293,14 +287,7 @@ def _out_dir(path: str) -> Path:
 
 def _fmt(rec: dict[str, Any] | None, fmt: str, signed: bool = False) -> str:
     rec = rec or {}
-    m, h = rec.get("mean"), rec.get("ci95")
-    if m is None or (isinstance(m, float) and not math.isfinite(m)):
-        return "–"
-    f = fmt.replace("{:", "{:+") if signed else fmt
-    text = f.format(m)
-    if h is not None and math.isfinite(h):
-        text += " ± " + fmt.format(h)
-    return text
+    return estimate(rec.get("mean"), rec.get("ci95"), fmt, difference=signed)
 
 
 def _progress(quiet: bool):
@@ -349,15 +336,16 @@ def run_compare(args: argparse.Namespace) -> int:
                                          encoding="utf-8")
     write_comparison_report(out, doc, cmp.first)
     if not args.quiet:
+        labels = [name if group == "all" else f"{group}.{name}"
+                  for group, name, _ in _COMPARE_ROWS]
         table = _compare_table(
             f"{' vs '.join(cmp.names)}: {cmp.scenarios[0].run.days:g} days, "
             f"{cmp.replications} replications (common random numbers), seed {cmp.seed}",
-            "KPI", cmp)
+            "KPI", cmp, labels)
         zero = False
-        for group, name, fmt in _COMPARE_ROWS:
+        for label, (group, name, fmt) in zip(labels, _COMPARE_ROWS, strict=True):
             cells, crosses = _compare_cells(doc, cmp.names, group, name, fmt)
             zero |= crosses
-            label = name if group == "all" else f"{group}.{name}"
             table.add_row(label, *cells)
         Console().print(table)
         for kpi in args.by_subdistrict:
@@ -370,13 +358,16 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare_table(title: str, first_column: str, cmp):
+def _compare_table(title: str, first_column: str, cmp, labels: list[str]):
     """An empty comparison table: the row label, each scenario, then each paired
-    difference against the baseline (rows come from :func:`_compare_cells`)."""
+    difference against the baseline (rows come from :func:`_compare_cells`). The
+    labels are never cut (on 80 columns "handling_days_cal…" hid whether calendar or
+    working days were meant); the figures wrap instead."""
     from rich.table import Table
 
     table = Table(title=title)
-    table.add_column(first_column)
+    table.add_column(first_column, no_wrap=True,
+                     min_width=max(len(first_column), *map(len, labels)))
     for n in cmp.names:
         table.add_column(n, justify="right")
     for n in cmp.names[1:]:
@@ -409,13 +400,15 @@ def _print_by_subdistrict(doc: dict, cmp, kpi: str) -> bool:
 
     fmt = dict((n, f) for g, n, f in _COMPARE_ROWS).get(kpi, "{:.3g}")
     space = next(iter(cmp.first.values())).space
-    table = _compare_table(f"{kpi} by sub-district", "sub-district", cmp)
+    labels = [f"{name} ({code})"
+              for code, name in zip(space.sub_codes, space.sub_names, strict=True)]
+    table = _compare_table(f"{kpi} by sub-district", "sub-district", cmp, labels)
     zero = False
-    for code, name in zip(space.sub_codes, space.sub_names, strict=True):
+    for label, code in zip(labels, space.sub_codes, strict=True):
         cells, crosses = _compare_cells(doc, cmp.names, SUBDISTRICT_PREFIX + str(code), kpi,
                                         fmt)
         zero |= crosses
-        table.add_row(f"{name} ({code})", *cells)
+        table.add_row(label, *cells)
     Console().print(table)
     return zero
 

@@ -8,7 +8,6 @@ them, so it opens offline.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from urbangrid.simulation import SUMMARY_KPIS
 
 from .figures import plot_backlog, plot_differences, plot_handling_cdf, plot_map
 from .html import figure, table, write_page
+from .numbers import estimate_parts
 
 if TYPE_CHECKING:
     from urbangrid.simulation import RunResult
@@ -29,11 +29,8 @@ __all__ = ["REPORT_KPIS", "write_comparison_report", "write_simulation_report"]
 REPORT_KPIS = SUMMARY_KPIS
 
 
-def _fmt(rec: Mapping[str, Any], fmt: str) -> tuple[str, str]:
-    mean, half = rec.get("mean"), rec.get("ci95")
-    m = "–" if mean is None or not math.isfinite(float(mean)) else fmt.format(mean)
-    h = "" if half is None or not math.isfinite(float(half)) else "± " + fmt.format(half)
-    return m, h
+def _fmt(rec: Mapping[str, Any], fmt: str, difference: bool = False) -> tuple[str, str]:
+    return estimate_parts(rec.get("mean"), rec.get("ci95"), fmt, difference=difference)
 
 
 def _kpi_table(kpis: Mapping[str, Any], by_channel: Mapping[str, Any]) -> str:
@@ -140,7 +137,7 @@ def _comparison_tables(doc: Mapping[str, Any]) -> str:
                 cells.append(f"{m} {h}")
             for n in names[1:]:
                 rec = doc["differences"][n].get(group, {}).get(name, {})
-                m, h = _fmt(rec, fmt)
+                m, h = _fmt(rec, fmt, difference=True)
                 if rec.get("crosses_zero"):
                     cells.append((f"{m} {h} (CI crosses 0)", "zero"))
                 else:
