@@ -91,14 +91,8 @@ class DemandModel:
         patrol_mult = np.full(n, scenario.inspectors.per_grid
                               / scenario.inspectors.nominal_per_grid)
         prop = np.ones(space.n_subdistricts)
-        for code, v in ch.hotline.propensity.items():
-            if code not in space.sub_codes:
-                from urbangrid.errors import InputError
-
-                raise InputError(
-                    f"channels.hotline.propensity: unknown sub-district code {code!r} "
-                    f"(known: {', '.join(space.sub_codes)})")
-            prop[space.sub_codes.index(code)] = v
+        for ref, v in ch.hotline.propensity.items():
+            prop[space.subdistrict_index(ref, "channels.hotline.propensity key")] = v
         mult = {
             "iot": covered.astype(float) / ch.iot.reference_coverage,
             "patrol": patrol_mult,

@@ -94,13 +94,7 @@ def _cell_spacing_m(lat: np.ndarray, lon: np.ndarray) -> float:
 
 def _workstation_place(space: Space, ws) -> tuple[int, int]:
     """Sub-district index and cell of a workstation (InputError naming what is wrong)."""
-    names = {str(v): k for k, v in enumerate(space.sub_codes)}
-    names.update({str(v): k for k, v in enumerate(space.sub_names)})
-    k = names.get(ws.subdistrict)
-    if k is None:
-        raise InputError(f"workstations ({ws.name}).subdistrict = {ws.subdistrict!r} is not "
-                         f"a sub-district of the district (codes: "
-                         f"{', '.join(map(str, space.sub_codes))})")
+    k = space.subdistrict_index(ws.subdistrict, f"workstations ({ws.name}).subdistrict")
     cells = np.flatnonzero(space.subdistrict == k)
     lat, lon = space.lat[cells], space.lon[cells]
     if ws.location is None:

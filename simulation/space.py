@@ -50,6 +50,7 @@ class Space:
     speeds_kmh: dict[str, float]
     network_kind: str
     district: object | None = None
+    sub_names_en: list[str] = field(default_factory=list)
     _toy_xy: np.ndarray | None = None
     _detour: float = 1.31
     _travel: dict[str, np.ndarray] = field(default_factory=dict)
@@ -61,6 +62,36 @@ class Space:
     @property
     def n_subdistricts(self) -> int:
         return len(self.sub_codes)
+
+    def subdistrict_index(self, ref: str, where: str) -> int:
+        """Index of the sub-district ``ref`` names: its code, its name or the map's
+        English label (case and a trailing 街道 / "Subdistrict" ignored), so that a
+        planner can write what the map shows.
+
+        Raises
+        ------
+        InputError
+            Naming ``where`` (the scenario key) and listing every sub-district as
+            ``code name (English)``.
+        """
+        def key(text: str) -> str:
+            t = " ".join(str(text).split()).casefold()
+            for suffix in ("街道", " subdistrict", " sub-district", " street"):
+                t = t.removesuffix(suffix)
+            return t
+
+        wanted = key(ref)
+        for k in range(self.n_subdistricts):
+            labels = [self.sub_codes[k], self.sub_names[k]]
+            if k < len(self.sub_names_en):
+                labels.append(self.sub_names_en[k])
+            if wanted in {key(x) for x in labels if x}:
+                return k
+        known = "; ".join(
+            f"{c} {n}" + (f" ({self.sub_names_en[k]})" if k < len(self.sub_names_en) else "")
+            for k, (c, n) in enumerate(zip(self.sub_codes, self.sub_names, strict=True)))
+        raise InputError(f"{where} = {ref!r} is not a sub-district of the district; give a "
+                         f"code, a name or an English label: {known}")
 
     @property
     def n_grids(self) -> int:
@@ -151,6 +182,7 @@ def build_space(cfg: DistrictConfig) -> Space:
         lat=cells["lat"].to_numpy(dtype=float), lon=cells["lon"].to_numpy(dtype=float),
         subdistrict=np.asarray(d.subdistrict_index, dtype=np.int32),
         sub_codes=[str(c) for c in subs["code"]], sub_names=[str(n) for n in subs["name"]],
+        sub_names_en=([str(n) for n in subs["name_en"]] if "name_en" in subs else []),
         grid=cells["grid_id"].to_numpy().astype(np.int32), weights=weights,
         h3=[str(h) for h in cells["h3"]], speeds_kmh=dict(d.speeds_kmh),
         network_kind=d.network_kind, district=d,

@@ -89,8 +89,29 @@ def test_coverage_surge_and_propensity_scale_volumes():
     _, _, surge = _demand(**{"demand.surges": [{"start_day": 1, "days": 1, "factor": 3}]})
     r0, r1 = surge._hour_rates(0).sum(), surge._hour_rates(1).sum()
     assert r1 == pytest.approx(3 * r0)
-    with pytest.raises(InputError, match="unknown sub-district code 'X'"):
+    with pytest.raises(InputError, match="propensity key = 'X' is not a sub-district"):
         _demand(**{"channels.hotline.propensity": {"X": 0.5}})
+    # a name works where a code does (the toy's names are "toy sub-district k")
+    _, _, named = _demand(**{"channels.hotline.propensity": {"Toy Sub-District 0": 0.33,
+                                                              "T01": 0.33}})
+    assert named.expected_per_day()["hotline"] == pytest.approx(
+        shy.expected_per_day()["hotline"])
+
+
+def test_jingan_subdistricts_by_code_chinese_name_or_map_label():
+    # a planner writes what the map shows (issue 18, defect 6)
+    from urbangrid.simulation import Scenario
+
+    space = build_space(Scenario().district.model_copy(update={"resolution": 8}))
+    k = space.sub_codes.index("310106006")
+    for ref in ("310106006", "江宁路街道", "江宁路", "Jiangning Road Subdistrict",
+                "jiangning road"):
+        assert space.subdistrict_index(ref, "x") == k, ref
+    with pytest.raises(InputError) as err:
+        space.subdistrict_index("Jiangning", "channels.hotline.propensity key")
+    text = str(err.value)
+    assert "channels.hotline.propensity key = 'Jiangning'" in text
+    assert "310106006 江宁路街道 (Jiangning Road Subdistrict)" in text
 
 
 def test_same_stream_same_arrivals():
