@@ -753,9 +753,12 @@ class Scenario(_Model):
         ``catalogue.file`` …) are resolved against the scenario file's folder.
 
         A file may start from another with ``extends = "base.toml"`` (relative to its
-        own folder): its tables are merged into the base's key by key, while arrays
-        (``crews``, ``workstations``, ``demand.surges`` …) and plain values replace the
-        base's. A what-if is then only the keys it changes.
+        own folder): its tables are merged into the base's key by key; lists of named
+        tables (``crews``, ``workstations``) merge by ``name`` (an item with ``remove =
+        true`` drops the base's item of that name); other arrays (``demand.surges`` …)
+        and plain values replace the base's. A what-if is then only the keys it
+        changes. ``--set crews.sanitation.shift=day`` names a list item the same way
+        (or by position, ``crews.0``).
         """
         path = Path(path)
         data = _read_scenario_toml(path, ())
@@ -865,14 +868,64 @@ def _read_scenario_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     return _merge_tables(_read_scenario_toml(base_path, here), data)
 
 
+def _item_index(items: list[Any], part: str) -> int | None:
+    """Position of a list item named by its index or, for named tables (crews,
+    workstations), by its ``name``; None when there is none."""
+    if part.isdigit():
+        return int(part) if int(part) < len(items) else None
+    for k, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return k
+    return None
+
+
+def _item_names(items: list[Any]) -> str:
+    names = [str(i["name"]) for i in items if isinstance(i, dict) and "name" in i]
+    return f" (items: {', '.join(names)})" if names else f" ({len(items)} items)"
+
+
+def _named_tables(value: Any) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(v, dict) and "name" in v for v in value))
+
+
 def _merge_tables(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """``top`` over ``base``: tables merge key by key, anything else replaces."""
+    """``top`` over ``base``: tables merge key by key; lists of named tables (crews,
+    workstations) merge item by item on ``name`` (``remove = true`` drops an item, a new
+    name is appended), so a what-if restates only the crew it changes; anything else
+    replaces."""
     out = dict(base)
     for k, v in top.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge_tables(out[k], v)
+        elif _named_tables(v) and _named_tables(out.get(k)):
+            out[k] = _merge_named(out[k], v)
         else:
             out[k] = v
+    return out
+
+
+def _merge_named(base: list[dict[str, Any]], top: list[dict[str, Any]]) -> list[dict]:
+    """Named items of ``top`` over ``base``'s, in ``base``'s order; a new item goes right
+    after the item ``top`` lists before it (at the end when it is ``top``'s first), so
+    that a what-if restating the whole list keeps its own order (teams are numbered in
+    list order)."""
+    out = [dict(item) for item in base]
+    previous: str | None = None
+    for item in top:
+        names = [i["name"] for i in out]
+        if item.get("remove") is True:
+            if item["name"] in names:
+                del out[names.index(item["name"])]
+            continue
+        if item["name"] in names:
+            k = names.index(item["name"])
+            out[k] = _merge_tables(out[k], item)
+        elif previous in names:
+            out.insert(names.index(previous) + 1, item)
+        else:
+            out.append(item)
+        previous = item["name"]
     return out
 
 
@@ -892,16 +945,17 @@ def _set_path(data: dict[str, Any], key: str, value: Any, *, source: str) -> Non
     for i, part in enumerate(parts[:-1]):
         if isinstance(default, dict):
             default = default.get(part)
-        elif isinstance(default, list) and part.isdigit() and int(part) < len(default):
-            default = default[int(part)]
+        elif isinstance(default, list) and _item_index(default, part) is not None:
+            default = default[_item_index(default, part)]
         else:
             default = None
         if isinstance(node, list):
-            try:
-                node = node[int(part)]
-                continue
-            except (ValueError, IndexError):
-                raise InputError(f"{key}: no list item {part!r}", source=source) from None
+            k = _item_index(node, part)
+            if k is None:
+                raise InputError(f"{key}: no list item {part!r}{_item_names(node)}",
+                                 source=source)
+            node = node[k]
+            continue
         if not isinstance(node, dict):
             raise InputError(f"{key}: {'.'.join(parts[:i])} is not a table", source=source)
         if part not in node or node[part] is None:
@@ -911,10 +965,11 @@ def _set_path(data: dict[str, Any], key: str, value: Any, *, source: str) -> Non
         node = node[part]
     last = parts[-1]
     if isinstance(node, list):
-        try:
-            node[int(last)] = value
-        except (ValueError, IndexError):
-            raise InputError(f"{key}: no list item {last!r}", source=source) from None
+        k = _item_index(node, last)
+        if k is None:
+            raise InputError(f"{key}: no list item {last!r}{_item_names(node)}",
+                             source=source)
+        node[k] = value
     elif isinstance(node, dict):
         node[last] = value
     else:

@@ -129,6 +129,8 @@ def test_missing_file_and_bad_set_syntax(tmp_path):
 def test_extends_merges_tables_and_replaces_arrays(tmp_path):
     (tmp_path / "base.toml").write_text(
         '[demand]\ncases_per_day = 5000\nevent_share = 0.8\n'
+        '[[demand.surges]]\nstart_day = 1\ndays = 1\n'
+        '[[demand.surges]]\nstart_day = 3\ndays = 2\n'
         '[catalogue]\nfile = "cat.csv"\n'
         '[[crews]]\nname = "a"\nskills = ["sanitation"]\nper_subdistrict = 2\n'
         '[[crews]]\nname = "b"\nskills = ["housing"]\nper_subdistrict = 1\n',
@@ -137,13 +139,57 @@ def test_extends_merges_tables_and_replaces_arrays(tmp_path):
     sub.mkdir()
     (sub / "what.toml").write_text(
         'extends = "../base.toml"\nname = "what"\n[demand]\ncases_per_day = 7000\n'
+        '[[demand.surges]]\nstart_day = 5\ndays = 1\n'
         '[[crews]]\nname = "c"\nskills = ["sanitation"]\nper_subdistrict = 4\n',
         encoding="utf-8")
     s = load_scenario(sub / "what.toml")
     assert (s.name, s.demand.cases_per_day, s.demand.event_share) == ("what", 7000, 0.8)
-    assert [c.name for c in s.crews] == ["c"]
+    # an unnamed array replaces; named tables merge by name (a new one is appended)
+    assert [x.start_day for x in s.demand.surges] == [5]
+    assert [c.name for c in s.crews] == ["a", "b", "c"]
     # the base's relative paths stay relative to the base's folder
     assert s.catalogue.file == str((tmp_path / "cat.csv").resolve())
+
+
+def test_extends_merges_crews_and_workstations_by_name(tmp_path):
+    # issue 18, defect 5: a what-if states only the crew it changes
+    base = tmp_path / "base.toml"
+    base.write_text(
+        '[[crews]]\nname = "a"\nskills = ["sanitation"]\nper_subdistrict = 3\n'
+        'shift = "always"\n\n[[crews]]\nname = "b"\nskills = ["city_management"]\n'
+        'per_subdistrict = 2\n\n[[crews]]\nname = "c"\nskills = ["facilities"]\n'
+        'per_subdistrict = 1\n', encoding="utf-8")
+    top = tmp_path / "top.toml"
+    top.write_text(
+        'extends = "base.toml"\n\n[[crews]]\nname = "a"\nshift = "day"\n\n'
+        '[[crews]]\nname = "a_night"\nskills = ["sanitation"]\nper_subdistrict = 1\n'
+        'shift = "night"\n\n[[crews]]\nname = "c"\nremove = true\n', encoding="utf-8")
+    s = load_scenario(top)
+    assert [c.name for c in s.crews] == ["a", "a_night", "b"]  # new after its predecessor
+    a = s.crews[0]
+    assert (a.shift, a.per_subdistrict, a.skills) == ("day", 3, ["sanitation"])
+    # --set by name, on a list the file sets and on the default crews
+    s2 = load_scenario(top, parse_overrides(["crews.b.per_subdistrict=7"]))
+    assert s2.crews[2].per_subdistrict == 7
+    empty = tmp_path / "e.toml"
+    empty.write_text("", encoding="utf-8")
+    s3 = load_scenario(empty, parse_overrides(["crews.sanitation.per_subdistrict=9"]))
+    assert next(c for c in s3.crews if c.name == "sanitation").per_subdistrict == 9
+    with pytest.raises(InputError, match=r"no list item 'sanitaton' \(items: a, a_night, b"):
+        load_scenario(top, parse_overrides(["crews.sanitaton.shift=day"]))
+
+
+def test_the_sanitation_whatifs_state_only_their_crews_and_resolve_in_order():
+    from tests.shared import ROOT
+
+    day = load_scenario(ROOT / "scenarios" / "whatif_sanitation_day_only.toml")
+    night = load_scenario(ROOT / "scenarios" / "whatif_sanitation_night_shift.toml")
+    base = load_scenario(ROOT / "scenarios" / "jingan_integrated.toml")
+    assert [c.name for c in day.crews] == [c.name for c in base.crews]
+    names = [c.name for c in night.crews]
+    assert names[:2] == ["sanitation", "sanitation_night"] and len(names) == 9
+    assert day.crews[0].shift == night.crews[0].shift == "day"
+    assert day.crews[0].per_subdistrict == base.crews[0].per_subdistrict == 9
 
 
 def test_extends_errors_name_the_file_and_the_problem(tmp_path):
