@@ -22,7 +22,7 @@ _WHERE = {
     "DayArrivals": "demand", "DemandModel": "demand",
     "GROUP_KPIS": "kpis", "KPI_NAMES": "kpis", "OFFICE_PREFIX": "kpis",
     "SUBDISTRICT_PREFIX": "kpis", "WarmupCheck": "warmup", "check_warmup": "warmup",
-    "mser5": "warmup",
+    "mser5": "warmup", "run_warnings": "guards",
     "SUMMARY_KPIS": "kpis", "backlog_series": "kpis", "case_table_metrics": "kpis",
     "compute_kpis": "kpis",
     "case_table": "output", "event_table": "output", "write_cases": "output",

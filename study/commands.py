@@ -153,6 +153,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         load_scenario,
         parse_overrides,
         run_replications,
+        run_warnings,
         write_cases,
         write_events,
     )
@@ -192,13 +193,11 @@ def run_simulate(args: argparse.Namespace) -> int:
         write_cases(first, out / "cases.parquet")
     grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0)
     warm = check_warmup(first)
-    if not warm.ok:
-        log.warning(
-            "the run may not be in steady state: MSER-5 on the backlog puts the end of "
-            "the start-up transient at %.1f days%s, run.warmup_days is %g; KPIs that "
-            "depend on the backlog may change with run.days", warm.detected_days,
-            "" if warm.settled else " and finds no settled second half", warm.configured_days)
+    warnings = run_warnings(summary.summary()["all"], first, warm)
+    for text in warnings:
+        log.warning("%s", text)
     doc = kpis_document(scenario, scenario.run.seed, summary, extra={
+        "warnings": warnings,
         "backlog_series": {"time_s": grid.tolist(), "open_cases": counts.tolist(),
                            "replication": 0},
         "runtime": {"wall_seconds": wall, "events_replication0": first.n_events,

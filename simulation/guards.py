@@ -1,0 +1,108 @@
+"""Run-time guards: what a run's own figures say about whether its KPIs can be trusted.
+
+A simulation can finish, exit 0 and print plausible numbers that mean nothing: a mean
+handling time of 0.23 days while 93 % of the cases are still open (the mean counts only
+the few that closed), or crews so few that the waiting pool grows without bound. Each
+guard reads the finished run and returns a sentence saying what is wrong and which
+setting to change; ``simulate`` prints them and stores them in ``kpis.json["warnings"]``.
+
+=====================  =============================================================
+``censored``           more than :data:`CENSORED_SHARE` of the window's cases are still
+                       open when the run ends: handling-time KPIs are biased low
+``saturated``          after the start-up transient, the daily mean of open cases
+                       trends up over :data:`MIN_DAYS` days or more (least-squares
+                       line, slope :data:`TREND_T` standard errors above 0) by at
+                       least :data:`GROWTH_MIN` cases and :data:`GROWTH` of its
+                       level, while the crews (:data:`BUSY_CREWS`) or an office
+                       (:data:`BUSY_OFFICE`) are busy: demand exceeds what they can do
+``growing``            the same trend with every crew and office slack: work that
+                       outlasts the warm-up is still piling up
+``not steady``         MSER-5 puts the end of the start-up transient after the
+                       warm-up (:mod:`urbangrid.simulation.warmup`)
+=====================  =============================================================
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from .kpis import backlog_series
+from .warmup import WarmupCheck
+
+__all__ = ["BUSY_CREWS", "BUSY_OFFICE", "CENSORED_SHARE", "GROWTH", "GROWTH_MIN", "MIN_DAYS",
+           "TREND_T", "run_warnings"]
+
+#: Share of the window's cases still open at the end above which means are censored.
+CENSORED_SHARE = 0.05
+#: Growth over the judged days, as a share of the starting level, that marks a trend.
+GROWTH = 0.2
+#: ... when the slope is also this many standard errors above zero (noise is not a trend).
+TREND_T = 3.0
+#: ... and by at least this many cases (a quiet toy's 4 -> 7 open cases is not growth).
+GROWTH_MIN = 50.0
+#: Utilisation of the crews (in their duty hours) and of an office's staff from which
+#: growth is saturation rather than a transient.
+BUSY_CREWS = 0.8
+BUSY_OFFICE = 0.9
+#: Window length (days) below which growth is not judged: work orders last days, so a
+#: shorter window shows the pool filling, not a trend.
+MIN_DAYS = 5
+
+
+def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
+    """The warnings for one run: ``kpis`` are its all-cases KPIs (means over
+    replications, ``{"name": {"mean": ...}}``), ``result`` its first replication (its
+    backlog series and its offices' utilisation)."""
+    out = []
+    created = (kpis.get("cases_created") or {}).get("mean") or 0.0
+    still_open = (kpis.get("cases_open_end") or {}).get("mean") or 0.0
+    if created > 0 and still_open / created > CENSORED_SHARE:
+        out.append(
+            f"censored: {still_open / created:.0%} of the cases reported in the window "
+            f"were still open when the run ended (run.drain_days = "
+            f"{result.scenario.run.drain_days:g}); handling times count closed cases only "
+            "and are biased low: lengthen run.drain_days, or add crews if the backlog "
+            "grows")
+    _, counts = backlog_series(result, 3600.0)
+    days = counts.size // 24
+    daily = counts[: 24 * days].reshape(days, 24).mean(axis=1)  # the day's cycle out
+    # judge the trend after the start-up transient, where MSER-5 puts its end
+    daily = daily[max(0, math.ceil(warm.detected_days - warm.configured_days)):]
+    if daily.size >= MIN_DAYS:
+        fit = stats.linregress(np.arange(daily.size, dtype=float), daily)
+        growth = float(fit.slope) * (daily.size - 1)
+        level = float(fit.intercept)
+        steep = fit.stderr == 0.0 or fit.slope / fit.stderr >= TREND_T
+        if steep and growth >= GROWTH_MIN and growth >= GROWTH * max(level, 1.0):
+            out.append(_growth_warning(kpis, result, growth, level, daily.size))
+    if not warm.ok:
+        out.append(
+            f"not steady: MSER-5 on the backlog puts the end of the start-up transient at "
+            f"{warm.detected_days:.1f} days"
+            + ("" if warm.settled else " and finds no settled second half")
+            + f", run.warmup_days is {warm.configured_days:g}; KPIs that depend on the "
+            "backlog may change with run.days")
+    return out
+
+
+def _growth_warning(kpis: dict, result, growth: float, level: float, days: int) -> str:
+    """Growth with a busy resource is saturation; growth while every crew and office has
+    slack is work that lasts longer than the warm-up still piling up (long work orders
+    in a run started empty), which a longer warm-up cures."""
+    crew = (kpis.get("utilisation_mean") or {}).get("mean")
+    offices = {name: row.get("utilisation") for name, row
+               in getattr(result, "organisations", {}).items()}
+    busy = [f"crews {crew:.0%}"] if crew is not None and crew >= BUSY_CREWS else []
+    busy += [f"{name} {u:.0%}" for name, u in offices.items()
+             if u is not None and math.isfinite(u) and u >= BUSY_OFFICE]
+    what = (f"the open cases grew by {growth:,.0f} over the last {days} days of the window "
+            f"from a daily mean of {level:,.0f}")
+    if busy:
+        return (f"saturated: {what}, with {', '.join(busy)} busy; demand exceeds what they "
+                "can do, so no steady state exists: add crews or staff, or lower "
+                "demand.cases_per_day")
+    return (f"growing: {what} while crews and offices have slack: work that lasts "
+            "longer than the warm-up is still piling up; lengthen run.warmup_days")

@@ -1,0 +1,65 @@
+"""Run-time guards (issue 18): a run whose KPIs cannot be trusted says so, and one that
+can says nothing. The guards read the run's own figures; nothing here is timed."""
+
+import json
+
+from tests.toys import toy_scenario, write_toy
+from urbangrid import cli
+from urbangrid.simulation import check_warmup, compute_kpis, run_warnings, simulate
+
+
+def _warnings(**overrides) -> list[str]:
+    result = simulate(toy_scenario(**overrides))
+    kpis = {k: {"mean": v} for k, v in compute_kpis(result)["all"].items()}
+    return run_warnings(kpis, result, check_warmup(result))
+
+
+def _kinds(warnings: list[str]) -> set[str]:
+    return {w.split(":")[0] for w in warnings}
+
+
+# crews with slack and no work orders (which last weeks): a steady state within days
+QUICK = {"run.days": 12, "run.warmup_days": 4, "run.drain_days": 10, "orders.enabled": False,
+         "demand.cases_per_day": 150}
+
+
+def test_a_steady_drained_run_raises_no_warning():
+    assert _warnings(**QUICK) == []
+
+
+def test_a_run_without_drain_is_censored():
+    # hotline work orders last days: without a drain many are open when the run ends
+    got = _warnings(**{**QUICK, "orders.enabled": True, "run.drain_days": 0})
+    assert "censored" in _kinds(got)
+    assert "run.drain_days = 0" in next(w for w in got if w.startswith("censored"))
+    assert "censored" not in _kinds(_warnings(**{**QUICK, "orders.enabled": True,
+                                                 "run.drain_days": 40}))
+
+
+def test_too_few_crews_for_the_demand_is_saturation():
+    got = _warnings(**{**QUICK, "run.drain_days": 2, "demand.cases_per_day": 3000})
+    assert "saturated" in _kinds(got)
+    text = next(w for w in got if w.startswith("saturated"))
+    assert "crews" in text and "add crews" in text
+
+
+def test_long_work_orders_piling_up_with_slack_are_growth_not_saturation():
+    # orders last weeks and the warm-up is half a day: the pool grows while nobody is
+    # busy; the cure is a longer warm-up, not more crews
+    got = _warnings(**{"run.days": 30, "run.warmup_days": 0.5, "run.drain_days": 5,
+                       "demand.cases_per_day": 150})
+    assert "growing" in _kinds(got) and "saturated" not in _kinds(got)
+
+
+def test_a_short_warmup_is_reported_as_not_steady():
+    assert "not steady" in _kinds(_warnings(**{"run.days": 12, "run.warmup_days": 0.5,
+                                               "run.drain_days": 15}))
+
+
+def test_simulate_prints_them_and_writes_them_to_kpis_json(tmp_path, caplog):
+    path = write_toy(tmp_path, "t")  # one day, no drain: censored
+    assert cli.main(["simulate", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    doc = json.loads((tmp_path / "o" / "kpis.json").read_text(encoding="utf-8"))
+    assert "censored" in _kinds(doc["warnings"])
+    assert any(r.levelname == "WARNING" and r.getMessage().startswith("censored")
+               for r in caplog.records)
