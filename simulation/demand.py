@@ -47,6 +47,33 @@ class DayArrivals:
         return int(self.t.shape[0])
 
 
+@dataclass(frozen=True)
+class _Surge:
+    """A surge resolved against the district: its window in seconds, the channel indices
+    it scales and, when limited to sub-districts, the mask of their cells."""
+
+    start: float
+    end: float
+    factor: float
+    channels: list[int]
+    cells: np.ndarray | None
+
+    @classmethod
+    def of(cls, cfg, space: Space) -> _Surge:
+        chans = list(range(len(CHANNELS))) if cfg.channels is None else sorted(
+            CHANNELS.index(c) for c in cfg.channels)
+        cells = None
+        if cfg.subdistricts is not None:
+            subs = [space.subdistrict_index(ref, "demand.surges subdistricts")
+                    for ref in cfg.subdistricts]
+            cells = np.isin(space.subdistrict, subs)
+        return cls(cfg.start_day * DAY, (cfg.start_day + cfg.days) * DAY, cfg.factor,
+                   chans, cells)
+
+    def active(self, t: np.ndarray) -> np.ndarray:
+        return (t >= self.start) & (t < self.end)
+
+
 def _norm_mean1(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     m = x.mean()
@@ -122,7 +149,10 @@ class DemandModel:
         self.hod = {name: _norm_mean1(dem.hour_of_day) for name in ("iot", "other")}
         self.hod["hotline"] = _norm_mean1(ch.hotline.hour_of_day)
         self.patrol_windows = patrol_windows
-        self.surges = list(dem.surges)
+        # district-wide surges scale the hourly rates; a surge limited to sub-districts
+        # adds (or thins) arrivals there only, after the ordinary draws (_local_surges)
+        self.surges = [_Surge.of(s, space) for s in dem.surges]
+        self._has_local = any(s.cells is not None for s in self.surges)
 
     def expected_by_subdistrict(self, space: Space, categories: np.ndarray,
                                 channels: tuple[int, ...] | None = None) -> np.ndarray:
@@ -162,14 +192,52 @@ class DemandModel:
                 rates[c] = v * duty / duty.sum() if duty.sum() > 0 else 0.0
             else:
                 rates[c] = v / 24.0 * self.dow[name][dow] * self.hod[name]
-        if self.surges:
-            hour_t = d0 + 3600.0 * (np.arange(24) + 0.5)
-            factor = np.ones(24)
-            for s in self.surges:
-                a, b = s.start_day * DAY, (s.start_day + s.days) * DAY
-                factor = np.where((hour_t >= a) & (hour_t < b), factor * s.factor, factor)
-            rates *= factor[None, :]
+        hour_t = d0 + 3600.0 * (np.arange(24) + 0.5)
+        for s in self.surges:
+            if s.cells is None:
+                rates[s.channels] *= np.where(s.active(hour_t), s.factor, 1.0)[None, :]
         return rates
+
+    def _local_surges(self, day: int, c: int, g: np.random.Generator, rates: np.ndarray,
+                      t: np.ndarray, cell: np.ndarray, cat: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Channel ``c``'s arrivals ``(t, cell, category)`` of day ``day`` under the surges limited
+        to sub-districts: where ``factor > 1`` a Poisson number of extra arrivals at rate
+        ``(factor − 1) × rate × (the channel's share of demand in those cells)``, placed
+        by the channel's cell weights within them; where ``factor < 1`` each arrival
+        there is kept with probability ``factor``. Its draws come from a stream jumped
+        ahead of the channel's generator, which it leaves untouched: every arrival the
+        surge does not touch is the same as without it, on this day and the next
+        (common random numbers between a what-if and its baseline)."""
+        g = np.random.Generator(g.bit_generator.jumped())
+        d0 = self.calendar.day_start(day)
+        hour_t = d0 + 3600.0 * (np.arange(24) + 0.5)
+        p_cell = np.diff(self.cell_cdf[c], prepend=0.0)
+        for s in self.surges:
+            if s.cells is None or c not in s.channels or not s.active(hour_t).any():
+                continue
+            inside = s.cells[np.minimum(cell, s.cells.size - 1)] & s.active(t)
+            if s.factor < 1.0:
+                keep = ~inside | (g.random(t.size) < s.factor)
+                t, cell, cat = t[keep], cell[keep], cat[keep]
+            elif s.factor > 1.0:
+                p_in = np.where(s.cells, p_cell, 0.0)
+                share = float(p_in.sum())
+                if share <= 0.0:
+                    continue
+                lam = (s.factor - 1.0) * rates[c] * share * s.active(hour_t)
+                counts = g.poisson(lam)
+                n = int(counts.sum())
+                hours = np.repeat(np.arange(24), counts)
+                t_new = d0 + 3600.0 * (hours + g.random(n))
+                cdf = np.cumsum(p_in) / share
+                c_new = np.minimum(np.searchsorted(cdf, g.random(n), side="right"),
+                                   cdf.size - 1).astype(cell.dtype)
+                k_new = np.searchsorted(self.cat_cdf[c], g.random(n),
+                                        side="right").astype(cat.dtype)
+                t, cell = np.concatenate([t, t_new]), np.concatenate([cell, c_new])
+                cat = np.concatenate([cat, k_new])
+        return t, cell, cat
 
     def generate(self, day: int,
                  rng: np.random.Generator | Sequence[np.random.Generator]) -> DayArrivals:
@@ -191,10 +259,15 @@ class DemandModel:
             counts = g.poisson(rates[c])  # (24,)
             n = int(counts.sum())
             hours = np.repeat(np.arange(24), counts)
-            t_parts.append(d0 + 3600.0 * (hours + g.random(n)))
-            cell_parts.append(np.searchsorted(self.cell_cdf[c], g.random(n), side="right"))
-            cat_parts.append(np.searchsorted(self.cat_cdf[c], g.random(n), side="right"))
-            ch_parts.append(np.full(n, c, dtype=np.int8))
+            t_c = d0 + 3600.0 * (hours + g.random(n))
+            cell_c = np.searchsorted(self.cell_cdf[c], g.random(n), side="right")
+            cat_c = np.searchsorted(self.cat_cdf[c], g.random(n), side="right")
+            if self._has_local:
+                t_c, cell_c, cat_c = self._local_surges(day, c, g, rates, t_c, cell_c, cat_c)
+            t_parts.append(t_c)
+            cell_parts.append(cell_c)
+            cat_parts.append(cat_c)
+            ch_parts.append(np.full(t_c.size, c, dtype=np.int8))
         t = np.concatenate(t_parts)
         cell = np.concatenate(cell_parts).astype(np.int32)
         cat = np.concatenate(cat_parts).astype(np.int16)

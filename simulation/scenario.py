@@ -176,12 +176,26 @@ class CalendarConfig(_Model):
 
 
 class SurgeConfig(_Model):
-    """A demand surge (e.g. a typhoon): demand and travel times scaled for a while."""
+    """A change of demand for a while (a typhoon, a campaign, a hotline outage): the
+    chosen channels' arrivals in the chosen sub-districts scaled by ``factor`` from
+    ``start_day`` for ``days``; travel times district-wide by ``travel_factor``."""
 
     start_day: float = Field(..., ge=0.0, le=3660.0, description="days after the start")
     days: float = Field(..., gt=0.0, le=3660.0)
     factor: float = Field(3.0, ge=0.0, le=100.0, description="demand multiplier")
     travel_factor: float = Field(1.0, ge=0.1, le=20.0, description="travel-time multiplier")
+    channels: list[Literal["iot", "patrol", "hotline", "other"]] | None = Field(
+        None, min_length=1, description="channels it scales (none: all)")
+    subdistricts: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None, min_length=1,
+        description="sub-districts (code, name or English label) it scales (none: all)")
+
+    @model_validator(mode="after")
+    def _travel_is_district_wide(self) -> SurgeConfig:
+        if self.subdistricts is not None and self.travel_factor != 1.0:
+            raise ValueError("travel_factor applies to the whole district: a surge limited "
+                             "to subdistricts cannot set it (give it a surge of its own)")
+        return self
 
 
 def _default_hours() -> list[float]:

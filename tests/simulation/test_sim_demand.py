@@ -114,6 +114,67 @@ def test_jingan_subdistricts_by_code_chinese_name_or_map_label():
     assert "310106006 江宁路街道 (Jiangning Road Subdistrict)" in text
 
 
+def _counts(dem, space, days, sub: int) -> dict[str, tuple[int, int]]:
+    """Arrivals per channel over ``days`` (per-channel streams): (in sub-district
+    ``sub``, elsewhere)."""
+    streams = [np.random.default_rng(k) for k in range(len(CHANNELS))]
+    out = {name: [0, 0] for name in CHANNELS}
+    for d in days:
+        a = dem.generate(d, streams)
+        inside = space.subdistrict[a.cell] == sub
+        for c, name in enumerate(CHANNELS):
+            ch = a.channel == c
+            out[name][0] += int((ch & inside).sum())
+            out[name][1] += int((ch & ~inside).sum())
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def test_a_surge_limited_to_a_channel_and_subdistricts():
+    # issue 18, defect 7: "hotline x2 from day 3 to day 10, in this sub-district"
+    base_s, space, base = _demand(**{"demand.cases_per_day": 3000})
+    surge = {"start_day": 3, "days": 7, "factor": 2.0, "channels": ["hotline"],
+             "subdistricts": ["toy sub-district 1"]}
+    _, _, hot = _demand(**{"demand.cases_per_day": 3000, "demand.surges": [surge]})
+    days = range(3, 10)
+    b, h = _counts(base, space, days, 1), _counts(hot, space, days, 1)
+    for name in ("iot", "patrol", "other"):  # other channels draw the same numbers
+        assert h[name] == b[name]
+    assert h["hotline"][1] == b["hotline"][1]  # outside: the very same arrivals
+    inside_b, inside_h = b["hotline"][0], h["hotline"][0]
+    assert abs(inside_h - 2 * inside_b) < 4 * np.sqrt(inside_b)  # doubled inside
+    # outside the window nothing changes
+    assert _counts(hot, space, range(0, 3), 1) == _counts(base, space, range(0, 3), 1)
+    # thinning: a factor below 1 keeps that share inside
+    _, _, quiet = _demand(**{"demand.cases_per_day": 3000,
+                             "demand.surges": [{**surge, "factor": 0.25}]})
+    q = _counts(quiet, space, days, 1)
+    assert q["hotline"][1] == b["hotline"][1]
+    assert abs(q["hotline"][0] - 0.25 * inside_b) < 4 * np.sqrt(0.25 * inside_b)
+
+
+def test_a_channel_surge_district_wide_scales_that_channel_only():
+    _, space, base = _demand(**{"demand.cases_per_day": 3000})
+    _, _, hot = _demand(**{"demand.cases_per_day": 3000, "demand.surges": [
+        {"start_day": 0, "days": 5, "factor": 3.0, "channels": ["hotline"]}]})
+    assert hot._hour_rates(1)[CHANNELS.index("hotline")] == pytest.approx(
+        3 * base._hour_rates(1)[CHANNELS.index("hotline")])
+    for name in ("iot", "patrol", "other"):
+        c = CHANNELS.index(name)
+        assert np.array_equal(hot._hour_rates(1)[c], base._hour_rates(1)[c])
+
+
+def test_surge_bad_input_names_the_problem():
+    with pytest.raises(InputError, match="travel_factor applies to the whole district"):
+        toy_scenario(**{"demand.surges": [{"start_day": 0, "days": 1, "travel_factor": 2,
+                                           "subdistricts": ["T00"]}]})
+    with pytest.raises(InputError, match=r"channels\[0\]"):
+        toy_scenario(**{"demand.surges": [{"start_day": 0, "days": 1,
+                                           "channels": ["phone"]}]})
+    with pytest.raises(InputError, match="demand.surges subdistricts = 'Atlantis'"):
+        _demand(**{"demand.surges": [{"start_day": 0, "days": 1,
+                                      "subdistricts": ["Atlantis"]}]})
+
+
 def test_same_stream_same_arrivals():
     _, _, dem = _demand()
     a = dem.generate(2, np.random.default_rng(5))
