@@ -1,0 +1,111 @@
+"""The hall model: conservation, determinism, demand, channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hall_helpers import toy_hall
+
+from urbangrid.errors import InputError
+from urbangrid.hall.kpis import hall_kpis
+from urbangrid.hall.model import (
+    CHANNELS,
+    STATES,
+    build_plan,
+    conservation,
+    simulate_hall,
+)
+from urbangrid.hall.scenario import HallScenario, load_hall_scenario
+from urbangrid.hall.scenario import parse_hours as hours
+
+
+def test_empty_hall_table_gives_the_defaults(tmp_path):
+    p = tmp_path / "empty.toml"
+    p.write_text("[hall]\n", encoding="utf-8")
+    assert load_hall_scenario(p) == HallScenario()
+
+
+def test_conservation_when_the_run_stops_mid_day():
+    # stop at 11:00 of day 3 (no drain): requests are queueing, at counters, away,
+    # in back offices and exchanges; every one of them is in exactly one state
+    sc = toy_hall(**{"run.days": 1.46, "run.drain_days": 0})
+    run = simulate_hall(sc, seed=3)
+    tally = conservation(run)
+    assert tally["ok"] == 1, tally
+    assert tally["arrived"] == sum(tally[s] for s in STATES) > 0
+    assert tally["backoffice"] > 0 and tally["done"] > 0
+
+
+def test_conservation_after_a_drain_everything_is_done_or_accounted():
+    run = simulate_hall(toy_hall(), seed=4)
+    tally = conservation(run)
+    assert tally["ok"] == 1
+    assert tally["queue"] == tally["counter"] == 0  # the hall is closed at the end
+    # every visit that started also ended; every ticket was served
+    v = run.visits
+    assert np.isfinite(v["t_start"]).all() and np.isfinite(v["t_end"]).all()
+
+
+def test_same_seed_same_records_other_seed_other_records():
+    plan = build_plan(toy_hall())
+    a, b = simulate_hall(plan, seed=11), simulate_hall(plan, seed=11)
+    for k in a.requests:
+        np.testing.assert_array_equal(a.requests[k], b.requests[k])
+    for k in a.visits:
+        np.testing.assert_array_equal(a.visits[k], b.visits[k])
+    c = simulate_hall(plan, seed=12)
+    assert len(c.requests["t_arrive"]) != len(a.requests["t_arrive"]) or not np.array_equal(
+        c.requests["t_arrive"], a.requests["t_arrive"])
+
+
+def test_hall_requests_per_day_match_the_scenario():
+    sc = toy_hall(**{"run.days": 7, "run.drain_days": 0, "run.warmup_days": 0})
+    k = [hall_kpis(simulate_hall(sc, seed=s))["all"]["requests_per_day"] for s in range(3)]
+    assert np.mean(k) == pytest.approx(120, rel=0.1)
+
+
+def test_channels_trips_and_states():
+    run = simulate_hall(toy_hall(), seed=5)
+    rq = run.requests
+    ch = {c: rq["channel"] == i for i, c in enumerate(CHANNELS)}
+    assert ch["online"].sum() > 0 and ch["no_application"].sum() > 0
+    assert (rq["trips"][ch["online"] | ch["no_application"]] == 0).all()
+    counter = ch["hall"] | ch["subdistrict"]
+    assert (rq["trips"][counter] >= 1).all() and (rq["trips"][counter] <= 3).all()
+    assert (rq["trips"][counter] > 1).any()  # incomplete documents cost return trips
+    done = np.isfinite(rq["t_approve"])
+    assert (rq["t_approve"][done] >= rq["t_arrive"][done]).all()
+    k = hall_kpis(run)
+    assert 0 < k["all"]["online_share"] < 1
+    assert 0 < k["all"]["counter_utilisation"] < 1
+    assert k["channel:online"]["trips_per_matter_mean"] == 0
+
+
+def test_remote_checks_remove_return_trips():
+    base = simulate_hall(toy_hall(), seed=6)
+    remote = simulate_hall(toy_hall(**{"hall.levers.remote_check_share": 1.0}), seed=6)
+    assert (base.requests["trips"] > 1).any()
+    assert (remote.requests["trips"] <= 1).all()
+
+
+@pytest.mark.parametrize("text", ["9-5", "09:00-08:00", "25:00-26:00", "09:00 to 17:00"])
+def test_opening_hours_that_do_not_parse(text):
+    with pytest.raises(ValueError):
+        hours(text)
+    with pytest.raises(InputError, match="hall.hours.weekday"):
+        toy_hall(**{"hall.hours.weekday": text})
+
+
+def test_bad_counters_and_matters_are_input_errors():
+    with pytest.raises(InputError, match="counter with no skill"):
+        toy_hall(**{"hall.counters": [{"name": "x", "count": 2, "skills": []}]})
+    with pytest.raises(InputError, match="'nowhere' is not a department"):
+        build_plan(toy_hall(**{"hall.counters": [{"name": "x", "count": 2,
+                                                   "skills": ["nowhere"]}]}))
+    with pytest.raises(InputError, match="no window takes the matters of"):
+        build_plan(toy_hall(**{"hall.counters": [{"name": "x", "count": 2,
+                                                   "skills": ["taxation"]}]}))
+    with pytest.raises(InputError, match="unknown matter 'nope'"):
+        build_plan(toy_hall(**{"hall.levers.make_online": ["nope"]}))
+    with pytest.raises(InputError, match="no_application_total = 3"):
+        build_plan(toy_hall(**{"hall.levers.no_application_total": 3}))
