@@ -124,7 +124,7 @@ def apply_levers(m: Matters, lv: LeversConfig) -> Matters:
     if lv.online_more_share > 0:
         extra = math.ceil(lv.online_more_share * int(m.online.sum()) - 1e-9)
         cand = np.flatnonzero(~online & ~noapp)
-        online[cand[np.argsort(-m.weight[cand], kind="stable")][:extra]] = True
+        online[_order(cand, m, lv.pick, 1)[:extra]] = True
     for i, code in enumerate(lv.make_no_application):
         noapp[m.index(code, where=f"hall.levers.make_no_application[{i}]")] = True
     if lv.no_application_total is not None:
@@ -141,8 +141,19 @@ def apply_levers(m: Matters, lv: LeversConfig) -> Matters:
             raise InputError(f"hall.levers.no_application_total = "
                              f"{lv.no_application_total}: only {len(cand)} more matters "
                              "qualify (citizen payment, confirmation, public service)")
-        noapp[cand[np.argsort(-m.weight[cand], kind="stable")][:need]] = True
+        noapp[_order(cand, m, lv.pick, 2)[:need]] = True
     return m.replace(online=online, no_application=noapp)
+
+
+#: Seed of the 'random' pick of the count levers (fixed: every run converts the same).
+PICK_SEED = 20240617
+
+
+def _order(cand: np.ndarray, m: Matters, pick: str, lever: int) -> np.ndarray:
+    """Candidate matters in the order a count lever converts them."""
+    if pick == "volume":
+        return cand[np.argsort(-m.weight[cand], kind="stable")]
+    return np.random.default_rng([PICK_SEED, lever]).permutation(cand)
 
 
 def channel_split(m: Matters, scenario: HallScenario) -> np.ndarray:

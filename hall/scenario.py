@@ -259,12 +259,16 @@ class LeversConfig(_Model):
         "remotely (data sharing), so that no return trip is needed")
     online_more_share: float = Field(
         0.0, ge=0.0, le=10.0, description="makes this share more matters online (of the "
-        "catalogue's online count), the highest-volume counter-only matters first")
+        "catalogue's online count), chosen among the counter-only matters by pick")
     make_online: list[str] = Field(default_factory=list, description="matter codes")
     no_application_total: int | None = Field(
         None, ge=0, le=100000, description="no-application matters in all (catalogue: "
-        "24); extra ones are the highest-volume citizen payment, confirmation and "
-        "public-service matters")
+        "24); the extra ones are chosen by pick among citizen payment, confirmation and "
+        "public-service matters with a promised time")
+    pick: Literal["random", "volume"] = Field(
+        "random", description="which matters the count levers convert: 'random' (a fixed "
+        "seeded draw: typical matters, the lever's effect not a choice of the busiest) or "
+        "'volume' (the highest-volume first)")
     make_no_application: list[str] = Field(default_factory=list, description="codes")
 
 

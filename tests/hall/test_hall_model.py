@@ -109,3 +109,15 @@ def test_bad_counters_and_matters_are_input_errors():
         build_plan(toy_hall(**{"hall.levers.make_online": ["nope"]}))
     with pytest.raises(InputError, match="no_application_total = 3"):
         build_plan(toy_hall(**{"hall.levers.no_application_total": 3}))
+
+
+@pytest.mark.parametrize("pick", ["random", "volume"])
+def test_count_levers_convert_exactly_what_they_say(pick):
+    base = build_plan(toy_hall()).matters
+    m = build_plan(toy_hall(**{"hall.levers.online_more_share": 0.3,
+                               "hall.levers.no_application_total": 50,
+                               "hall.levers.pick": pick})).matters
+    assert int(m.no_application.sum()) == 50
+    extra = m.online & ~base.online
+    assert int(extra.sum()) == int(np.ceil(0.3 * base.online.sum()))
+    assert not (extra & base.no_application).any()
