@@ -28,6 +28,12 @@ when it first arrived in it, and is followed until the end of the drain):
     Online submissions among the requests that needed one (no-application excluded).
 ``completed_share``
     Approved by the end of the drain.
+``backoffice_utilisation`` (per department)
+    The department's back office: staff-seconds of review work over staff on duty in the
+    window (:class:`urbangrid.simulation.offices.Office`).
+
+Groups ``window:<name>`` hold, per window group of the district hall, the visits it
+served a weekday, their waits and its utilisation.
 """
 
 from __future__ import annotations
@@ -45,11 +51,12 @@ from .model import CHANNELS, HALL, NOAPP, ONLINE, SUB, HallPlan, HallRun, build_
 from .model import HallModel as _HallModel
 from .scenario import HallScenario
 
-__all__ = ["DEPT_PREFIX", "CHANNEL_PREFIX", "HALL_KPIS", "hall_kpis", "hall_kpis_document",
-           "hourly_profile", "run_hall_replications"]
+__all__ = ["CHANNEL_PREFIX", "DEPT_PREFIX", "HALL_KPIS", "WINDOW_PREFIX", "hall_kpis",
+           "hall_kpis_document", "hourly_profile", "run_hall_replications"]
 
 DEPT_PREFIX = "dept:"
 CHANNEL_PREFIX = "channel:"
+WINDOW_PREFIX = "window:"
 #: The KPIs shown in tables, with a format.
 HALL_KPIS = (
     ("requests_per_day", "{:,.0f}"), ("applications_per_day", "{:,.0f}"),
@@ -160,11 +167,28 @@ def hall_kpis(run: HallRun) -> dict[str, dict[str, float]]:
         mask = rq["channel"] == c
         counters = (csite == 0) if c == HALL else (csite > 0) if c == SUB else None
         groups[CHANNEL_PREFIX + name] = block(mask, v_ch == c, mask, counters)
+    office_util = {row["department"]: row["utilisation"] for row in run.offices}
     for k, code in enumerate(run.plan.departments):
         mask = rq["dept"] == k
         groups[DEPT_PREFIX + code] = block(mask, (v_dept == k) & (v_site == 0), mask, None)
+        groups[DEPT_PREFIX + code]["backoffice_utilisation"] = float(office_util[code])
     for g in groups.values():
         g.setdefault("applications_per_day", math.nan)
+        g.setdefault("backoffice_utilisation", math.nan)
+    # the district hall's window groups: the waits of the visits each served
+    vc = v["counter"]
+    cgroup = np.array(run.counters["group"], dtype=object)
+    served = cgroup[np.maximum(vc, 0)] if len(vc) else np.zeros(0, dtype=object)
+    for name in sorted({g for g, s in zip(run.counters["group"], csite, strict=True)
+                        if s == 0}):
+        mine = (vc >= 0) & (served == name) & (v_site == 0) & vin
+        w = wait[mine]
+        busy, duty = _busy_and_duty(run, (cgroup == name) & (csite == 0))
+        groups[WINDOW_PREFIX + name] = {
+            "visits_per_day": float(mine.sum()) / days,
+            "wait_min_mean": _mean(w), "wait_min_p90": _p90(w),
+            "wait_share_over_target": _mean((w > target).astype(float)),
+            "counter_utilisation": busy / duty if duty > 0 else math.nan}
     return groups
 
 
@@ -280,6 +304,8 @@ def hall_kpis_document(plan: HallPlan, seed: int,
                        if k.startswith(CHANNEL_PREFIX)},
         "by_department": {k[len(DEPT_PREFIX):]: v for k, v in s.items()
                           if k.startswith(DEPT_PREFIX)},
+        "by_window": {k[len(WINDOW_PREFIX):]: v for k, v in s.items()
+                      if k.startswith(WINDOW_PREFIX)},
         "definitions": "see urbangrid.hall.kpis: requests_per_day (top level) counts the "
                        "district hall's requests per weekday; each value is the mean over "
                        "replications with the half-width of its 95 % Student-t interval",

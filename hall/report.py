@@ -125,7 +125,8 @@ def write_hall_report(out: Path, doc: Mapping[str, Any], profile: Mapping[str, A
                           _cell(g["trips_per_matter_mean"], "{:.3f}"),
                           _cell(g["approval_days_working_mean"], "{:.2f}"),
                           _cell(g["on_time_rate"], "{:.1%}"),
-                          str(doc["backoffice_staff"].get(code, ""))])
+                          str(doc["backoffice_staff"].get(code, "")),
+                          _cell(g.get("backoffice_utilisation"), "{:.1%}")])
     body = [
         f"<p class='note'>{doc['matters']} matters, {doc['departments']} departments; "
         f"{doc['replications']} replication(s), seed {doc['seed']}, {doc['days']:g} days "
@@ -138,10 +139,18 @@ def write_hall_report(out: Path, doc: Mapping[str, Any], profile: Mapping[str, A
         figure(plot_utilisation(profile, out / "utilisation.png"),
                "counter utilisation by window group and hour"),
         figure(plot_trips(profile, out / "trips.png"), "trips per approved matter"),
+        "<h2>Per window group (district hall)</h2>",
+        table(["window group", "visits / weekday", "wait mean", "wait p90", "over target",
+               "utilisation"],
+              [[html.escape(name), _cell(g["visits_per_day"], "{:.1f}"),
+                _cell(g["wait_min_mean"], "{:.1f}"), _cell(g["wait_min_p90"], "{:.1f}"),
+                _cell(g["wait_share_over_target"], "{:.1%}"),
+                _cell(g["counter_utilisation"], "{:.1%}")]
+               for name, g in doc.get("by_window", {}).items()]),
         "<h2>Per department</h2>",
         table(["department", "requests / weekday", "online", "wait mean (hall)",
                "wait p90 (hall)", "trips", "approval, working days", "on time",
-               "back-office staff"], dept_rows),
+               "back-office staff", "back-office utilisation"], dept_rows),
     ]
     return write_page(out / "report.html", f"Services hall: {doc['scenario']}", body)
 

@@ -121,3 +121,30 @@ def test_count_levers_convert_exactly_what_they_say(pick):
     extra = m.online & ~base.online
     assert int(extra.sum()) == int(np.ceil(0.3 * base.online.sum()))
     assert not (extra & base.no_application).any()
+
+
+def test_cross_provincial_and_on_the_spot_matters():
+    plan = build_plan(toy_hall())
+    run = simulate_hall(plan, seed=8)
+    rq, m = run.requests, plan.matters
+    done = np.isfinite(rq["t_approve"])
+    cross = m.cross_provincial[rq["matter"]] & done
+    assert cross.any()
+    days = run.calendar.working_days_between(rq["t_accept"][cross], rq["t_approve"][cross])
+    assert (days >= plan.scenario.hall.backoffice.cross_provincial_days - 1e-9).all()
+    # decided at the counter (即办): approved when the counter visit ends
+    spot = (m.promised_days[rq["matter"]] == 0) & ~m.cross_provincial[rq["matter"]] \
+        & (rq["channel"] <= 1) & done
+    assert spot.any()
+    assert (rq["t_approve"][spot] == rq["t_accept"][spot]).all()
+
+
+def test_window_groups_and_back_offices_have_kpis():
+    sc = toy_hall(**{"hall.counters": [
+        {"name": "tax", "count": 2, "skills": ["taxation"]},
+        {"name": "any", "count": 7, "skills": ["*"]}]})
+    k = hall_kpis(simulate_hall(sc, seed=2))
+    assert {"window:tax", "window:any"} <= set(k)
+    assert k["window:tax"]["visits_per_day"] > 0
+    assert 0 < k["window:any"]["counter_utilisation"] < 1
+    assert 0 < k["dept:taxation"]["backoffice_utilisation"] < 1
