@@ -366,11 +366,11 @@ def staff_hall(scenario: HallScenario, target_wait_min: float, *, replications: 
         p90, half, _, _ = _simulate(plan, _all_open(plan, groups), replications, seed,
                                     processes)
         total = sum(g.windows for g in groups)
+        ci = f" ± {half:.1f}" if math.isfinite(half) else ""
         return InputError(
             f"no counter schedule keeps the p90 wait at or below {target_wait_min:g} min "
             f"({reason}): with all {total} hall windows open all day the simulated p90 "
-            f"wait is {p90:.1f} ± {half if math.isfinite(half) else 0:.1f} min, the best "
-            "achievable")
+            f"wait is {p90:.1f}{ci} min, the best achievable")
 
     def attempt(k: int, phase: str) -> tuple:
         sol = {}

@@ -88,3 +88,12 @@ def test_registering_hall_loads_no_engine_and_the_service_no_hall():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["[]", "[]", "[]"]
+
+
+def test_compare_does_not_mix_hall_and_grid_scenarios(tmp_path, capsys):
+    from tests.shared import SCENARIOS
+
+    a = toy_toml(tmp_path / "a.toml")
+    assert main(["compare", str(a), str(SCENARIOS / "jingan_integrated.toml"),
+                 "--replications", "2", "--out", str(tmp_path / "c"), "--quiet"]) == 2
+    assert "not a hall scenario" in capsys.readouterr().err

@@ -148,3 +148,34 @@ def test_window_groups_and_back_offices_have_kpis():
     assert k["window:tax"]["visits_per_day"] > 0
     assert 0 < k["window:any"]["counter_utilisation"] < 1
     assert 0 < k["dept:taxation"]["backoffice_utilisation"] < 1
+
+
+def test_results_do_not_depend_on_the_number_of_processes():
+    import json
+
+    from urbangrid.hall.kpis import run_hall_replications
+    from urbangrid.simulation.replications import json_safe
+
+    plan = build_plan(toy_hall())
+    one, _ = run_hall_replications(plan, replications=3, seed=5, processes=1)
+    two, _ = run_hall_replications(plan, replications=3, seed=5, processes=2)
+    assert json.dumps(json_safe(one)) == json.dumps(json_safe(two))
+
+
+def test_back_offices_can_be_shared_with_another_model():
+    # the hall's files go through an Office the caller owns (e.g. the grid model's
+    # department handling work orders): one department's staff, two kinds of work
+    import simpy
+
+    from urbangrid.hall.model import HallModel
+    from urbangrid.simulation.offices import Office
+
+    plan = build_plan(toy_hall())
+    env = simpy.Environment()
+    model = HallModel(plan, 1, 0, env=env)
+    shared = Office(env, "market_regulation", "department", 3, True, model.cal,
+                    model.t_stats, model.t_end)
+    model = HallModel(plan, 1, 0, env=env, offices={"market_regulation": shared})
+    run = model.run()
+    assert shared.stats.arrivals > 0
+    assert conservation(run)["ok"] == 1
