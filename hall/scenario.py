@@ -61,8 +61,9 @@ class HallRunConfig(RunConfig):
 
     days: float = Field(7.0, gt=0.0, le=3660.0, description="simulated days after warm-up")
     warmup_days: float = Field(
-        3.0, ge=0.0, le=365.0,
-        description="days simulated before statistics start (the back offices fill up); "
+        21.0, ge=0.0, le=365.0,
+        description="days simulated before statistics start (the back offices' queues "
+        "reach steady state: files wait up to 2 x start_fraction of their limit); "
         "requests arriving in the warm-up are simulated but excluded from the KPIs")
     drain_days: float = Field(
         30.0, ge=0.0, le=3660.0,

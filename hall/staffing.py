@@ -292,8 +292,9 @@ def _simulate(plan: HallPlan, specs: list[CounterSpec], replications: int, seed:
               processes: int | None) -> tuple[float, float, float, Any]:
     from urbangrid.simulation.replications import t_interval
 
-    # waits need no drain (the hall empties every evening)
-    p = build_plan(plan.scenario.replace({"run.drain_days": 0}), counters=specs)
+    # waits need neither warm-up nor drain (the hall empties every evening)
+    p = build_plan(plan.scenario.replace({"run.drain_days": 0, "run.warmup_days": 0}),
+                   counters=specs)
     per_rep, first = run_hall_replications(p, replications=replications, seed=seed,
                                            processes=processes)
     p90, half, _ = t_interval([r["all"]["wait_min_p90"] for r in per_rep])
