@@ -95,7 +95,8 @@ def plot_staffing(doc: Mapping[str, Any], path: Path) -> Path:
     fig = _figure((8, 3.5))
     ax = fig.add_subplot()
     x = np.arange(len(slots))
-    ax.bar(x - 0.2, req, width=0.4, label="requirement (Erlang C, raised by checks)")
+    ax.bar(x - 0.2, req, width=0.4,
+           label="requirement (Erlang C, adjusted by the simulation checks)")
     ax.bar(x + 0.2, got, width=0.4, label="scheduled windows")
     ax.step(x, doc["baseline_staffed"], where="mid", color="k", label="scenario's windows")
     ax.set_xticks(x, slots)
