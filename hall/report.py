@@ -13,7 +13,13 @@ import numpy as np
 
 from .kpis import HALL_KPIS
 
-__all__ = ["plot_staffing", "write_hall_comparison_report", "write_hall_report"]
+__all__ = ["DIFF_KPIS", "plot_staffing", "write_hall_comparison_report",
+           "write_hall_report"]
+
+#: KPIs of the comparison chart (group ``all`` unless prefixed).
+DIFF_KPIS = ("requests_per_day", "wait_min_mean", "wait_min_p90", "counter_utilisation",
+             "trips_per_matter_mean", "trips_over_one_share", "approval_days_working_mean",
+             "online_share")
 
 _DPI = 110
 
@@ -157,8 +163,10 @@ def write_hall_report(out: Path, doc: Mapping[str, Any], profile: Mapping[str, A
 
 
 def write_hall_comparison_report(out: Path, doc: Mapping[str, Any]) -> Path:
-    """``report.html`` of ``compare`` on hall scenarios: KPIs and paired differences."""
-    from urbangrid.study.html import table, write_page
+    """``report.html`` of ``compare`` on hall scenarios: KPIs and paired differences,
+    with the study's paired-difference chart (``differences.png``)."""
+    from urbangrid.study.figures import plot_differences
+    from urbangrid.study.html import figure, table, write_page
 
     names = list(doc["kpis"])
     base = doc["baseline"]
@@ -181,4 +189,7 @@ def write_hall_comparison_report(out: Path, doc: Mapping[str, Any]) -> Path:
         f"<p class='note'>{doc['replications']} replications under common random numbers, "
         f"seed {doc['seed']}; differences are paired (scenario − {html.escape(base)}) with "
         "95 % t-intervals; * marks an interval that contains 0.</p>",
+        figure(plot_differences(doc["differences"], base, out / "differences.png",
+                                kpis=DIFF_KPIS),
+               "paired differences against the baseline (95 % intervals)"),
         table(header, rows)])

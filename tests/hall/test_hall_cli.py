@@ -72,7 +72,7 @@ def test_compare_two_hall_scenarios(tmp_path):
     assert doc["kind"] == "hall" and doc["baseline"] == "base"
     d = doc["differences"]["remote"]["all"]["trips_per_matter_mean"]
     assert d["mean"] < 0 and d["n"] == 2
-    assert (out / "report.html").exists()
+    assert (out / "report.html").exists() and (out / "differences.png").exists()
 
 
 def test_registering_hall_loads_no_engine_and_the_service_no_hall():
