@@ -43,3 +43,10 @@ def test_staff_command_writes_json_and_chart(tmp_path):
     assert {"counter_hours", "baseline_counter_hours", "p90_wait_min", "schedule"} <= set(doc)
     assert doc["p90_wait_min"] <= 20
     assert (out / "staffing.png").stat().st_size > 1000
+
+
+def test_strict_staffing_keeps_the_whole_interval_under_the_target():
+    sc = toy_hall(**{"hall.counters": [{"name": "comprehensive", "count": 8,
+                                         "skills": ["*"]}]})
+    res = staff_hall(sc, 15.0, replications=3, seed=1, processes=1, strict=True)
+    assert res.strict and res.p90_wait_min + res.p90_wait_ci95 <= 15.0
