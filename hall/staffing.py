@@ -379,8 +379,9 @@ def staff_hall(scenario: HallScenario, target_wait_min: float, *, replications: 
                                     processes)
         total = sum(g.windows for g in groups)
         ci = f" ± {half:.1f}" if math.isfinite(half) else ""
+        what = "the 95 % interval of the p90 wait" if strict else "the p90 wait"
         return InputError(
-            f"no counter schedule keeps the p90 wait at or below {target_wait_min:g} min "
+            f"no counter schedule keeps {what} at or below {target_wait_min:g} min "
             f"({reason}): with all {total} hall windows open all day the simulated p90 "
             f"wait is {p90:.1f}{ci} min, the best achievable")
 

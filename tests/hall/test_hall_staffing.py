@@ -46,7 +46,7 @@ def test_staff_command_writes_json_and_chart(tmp_path):
 
 
 def test_strict_staffing_keeps_the_whole_interval_under_the_target():
-    sc = toy_hall(**{"hall.counters": [{"name": "comprehensive", "count": 8,
-                                         "skills": ["*"]}]})
-    res = staff_hall(sc, 15.0, replications=3, seed=1, processes=1, strict=True)
-    assert res.strict and res.p90_wait_min + res.p90_wait_ci95 <= 15.0
+    sc = toy_hall(**{"run.days": 5, "hall.counters": [{"name": "comprehensive",
+                                                        "count": 10, "skills": ["*"]}]})
+    res = staff_hall(sc, 20.0, replications=4, seed=1, processes=1, strict=True)
+    assert res.strict and res.p90_wait_min + res.p90_wait_ci95 <= 20.0
