@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -319,14 +320,33 @@ class HallScenario(_Model):
         return self.model_dump(mode="json")
 
 
+_HALL_FILES = ("catalogue", "departments")
+
+
+def _hall_files(path: Path) -> dict[str, str]:
+    """``hall.catalogue`` / ``hall.departments`` along the ``extends`` chain, each
+    resolved against the folder of the file that sets it (the chain is already checked
+    by the grid reader)."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    out: dict[str, str] = {}
+    base = raw.get("extends")
+    if isinstance(base, str) and base:
+        b = Path(base).expanduser()
+        out = _hall_files(b if b.is_absolute() else path.parent / b)
+    hall = raw.get("hall")
+    for key in _HALL_FILES:
+        v = hall.get(key) if isinstance(hall, dict) else None
+        if isinstance(v, str) and v:
+            p = Path(v).expanduser()
+            out[key] = str(p if p.is_absolute() else (path.parent / p).resolve())
+    return out
+
+
 def _read(path: Path) -> dict[str, Any]:
-    data = _read_scenario_toml(path, ())
+    data = _read_scenario_toml(path, ())  # extends, merged (the grid model's reader)
     hall = data.get("hall")
-    if isinstance(hall, dict):  # relative data files against the scenario's folder
-        for key in ("catalogue", "departments"):
-            v = hall.get(key)
-            if isinstance(v, str) and v and not Path(v).expanduser().is_absolute():
-                hall[key] = str((path.parent / Path(v).expanduser()).resolve())
+    if isinstance(hall, dict):  # relative data files against their scenario's folder
+        hall.update(_hall_files(path))
     return data
 
 

@@ -179,3 +179,21 @@ def test_back_offices_can_be_shared_with_another_model():
     run = model.run()
     assert shared.stats.arrivals > 0
     assert conservation(run)["ok"] == 1
+
+
+def test_catalogue_path_is_relative_to_the_file_that_sets_it(tmp_path):
+    import shutil
+
+    from hall_helpers import DATA
+
+    (tmp_path / "a" / "data").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    shutil.copy(DATA / "one_matter.csv", tmp_path / "a" / "data" / "m.csv")
+    (tmp_path / "a" / "base.toml").write_text(
+        '[hall]\ncatalogue = "data/m.csv"\n', encoding="utf-8")
+    (tmp_path / "b" / "what.toml").write_text(
+        'extends = "../a/base.toml"\nname = "what"\n[hall.demand]\n'
+        'hall_requests_per_day = 50\n', encoding="utf-8")
+    sc = load_hall_scenario(tmp_path / "b" / "what.toml")
+    assert sc.hall.catalogue == str((tmp_path / "a" / "data" / "m.csv").resolve())
+    assert build_plan(sc).matters.n == 1
