@@ -14,6 +14,9 @@ when it first arrived in it, and is followed until the end of the drain):
     Minutes from ticket to the start of service, over visits whose ticket was drawn in
     the window (district hall in ``all`` and per department; each counter channel's
     own sites per channel).
+``abandoned_share``
+    Visits whose walk-in left the queue after ``hall.service.patience_min`` (0 when
+    abandonment is off, the default).
 ``counter_utilisation``
     Busy counter-seconds over scheduled counter-seconds in the window (district hall
     in ``all``).
@@ -47,7 +50,7 @@ import numpy as np
 
 from urbangrid.calendar import DAY
 
-from .model import CHANNELS, HALL, NOAPP, ONLINE, SUB, HallPlan, HallRun, build_plan
+from .model import ABANDONED, CHANNELS, HALL, NOAPP, ONLINE, SUB, HallPlan, HallRun, build_plan
 from .model import HallModel as _HallModel
 from .scenario import HallScenario
 
@@ -61,7 +64,8 @@ WINDOW_PREFIX = "window:"
 HALL_KPIS = (
     ("requests_per_day", "{:,.0f}"), ("applications_per_day", "{:,.0f}"),
     ("wait_min_mean", "{:.1f}"), ("wait_min_p90", "{:.1f}"),
-    ("wait_share_over_target", "{:.1%}"), ("counter_utilisation", "{:.1%}"),
+    ("wait_share_over_target", "{:.1%}"), ("abandoned_share", "{:.1%}"),
+    ("counter_utilisation", "{:.1%}"),
     ("trips_per_matter_mean", "{:.3f}"), ("trips_over_one_share", "{:.1%}"),
     ("approval_days_working_mean", "{:.2f}"), ("approval_days_calendar_mean", "{:.2f}"),
     ("on_time_rate", "{:.1%}"), ("online_share", "{:.1%}"), ("completed_share", "{:.1%}"),
@@ -124,8 +128,11 @@ def hall_kpis(run: HallRun) -> dict[str, dict[str, float]]:
     on_time = rq["t_approve"] <= rq["deadline"] + 1e-6
     # visits of the window
     vr = v["request"]
-    vin = (v["t_ticket"] >= lo) & (v["t_ticket"] < hi) & np.isfinite(v["t_start"])
+    vtick = (v["t_ticket"] >= lo) & (v["t_ticket"] < hi)
+    vin = vtick & np.isfinite(v["t_start"])
     wait = (v["t_start"] - v["t_ticket"]) / 60.0
+    v_left = ~np.isfinite(v["t_start"]) & (rq["state"][vr] == ABANDONED) if len(vr) \
+        else np.zeros(0, bool)
     v_site = rq["site"][vr] if len(vr) else np.zeros(0, int)
     v_ch = rq["channel"][vr] if len(vr) else np.zeros(0, int)
     v_dept = rq["dept"][vr] if len(vr) else np.zeros(0, int)
@@ -142,6 +149,7 @@ def hall_kpis(run: HallRun) -> dict[str, dict[str, float]]:
             "wait_min_mean": _mean(w),
             "wait_min_p90": _p90(w),
             "wait_share_over_target": _mean((w > target).astype(float)),
+            "abandoned_share": _mean(v_left[visit_mask & vtick].astype(float)),
             "counter_utilisation": math.nan,
             "trips_per_matter_mean": _mean(rq["trips"][d].astype(float)),
             "trips_over_one_share": _mean((rq["trips"][d] > 1).astype(float)),

@@ -63,8 +63,9 @@ __all__ = ["CHANNELS", "DAY_TYPES", "STATES", "CounterSpec", "HallModel", "HallP
 CHANNELS = ("hall", "subdistrict", "online", "no_application")
 HALL, SUB, ONLINE, NOAPP = range(4)
 #: States of a request (every request is in exactly one).
-STATES = ("queue", "counter", "away", "fixing", "backoffice", "exchange", "done")
-QUEUE, COUNTER, AWAY, FIXING, BACKOFFICE, EXCHANGE, DONE = range(7)
+STATES = ("queue", "counter", "away", "fixing", "backoffice", "exchange", "done",
+          "abandoned")
+QUEUE, COUNTER, AWAY, FIXING, BACKOFFICE, EXCHANGE, DONE, ABANDONED = range(8)
 #: Day types with their own opening hours (public holidays: closed).
 DAY_TYPES = ("weekday", "saturday", "sunday")
 
@@ -319,7 +320,8 @@ def day_types(cal: WorkCalendar, n_days: int, rule: str) -> list[str | None]:
 
 class _Request:
     __slots__ = ("id", "matter", "dept", "channel", "site", "appt", "u", "frac", "t_arrive",
-                 "trips", "t_accept", "t_approve", "deadline", "state", "ev", "vi", "day")
+                 "trips", "t_accept", "t_approve", "deadline", "state", "ev", "vi", "day",
+                 "taken")
 
     def __init__(self, rid, matter, dept, channel, site, appt, u, frac, t, day):
         self.id, self.matter, self.dept, self.channel = rid, matter, dept, channel
@@ -330,6 +332,7 @@ class _Request:
         self.state = -1
         self.ev = None
         self.vi = -1
+        self.taken = False
 
 
 class _Counter:
@@ -567,7 +570,10 @@ class HallModel:
         k = 0
         while True:
             r.trips += 1
-            yield from self._visit(r, k)
+            served = yield from self._visit(r, k)
+            if not served:  # left the queue (patience): gives up
+                self._set(r, ABANDONED)
+                return
             if not self._incomplete(r, k):
                 break
             self._set(r, AWAY)
@@ -604,19 +610,33 @@ class HallModel:
         self.v_end.append(math.nan)
         self.v_counter.append(-1)
         r.ev = ev = self.env.event()
+        r.taken = False
         c = self._idle_for(r)
         if c is not None:
             self.idle[r.site].remove(c)
             w, c.wake = c.wake, None
+            r.taken = True
             w.succeed(r)
-        else:
-            q = self.queues[r.site].setdefault(r.dept, [])
-            self._seq += 1
-            q.append((0 if r.appt else 1, self.env.now, self._seq, r))
-            # tickets arrive in time order: keep each queue sorted by (appointment, time)
-            if len(q) > 1 and q[-2][:3] > q[-1][:3]:
-                q.sort(key=lambda x: x[:3])
-        yield ev
+            yield ev
+            return True
+        q = self.queues[r.site].setdefault(r.dept, [])
+        self._seq += 1
+        item = (0 if r.appt else 1, self.env.now, self._seq, r)
+        q.append(item)
+        # tickets arrive in time order: keep each queue sorted by (appointment, time)
+        if len(q) > 1 and q[-2][:3] > q[-1][:3]:
+            q.sort(key=lambda x: x[:3])
+        patience = self.svc.patience_min
+        if patience is None or r.appt:
+            yield ev
+            return True
+        yield ev | self.env.timeout(patience * 60.0)
+        if r.taken:  # a window called the ticket (at the latest now)
+            if not ev.triggered:
+                yield ev
+            return True
+        q.remove(item)
+        return False
 
     def _idle_for(self, r: _Request) -> _Counter | None:
         best = None
@@ -641,7 +661,9 @@ class HallModel:
                 best_key, best_q = q[0][:3], q
         if best_q is None:
             return None
-        return best_q.pop(0)[3]
+        r = best_q.pop(0)[3]
+        r.taken = True
+        return r
 
     def _counter(self, c: _Counter):
         env = self.env

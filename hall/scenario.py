@@ -220,6 +220,9 @@ class ServiceConfig(_Model):
         "(uniform, inclusive), assumption")
     wait_target_min: float = Field(15.0, gt=0.0, le=1440.0,
                                    description="wait target for 'share over target'")
+    patience_min: float | None = Field(
+        None, gt=0.0, le=1440.0, description="a walk-in still waiting after this many "
+        "minutes leaves and gives up (abandonment); none: everyone waits (default)")
 
     @field_validator("return_working_days")
     @classmethod

@@ -197,3 +197,20 @@ def test_catalogue_path_is_relative_to_the_file_that_sets_it(tmp_path):
     sc = load_hall_scenario(tmp_path / "b" / "what.toml")
     assert sc.hall.catalogue == str((tmp_path / "a" / "data" / "m.csv").resolve())
     assert build_plan(sc).matters.n == 1
+
+
+def test_abandonment_when_patience_is_set():
+    sc = toy_hall(**{"hall.counters": [{"name": "few", "count": 3, "skills": ["*"]}],
+                     "hall.service.patience_min": 10.0})
+    run = simulate_hall(sc, seed=3)
+    tally = conservation(run)
+    assert tally["ok"] == 1 and tally["abandoned"] > 0
+    k = hall_kpis(run)["all"]
+    assert 0 < k["abandoned_share"] < 1
+    # a walk-in waits at most its patience; appointments are never dropped
+    rq, v = run.requests, run.visits
+    walk = ~rq["appointment"][v["request"]] & np.isfinite(v["t_start"])
+    assert ((v["t_start"] - v["t_ticket"])[walk] <= 600 + 1e-6).all()
+    assert not (rq["appointment"] & (rq["state"] == STATES.index("abandoned"))).any()
+    # off by default: nobody leaves
+    assert conservation(simulate_hall(toy_hall(), seed=3))["abandoned"] == 0
