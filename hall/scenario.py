@@ -28,7 +28,8 @@ from urbangrid.simulation.scenario import CalendarConfig, RunConfig, _read_scena
 
 __all__ = ["BackofficeConfig", "CounterConfig", "DemandConfig", "HallConfig", "HallRunConfig",
            "HallScenario", "HoursConfig", "LeversConfig", "ServiceConfig",
-           "SubdistrictConfig", "is_hall_scenario", "load_hall_scenario", "parse_hours"]
+           "StaffingConfig", "SubdistrictConfig", "is_hall_scenario", "load_hall_scenario",
+           "parse_hours"]
 
 _HOURS = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*$")
 
@@ -277,6 +278,19 @@ class LeversConfig(_Model):
     make_no_application: list[str] = Field(default_factory=list, description="codes")
 
 
+class StaffingConfig(_Model):
+    """Legal shifts for ``urbangrid hall staff`` (assumption: no Jing'an rule published;
+    whole hours, a one-hour unpaid break in long shifts)."""
+
+    shift_hours: list[Annotated[int, Field(ge=1, le=24)]] = Field(
+        default_factory=lambda: [4, 6, 8], min_length=1, description="shift lengths, hours")
+    break_from_hours: int = Field(6, ge=1, le=25, description="shifts at least this long "
+                                  "include a one-hour break")
+    break_after_hours: list[Annotated[int, Field(ge=1, le=23)]] = Field(
+        default_factory=lambda: [3, 4], min_length=1,
+        description="the break starts after this many hours (each a pattern)")
+
+
 class HallConfig(_Model):
     catalogue: str | None = Field(None, description="matter catalogue CSV (default: built in)")
     departments: str | None = Field(None, description="departments CSV (default: built in)")
@@ -287,6 +301,7 @@ class HallConfig(_Model):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     backoffice: BackofficeConfig = Field(default_factory=BackofficeConfig)
     levers: LeversConfig = Field(default_factory=LeversConfig)
+    staffing: StaffingConfig = Field(default_factory=StaffingConfig)
 
     @model_validator(mode="after")
     def _names(self) -> HallConfig:

@@ -8,8 +8,9 @@
    ``P(W > target) = C(c, a) · exp(−(cμ − λ) target) ≤ 0.1`` (Erlang C), at most the
    group's windows.
 2. **Shift patterns** (CP-SAT, OR-Tools): every legal shift (lengths
-   :data:`SHIFT_HOURS`, starting on the hour inside the opening hours; shifts of 6 h or
-   more have a one-hour unpaid break after 3 or 4 hours) is an integer variable, the
+   ``hall.staffing.shift_hours``, default 4, 6 and 8 h, starting on the hour inside the
+   opening hours; shifts of ``break_from_hours`` (6) or more have a one-hour unpaid
+   break after ``break_after_hours`` (3 or 4) hours) is an integer variable, the
    number of windows staffed with it; each hour's staffed windows must cover the
    requirement and not exceed the physical windows; the objective is the fewest paid
    counter-hours, then the fewest shifts.
@@ -37,13 +38,11 @@ from urbangrid.errors import InputError
 
 from .kpis import run_hall_replications
 from .model import DAY_TYPES, HALL, CounterSpec, HallPlan, build_plan
-from .scenario import HallScenario
+from .scenario import HallScenario, StaffingConfig
 
-__all__ = ["MAX_ROUNDS", "SHIFT_HOURS", "StaffingResult", "erlang_c", "erlang_c_mean_wait",
+__all__ = ["MAX_ROUNDS", "StaffingResult", "erlang_c", "erlang_c_mean_wait",
            "erlang_c_wait_tail", "servers_for", "staff_hall"]
 
-#: Legal shift lengths, hours on site (a shift of 6 h or more includes a 1 h break).
-SHIFT_HOURS = (4, 6, 8)
 MAX_ROUNDS = 6
 _QUANTILE = 0.9
 
@@ -197,16 +196,19 @@ def _groups(plan: HallPlan) -> list[_Group]:
     return groups
 
 
-def _patterns(session: tuple[float, float]) -> list[tuple[float, float, float | None]]:
+def _patterns(session: tuple[float, float], cfg: StaffingConfig | None = None
+              ) -> list[tuple[float, float, float | None]]:
     """``(start, end, break_start)`` of every legal shift inside the session."""
+    cfg = cfg or StaffingConfig()
     s0, e0 = session
     out = []
-    for length in SHIFT_HOURS:
+    for length in cfg.shift_hours:
         start = s0
         while start + length * 3600.0 <= e0 + 1e-6:
-            if length >= 6:
-                for after in (3, 4):
-                    out.append((start, start + length * 3600.0, start + after * 3600.0))
+            if length >= cfg.break_from_hours:
+                for after in cfg.break_after_hours:
+                    if 0 < after < length:
+                        out.append((start, start + length * 3600.0, start + after * 3600.0))
             else:
                 out.append((start, start + length * 3600.0, None))
             start += 3600.0
@@ -362,7 +364,7 @@ def staff_hall(scenario: HallScenario, target_wait_min: float, *, replications: 
     groups = _groups(plan)
     s0, e0 = plan.sessions["weekday"]
     n = math.ceil((e0 - s0) / 3600.0 - 1e-9)
-    pats = _patterns((s0, e0))
+    pats = _patterns((s0, e0), scenario.hall.staffing)
     cover = [_covers(p, s0, n, e0) for p in pats]
     t = target_wait_min * 60.0
     req = {}

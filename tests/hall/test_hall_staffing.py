@@ -50,3 +50,15 @@ def test_strict_staffing_keeps_the_whole_interval_under_the_target():
                                                         "count": 10, "skills": ["*"]}]})
     res = staff_hall(sc, 20.0, replications=4, seed=1, processes=1, strict=True)
     assert res.strict and res.p90_wait_min + res.p90_wait_ci95 <= 20.0
+
+
+def test_shift_rules_come_from_the_scenario():
+    from urbangrid.hall.scenario import StaffingConfig
+
+    pats = _patterns((9 * 3600.0, 17 * 3600.0),
+                     StaffingConfig(shift_hours=[8], break_from_hours=9))
+    assert pats == [(9 * 3600.0, 17 * 3600.0, None)]
+    pats = _patterns((9 * 3600.0, 17 * 3600.0),
+                     StaffingConfig(shift_hours=[5], break_from_hours=5,
+                                    break_after_hours=[2]))
+    assert all(p[2] == p[0] + 2 * 3600.0 for p in pats) and len(pats) == 4
