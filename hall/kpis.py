@@ -35,7 +35,9 @@ when it first arrived in it, and is followed until the end of the drain):
     The department's back office: staff-seconds of review work over staff on duty in the
     window (:class:`urbangrid.simulation.offices.Office`).
 
-Groups ``window:<name>`` hold, per window group of the district hall, the visits it
+Groups ``hour:HH`` hold the district hall's visits (``visits_per_day``: visits of the
+window, Saturday mornings included, per weekday of it) and their waits by hour of the
+ticket. Groups ``window:<name>`` hold, per window group of the district hall, the visits it
 served a weekday, their waits and its utilisation.
 """
 
@@ -54,12 +56,14 @@ from .model import ABANDONED, CHANNELS, HALL, NOAPP, ONLINE, SUB, HallPlan, Hall
 from .model import HallModel as _HallModel
 from .scenario import HallScenario
 
-__all__ = ["CHANNEL_PREFIX", "DEPT_PREFIX", "HALL_KPIS", "WINDOW_PREFIX", "hall_kpis",
+__all__ = ["CHANNEL_PREFIX", "DEPT_PREFIX", "HALL_KPIS", "HOUR_PREFIX", "WINDOW_PREFIX",
+           "hall_kpis",
            "hall_kpis_document", "hourly_profile", "run_hall_replications"]
 
 DEPT_PREFIX = "dept:"
 CHANNEL_PREFIX = "channel:"
 WINDOW_PREFIX = "window:"
+HOUR_PREFIX = "hour:"
 #: The KPIs shown in tables, with a format.
 HALL_KPIS = (
     ("requests_per_day", "{:,.0f}"), ("applications_per_day", "{:,.0f}"),
@@ -183,6 +187,17 @@ def hall_kpis(run: HallRun) -> dict[str, dict[str, float]]:
     for g in groups.values():
         g.setdefault("applications_per_day", math.nan)
         g.setdefault("backoffice_utilisation", math.nan)
+    # the district hall by hour of the ticket
+    tod = (v["t_ticket"] - cal.day_offset) % DAY
+    hour = (tod // 3600).astype(int)
+    hall_visits = vin & (v_site == 0)
+    open_hours = sorted({h for se in run.plan.sessions.values() if se is not None
+                         for h in range(int(se[0] // 3600), math.ceil(se[1] / 3600))})
+    for h in open_hours:  # the same groups in every replication
+        w = wait[hall_visits & (hour == h)]
+        groups[f"{HOUR_PREFIX}{int(h):02d}"] = {
+            "visits_per_day": float(w.size) / days, "wait_min_mean": _mean(w),
+            "wait_min_p90": _p90(w)}
     # the district hall's window groups: the waits of the visits each served
     vc = v["counter"]
     cgroup = np.array(run.counters["group"], dtype=object)
@@ -314,6 +329,8 @@ def hall_kpis_document(plan: HallPlan, seed: int,
                           if k.startswith(DEPT_PREFIX)},
         "by_window": {k[len(WINDOW_PREFIX):]: v for k, v in s.items()
                       if k.startswith(WINDOW_PREFIX)},
+        "by_hour": {k[len(HOUR_PREFIX):]: v for k, v in s.items()
+                    if k.startswith(HOUR_PREFIX)},
         "definitions": "see urbangrid.hall.kpis: requests_per_day (top level) counts the "
                        "district hall's requests per weekday; each value is the mean over "
                        "replications with the half-width of its 95 % Student-t interval",
