@@ -62,3 +62,10 @@ def test_shift_rules_come_from_the_scenario():
                      StaffingConfig(shift_hours=[5], break_from_hours=5,
                                     break_after_hours=[2]))
     assert all(p[2] == p[0] + 2 * 3600.0 for p in pats) and len(pats) == 4
+
+
+def test_per_hour_staffing_meets_the_target_in_every_hour():
+    sc = toy_hall(**{"run.days": 5, "hall.counters": [{"name": "comprehensive",
+                                                        "count": 10, "skills": ["*"]}]})
+    res = staff_hall(sc, 20.0, replications=3, seed=2, processes=1, per_hour=True)
+    assert res.per_hour and res.worst_hour_p90_wait_min <= 20.0
