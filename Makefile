@@ -29,7 +29,7 @@ test-nojit: $(STAMP)
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/simulation tests/optimizer
 
 lint: $(STAMP)
-	$(BIN)/ruff check urbangrid grid optimizer simulation study calibration service benchmarks tests
+	$(BIN)/ruff check urbangrid grid optimizer simulation study calibration service hall benchmarks tests
 
 # The full suite rewrites benchmarks/results.json and RESULTS.md, then the README's table
 # from them (benchmarks/table.py; a test checks that the two agree).

@@ -42,12 +42,13 @@ __all__ = ["CheckOutcome", "baseline_rows", "ci_baseline", "evaluate", "main",
            "merge_baseline", "missing_gated"]
 
 HERE = Path(__file__).resolve().parent
-SUITES = ("bench_district", "bench_optimizer", "bench_simulation", "bench_service")
+SUITES = ("bench_district", "bench_optimizer", "bench_simulation", "bench_service",
+          "bench_hall")
 # Which suite measures a benchmark, by the first word of its name.
 SUITE_OF_PREFIX = {"district": "bench_district", "scoring": "bench_optimizer",
                    "assign": "bench_optimizer", "solve": "bench_optimizer",
                    "policy": "bench_optimizer", "simulate": "bench_simulation",
-                   "service": "bench_service"}
+                   "service": "bench_service", "hall": "bench_hall"}
 
 # Ratios of two timings taken in the same run vary less than raw times, but on 2 shared
 # cores sub-millisecond timings still move by tens of percent between runs. A baseline's

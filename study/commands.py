@@ -309,6 +309,9 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if len(args.scenarios) < 2:
         raise InputError("compare needs at least two scenario files")
+    hall = _hall_compare(args)
+    if hall is not None:
+        return hall
     bad = [k for k in args.by_subdistrict if k not in GROUP_KPIS]
     if bad:
         raise InputError(f"--by-subdistrict {bad[0]!r}: not a per-sub-district KPI (one "
@@ -355,6 +358,21 @@ def run_compare(args: argparse.Namespace) -> int:
         Console(stderr=True).print(f"wrote {out}/comparison.json and report.html in "
                                    f"{wall:.1f} s")
     return 0
+
+
+def _hall_compare(args: argparse.Namespace) -> int | None:
+    """Services-hall scenarios (a ``[hall]`` table) are compared by the hall package's
+    own runner (same method: common random numbers, paired t-intervals); None for grid
+    scenarios. The hall package is imported only here, and only when it is installed."""
+    try:
+        from urbangrid.hall.scenario import is_hall_scenario
+    except ModuleNotFoundError:
+        return None
+    if not any(is_hall_scenario(p) for p in args.scenarios):
+        return None
+    from urbangrid.hall.commands import run_hall_compare
+
+    return run_hall_compare(args)
 
 
 def _compare_table(title: str, first_column: str, cmp, labels: list[str]):

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "urbangrid.optimizer.cli",
     "urbangrid.service.cli",
     "urbangrid.grid.cli",
+    "urbangrid.hall.commands",
 )
 
 log = logging.getLogger("urbangrid")

@@ -1,0 +1,12 @@
+"""Fixtures of the hall tests (helpers in hall_helpers.py)."""
+
+from __future__ import annotations
+
+import pytest
+from hall_helpers import toy_hall
+
+
+@pytest.fixture
+def toy():
+    """The toy hall scenario."""
+    return toy_hall()
