@@ -88,7 +88,7 @@ def test_replications_do_not_depend_on_process_count(toy_file, tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--set", "demand.cases_per_day=-1"], "demand.cases_per_day = -1"),
-    (["--set", "dispatch.policy=telepathy"], "unknown dispatch policy 'telepathy'"),
+    (["--set", "dispatch.policy=telepathy"], "dispatch.policy = 'telepathy': no such policy"),
     (["--days", "0"], "run.days = 0"),
     (["--set", "crews.0.skills=[\"juggling\"]"], "unknown skill 'juggling'"),
 ])
