@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from urbangrid.errors import InputError
-from urbangrid.simulation.scenario import CalendarConfig, RunConfig, _read_scenario_toml
+from urbangrid.simulation.scenario import CalendarConfig, RunConfig, read_scenario_toml
 
 __all__ = ["BackofficeConfig", "CounterConfig", "DemandConfig", "HallConfig", "HallRunConfig",
            "HallScenario", "HoursConfig", "LeversConfig", "ServiceConfig",
@@ -361,7 +361,7 @@ def _hall_files(path: Path) -> dict[str, str]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    data = _read_scenario_toml(path, ())  # extends, merged (the grid model's reader)
+    data = read_scenario_toml(path, ())  # extends, merged (the grid model's reader)
     hall = data.get("hall")
     if isinstance(hall, dict):  # relative data files against their scenario's folder
         hall.update(_hall_files(path))

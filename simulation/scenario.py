@@ -47,6 +47,7 @@ __all__ = [
     "WorkstationConfig",
     "load_scenario",
     "parse_overrides",
+    "read_scenario_toml",
 ]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -775,7 +776,7 @@ class Scenario(_Model):
         (or by position, ``crews.0``).
         """
         path = Path(path)
-        data = _read_scenario_toml(path, ())
+        data = read_scenario_toml(path, ())
         for key, value in (overrides or {}).items():
             _set_path(data, key, value, source=f"--set {key}={value!r} (on {path})")
         try:
@@ -851,8 +852,10 @@ def _defaults() -> dict[str, Any]:
     return json.loads(_defaults_cached())
 
 
-def _read_scenario_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """The TOML table of ``path`` with relative paths resolved and ``extends`` applied."""
+def read_scenario_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The TOML table of ``path`` with relative paths resolved and ``extends`` applied
+    (tables merged, named tables merged by name; ``chain``: the files that extend it, to
+    refuse a cycle). Shared by every scenario format (grid, services hall)."""
     if not path.is_file():
         raise InputError(f"scenario file not found: {path}", source=str(path))
     try:
@@ -879,7 +882,7 @@ def _read_scenario_toml(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not base_path.is_file():
         raise InputError(f"extends = {base!r}: scenario file not found: {base_path}",
                          source=str(path))
-    return _merge_tables(_read_scenario_toml(base_path, here), data)
+    return _merge_tables(read_scenario_toml(base_path, here), data)
 
 
 def _item_index(items: list[Any], part: str) -> int | None:
