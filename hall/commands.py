@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -99,15 +98,16 @@ def _out(path: str) -> Path:
     return out
 
 
-def _fmt(rec: dict[str, Any] | None, fmt: str) -> str:
+def _fmt(rec: dict[str, Any] | None, fmt: str, difference: bool = False) -> str:
+    from urbangrid.study.numbers import estimate
+
     rec = rec or {}
-    m, h = rec.get("mean"), rec.get("ci95")
-    if m is None or (isinstance(m, float) and not math.isfinite(m)):
-        return "–"
-    text = fmt.format(m)
-    if h is not None and math.isfinite(h):
-        text += " ± " + fmt.format(h)
-    return text
+    return estimate(rec.get("mean"), rec.get("ci95"), fmt, difference=difference)
+
+
+def _kpi_column(table, labels) -> None:
+    """The KPI column, never cut: the figures wrap instead."""
+    table.add_column("KPI", no_wrap=True, min_width=max(3, *map(len, labels)))
 
 
 def run_hall_simulate(args: argparse.Namespace) -> int:
@@ -132,7 +132,7 @@ def run_hall_simulate(args: argparse.Namespace) -> int:
         table = Table(title=f"{scenario.name}: {doc['matters']} matters, "
                       f"{doc['departments']} departments, {scenario.run.days:g} days, "
                       f"{len(per_rep)} replication(s), seed {scenario.run.seed}")
-        table.add_column("KPI")
+        _kpi_column(table, [n for n, _ in HALL_KPIS])
         table.add_column("all (hall)", justify="right")
         for c in doc["by_channel"]:
             table.add_column(c, justify="right")
@@ -238,7 +238,7 @@ def run_hall_compare(args: argparse.Namespace) -> int:
         fmts = dict(HALL_KPIS)
         table = Table(title=f"{' vs '.join(names)}: {first.days:g} days, {reps} replications "
                       f"(common random numbers), seed {seed}")
-        table.add_column("KPI")
+        _kpi_column(table, _COMPARE_ROWS)
         for n in names:
             table.add_column(n, justify="right")
         for n in names[1:]:
@@ -249,7 +249,7 @@ def run_hall_compare(args: argparse.Namespace) -> int:
             cells = [_fmt(doc["kpis"][n]["all"].get(kpi), fmt) for n in names]
             for n in names[1:]:
                 rec = doc["differences"][n]["all"].get(kpi) or {}
-                text = _fmt(rec, fmt.replace("{:", "{:+"))
+                text = _fmt(rec, fmt, difference=True)
                 if rec.get("crosses_zero"):
                     text += " *"
                     zero = True
