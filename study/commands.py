@@ -21,7 +21,7 @@ from urbangrid.errors import InputError
 
 from .numbers import estimate, estimate_parts
 
-__all__ = ["check_scenario", "register", "run_compare", "run_simulate",
+__all__ = ["check_scenario", "register", "run_compare", "run_init", "run_simulate",
            "run_sweep_command"]
 
 log = logging.getLogger("urbangrid.study")
@@ -59,6 +59,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results", help="output folder (default: results)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
     p.set_defaults(func=run_simulate)
+
+    i = subparsers.add_parser(
+        "init", help="write a starter scenario for a district from its boundary file",
+        description="Write DIR/NAME.toml: the built-in Jing'an defaults with demand, crews, "
+        "work-order staff and grids scaled to the district (by --population, else by "
+        "area), each scaled figure commented with its rule. A boundary without a code "
+        "column is copied to DIR with generated codes.")
+    i.add_argument("--boundary", required=True, help="GeoJSON, GeoPackage or Shapefile "
+                   "of the sub-districts (one polygon is a one-sub-district district)")
+    i.add_argument("--population", type=float, help="residents (default: scale by area)")
+    i.add_argument("--weights", help="CSV of cell or sub-district weights (district."
+                   "weights_file); --weight names the column demand follows")
+    i.add_argument("--weight", default="w_area", help="cell weight demand follows "
+                   "(default w_area; a weights CSV column c is w_c)")
+    i.add_argument("--code-column", default="code")
+    i.add_argument("--name-column", default="name")
+    i.add_argument("--source-crs", default="EPSG:4326")
+    i.add_argument("--resolution", type=int, default=10, help="H3 resolution (7-11)")
+    i.add_argument("--name", help="scenario name (default: the boundary file's stem)")
+    i.add_argument("--out", required=True, help="folder for the scenario")
+    i.set_defaults(func=run_init)
 
     c = subparsers.add_parser(
         "compare", help="compare scenarios under common random numbers",
@@ -138,6 +159,63 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 # -- simulate ----------------------------------------------------------------------
+
+def run_init(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+
+    from urbangrid.grid import District
+    from urbangrid.grid._readers import CODE_CANDIDATES
+    from urbangrid.simulation.starter import starter_scenario
+
+    boundary = Path(args.boundary)
+    if not boundary.is_file():
+        raise InputError(f"boundary file not found: {boundary}", source=str(boundary))
+    out = _out_dir(args.out)
+    name = args.name or boundary.stem
+    code_column, name_column = args.code_column, args.name_column
+    try:
+        gdf = gpd.read_file(boundary)
+    except Exception as exc:  # pyogrio raises several types; the reader below says why
+        gdf = None
+        log.debug("init: geopandas could not read %s: %s", boundary, exc)
+    notes = []
+    if gdf is not None and len(gdf) and code_column not in gdf.columns and not (
+            code_column == "code" and any(c in gdf.columns for c in CODE_CANDIDATES)):
+        # no codes: number the polygons in file order, keep the names if any
+        gdf = gdf.copy()
+        gdf["code"] = [f"D{k + 1:02d}" for k in range(len(gdf))]
+        if name_column not in gdf.columns:
+            gdf["name"] = [f"sub-district {k + 1}" for k in range(len(gdf))]
+            name_column = "name"
+        code_column = "code"
+        boundary = out / f"{name}.boundary.geojson"
+        gdf.to_file(boundary, driver="GeoJSON")
+        notes.append(f"the boundary had no code column: codes D01 .. D{len(gdf):02d} in "
+                     f"file order, written with the polygons to {boundary.name}")
+    district = District.from_files(boundary, code_column=code_column,
+                                   name_column=name_column, source_crs=args.source_crs,
+                                   resolution=args.resolution, weights=args.weights)
+    if args.weight not in district.weight_columns:
+        raise InputError(f"--weight {args.weight!r} is not a weight of this district "
+                         f"(available: {', '.join(district.weight_columns)})")
+    subs = district.subdistricts
+    path = out / f"{name}.toml"
+    rel = lambda p: str(Path(p).resolve().relative_to(out.resolve())) if Path(  # noqa: E731
+        p).resolve().is_relative_to(out.resolve()) else str(Path(p).resolve())
+    starter = starter_scenario(
+        name=name, boundary=rel(boundary), area_km2=float(subs["area_km2"].sum()),
+        n_subdistricts=len(subs), population=args.population,
+        weights_file=rel(args.weights) if args.weights else None, weight=args.weight,
+        code_column=code_column, name_column=name_column, source_crs=args.source_crs,
+        resolution=args.resolution)
+    path.write_text(starter.toml(), encoding="utf-8")
+    print(f"wrote {path}: {len(subs)} sub-district(s), {subs['area_km2'].sum():.2f} km², "
+          f"{len(district.cells):,} cells")
+    for line in notes + starter.rules:
+        print(f"  {line}")
+    print(f"next: urbangrid simulate {path}")
+    return 0
+
 
 def run_simulate(args: argparse.Namespace) -> int:
     from rich.console import Console
