@@ -200,8 +200,10 @@ def run_init(args: argparse.Namespace) -> int:
                          f"(available: {', '.join(district.weight_columns)})")
     subs = district.subdistricts
     path = out / f"{name}.toml"
-    rel = lambda p: str(Path(p).resolve().relative_to(out.resolve())) if Path(  # noqa: E731
-        p).resolve().is_relative_to(out.resolve()) else str(Path(p).resolve())
+    def rel(p) -> str:  # scenario paths resolve against the scenario's folder
+        p = Path(p).resolve()
+        return str(p.relative_to(out.resolve())) if p.is_relative_to(out.resolve()) else str(p)
+
     starter = starter_scenario(
         name=name, boundary=rel(boundary), area_km2=float(subs["area_km2"].sum()),
         n_subdistricts=len(subs), population=args.population,
