@@ -90,19 +90,15 @@ def _load(args: argparse.Namespace, path: str | None = None):
 
 
 def _out(path: str) -> Path:
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create output folder: {exc}", source=str(out)) from None
-    return out
+    from urbangrid.study.commands import output_folder
+
+    return output_folder(path)
 
 
 def _fmt(rec: dict[str, Any] | None, fmt: str, difference: bool = False) -> str:
-    from urbangrid.study.numbers import estimate
+    from urbangrid.study.numbers import estimate_of
 
-    rec = rec or {}
-    return estimate(rec.get("mean"), rec.get("ci95"), fmt, difference=difference)
+    return estimate_of(rec, fmt, difference=difference)
 
 
 def _kpi_column(table, labels) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 
 from urbangrid.errors import InputError
 
-from .numbers import estimate, estimate_parts
+from .numbers import estimate, estimate_of, estimate_parts
 
-__all__ = ["check_scenario", "register", "run_compare", "run_init", "run_simulate",
+__all__ = ["check_scenario", "output_folder", "register", "run_compare", "run_init", "run_simulate",
            "run_sweep_command"]
 
 log = logging.getLogger("urbangrid.study")
@@ -170,7 +170,7 @@ def run_init(args: argparse.Namespace) -> int:
     boundary = Path(args.boundary)
     if not boundary.is_file():
         raise InputError(f"boundary file not found: {boundary}", source=str(boundary))
-    out = _out_dir(args.out)
+    out = output_folder(args.out)
     name = args.name or boundary.stem
     code_column, name_column = args.code_column, args.name_column
     try:
@@ -355,18 +355,14 @@ def _load(path: str, overrides: dict[str, Any]):
     return sc
 
 
-def _out_dir(path: str) -> Path:
+def output_folder(path: str) -> Path:
+    """``path`` created if need be (InputError naming it when it cannot be)."""
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create output folder: {exc}", source=str(out)) from None
     return out
-
-
-def _fmt(rec: dict[str, Any] | None, fmt: str, signed: bool = False) -> str:
-    rec = rec or {}
-    return estimate(rec.get("mean"), rec.get("ci95"), fmt, difference=signed)
 
 
 def _progress(quiet: bool):
@@ -402,7 +398,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.days is None and len(days) > 1:
         log.warning("scenarios have different run.days %s; using the first's (%g) for all",
                     sorted(days), scenarios[0].run.days)
-    out = _out_dir(args.out)
+    out = output_folder(args.out)
     reps = args.replications if args.replications is not None else \
         scenarios[0].run.replications
     t0 = time.perf_counter()
@@ -476,11 +472,11 @@ def _compare_cells(doc: dict, names: list[str], group: str, kpi: str,
                    fmt: str) -> tuple[list[str], bool]:
     """One row of a comparison table: each scenario's value, then each paired difference
     against the first (``*`` where its interval contains 0), and whether any did."""
-    cells = [_fmt(doc["kpis"][n].get(group, {}).get(kpi), fmt) for n in names]
+    cells = [estimate_of(doc["kpis"][n].get(group, {}).get(kpi), fmt) for n in names]
     crosses = False
     for n in names[1:]:
         rec = doc["differences"][n].get(group, {}).get(kpi) or {}
-        text = _fmt(rec, fmt, signed=True)
+        text = estimate_of(rec, fmt, difference=True)
         if rec.get("crosses_zero"):
             text += " *"
             crosses = True
@@ -525,7 +521,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     grid = parse_grid(args.grid, base)
     plan = plan_sweep(base, grid, replications=args.replications, seed=args.seed)
     kpis = args.kpi or list(SWEEP_KPIS)
-    out = _out_dir(args.out)
+    out = output_folder(args.out)
     if args.executor == "dask" and not getattr(args, "verbose", False):
         # Dask logs every scheduler and worker step at INFO; keep the console readable.
         # Its import sets its own levels, so import it first (InputError later if absent).
@@ -559,7 +555,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             cells = [str(first[k]) for k in keys]
             for k in kpis:
                 r = g[g["kpi"] == k].iloc[0]
-                cells.append(_fmt({"mean": r["mean"], "ci95": r["ci95"]}, "{:.3g}"))
+                cells.append(estimate_of({"mean": r["mean"], "ci95": r["ci95"]}, "{:.3g}"))
             table.add_row(*cells)
         Console().print(table)
         Console(stderr=True).print(f"wrote {out}/sweep.parquet, sweep_summary.csv, "
@@ -598,7 +594,7 @@ def run_decompose(args: argparse.Namespace) -> int:
         overrides["run.days"] = args.days
     before, after = _load(args.before, overrides), _load(args.after, overrides)
     reps = args.replications if args.replications is not None else before.run.replications
-    out = _out_dir(args.out)
+    out = output_folder(args.out)
     t0 = time.perf_counter()
     with _progress(args.quiet) as bar:
         task = bar.add_task("decomposing", total=None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["estimate", "estimate_parts", "is_share"]
+__all__ = ["estimate", "estimate_of", "estimate_parts", "is_share"]
 
 
 def is_share(fmt: str) -> bool:
@@ -48,6 +48,12 @@ def estimate(mean: float | None, half: float | None = None, fmt: str = "{:.3g}",
     """
     m, h = estimate_parts(mean, half, fmt, difference=difference)
     return f"{m} {h}" if h else m
+
+
+def estimate_of(rec: dict | None, fmt: str = "{:.3g}", *, difference: bool = False) -> str:
+    """:func:`estimate` of a KPI record ``{"mean": ..., "ci95": ...}`` (``None``: "–")."""
+    rec = rec or {}
+    return estimate(rec.get("mean"), rec.get("ci95"), fmt, difference=difference)
 
 
 def estimate_parts(mean: float | None, half: float | None = None, fmt: str = "{:.3g}", *,
