@@ -18,6 +18,7 @@ import copy
 import datetime as dt
 import re
 import tomllib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -48,6 +49,7 @@ __all__ = [
     "load_scenario",
     "parse_overrides",
     "read_scenario_toml",
+    "scenario_diff",
 ]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -805,6 +807,26 @@ class Scenario(_Model):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dictionary of every field (defaults included)."""
         return self.model_dump(mode="json")
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of a nested mapping (lists are values; an empty table has no key)."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def scenario_diff(a: Scenario, b: Scenario) -> list[tuple[str, Any, Any]]:
+    """``(key, value in a, value in b)`` for every resolved key that differs (a key only
+    one has is paired with ``None``), sorted by key."""
+    fa, fb = flatten(a.to_dict()), flatten(b.to_dict())
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb))
+            if fa.get(k) != fb.get(k)]
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

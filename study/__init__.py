@@ -20,7 +20,7 @@ _WHERE = {
     "comparison_document": "compare", "paired_differences": "compare",
     "Decomposition": "decompose", "LEVER_GROUPS": "decompose", "decompose": "decompose",
     "levers_between": "decompose", "plot_waterfall": "decompose",
-    "scenario_diff": "decompose",
+    "scenario_diff": "decompose",  # defined in urbangrid.simulation.scenario
     "DIFF_KPIS": "figures", "cell_metrics": "figures", "plot_backlog": "figures",
     "plot_differences": "figures", "plot_handling_cdf": "figures", "plot_map": "figures",
     "subdistrict_outlines": "figures",

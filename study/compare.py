@@ -41,6 +41,7 @@ from urbangrid.simulation import (
     summarise,
     t_interval,
 )
+from urbangrid.simulation.scenario import scenario_diff
 
 __all__ = ["Comparison", "compare_scenarios", "comparison_document", "paired_differences"]
 
@@ -217,7 +218,9 @@ def comparison_document(comparison: Comparison,
                         extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``comparison.json`` document (NaN written as null).
 
-    Keys: ``scenarios`` (label → scenario as run), ``seed``, ``replications``,
+    Keys: ``scenarios`` (label → scenario as run), ``settings_differ`` (label → the
+    resolved settings in which it differs from the baseline: key, baseline's value,
+    its value), ``seed``, ``replications``,
     ``baseline``, ``kpis`` (label → group → KPI → mean/ci95/n), ``differences``
     (label → group → KPI → mean/ci95/n/crosses_zero, ``label − baseline``), ``method``.
     """
@@ -234,9 +237,38 @@ def comparison_document(comparison: Comparison,
         "differences": comparison.differences(),
         "scenarios": {n: s.to_dict() for n, s in zip(comparison.names, comparison.scenarios,
                                                       strict=True)},
+        "settings_differ": {
+            n: [{"key": k, "baseline": a, "value": b}
+                for k0, a0, b0 in scenario_diff(comparison.scenarios[0], s)
+                if k0 not in ("name", "description")
+                for k, a, b in _by_name(k0, a0, b0)]
+            for n, s in zip(comparison.names[1:], comparison.scenarios[1:], strict=True)},
         "wall_seconds": comparison.wall_seconds,
     }
     if extra:
         doc.update(extra)
     return json_safe(doc)
+
+
+def _by_name(key: str, a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+    """A difference of two lists of named tables (crews, workstations) as the items and
+    fields that differ, keyed as ``--set`` names them (``crews.sanitation.shift``); any
+    other difference as it is."""
+    def named(v: Any) -> dict[str, dict] | None:
+        if isinstance(v, list) and all(isinstance(x, dict) and "name" in x for x in v):
+            return {x["name"]: x for x in v}
+        return None
+
+    na, nb = named(a), named(b)
+    if na is None or nb is None:
+        return [(key, a, b)]
+    out = []
+    for name in list(na) + [n for n in nb if n not in na]:
+        x, y = na.get(name), nb.get(name)
+        if x is None or y is None:
+            out.append((f"{key}.{name}", x, y))
+            continue
+        out += [(f"{key}.{name}.{f}", x.get(f), y.get(f)) for f in list(x) + [
+            f for f in y if f not in x] if x.get(f) != y.get(f)]
+    return out
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from urbangrid.errors import InputError
 from urbangrid.simulation import Scenario, run_replications, t_interval
+from urbangrid.simulation.scenario import flatten, scenario_diff
 
 __all__ = ["LEVER_GROUPS", "Decomposition", "decompose", "flatten", "levers_between",
            "scenario_diff"]
@@ -46,26 +47,6 @@ LEVER_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dispatch", ("dispatch.",)),
 )
 _NOT_LEVERS = ("name", "description", "run.", "output.")
-
-
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Dotted keys of a nested mapping (lists are values; an empty table has no key)."""
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def scenario_diff(a: Scenario, b: Scenario) -> list[tuple[str, Any, Any]]:
-    """``(key, value in a, value in b)`` for every resolved key that differs (a key only
-    one has is paired with ``None``), sorted by key."""
-    fa, fb = flatten(a.to_dict()), flatten(b.to_dict())
-    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb))
-            if fa.get(k) != fb.get(k)]
 
 
 def _lever_of(key: str) -> str | None:

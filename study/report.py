@@ -8,6 +8,7 @@ them, so it opens offline.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +123,28 @@ def _backlog_split(k: Mapping[str, Any]) -> str:
             "with an office.</p>")
 
 
+def _settings_table(doc: Mapping[str, Any]) -> str:
+    """What differs between the scenarios, as resolved (after ``extends`` and defaults):
+    the question the comparison answers, next to its answer."""
+    rows = []
+    for label, diffs in (doc.get("settings_differ") or {}).items():
+        for d in diffs:
+            rows.append([html.escape(label), f"<code>{html.escape(d['key'])}</code>",
+                         html.escape(_short(d["baseline"])), html.escape(_short(d["value"]))])
+    if not rows:
+        return ""
+    return (f"<h2>What differs from {html.escape(doc['baseline'])}</h2><p class='note'>"
+            "The resolved settings (after <code>extends</code> and defaults) in which each "
+            "scenario differs from the baseline; everything else is the same.</p>"
+            + table(["scenario", "setting", html.escape(doc["baseline"]), "scenario's"],
+                    rows))
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _comparison_tables(doc: Mapping[str, Any]) -> str:
     names = list(doc["kpis"])
     base = doc["baseline"]
@@ -185,6 +208,7 @@ def write_comparison_report(out_dir: str | Path, document: Mapping[str, Any],
         f"against the baseline <b>{html.escape(base)}</b> with 95 % Student-t intervals. "
         "Italic cells: the interval contains zero, so the runs do not tell the two "
         "apart on that KPI.</p>",
+        _settings_table(document),
         "<h2>KPIs and paired differences</h2>", _comparison_tables(document),
         "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
     ]

@@ -98,6 +98,12 @@ def test_comparison_report(tmp_path, toy):
     text = path.read_text(encoding="utf-8")
     assert len(_embedded_pngs(text)) == 5
     assert "few − toy" in text
+    # the question next to the answer: the resolved setting that differs, by crew name
+    crew = toy.crews[1].name
+    assert doc["settings_differ"]["few"] == [
+        {"key": f"crews.{crew}.per_subdistrict", "baseline": toy.crews[1].per_subdistrict,
+         "value": 1}]
+    assert "What differs from toy" in text and f"crews.{crew}.per_subdistrict" in text
     # Identical arrivals: the cases_created difference is exactly 0 and flagged.
     rec = doc["differences"]["few"]["all"]["cases_created"]
     assert rec["mean"] == 0.0 and rec["crosses_zero"] is True
