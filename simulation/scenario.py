@@ -778,7 +778,7 @@ class Scenario(_Model):
         (or by position, ``crews.0``).
         """
         path = Path(path)
-        data = read_scenario_toml(path, ())
+        data = read_scenario_toml(path, (), _defaults())
         for key, value in (overrides or {}).items():
             _set_path(data, key, value, source=f"--set {key}={value!r} (on {path})")
         try:
@@ -874,10 +874,12 @@ def _defaults() -> dict[str, Any]:
     return json.loads(_defaults_cached())
 
 
-def read_scenario_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+def read_scenario_toml(path: Path, chain: tuple[Path, ...] = (),
+                       defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """The TOML table of ``path`` with relative paths resolved and ``extends`` applied
-    (tables merged, named tables merged by name; ``chain``: the files that extend it, to
-    refuse a cycle). Shared by every scenario format (grid, services hall)."""
+    (tables merged, named tables merged by name, into ``defaults``' lists where a base
+    leaves them to the defaults; ``chain``: the files that extend it, to refuse a
+    cycle). Shared by every scenario format (grid, services hall)."""
     if not path.is_file():
         raise InputError(f"scenario file not found: {path}", source=str(path))
     try:
@@ -904,7 +906,7 @@ def read_scenario_toml(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, An
     if not base_path.is_file():
         raise InputError(f"extends = {base!r}: scenario file not found: {base_path}",
                          source=str(path))
-    return _merge_tables(read_scenario_toml(base_path, here), data)
+    return _merge_tables(read_scenario_toml(base_path, here, defaults), data, defaults)
 
 
 def _item_index(items: list[Any], part: str) -> int | None:
@@ -928,17 +930,23 @@ def _named_tables(value: Any) -> bool:
             and all(isinstance(v, dict) and "name" in v for v in value))
 
 
-def _merge_tables(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def _merge_tables(base: dict[str, Any], top: dict[str, Any],
+                  defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """``top`` over ``base``: tables merge key by key; lists of named tables (crews,
     workstations) merge item by item on ``name`` (``remove = true`` drops an item, a new
     name is appended), so a what-if restates only the crew it changes; anything else
-    replaces."""
+    replaces. Where ``base`` leaves such a list to the defaults, ``top`` merges into the
+    ``defaults``' list (the base's crews are the default crews)."""
     out = dict(base)
+    defaults = defaults or {}
     for k, v in top.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge_tables(out[k], v)
+            sub = defaults.get(k) if isinstance(defaults.get(k), dict) else None
+            out[k] = _merge_tables(out[k], v, sub)
         elif _named_tables(v) and _named_tables(out.get(k)):
             out[k] = _merge_named(out[k], v)
+        elif _named_tables(v) and k not in out and _named_tables(defaults.get(k)):
+            out[k] = _merge_named(copy.deepcopy(defaults[k]), v)
         else:
             out[k] = v
     return out

@@ -179,6 +179,18 @@ def test_extends_merges_crews_and_workstations_by_name(tmp_path):
         load_scenario(top, parse_overrides(["crews.sanitaton.shift=day"]))
 
 
+def test_a_whatif_of_a_base_on_default_crews_merges_into_the_defaults(tmp_path):
+    (tmp_path / "base.toml").write_text("[demand]\ncases_per_day = 300\n", encoding="utf-8")
+    top = tmp_path / "top.toml"
+    top.write_text('extends = "base.toml"\n[[crews]]\nname = "sanitation"\nshift = "day"\n',
+                   encoding="utf-8")
+    s, default = load_scenario(top), Scenario()
+    assert [c.name for c in s.crews] == [c.name for c in default.crews]
+    got = next(c for c in s.crews if c.name == "sanitation")
+    want = next(c for c in default.crews if c.name == "sanitation")
+    assert got == want.model_copy(update={"shift": "day"})
+
+
 def test_the_sanitation_whatifs_state_only_their_crews_and_resolve_in_order():
     from tests.shared import ROOT
 
