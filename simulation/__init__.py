@@ -24,7 +24,7 @@ _WHERE = {
     "SUBDISTRICT_PREFIX": "kpis", "WarmupCheck": "warmup", "check_warmup": "warmup",
     "mser5": "warmup", "run_warnings": "guards",
     "SUMMARY_KPIS": "kpis", "backlog_series": "kpis", "case_table_metrics": "kpis",
-    "compute_kpis": "kpis",
+    "compute_kpis": "kpis", "kpi_definitions": "kpis",
     "case_table": "output", "event_table": "output", "write_cases": "output",
     "write_events": "output",
     "ReplicationSummary": "replications", "TaskPool": "replications",

@@ -51,6 +51,7 @@ from .codes import Channel, Event, Status
 
 __all__ = [
     "GROUP_KPIS", "KPI_NAMES", "OFFICE_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS",
+    "kpi_definitions",
     "backlog_series", "case_table_metrics", "compute_kpis",
 ]
 
@@ -103,6 +104,19 @@ def case_table_metrics(result) -> dict[str, np.ndarray]:
     on_time = closed & (close <= dl)
     return {"handling_days_calendar": hd, "handling_days_working": hw, "deadline": dl,
             "same_day": same, "on_time": on_time}
+
+
+def kpi_definitions() -> list[tuple[str, str]]:
+    """``(KPI names, definition)`` pairs, read from this module's docstring (the one
+    place the definitions are written), for the reports."""
+    text = (__doc__ or "").split("Definitions", 1)[-1]
+    out: list[tuple[str, list[str]]] = []
+    for line in text.splitlines()[1:]:
+        if line.startswith("``"):
+            out.append((line.replace("``", "").strip(), []))
+        elif line.startswith("    ") and out:
+            out[-1][1].append(line.strip())
+    return [(name, " ".join(body).replace("``", "")) for name, body in out]
 
 
 def _mean(x: np.ndarray) -> float:

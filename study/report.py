@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from urbangrid.catalogue import CHANNELS
-from urbangrid.simulation import SUMMARY_KPIS
+from urbangrid.simulation import SUMMARY_KPIS, kpi_definitions
 
 from .figures import plot_backlog, plot_differences, plot_handling_cdf, plot_map
 from .html import figure, table, write_page
@@ -84,6 +84,7 @@ def write_simulation_report(out_dir: str | Path, result: RunResult,
         _backlog_split(kpis.get("kpis", {})),
         _office_table(kpis.get("by_office", {})),
         "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
+        _definitions(),
     ]
     return write_page(out / "report.html", f"urbangrid: {sc.name}", body)
 
@@ -121,6 +122,16 @@ def _backlog_split(k: Mapping[str, Any]) -> str:
     c, o = _fmt(crew, "{:,.0f}")[0], _fmt(office, "{:,.0f}")[0]
     return (f"<p>Open cases (time-weighted mean): {c} waiting for a crew, {o} work orders "
             "with an office.</p>")
+
+
+def _definitions() -> str:
+    """The KPIs' definitions (``simulation/kpis.py``), so a reader of a table knows what
+    each row counts."""
+    rows = [[f"<code>{html.escape(name)}</code>", html.escape(text)]
+            for name, text in kpi_definitions()]
+    return ("<h2>KPI definitions</h2><p class='note'>Case KPIs count the cases reported "
+            "in the statistics window (after the warm-up); backlog and utilisation are "
+            "time-weighted over the window.</p>" + table(["KPI", "definition"], rows))
 
 
 def _settings_table(doc: Mapping[str, Any]) -> str:
@@ -211,6 +222,7 @@ def write_comparison_report(out_dir: str | Path, document: Mapping[str, Any],
         _settings_table(document),
         "<h2>KPIs and paired differences</h2>", _comparison_tables(document),
         "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
+        _definitions(),
     ]
     title = "urbangrid comparison: " + " vs ".join(document["kpis"])
     return write_page(out / "report.html", title, body)

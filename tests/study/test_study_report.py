@@ -104,6 +104,8 @@ def test_comparison_report(tmp_path, toy):
         {"key": f"crews.{crew}.per_subdistrict", "baseline": toy.crews[1].per_subdistrict,
          "value": 1}]
     assert "What differs from toy" in text and f"crews.{crew}.per_subdistrict" in text
+    # and what each KPI counts, from the KPI module's definitions
+    assert "KPI definitions" in text and "Resolved / (closed + parked)." in text
     # Identical arrivals: the cases_created difference is exactly 0 and flagged.
     rec = doc["differences"]["few"]["all"]["cases_created"]
     assert rec["mean"] == 0.0 and rec["crosses_zero"] is True
