@@ -43,13 +43,13 @@ import csv
 import io
 import sys
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from urbangrid.errors import InputError
 from urbangrid.organisations import Departments, load_departments
+from urbangrid.tables import table_text
 
 __all__ = ["CATALOGUE_SEED", "CATEGORIES", "COLUMNS", "Matters", "generate_catalogue",
            "load_matters", "write_catalogue"]
@@ -233,14 +233,7 @@ def load_matters(path: str | Path | None = None,
         message names the file, the row (line number), the field and the value.
     """
     deps = departments or load_departments()
-    if path is None:
-        ref = resources.files("urbangrid.data") / "catalogue" / "hall_matters.csv"
-        text, source = ref.read_text(encoding="utf-8"), "hall_matters.csv (built-in)"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"matter catalogue not found: {p}", source=str(p))
-        text, source = p.read_text(encoding="utf-8-sig"), str(p)
+    text, source = table_text(path, "catalogue/hall_matters.csv", "matter catalogue")
     lines = text.splitlines()
     body = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")]
     if not body:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from urbangrid.errors import InputError
+from urbangrid.study.commands import run_options
 
 __all__ = ["register", "run_hall_compare", "run_hall_simulate", "run_hall_staff"]
 
@@ -36,10 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = sub.add_parser("simulate", help="simulate a hall scenario; write hall_kpis.json "
                        "and report.html",
                        description="Simulate a hall scenario (TOML with a [hall] table). "
-                       "Writes DIR/hall_kpis.json (KPIs with 95 %% intervals over "
+                       "Writes DIR/hall_kpis.json (KPIs with 95 % intervals over "
                        "replications) and a self-contained DIR/report.html.")
     s.add_argument("scenario", help="hall scenario TOML file")
-    _run_args(s)
+    run_options(s)
     s.add_argument("--out", default="results/hall", help="output folder")
     s.set_defaults(func=run_hall_simulate)
     st = sub.add_parser(
@@ -56,20 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--strict", action="store_true",
                     help="the whole 95 %% interval of the simulated p90 must meet the "
                     "target (default: its mean over replications)")
-    _run_args(st)
+    run_options(st)
     st.add_argument("--out", default="results/hall_staff", help="output folder")
     st.set_defaults(func=run_hall_staff)
     hall.set_defaults(func=lambda args: (hall.print_help(), 2)[1])
-
-
-def _run_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replications", type=int, help="replications (run.replications)")
-    p.add_argument("--days", type=float, help="simulated days after warm-up (run.days)")
-    p.add_argument("--seed", type=int, help="root random seed (run.seed)")
-    p.add_argument("--processes", type=int, help="worker processes (default: one per core)")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY=VALUE", help="override a scenario value (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no table")
 
 
 def _load(args: argparse.Namespace, path: str | None = None):

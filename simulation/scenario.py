@@ -560,8 +560,9 @@ class OrdersConfig(_Model):
     types: dict[str, OrderTypeConfig] = Field(default_factory=_default_order_types)
     work_scale: float = Field(
         1.0, gt=0.0, le=100.0,
-        description="multiplies every order type's work_hours (calibrated on the legacy "
-        "scenario only, scenarios/CALIBRATION.md)")
+        description="multiplies every order type's work_hours (a what-if of work "
+        "content; 1 in every built-in scenario, not fitted: scenarios/CALIBRATION.md says "
+        "what is)")
     work_cv: float = Field(0.8, ge=0.0, le=10.0,
                            description="coefficient of variation of handling work")
     intake_min: float = Field(6.0, ge=0.0, le=1000.0,

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from urbangrid.errors import InputError
+from urbangrid.tables import table_text
 
 from .scenario import Scenario, to_toml
 
@@ -58,8 +58,8 @@ class Starter:
 
 def jingan_reference() -> tuple[float, int]:
     """Jing'an's area (km²) and number of sub-districts, from the built-in table."""
-    ref = resources.files("urbangrid.data") / "geo" / "jingan_subdistricts.csv"
-    rows = list(csv.DictReader(ref.read_text(encoding="utf-8").splitlines()))
+    text, _ = table_text(None, "geo/jingan_subdistricts.csv", "sub-district table")
+    rows = list(csv.DictReader(text.splitlines()))
     return sum(float(r["area_km2"]) for r in rows), len(rows)
 
 

@@ -21,8 +21,8 @@ from urbangrid.errors import InputError
 
 from .numbers import estimate, estimate_of, estimate_parts
 
-__all__ = ["check_scenario", "output_folder", "register", "run_compare", "run_init", "run_simulate",
-           "run_sweep_command"]
+__all__ = ["check_scenario", "output_folder", "register", "run_compare", "run_init",
+           "run_options", "run_simulate", "run_sweep_command"]
 
 log = logging.getLogger("urbangrid.study")
 log_simulate = logging.getLogger("urbangrid.simulate")
@@ -89,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and DIR/report.html.")
     c.add_argument("scenarios", nargs="+", metavar="SCENARIO.toml",
                    help="scenario files; the first is the baseline")
-    _common(c)
+    run_options(c)
     c.add_argument("--by-subdistrict", action="append", default=[], metavar="KPI",
                    help="also print KPI per sub-district with its paired differences "
                    "(repeatable), e.g. --by-subdistrict dispatch_delay_min_mean")
@@ -105,7 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--grid", action="append", default=[], required=True,
                    metavar="KEY=V1,V2,...", help="scenario key and the values to sweep, "
                    "e.g. --grid inspectors.per_grid=2.2,2.7 (repeatable: cross product)")
-    _common(s)
+    run_options(s)
     s.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool (default) or Dask distributed")
     s.add_argument("--scheduler", metavar="ADDRESS",
@@ -143,17 +143,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="random orderings beside the forward and reverse ones")
     d.add_argument("--exact", action="store_true",
                    help="every ordering (exact Shapley values; 2^levers scenario runs)")
-    _common(d)
+    run_options(d)
     d.add_argument("--out", default="results/decompose", help="output folder")
     d.set_defaults(func=run_decompose)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def run_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that runs scenarios takes (compare, sweep, decompose,
+    the hall's simulate and staff): replications, days, seed, --set, processes, quiet."""
     p.add_argument("--replications", type=int, help="replications (default: run.replications)")
     p.add_argument("--days", type=float, help="simulated days after warm-up (run.days)")
     p.add_argument("--seed", type=int, help="root random seed (run.seed)")
     p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY=VALUE", help="override a value in every scenario (repeatable)")
+                   metavar="KEY=VALUE", help="override a scenario value, in every scenario "
+                   "given (repeatable)")
     p.add_argument("--processes", type=int, help="worker processes (default: one per core)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
 

@@ -35,7 +35,6 @@ import csv
 import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ import numpy as np
 
 from .calendar import CHINA_TZ, WorkCalendar
 from .errors import InputError
+from .tables import table_text
 
 __all__ = ["CHANNELS", "Catalogue", "LIMIT_UNITS", "URGENCY_PRIORITY", "due_at", "due_times",
            "load_catalogue"]
@@ -144,15 +144,7 @@ class Catalogue:
 
 
 def _read_rows(path: Path | None) -> tuple[list[dict[str, str]], str]:
-    if path is None:
-        ref = resources.files("urbangrid.data") / "catalogue" / "categories.csv"
-        text = ref.read_text(encoding="utf-8")
-        source = "categories.csv (built-in)"
-    else:
-        if not path.is_file():
-            raise InputError(f"case catalogue file not found: {path}", source=str(path))
-        text = path.read_text(encoding="utf-8-sig")
-        source = str(path)
+    text, source = table_text(path, "catalogue/categories.csv", "case catalogue file")
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
+from .tables import table_text
 
 __all__ = ["Departments", "load_departments"]
 
@@ -76,14 +76,7 @@ def load_departments(path: str | Path | None = None) -> Departments:
         On a missing file or column, a duplicate code, an unknown kind, a skill owned
         twice or a bad weight (the message names the row).
     """
-    if path is None:
-        ref = resources.files("urbangrid.data") / "catalogue" / "departments.csv"
-        text, source = ref.read_text(encoding="utf-8"), "departments.csv (built-in)"
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"departments file not found: {p}", source=str(p))
-        text, source = p.read_text(encoding="utf-8-sig"), str(p)
+    text, source = table_text(path, "catalogue/departments.csv", "departments file")
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

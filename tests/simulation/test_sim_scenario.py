@@ -80,6 +80,24 @@ def test_compare_help_prints_a_plain_percent_sign(capsys):
     assert "95 % t-intervals" in out and "%%" not in out
 
 
+def test_no_command_help_prints_a_doubled_percent_sign():
+    # descriptions are printed as written, help strings %-formatted: "%%" is right in
+    # one and wrong in the other, so check every command's rendered help
+    import argparse
+
+    from urbangrid.cli import build_parser
+
+    def parsers(p):
+        yield p
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    bad = [p.prog for p in parsers(build_parser()) if "%%" in p.format_help()]
+    assert bad == []
+
+
 def test_relative_paths_resolve_against_the_scenario_file(tmp_path):
     (tmp_path / "cat.csv").write_text("x", encoding="utf-8")
     p = tmp_path / "s.toml"
