@@ -187,29 +187,22 @@ def _days(days: int, label: str, target: Callable[[float], str] | None) -> Row:
     return row
 
 
-def _service_requests(m):
-    if (got := _need(m, "service_requests_p50", "service_requests_p99",
-                      "service_requests_throughput")) is None:
-        return None
-    p50, p99, load = got
-    return ("service POST /requests.json (Open311 intake, SQLite commit per request)",
-            f"one client p50 {_t(p50['seconds'])}, p99 {_t(p99['seconds'])}; "
-            f"{load['extra']['clients']} clients {load['extra']['calls_per_s']:.0f} calls/s",
-            f"GET /services.json interleaved {_ms(p50['extra']['get_p50_ms'])}: "
-            f"{p50['ratio']:.1f}× net of the {_ms(p50['extra']['disk_commit_p50_ms'])} "
-            "disk commit", "–")
-
-
-def _service_dispatch(m):
-    if (got := _need(m, "service_dispatch_p50", "service_dispatch_p99",
-                      "service_dispatch_throughput")) is None:
-        return None
-    p50, p99, load = got
-    return ("service POST /dispatch, 100 tasks × 20 teams (mcf)",
-            f"one client p50 {_t(p50['seconds'])}, p99 {_t(p99['seconds'])}; "
-            f"{load['extra']['clients']} clients {load['extra']['calls_per_s']:.0f} calls/s",
-            f"GET /services.json interleaved {_ms(p50['extra']['get_p50_ms'])}: "
-            f"{p50['ratio']:.1f}×", "–")
+def _service(kind: str, label: str, commit_note: bool) -> Row:
+    """The row of one service endpoint: its p50 / p99 for one client, the throughput of
+    several, and the interleaved GET /services.json it is timed against."""
+    def row(m):
+        if (got := _need(m, f"service_{kind}_p50", f"service_{kind}_p99",
+                          f"service_{kind}_throughput")) is None:
+            return None
+        p50, p99, load = got
+        ref = (f"GET /services.json interleaved {_ms(p50['extra']['get_p50_ms'])}: "
+               f"{p50['ratio']:.1f}×")
+        if commit_note:
+            ref += f" net of the {_ms(p50['extra']['disk_commit_p50_ms'])} disk commit"
+        return (label, f"one client p50 {_t(p50['seconds'])}, p99 {_t(p99['seconds'])}; "
+                f"{load['extra']['clients']} clients "
+                f"{load['extra']['calls_per_s']:.0f} calls/s", ref, "–")
+    return row
 
 
 def _hall_week(m):
@@ -238,8 +231,10 @@ def rows(quick: bool = False) -> tuple[Row, ...]:
         _days(30, "simulated 30 days", None),
         _days(1, "simulated day of Jing'an", lambda s: f"≤ 0.5 s: {_met(s <= 0.5)}"),
         _hall_week,
-        _service_requests,
-        _service_dispatch,
+        _service("requests", "service POST /requests.json (Open311 intake, SQLite commit "
+                 "per request)", commit_note=True),
+        _service("dispatch", "service POST /dispatch, 100 tasks × 20 teams (mcf)",
+                 commit_note=False),
     )
 
 

@@ -29,7 +29,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .kpis import backlog_series
+from .kpis import daily_backlog
 from .warmup import WarmupCheck
 
 __all__ = ["BUSY_CREWS", "BUSY_OFFICE", "CENSORED_SHARE", "GROWTH", "GROWTH_MIN", "MIN_DAYS",
@@ -66,9 +66,7 @@ def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
             f"{result.scenario.run.drain_days:g}); handling times count closed cases only "
             "and are biased low: lengthen run.drain_days, or add crews if the backlog "
             "grows")
-    _, counts = backlog_series(result, 3600.0)
-    days = counts.size // 24
-    daily = counts[: 24 * days].reshape(days, 24).mean(axis=1)  # the day's cycle out
+    daily = daily_backlog(result)
     # judge the trend after the start-up transient, where MSER-5 puts its end
     daily = daily[max(0, math.ceil(warm.detected_days - warm.configured_days)):]
     if daily.size >= MIN_DAYS:

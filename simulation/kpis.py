@@ -51,7 +51,7 @@ from .codes import Channel, Event, Status
 
 __all__ = [
     "GROUP_KPIS", "KPI_NAMES", "OFFICE_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS",
-    "kpi_definitions",
+    "daily_backlog", "kpi_definitions",
     "backlog_series", "case_table_metrics", "compute_kpis",
 ]
 
@@ -185,6 +185,15 @@ def backlog_series(result, step_s: float = 3600.0, *, start: float | None = None
     counts = np.searchsorted(starts, grid, side="right") - np.searchsorted(ends, grid,
                                                                           side="right")
     return grid, counts
+
+
+def daily_backlog(result, *, start: float | None = None) -> np.ndarray:
+    """Daily means of the hourly open-case counts from ``start`` (default: the end of the
+    warm-up) over whole days: the day's cycle of arrivals and office hours averaged out,
+    as the warm-up detection and the run-time guards read the backlog."""
+    _, counts = backlog_series(result, 3600.0, start=start)
+    days = counts.size // 24
+    return counts[: 24 * days].reshape(days, 24).mean(axis=1)
 
 
 def _backlog_mean(result) -> float:

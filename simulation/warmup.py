@@ -68,11 +68,9 @@ def check_warmup(result) -> WarmupCheck:
     batches of 5 days when the run has 20 days or more, single days otherwise (the
     daily cycle of arrivals and office hours is averaged out first: on hourly values
     it, not the transient, sets the minimum)."""
-    from .kpis import backlog_series
+    from .kpis import daily_backlog
 
-    _, counts = backlog_series(result, 3600.0, start=0.0)
-    days = counts.size // 24
-    daily = counts[: 24 * days].reshape(days, 24).mean(axis=1)
-    cut, settled = mser5(daily, batch=5 if days >= 20 else 1)
+    daily = daily_backlog(result, start=0.0)
+    cut, settled = mser5(daily, batch=5 if daily.size >= 20 else 1)
     return WarmupCheck(detected_days=float(cut), configured_days=result.t_stats / DAY,
                        settled=settled)

@@ -163,11 +163,39 @@ def run_options(p: argparse.ArgumentParser) -> None:
 
 # -- simulate ----------------------------------------------------------------------
 
-def run_init(args: argparse.Namespace) -> int:
+def _coded_boundary(boundary: Path, out: Path, name: str, code_column: str,
+                    name_column: str) -> tuple[Path, str, str, list[str]]:
+    """The boundary as the district reader will take it: the file itself when it has a
+    code column (or, for the default, one of the reader's candidates); otherwise a copy
+    in ``out`` with codes D01, D02 .. in file order (and names where it has none).
+    Returns the path, the code and name columns, and a note for the user."""
+    import pyogrio
+
+    from urbangrid.grid._readers import CODE_CANDIDATES
+
+    try:
+        fields = set(pyogrio.read_info(boundary)["fields"])
+    except Exception as exc:  # pyogrio raises several types; the district reader says why
+        log.debug("init: cannot read the fields of %s: %s", boundary, exc)
+        return boundary, code_column, name_column, []
+    if code_column in fields or (code_column == "code" and fields & set(CODE_CANDIDATES)):
+        return boundary, code_column, name_column, []
     import geopandas as gpd
 
+    gdf = gpd.read_file(boundary)
+    gdf["code"] = [f"D{k + 1:02d}" for k in range(len(gdf))]
+    if name_column not in fields:
+        gdf["name"] = [f"sub-district {k + 1}" for k in range(len(gdf))]
+        name_column = "name"
+    coded = out / f"{name}.boundary.geojson"
+    gdf.to_file(coded, driver="GeoJSON")
+    return coded, "code", name_column, [
+        f"the boundary had no code column: codes D01 .. D{len(gdf):02d} in file order, "
+        f"written with the polygons to {coded.name}"]
+
+
+def run_init(args: argparse.Namespace) -> int:
     from urbangrid.grid import District
-    from urbangrid.grid._readers import CODE_CANDIDATES
     from urbangrid.simulation.starter import starter_scenario
 
     boundary = Path(args.boundary)
@@ -175,26 +203,8 @@ def run_init(args: argparse.Namespace) -> int:
         raise InputError(f"boundary file not found: {boundary}", source=str(boundary))
     out = output_folder(args.out)
     name = args.name or boundary.stem
-    code_column, name_column = args.code_column, args.name_column
-    try:
-        gdf = gpd.read_file(boundary)
-    except Exception as exc:  # pyogrio raises several types; the reader below says why
-        gdf = None
-        log.debug("init: geopandas could not read %s: %s", boundary, exc)
-    notes = []
-    if gdf is not None and len(gdf) and code_column not in gdf.columns and not (
-            code_column == "code" and any(c in gdf.columns for c in CODE_CANDIDATES)):
-        # no codes: number the polygons in file order, keep the names if any
-        gdf = gdf.copy()
-        gdf["code"] = [f"D{k + 1:02d}" for k in range(len(gdf))]
-        if name_column not in gdf.columns:
-            gdf["name"] = [f"sub-district {k + 1}" for k in range(len(gdf))]
-            name_column = "name"
-        code_column = "code"
-        boundary = out / f"{name}.boundary.geojson"
-        gdf.to_file(boundary, driver="GeoJSON")
-        notes.append(f"the boundary had no code column: codes D01 .. D{len(gdf):02d} in "
-                     f"file order, written with the polygons to {boundary.name}")
+    boundary, code_column, name_column, notes = _coded_boundary(
+        boundary, out, name, args.code_column, args.name_column)
     district = District.from_files(boundary, code_column=code_column,
                                    name_column=name_column, source_crs=args.source_crs,
                                    resolution=args.resolution, weights=args.weights)
