@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
         ``h3``, ``handling_days`` (NaN when not closed by the end of the run),
         ``closed_same_day`` (bool); and ``n_reps``.
     """
-    from urbangrid.simulation import load_scenario, run_tasks
+    from urbangrid.simulation import load_scenario, process_count, run_tasks
 
     scenario_path = Path(scenario_path)
     sc = load_scenario(scenario_path)
@@ -73,7 +72,7 @@ def simulate_period(scenario_path: str | Path, clean: CleanLog, *, replications:
     seed = sc.run.seed if seed is None else int(seed)
     reps = int(replications)
     jobs = [(sc, seed, r, start, t0, t1) for r in range(reps)]
-    procs = (os.cpu_count() or 1) if processes is None else max(int(processes), 1)
+    procs = process_count(processes)
     workers = min(procs, reps) if reps > 1 and procs > 1 else 0
     # Results come back in replication order: independent of the process count.
     results = run_tasks(_one_replication, jobs, workers=workers, districts=[sc])

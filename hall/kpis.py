@@ -44,7 +44,6 @@ served a weekday, their waits and its utilisation.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -279,15 +278,13 @@ def run_hall_replications(
     replication 0's full run. Replication 0 runs here while the others run in the
     project's process pool (:class:`urbangrid.simulation.TaskPool`); results do not
     depend on the number of processes."""
-    from urbangrid.simulation.replications import TaskPool
+    from urbangrid.simulation.replications import TaskPool, process_count
 
     plan = scenario if isinstance(scenario, HallPlan) else build_plan(scenario)
     sc = plan.scenario
     reps = sc.run.replications if replications is None else int(replications)
     seed = sc.run.seed if seed is None else int(seed)
-    procs = sc.run.processes if processes is None else int(processes)
-    if procs <= 0:
-        procs = os.cpu_count() or 1
+    procs = process_count(processes, sc.run.processes)
     workers = min(procs, reps - 1) if reps > 1 and procs > 1 else 0
     others = [(plan, seed, r) for r in range(1, reps)]
     with TaskPool(_worker, others, workers=workers) as pool:

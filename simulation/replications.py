@@ -28,10 +28,18 @@ from .run import RunResult, simulate
 from .scenario import Scenario
 
 __all__ = ["ReplicationSummary", "TaskPool", "json_safe", "kpis_document", "pool_context",
-           "run_replications", "run_tasks", "summarise", "t_interval"]
+           "process_count", "run_replications", "run_tasks", "summarise", "t_interval"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def process_count(processes: int | None, default: int = 0) -> int:
+    """Worker processes to use: ``processes`` (``default`` when None), where 0 or less
+    means one per core. The one rule of every parallel run (replications, sweeps,
+    validation, the services hall)."""
+    n = default if processes is None else int(processes)
+    return n if n > 0 else (os.cpu_count() or 1)
 
 
 def t_interval(values: np.ndarray | list[float]) -> tuple[float, float, int]:
@@ -204,9 +212,7 @@ def run_replications(
     """
     reps = scenario.run.replications if replications is None else int(replications)
     seed = scenario.run.seed if seed is None else int(seed)
-    procs = scenario.run.processes if processes is None else int(processes)
-    if procs <= 0:
-        procs = os.cpu_count() or 1
+    procs = process_count(processes, scenario.run.processes)
     # every core runs replications (replication 0 in this process shares one with a
     # worker while it lasts: the others would otherwise run one core short)
     workers = min(procs, reps - 1) if reps > 1 and procs > 1 else 0

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import pandas as pd
 
 from urbangrid.catalogue import CHANNELS
 from urbangrid.errors import InputError
-from urbangrid.simulation import Scenario
+from urbangrid.simulation import Scenario, process_count
 
 __all__ = [
     "SWEEP_KPIS",
@@ -255,9 +254,7 @@ def run_sweep(
         raise InputError(f"--executor {executor!r}: choose local or dask")
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
-    procs = plan.base.run.processes if processes is None else int(processes)
-    if procs <= 0:
-        procs = os.cpu_count() or 1
+    procs = process_count(processes, plan.base.run.processes)
     tasks = plan.tasks()
     cb = on_done or (lambda k: None)
     if executor == "local":
