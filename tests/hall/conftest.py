@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hall_helpers import toy_hall
+
+from tests.hall.hall_helpers import toy_hall
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hall_helpers import toy_hall
 
+from tests.hall.hall_helpers import toy_hall
 from urbangrid.errors import InputError
 from urbangrid.hall.kpis import hall_kpis
 from urbangrid.hall.model import (
@@ -184,7 +184,7 @@ def test_back_offices_can_be_shared_with_another_model():
 def test_catalogue_path_is_relative_to_the_file_that_sets_it(tmp_path):
     import shutil
 
-    from hall_helpers import DATA
+    from tests.hall.hall_helpers import DATA
 
     (tmp_path / "a" / "data").mkdir(parents=True)
     (tmp_path / "b").mkdir()

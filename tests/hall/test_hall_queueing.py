@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from hall_helpers import DATA
 
+from tests.hall.hall_helpers import DATA
 from urbangrid.hall.kpis import hall_kpis
 from urbangrid.hall.model import build_plan, simulate_hall
 from urbangrid.hall.scenario import HallScenario

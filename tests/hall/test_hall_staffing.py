@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hall_helpers import toy_hall, toy_toml
-
+from tests.hall.hall_helpers import toy_hall, toy_toml
 from urbangrid.cli import main
 from urbangrid.hall.staffing import _covers, _paid, _patterns, staff_hall
 
