@@ -303,6 +303,7 @@ class Model:
         self.core_seconds = 0.0
         self.demand = DemandModel(scenario, space, catalogue, calendar,
                                   self.inspector_windows)
+        self._trace_refs: list[tuple[int, np.ndarray]] = []  # (first case, trace rows)
         self._prep_factor = wf.prep_factor
         fast = scenario.channels.iot.fast_lane
         self._iot_fast = fast.enabled
@@ -548,6 +549,8 @@ class Model:
         t, cell, cat, ch = arr.t[keep], arr.cell[keep], arr.category[keep], arr.channel[keep]
         n = t.shape[0]
         cs = self.cases
+        if arr.ref is not None:
+            self._trace_refs.append((cs.n, arr.ref[keep]))
         if cs.reserve(n):
             self._st = None
         i0 = cs.n
@@ -761,6 +764,13 @@ class Model:
         cs.status[unreg] = Status.NEW
         cs.t_register[unreg] = np.nan
         self._flush_order_log()
+
+    def trace_refs(self) -> np.ndarray:
+        """Each case's row in the demand's trace (``-1``: not from a trace)."""
+        out = np.full(self.cases.n, -1, dtype=np.int64)
+        for i0, ref in self._trace_refs:
+            out[i0:i0 + ref.size] = ref
+        return out
 
     # ------------------------------------------------------------------ work orders
     def _send_field(self, case: int, t: float) -> None:

@@ -63,6 +63,9 @@ class RunResult:
     stats: dict[str, Any] = field(default_factory=dict)
     #: The per-organisation table of the work orders (``WorkOrders.table``).
     organisations: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: With ``demand.trace``: the trace's ``service_request_id`` per row (cases refer to
+    #: them through ``cases["trace_ref"]``).
+    trace_ids: np.ndarray | None = None
 
     @property
     def n_events(self) -> int:
@@ -329,6 +332,9 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     wall = time.perf_counter() - t0
     model.release_run_state()
     cases = model.cases.columns()
+    trace = model.demand.trace
+    if trace is not None:
+        cases["trace_ref"] = model.trace_refs()
     events = merge_logs(model)
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],
@@ -346,7 +352,11 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
         "n_teams": model.n_teams, "event_names": EVENT_NAMES,
     }
+    if trace is not None:
+        stats["trace"] = {"source": trace.source, "simulated": len(trace),
+                          "outside_run": trace.outside}
     return RunResult(scenario=scenario, seed=seed, replication=replication, cases=cases,
                      events=events, teams=team_info, t_stats=model.t_stats,
                      t_end=model.t_end, calendar=cal, catalogue=catalogue, space=space,
-                     wall_seconds=wall, stats=stats, organisations=model.orders.table())
+                     wall_seconds=wall, stats=stats, organisations=model.orders.table(),
+                     trace_ids=None if trace is None else trace.ids)

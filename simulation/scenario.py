@@ -226,6 +226,10 @@ class DemandConfig(_Model):
         description="hour profile of IoT and other arrivals (normalised), assumption",
     )
     surges: list[SurgeConfig] = Field(default_factory=list)
+    trace: str | None = Field(
+        None, description="a recorded log (CSV or Parquet, Open311 Bulk columns) whose "
+        "rows are the run's arrivals instead of the Poisson streams (simulation/trace.py); "
+        "relative to the scenario file")
 
 
 def _hotline_hours() -> list[float]:
@@ -861,7 +865,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
 # -- helpers --------------------------------------------------------------------------
 
 _PATH_FIELDS = (("district", "network"), ("district", "boundary"),
-                ("district", "weights_file"), ("catalogue", "file"))
+                ("district", "weights_file"), ("catalogue", "file"), ("demand", "trace"))
 
 
 @lru_cache(maxsize=1)
