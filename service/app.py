@@ -35,6 +35,7 @@ from urbangrid.errors import InputError
 from . import schemas as S
 from .auth import Principal, verify_key
 from .catalogue import load_services
+from .console import add_console, cookie_key
 from .db import Store
 from .ledger import PERSONAL, Conflict, Ledger, NotFound
 from .stateless import dispatch_tables
@@ -216,7 +217,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return state["ledger"]
 
     def principal(request: Request, api_key: str | None) -> Principal | None:
-        key = api_key or request.headers.get("x-api-key")
+        key = api_key or request.headers.get("x-api-key") or cookie_key(request)
         if not key:
             return None
         p = verify_key(state["store"], key)
@@ -418,6 +419,23 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(404, str(exc)) from None
         return JSONResponse([request_out(row, True)])
 
+    @app.post("/requests/{service_request_id}/assign", tags=["dispatch"],
+              responses={200: {"model": list[S.RequestOut]}})
+    def assign_by_hand(request: Request, service_request_id: str, body: S.AssignIn,
+                       api_key: str | None = KEY):
+        """Assign (or re-assign) a request to a team by hand: the team's assignment
+        replaces any active one and the optimizer leaves the request where it is put."""
+        require(request, api_key, _DISPATCHERS)
+        rid = request_id(service_request_id)
+        try:
+            ledger().assign_by_hand(rid, body.team_id, body.note)
+            row = ledger().get_request(rid)
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        except Conflict as exc:
+            raise ApiError(409, str(exc)) from None
+        return JSONResponse([request_out(row, True)])
+
     @app.get("/requests/{service_request_id}/events.json", tags=["dispatch"])
     def request_events(request: Request, service_request_id: str, api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
@@ -513,6 +531,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             state["district"], body.tasks, body.teams, now=body.now, method=body.method,
             mode=body.mode, skills=body.skills, time_limit=body.time_limit, seed=body.seed,
             routes=body.routes)
+
+    add_console(app, state, principal)
 
     @app.get("/health", tags=["service"])
     def health():

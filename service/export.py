@@ -8,8 +8,8 @@ re-simulated: live → calibration → what-if.
 Times in the ledger are epoch seconds; the log writes them as ISO 8601 in the district's
 local time with its offset (+08:00). A request's ``closed_date`` is the time of the
 change that closed it (its ``updated`` time while closed); ``dispatched`` is its first
-dispatch. The roster is every team the ledger knows, with its daily shift (the local
-time of day its recorded shift starts and its length).
+dispatch, by a round or by hand. The roster is every team the ledger knows, with its
+daily shift (the local time of day its recorded shift starts and its length).
 
 This module reads the ledger only; it imports neither the simulation nor SimPy.
 """
@@ -70,7 +70,8 @@ def ledger_log(store: Store, t0: dt.datetime | None = None, t1: dt.datetime | No
     if hi is not None:
         where.append(requests.c.requested < hi)
     first_dispatch = (sa.select(events.c.request_id, sa.func.min(events.c.at).label("at"))
-                      .where(events.c.kind == "dispatched").group_by(events.c.request_id)
+                      .where(events.c.kind.in_(("dispatched", "assigned")))
+                      .group_by(events.c.request_id)
                       .subquery())
     q = (sa.select(requests.c.id, requests.c.requested, requests.c.updated,
                    requests.c.status, requests.c.stage, requests.c.service_code,

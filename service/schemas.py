@@ -106,6 +106,15 @@ class StatusIn(BaseModel):
     expected_datetime: str | None = Field(None, max_length=40)
 
 
+class AssignIn(BaseModel):
+    """A dispatcher's assignment of a request to a team by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: int = Field(ge=0, le=2**31 - 1)
+    note: str | None = Field(None, max_length=4000)
+
+
 class TeamIn(BaseModel):
     """A team's reported state."""
 
