@@ -149,3 +149,22 @@ def test_the_cookie_changes_state_only_with_the_console_header(server):
         assert c.post("/dispatch/run", headers={"X-Urbangrid-Console": "1"}).status_code == 200
         assert c.post("/console/logout").status_code == 204
         assert c.get("/console/state").status_code == 403
+
+
+def test_the_queue_sorts_by_the_column_clicked(browser, server):
+    srv, keys, http, ids, _ = server
+    page = logged_in(browser, server, keys["dispatcher"])
+    page.wait_for_selector("#queue tbody tr")
+
+    def column(n):
+        return page.locator(f"#queue tbody tr td:nth-child({n})").all_inner_texts()
+
+    page.click('#queue th[data-sort="service_request_id"]')  # descending first
+    first = column(1)
+    assert first == sorted(first, key=int, reverse=True)
+    page.click('#queue th[data-sort="service_request_id"]')  # then ascending
+    assert column(1) == sorted(first, key=int)
+    page.click('#queue th[data-sort="service_name"]')
+    names = column(5)
+    assert names == sorted(names, reverse=True)
+    page.close()
