@@ -1,6 +1,8 @@
 """Case catalogue and arrival generation."""
 
+import csv
 import datetime as dt
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -44,6 +46,40 @@ def test_catalogue_overrides_and_errors(tmp_path):
         load_catalogue(bad)
     with pytest.raises(InputError, match="not found"):
         load_catalogue(tmp_path / "missing.csv")
+
+
+def test_onspot_prob_per_category_defaults_to_the_channel_figure(tmp_path):
+    cat = load_catalogue()  # the built-in file has no onspot_prob column
+    assert np.isnan(cat.onspot_prob).all()
+    np.testing.assert_array_equal(cat.onspot_probability(0.13),
+                                  np.where(cat.onspot_fixable, 0.13, 0.0))
+    k = cat.code.index("exposed_garbage")  # fixable
+    own = load_catalogue(overrides={"exposed_garbage": {"onspot_prob": 0.7}})
+    p = own.onspot_probability(0.13)
+    assert p[k] == 0.7
+    assert np.array_equal(np.delete(p, k), np.delete(cat.onspot_probability(0.13), k))
+    # An empty cell in a file is "the channel's figure" too (row 1 is fixable).
+    path = tmp_path / "c.csv"
+    rows = _builtin_rows()
+    rows[0].append("onspot_prob")
+    rows[1].append("0.25")
+    for r in rows[2:]:
+        r.append("")
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    from_file = load_catalogue(path).onspot_probability(0.13)
+    assert from_file[0] == 0.25 and np.array_equal(from_file[1:],
+                                                    cat.onspot_probability(0.13)[1:])
+    with pytest.raises(InputError, match=r"'illegal_car_parking' \(row 3\): onspot_prob "
+                       "= 0.5 but onspot_fixable = 0"):
+        load_catalogue(overrides={"illegal_car_parking": {"onspot_prob": 0.5}})
+    with pytest.raises(InputError, match=r"onspot_prob = 1.5 is outside the allowed range"):
+        load_catalogue(overrides={"exposed_garbage": {"onspot_prob": 1.5}})
+
+
+def _builtin_rows() -> list[list[str]]:
+    text = resources.files("urbangrid.data").joinpath("catalogue", "categories.csv")
+    return list(csv.reader(text.read_text(encoding="utf-8").splitlines()))
 
 
 def _demand(**ov):
