@@ -99,15 +99,18 @@ def test_la_calibration_files(la_fitted):
     assert bulky["handling_days"]["best"] in ("gamma", "weibull_min")
     assert bulky["handling_days"]["lognorm_aic_gap"] > 100
     assert 3.0 < bulky["handling_days"]["quantiles"]["p50"] < 4.0
-    # Driver self-reports closed on the spot: graffiti's instant share among them is
-    # 86 % (2,461 of 2,857), modelled by a patrol-only twin category.
+    # Driver self-reports closed on the spot: 2,461 of graffiti's 2,857 closed ones,
+    # which is graffiti's on-the-spot probability over all its driver self-reports; one
+    # catalogue row per category (no "fixed on the spot" pseudo-categories).
     g = next(c for c in d["categories"] if c["code"] == "graffiti_removal")
     assert g["instant_share_patrol"] == pytest.approx(2461 / 2857)
+    assert g["onspot_prob"] == pytest.approx(2461 / g["n_patrol"])
     cat = pd.read_csv(cal.files["categories"]).set_index("code")
-    twin = cat.loc["graffiti_removal__spot"]
-    assert twin["onspot_fixable"] == 1 and twin["hotline"] == 0
-    assert twin["patrol"] / (twin["patrol"] + cat.loc["graffiti_removal", "patrol"]) == \
-        pytest.approx(2461 / 2857, abs=1e-4)
+    assert list(cat.index) == [c["code"] for c in d["categories"]]
+    assert cat.loc["graffiti_removal", "onspot_fixable"] == 1
+    assert cat.loc["graffiti_removal", "onspot_prob"] == pytest.approx(g["onspot_prob"],
+                                                                       abs=1e-6)
+    assert not any("spot" in n for n in cat["name_en"])
     js = json.loads(cal.files["calibration"].read_text(encoding="utf-8"))
     assert js["pilot"]["corrected"]
 
