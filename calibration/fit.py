@@ -1,8 +1,9 @@
 """Fit a cleaned log: volumes, time profiles, mixes and handling-time distributions.
 
 :func:`fit_log` fits daily volume with day-of-week factors and an hour-of-day profile
-per channel (from full days; public holidays, when given, are left out of the weekday
-factors and get their own factor); the category mix overall and per channel (the
+per channel (the patrol channel's within its fitted shift; from full days; public
+holidays, when given, are left out of the weekday factors and get their own factor);
+the category mix overall and per channel (the
 catalogue's channel affinities reproduce each channel's mix exactly); the channel mix
 from ``source``; the hours crews close requests; and per category the handling time
 ``closed − requested`` (:func:`fit_handling`: a point mass of instant closures, and for
@@ -303,6 +304,10 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
             "hotline_hour_of_day": hod["hotline"].tolist(),
             "patrol_shift": {"days": "working" if patrol_working else "all",
                              "start": p_start, "end": p_end},
+            # Patrol reports within the shift: staff report in the morning more than in
+            # the afternoon (LA's drivers), which matters for a window starting midday.
+            "patrol_hour_of_day": (hod["patrol"].tolist() if ch_n["patrol"] >= _MIN_PROFILE_N
+                                   else None),
             "onspot_fix_prob": onspot,
         },
         "crew_shift": {"days": "working" if wd_share >= 0.85 else "all",

@@ -183,6 +183,10 @@ def write_scenario(fit: dict[str, Any], district: dict[str, Any], stem: Path, *,
     a(f"onspot_fix_prob = {ch['onspot_fix_prob']:.4f}   # share of patrol reports closed "
       "instantly (< 60 s), pooled; the catalogue's onspot_prob gives each category its own")
     a("detection_delay_hours = 0.0")
+    if ch.get("patrol_hour_of_day"):
+        a(f"hour_of_day = {_fmt_list(_mean1(ch['patrol_hour_of_day']))}   # per hour, mean 1, "
+          f"from {int(sum(ch['patrol_hour_of_day'])):,} patrol reports on full days (within "
+          "the patrol shift)")
     a("")
     a("[channels.hotline]")
     a(f"share = {ch['shares']['hotline']:.6f}   # {ch['counts']['hotline']:,} citizen "
