@@ -115,6 +115,30 @@ def test_arrival_counts_match_intensity_and_channels():
     assert h[9:12].sum() > 3 * h[0:6].sum()
 
 
+def test_patrol_reports_follow_their_hour_profile_within_duty_hours():
+    """Inspectors on duty 07:00 - 19:00: without a profile patrol reports spread evenly
+    over those hours; with one, by its weights there (the day's volume unchanged); a
+    profile with no weight in any duty hour leaves them even."""
+    patrol = CHANNELS.index("patrol")
+    _, _, even = _demand()
+    r_even = even._hour_rates(0)[patrol]
+    assert np.allclose(r_even[7:19], r_even[7]) and r_even[7] > 0
+    assert not r_even[:7].any() and not r_even[19:].any()
+    morning = [0.0] * 24
+    morning[8], morning[9], morning[14], morning[3] = 3.0, 2.0, 1.0, 5.0
+    _, _, shaped = _demand(**{"channels.patrol.hour_of_day": morning})
+    r = shaped._hour_rates(0)[patrol]
+    assert r.sum() == pytest.approx(r_even.sum())
+    assert np.flatnonzero(r).tolist() == [8, 9, 14]  # 03:00 is off duty
+    assert r[8] / r[14] == pytest.approx(3.0) and r[9] / r[14] == pytest.approx(2.0)
+    night = [0.0] * 24
+    night[2] = 1.0
+    _, _, off_duty = _demand(**{"channels.patrol.hour_of_day": night})
+    np.testing.assert_array_equal(off_duty._hour_rates(0)[patrol], r_even)
+    with pytest.raises(InputError, match="hour_of_day"):
+        _demand(**{"channels.patrol.hour_of_day": [1.0] * 23})
+
+
 def test_coverage_surge_and_propensity_scale_volumes():
     _, _, base = _demand()
     _, _, more = _demand(**{"channels.iot.coverage": 1.0})
