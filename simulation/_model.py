@@ -305,6 +305,10 @@ class Model:
                                   self.inspector_windows)
         self._trace_refs: list[tuple[int, np.ndarray]] = []  # (first case, trace rows)
         self._prep_factor = wf.prep_factor
+        # Probability per category that a patrol report is fixed on the spot (the
+        # catalogue's own figure, else the patrol channel's).
+        self._onspot_prob = catalogue.onspot_probability(
+            scenario.channels.patrol.onspot_fix_prob)
         fast = scenario.channels.iot.fast_lane
         self._iot_fast = fast.enabled
         self._fast_sign_mean = fast.sign_mean_min * 60.0
@@ -624,8 +628,7 @@ class Model:
         cs.u_loop[sl] = u[0]
         # The on-the-spot and false-positive draws share u[1] (they apply to disjoint
         # channels).
-        onspot = ((ch == Channel.PATROL) & self.cat.onspot_fixable[cat]
-                  & (u[1] < chn.patrol.onspot_fix_prob))
+        onspot = (ch == Channel.PATROL) & (u[1] < self._onspot_prob[cat])
         invalid = (ch == Channel.IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
         cs.status[sl] = np.where(invalid, Status.INVALID, Status.NEW)  # provisional marker

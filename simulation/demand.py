@@ -151,6 +151,8 @@ class DemandModel:
         self.hod = {name: _norm_mean1(dem.hour_of_day) for name in ("iot", "other")}
         self.hod["hotline"] = _norm_mean1(ch.hotline.hour_of_day)
         self.patrol_windows = patrol_windows
+        hod = ch.patrol.hour_of_day
+        self.patrol_hod = None if hod is None else np.asarray(hod, dtype=float)
         # district-wide surges scale the hourly rates; a surge limited to sub-districts
         # adds (or thins) arrivals there only, after the ordinary draws (_local_surges)
         self.surges = [_Surge.of(s, space) for s in dem.surges]
@@ -215,7 +217,11 @@ class DemandModel:
                 starts = d0 + 3600.0 * np.arange(24)
                 duty = np.array([self.patrol_windows.on_duty_seconds(s, s + 3600.0)
                                  for s in starts]) / 3600.0
-                # Patrol finds the day's cases during the inspectors' on-duty hours.
+                # Patrol finds the day's cases during the inspectors' on-duty hours, shaped
+                # by its hour profile when it has one (evenly where the profile gives no
+                # duty hour of the day any weight).
+                if self.patrol_hod is not None and (duty * self.patrol_hod).sum() > 0:
+                    duty = duty * self.patrol_hod
                 rates[c] = v * duty / duty.sum() if duty.sum() > 0 else 0.0
             else:
                 rates[c] = v / 24.0 * self.dow[name][dow] * self.hod[name]
