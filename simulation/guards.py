@@ -111,7 +111,7 @@ def _growth_warning(kpis: dict, result, growth: float, level: float, days: int) 
 
 #: Demand settings that shape the Poisson streams, which a traced run does not use.
 _STREAM_KEYS = ("demand.cases_per_day", "demand.event_share", "demand.day_of_week",
-                "demand.hour_of_day", "demand.surges")
+                "demand.hour_of_day", "demand.surges", "channels.patrol.hour_of_day")
 
 
 def _trace_warnings(result) -> list[str]:
