@@ -49,7 +49,7 @@ from ._common import (
     priority_order_numpy,
     qualified,
 )
-from ._kernels import FlowParams
+from ._kernels import FlowParams, checked_time_limit
 from .compiled import KIND_LEGACY, KIND_MCF, KIND_NEAREST, CompiledPolicy
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
@@ -238,9 +238,9 @@ def greedy() -> Policy:
 @register_policy("mcf")
 def mcf(candidates: int = 8, time_limit: float | None = None) -> Policy:
     """Batch min-cost flow (exact, see :func:`urbangrid.optimizer.assign`)."""
-    if candidates < 1:
-        raise InputError(f"mcf: candidates must be >= 1, got {candidates}")
+    # the checks of solve(), made once here rather than at the first dispatch round
     params = FlowParams(candidates=candidates)
+    time_limit = checked_time_limit(time_limit)
 
     def run(p: DispatchProblem) -> Assignment:
         return solve(p, method="mcf", time_limit=time_limit, params=params)
