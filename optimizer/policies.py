@@ -8,8 +8,11 @@ decorating a *factory* (keyword parameters -> policy)::
         def run(problem: DispatchProblem) -> Assignment: ...
         return run
 
-and scenario files pick it by name: ``get_policy("my_policy", alpha=2.0)``. Check a new
-policy against the contract with :func:`urbangrid.optimizer.check_policy`.
+and scenario files pick it by name: ``get_policy("my_policy", alpha=2.0)``. ``run`` may
+choose the teams by any rule and fill the answer with the one cost of an answer,
+``evaluate(problem, team).to_assignment("my_policy")``
+(:func:`urbangrid.optimizer.evaluate`). Check a new policy against the contract with
+:func:`urbangrid.optimizer.check_policy`.
 
 Built-in policies
 -----------------
