@@ -490,7 +490,9 @@ class Assignment:
     eta
         float64[n], expected arrival (absolute seconds); NaN for deferred tasks.
     objective
-        Total cost: ``cost.sum()`` plus the convex within-batch balancing surcharge.
+        Total cost: ``cost.sum()`` plus the convex within-batch balancing surcharge, as
+        :func:`urbangrid.optimizer.evaluate` defines it (which :func:`check_policy`
+        holds a policy's figures to).
     method
         Policy or solver that produced it.
     status
