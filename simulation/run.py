@@ -313,7 +313,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     -------
     RunResult
     """
-    from urbangrid.optimizer import get_policy
+    from urbangrid.optimizer import get_policy, policy_factory
 
     seed = scenario.run.seed if seed is None else int(seed)
     t0 = time.perf_counter()
@@ -323,6 +323,8 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     teams = build_teams(scenario, space, catalogue, cal)
     if policy is None:
         params = {k: v for k, v in scenario.dispatch.params.items() if k != "weights"}
+        # a registered name, an entry point or "package.module:function"
+        policy_factory(scenario.dispatch.policy, key="dispatch.policy")
         policy = get_policy(scenario.dispatch.policy, **params)
     model = Model(scenario, space, catalogue, cal, policy, streams_for(seed, replication),
                   teams, load_departments())

@@ -335,8 +335,10 @@ _FILE_KEYS = (("district", "network"), ("district", "boundary"),
 
 def check_scenario(scenario, source: str) -> None:
     """Fail before any run when a scenario names a file that does not exist, a bad
-    catalogue or a dispatch policy nobody registered (a run would find each only after
-    its warm-up, or in a worker process).
+    catalogue or a dispatch policy that does not resolve
+    (:func:`urbangrid.optimizer.policy_factory`: not registered, no entry point, a
+    ``module:function`` that does not import); a run would find each only after its
+    warm-up, or in a worker process.
 
     Raises
     ------
@@ -353,11 +355,12 @@ def check_scenario(scenario, source: str) -> None:
         load_catalogue(scenario.catalogue.file, scenario.catalogue.overrides)
     except InputError as exc:
         raise InputError(str(exc), source=source) from None
-    from urbangrid.optimizer import available_policies
+    from urbangrid.optimizer import policy_factory
 
-    if scenario.dispatch.policy not in available_policies():
-        raise InputError(f"dispatch.policy = {scenario.dispatch.policy!r}: no such policy "
-                         f"(available: {', '.join(available_policies())})", source=source)
+    try:  # a registered name, an entry point or "package.module:function"
+        policy_factory(scenario.dispatch.policy, key="dispatch.policy")
+    except InputError as exc:
+        raise InputError(str(exc), source=source) from None
 
 
 def _load(path: str, overrides: dict[str, Any]):
@@ -532,6 +535,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         overrides["run.days"] = args.days
     base = _load(args.scenario, overrides)
     grid = parse_grid(args.grid, base)
+    for key, values in grid.items():  # each point's files and policy, before any run
+        for value in values:
+            check_scenario(base.replace({key: value}),
+                           f"--grid {key}={value!r} (on {args.scenario})")
     plan = plan_sweep(base, grid, replications=args.replications, seed=args.seed)
     kpis = args.kpi or list(SWEEP_KPIS)
     out = output_folder(args.out)
