@@ -279,7 +279,7 @@ def _label_subdistricts(ax, space, values: np.ndarray | None = None,
 
     halo = [pe.withStroke(linewidth=2.2, foreground="white")]
     for k, (x, y, label) in enumerate(subdistrict_label_points(space)):
-        text = "\n".join(textwrap.wrap(label, 14)) or label
+        text = "\n".join(textwrap.wrap(label, 12)) or label
         if values is not None and np.isfinite(values[k]):
             text += "\n" + fmt.format(values[k])
         ax.text(x, y, text, fontsize=6, ha="center", va="center", path_effects=halo,

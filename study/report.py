@@ -133,7 +133,8 @@ def _office_table(by_office: Mapping[str, Any], space) -> str:
     return ("<h2>Work orders: organisations</h2><p class='note'>Each office's staff, the "
             "work it was asked for (orders, hops, returns, callbacks: items), how busy its "
             "people were in their duty hours and how long work waited for them.</p>"
-            + table(["office", "English name"] + [h for _, h, _ in _OFFICE_COLUMNS], rows))
+            + table(["office", "English name"] + [h for _, h, _ in _OFFICE_COLUMNS], rows,
+                    text_columns=2))
 
 
 #: KPIs of the sub-district × channel tables (one table each), with a display format.
@@ -178,7 +179,8 @@ def _place_tables(subdistricts: Mapping[str, Any]) -> str:
                 cells.append(f"{m} {h}".strip())
             rows.append(cells)
         parts.append(f"<h3><code>{kpi}</code></h3>" + table(
-            ["sub-district", "English name", "code", "all cases", *CHANNELS], rows))
+            ["sub-district", "English name", "code", "all cases", *CHANNELS], rows,
+            text_columns=3))
     return "".join(parts)
 
 
@@ -194,7 +196,8 @@ def _department_table(departments: Mapping[str, Any]) -> str:
             cells.append(f"{m} {h}".strip())
         rows.append(cells)
     return ("<h2>Departments</h2>" + _DEPARTMENT_NOTE + table(
-        ["department", "English name", *(h for _, _, h, _ in _DEPARTMENT_COLUMNS)], rows))
+        ["department", "English name", *(h for _, _, h, _ in _DEPARTMENT_COLUMNS)], rows,
+        text_columns=2))
 
 
 def _compared(base: Mapping[str, Any], other: Mapping[str, Any], diff: Mapping[str, Any],
@@ -232,7 +235,8 @@ def _compared_place_tables(doc: Mapping[str, Any]) -> str:
                 rows.append(cells)
             parts.append(f"<h3>{html.escape(label)} against {html.escape(base)}: "
                          f"<code>{kpi}</code></h3>" + table(
-                             ["sub-district", "English name", "all cases", *CHANNELS], rows))
+                             ["sub-district", "English name", "all cases", *CHANNELS], rows,
+                             text_columns=2))
     return "".join(parts)
 
 
@@ -257,7 +261,7 @@ def _compared_department_tables(doc: Mapping[str, Any]) -> str:
             rows.append(cells)
         parts.append(f"<h3>{html.escape(label)} against {html.escape(base)}</h3>" + table(
             ["department", "English name", *(h for _, _, h, _ in _DEPARTMENT_COLUMNS)],
-            rows))
+            rows, text_columns=2))
     return "".join(parts)
 
 
