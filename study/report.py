@@ -202,9 +202,11 @@ def _department_table(departments: Mapping[str, Any]) -> str:
 
 def _compared(base: Mapping[str, Any], other: Mapping[str, Any], diff: Mapping[str, Any],
               fmt: str) -> Cell:
-    """``baseline → scenario (difference ± 95 %)``, greyed when the interval contains 0."""
-    b = " ".join(_fmt(base, fmt)).strip()
-    o = " ".join(_fmt(other, fmt)).strip()
+    """``baseline → scenario (difference ± 95 %)``, greyed when the interval contains 0:
+    the two means alone (their own intervals are in ``comparison.json``), the paired
+    difference with its interval, which is what tells the scenarios apart."""
+    b = estimate_parts(base.get("mean"), None, fmt)[0]
+    o = estimate_parts(other.get("mean"), None, fmt)[0]
     d = " ".join(_fmt(diff, fmt, difference=True)).strip()
     text = f"{b} → {o} ({d})"
     return (text, "zero") if diff.get("crosses_zero") else text
@@ -219,8 +221,8 @@ def _compared_place_tables(doc: Mapping[str, Any]) -> str:
     if base not in subs:
         return ""
     parts = ["<h2>Sub-districts × channels</h2>", _PLACE_NOTE,
-             "<p class='note'>Each cell: baseline → scenario (paired difference ± 95 %); "
-             "grey italics: the interval contains 0.</p>"]
+             "<p class='note'>Each cell: baseline → scenario, means over the replications "
+             "(paired difference ± 95 %); grey italics: the interval contains 0.</p>"]
     for label, diffs in (doc.get("subdistrict_differences") or {}).items():
         for kpi, fmt in PLACE_KPIS:
             rows = []
@@ -247,7 +249,9 @@ def _compared_department_tables(doc: Mapping[str, Any]) -> str:
     deps = doc.get("departments") or {}
     if base not in deps:
         return ""
-    parts = ["<h2>Departments</h2>", _DEPARTMENT_NOTE]
+    parts = ["<h2>Departments</h2>", _DEPARTMENT_NOTE,
+             "<p class='note'>Each cell: baseline → scenario, means over the replications "
+             "(paired difference ± 95 %); grey italics: the interval contains 0.</p>"]
     for label, diffs in (doc.get("department_differences") or {}).items():
         rows = []
         for name, row in deps[base].items():

@@ -114,4 +114,6 @@ def test_comparison_json_and_report_by_name(tmp_path, toy):
     text = write_comparison_report(tmp_path, doc, cmp.first).read_text(encoding="utf-8")
     assert "few against toy: <code>handling_days_calendar_mean</code>" in text
     assert "toy sub-district 1" in text and "区城市管理行政执法局" in text
-    assert "→" in text
+    # same arrivals: baseline → scenario with a zero difference, greyed (CI contains 0)
+    n = doc["subdistricts"]["toy"]["toy sub-district 0"]["all"]["cases_created"]["mean"]
+    assert f'<td class="zero">{n:,.0f} → {n:,.0f} (+0)</td>' in text
