@@ -17,6 +17,11 @@ PNG without a display and leaves the global back end (``pyplot``) alone.
 ``backlog.png``
     Open cases over the whole run (replication 0): the warm-up, the statistics window
     and the drain after it (arrivals go on), so that a surge's recovery shows.
+``handling_cdf.png``
+    Empirical CDF of handling time per channel, in calendar and in working days.
+``differences.png`` (comparisons)
+    Paired differences against the baseline with 95 % intervals; bars whose interval
+    contains zero are drawn hatched.
 
 Maps carry no basemap: sub-district borders and names, plain degree ticks (no offset
 such as "+1.214e2") and a scale bar. The maps of a comparison share one colour scale per
@@ -24,11 +29,6 @@ panel (:func:`map_scales`), so equal colours mean equal values across scenarios.
 labels are the sub-districts' English names when the district has them, else their
 names when the figure font can draw them, else their codes (Matplotlib's default font
 has no Chinese glyphs; the tables show every name).
-``handling_cdf.png``
-    Empirical CDF of handling time per channel, in calendar and in working days.
-``differences.png`` (comparisons)
-    Paired differences against the baseline with 95 % intervals; bars whose interval
-    contains zero are drawn hatched.
 """
 
 from __future__ import annotations
@@ -212,9 +212,14 @@ def map_label(space, k: int) -> str:
 
 
 def subdistrict_label_points(space) -> list[tuple[float, float, str]]:
-    """``(lon, lat, label)`` of each sub-district: a point inside it (the representative
-    point of its largest polygon, from the union of its H3 cells; for cells without H3
-    ids, its cell centre nearest the mean of its cells)."""
+    """``(lon, lat, label)`` of each sub-district that has cells: a point inside it (the
+    representative point of its largest polygon, from the union of its H3 cells; for
+    cells without H3 ids, its cell centre nearest the mean of its cells)."""
+    return [(x, y, label) for _, x, y, label in _label_points(space)]
+
+
+def _label_points(space) -> list[tuple[int, float, float, str]]:
+    """:func:`subdistrict_label_points` with each sub-district's index."""
     out = []
     has_h3 = bool(space.h3) and all(space.h3)
     for k in range(space.n_subdistricts):
@@ -235,7 +240,7 @@ def subdistrict_label_points(space) -> list[tuple[float, float, str]]:
             lon, lat = space.lon[cells], space.lat[cells]
             i = int(np.argmin(np.hypot(lon - lon.mean(), lat - lat.mean())))
             x, y = float(lon[i]), float(lat[i])
-        out.append((x, y, map_label(space, k)))
+        out.append((k, x, y, map_label(space, k)))
     return out
 
 
@@ -278,7 +283,7 @@ def _label_subdistricts(ax, space, values: np.ndarray | None = None,
     import matplotlib.patheffects as pe
 
     halo = [pe.withStroke(linewidth=2.2, foreground="white")]
-    for k, (x, y, label) in enumerate(subdistrict_label_points(space)):
+    for k, x, y, label in _label_points(space):
         text = "\n".join(textwrap.wrap(label, 12)) or label
         if values is not None and np.isfinite(values[k]):
             text += "\n" + fmt.format(values[k])

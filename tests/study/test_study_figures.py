@@ -205,3 +205,20 @@ def test_backlog_runs_through_the_drain(toy_pair):
     ax0 = backlog_figure({"toy": res0}).axes[0]
     assert ax0.lines[-1].get_xdata()[-1] == pytest.approx(1.0)
     assert not any(p.get_label().startswith("drain") for p in ax0.patches)
+
+
+def test_a_subdistrict_without_cells_shifts_no_label(toy_pair):
+    import dataclasses
+
+    from matplotlib.figure import Figure
+
+    from urbangrid.study.figures import _label_subdistricts
+
+    space = toy_pair["toy"].space
+    # three sub-districts, the first without cells (a polygon smaller than a cell)
+    three = dataclasses.replace(space, subdistrict=space.subdistrict + 1,
+                                sub_codes=["E", "A", "B"],
+                                sub_names=["empty", "west", "east"], sub_names_en=[])
+    ax = Figure().subplots()
+    _label_subdistricts(ax, three, np.array([np.nan, 1.0, 2.0]), "{:.1f} h")
+    assert sorted(t.get_text() for t in ax.texts) == ["east\n2.0 h", "west\n1.0 h"]
