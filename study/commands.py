@@ -250,6 +250,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         write_cases,
         write_events,
     )
+    from urbangrid.simulation.kpis import run_end
+
+    from .tables import named_tables
 
     overrides = parse_overrides(args.overrides)
     if args.days is not None:
@@ -284,15 +287,21 @@ def run_simulate(args: argparse.Namespace) -> int:
         write_events(first, out / "events.parquet")
     if scenario.output.cases:
         write_cases(first, out / "cases.parquet")
-    grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0)
+    grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0,
+                                  end=run_end(first))
     warm = check_warmup(first)
-    warnings = run_warnings(summary.summary()["all"], first, warm)
+    groups = summary.summary()
+    warnings = run_warnings(groups["all"], first, warm)
     for text in warnings:
         log.warning("%s", text)
     doc = kpis_document(scenario, scenario.run.seed, summary, extra={
         "warnings": warnings,
+        **named_tables(groups, first.space),
         "backlog_series": {"time_s": grid.tolist(), "open_cases": counts.tolist(),
-                           "replication": 0},
+                           "replication": 0, "window_s": [first.t_stats, first.t_end],
+                           "note": "from the end of the warm-up to the end of the run: "
+                                   "after window_s[1] comes the drain (arrivals go on; "
+                                   "not in the KPIs)"},
         "runtime": {"wall_seconds": wall, "events_replication0": first.n_events,
                     **{k: v for k, v in first.stats.items() if k != "event_names"}},
     })
