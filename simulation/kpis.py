@@ -285,13 +285,9 @@ DEPARTMENT_PREFIX = "department:"
 
 
 def category_departments(catalogue, departments) -> list[str]:
-    """The department code of each category: the owner of its crew skill in the
-    departments table, or ``dept:<skill>`` for a skill the table does not list (a
-    scenario's own catalogue), as the work orders route them
-    (:class:`urbangrid.simulation.orders.WorkOrders`)."""
-    owned = {s for o in departments.skills for s in o}
-    return [departments.code[departments.owner(s)] if s in owned else f"dept:{s}"
-            for s in catalogue.skill]
+    """The department code of each category (``Departments.category_owners``, the rule
+    the work orders route by)."""
+    return departments.category_owners(catalogue.skill)
 
 
 def _groups(keys: np.ndarray, index: np.ndarray, n: int) -> list[np.ndarray]:
