@@ -41,11 +41,21 @@ Definitions (all over valid cases, i.e. excluding IoT false positives, unless st
 ``teams`` / ``crew_utilisation_mean`` (departments)
     Teams holding a crew skill the department owns, and their mean utilisation (as
     ``utilisation_mean``).
+``handling_subdistrict_max_min`` / ``handling_subdistrict_gini`` (fairness)
+    Spread of ``handling_days_calendar_mean`` over the sub-districts with at least
+    ``FAIR_MIN_CASES`` closed cases in the window: the largest over the smallest, and the
+    Gini coefficient of the sub-districts' means (each sub-district one unit: 0 = all
+    alike, 1 = all the time in one).
+``handling_channel_max_min`` / ``handling_channel_gini`` (fairness)
+    The same over the channels (IoT, patrol, hotline, other).
+``on_time_worst_subdistrict`` (fairness)
+    The lowest ``on_time_rate`` of a sub-district (same rule).
 
 Groups (:func:`compute_kpis`): all cases, each channel, each sub-district (the cell a
 case was reported in), each sub-district × channel, each department (the cases of the
-categories whose crew skill it owns, as the work orders route them) and each work-order
-office.
+categories whose crew skill it owns, as the work orders route them), each work-order
+office, and ``fairness``: how evenly service is spread over sub-districts and channels
+(replications give its interval like any other KPI's).
 """
 
 from __future__ import annotations
@@ -59,9 +69,9 @@ from .codes import Channel, Event, Status
 
 __all__ = [
     "DEPARTMENT_PREFIX", "GROUP_KPIS", "KPI_NAMES", "OFFICE_PREFIX",
-    "SUBDISTRICT_CHANNEL_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS",
-    "category_departments", "daily_backlog", "kpi_definitions",
-    "backlog_series", "case_table_metrics", "compute_kpis",
+    "SUBDISTRICT_CHANNEL_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS", "FAIRNESS",
+    "FAIR_MIN_CASES", "category_departments", "fairness_kpis", "gini", "daily_backlog",
+    "kpi_definitions", "backlog_series", "case_table_metrics", "compute_kpis",
 ]
 
 KPI_NAMES = (
@@ -372,4 +382,49 @@ def compute_kpis(result) -> dict[str, dict[str, float]]:
     a["travel_share"] = float(teams["travel_s"].sum() / busy.sum()) if busy.sum() > 0 \
         else float("nan")
     _department_groups(result, window, m, util, out)
+    out[FAIRNESS] = fairness_kpis(
+        [out[SUBDISTRICT_PREFIX + str(code)] for code in space.sub_codes],
+        [out[name] for name in CHANNELS])
     return out
+
+
+#: The group of :func:`fairness_kpis` in :func:`compute_kpis`'s result.
+FAIRNESS = "fairness"
+#: Closed cases a sub-district (or channel) needs in the window to enter the spread.
+FAIR_MIN_CASES = 30
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: all equal; NaN for none or all 0)."""
+    x = np.sort(np.asarray(x, dtype=float))
+    n = x.size
+    if n == 0 or x.sum() <= 0:
+        return float("nan")
+    ranks = np.arange(1, n + 1)
+    return float((2.0 * (ranks * x).sum()) / (n * x.sum()) - (n + 1.0) / n)
+
+
+def fairness_kpis(subdistricts: list[dict[str, float]],
+                  channels: list[dict[str, float]]) -> dict[str, float]:
+    """The fairness group (definitions in the module docstring) from the sub-districts'
+    and the channels' KPI rows."""
+    def usable(rows):
+        idx = [k for k, r in enumerate(rows)
+               if r.get("cases_closed", 0) >= FAIR_MIN_CASES
+               and np.isfinite(r.get("handling_days_calendar_mean", np.nan))]
+        return idx, np.array([rows[k]["handling_days_calendar_mean"] for k in idx])
+
+    def max_min(v):
+        return float(v.max() / v.min()) if v.size and v.min() > 0 else float("nan")
+
+    sub_idx, sub = usable(subdistricts)
+    _, chan = usable(channels)
+    on_time = np.array([subdistricts[k].get("on_time_rate", np.nan) for k in sub_idx])
+    ok = np.isfinite(on_time)
+    return {
+        "handling_subdistrict_max_min": max_min(sub),
+        "handling_subdistrict_gini": gini(sub),
+        "handling_channel_max_min": max_min(chan),
+        "handling_channel_gini": gini(chan),
+        "on_time_worst_subdistrict": float(on_time[ok].min()) if ok.any() else float("nan"),
+    }

@@ -23,7 +23,7 @@ from scipy import stats
 
 from urbangrid.catalogue import CHANNELS
 
-from .kpis import OFFICE_PREFIX, SUBDISTRICT_PREFIX, compute_kpis
+from .kpis import FAIRNESS, OFFICE_PREFIX, SUBDISTRICT_PREFIX, compute_kpis
 from .run import RunResult, simulate
 from .scenario import Scenario
 
@@ -238,6 +238,7 @@ def kpis_document(scenario: Scenario, seed: int, summary: ReplicationSummary,
                            if g.startswith(SUBDISTRICT_PREFIX)},
         "by_office": {g[len(OFFICE_PREFIX):]: v for g, v in s.items()
                       if g.startswith(OFFICE_PREFIX)},
+        "fairness": s.get(FAIRNESS, {}),
         "scenario": scenario.to_dict(),
         "seed": seed,
         "replications": len(summary.per_replication),
