@@ -44,6 +44,10 @@ __all__ = ["ServiceConfig", "create_app"]
 log = logging.getLogger("urbangrid.service")
 
 MAX_BODY = 64 * 1024
+#: ids are ASCII digits only (``str.isdigit`` also accepts "²" and Arabic-Indic "١")
+_ID_TEXT = re.compile(r"[0-9]{1,20}")
+#: the id columns are 32-bit INTEGER on PostgreSQL: a larger id cannot exist
+MAX_ID = 2**31 - 1
 NINETY_DAYS = 90 * 86400.0
 _DISPATCHERS = ("dispatcher", "admin")
 _INTAKE = ("intake", "dispatcher", "admin")
@@ -91,6 +95,15 @@ def _error(status: int, description: str, headers=None) -> JSONResponse:
                         headers=headers)
 
 
+def parse_id(value: str) -> int | None:
+    """A request or team id from its text: ASCII digits within the id column's range
+    (``None`` otherwise, which the callers answer as "not found": no such row can exist)."""
+    if not _ID_TEXT.fullmatch(value):
+        return None
+    n = int(value)
+    return n if n <= MAX_ID else None
+
+
 def iso(t: float | None) -> str | None:
     """Epoch seconds as ISO 8601 with a timezone (Open311 requires one)."""
     if t is None:
@@ -130,6 +143,66 @@ def install_log_redaction() -> None:
             lg.addFilter(_RedactKeys())
 
 
+def failure_summary(exc: BaseException) -> str:
+    """What the log may say about an unexpected exception: its type, for a database
+    error the driver's error class and SQLSTATE, and the traceback's frames, never an
+    exception message. Messages quote request data (a database error's DETAIL holds the
+    failing row with name and email; ``int('²')`` quotes the input), and personal fields
+    never reach the log."""
+    import traceback
+
+    from sqlalchemy.exc import DBAPIError
+
+    what = type(exc).__name__
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "sqlite_errorname", "")
+        what += f" ({type(exc.orig).__name__}{f', SQLSTATE {code}' if code else ''})"
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    return f"{what}; message withheld (it may quote request data)\n{frames}"
+
+
+class _GuardMiddleware:
+    """Outermost checks of every HTTP request (a plain ASGI middleware):
+
+    - a query parameter holding a NUL byte is a 400 naming it (PostgreSQL text cannot
+      hold NUL; the bodies' text fields are checked by their models);
+    - an unexpected exception is answered with an Open311 500 and logged once, through
+      :func:`failure_summary` (Starlette's last-resort handler would log the traceback a
+      second time, message included).
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from urllib.parse import parse_qsl
+
+        query = scope.get("query_string", b"").decode("latin-1")
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                shown = name.replace("\x00", "\\x00")
+                await _error(400, f"{shown}: contains a NUL byte")(scope, receive, send)
+                return
+        started = False
+
+        async def tracked(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            log.error("%s %s failed: %s", scope.get("method"), scope.get("path"),
+                      failure_summary(exc))
+            if not started:
+                await _error(500, "internal error (logged)")(scope, receive, send)
+
+
 class _DispatchLoop:
     def __init__(self, ledger: Ledger, interval: float) -> None:
         self.ledger, self.interval = ledger, interval
@@ -140,8 +213,8 @@ class _DispatchLoop:
         while True:
             try:
                 self.ledger.dispatch_once()
-            except Exception:  # keep dispatching after a bad round; the cause is logged
-                log.exception("dispatch round failed")
+            except Exception as exc:  # keep dispatching after a bad round; cause logged
+                log.error("dispatch round failed: %s", failure_summary(exc))
             if self.stop.wait(self.interval):
                 return
 
@@ -164,6 +237,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             district = District.from_files(config.district, resolution=config.resolution)
         ledger = Ledger(store, district, load_services(), policy=config.policy)
         state.update(store=store, ledger=ledger, district=district)
+        app.state.store, app.state.ledger = store, ledger  # for operators' tools and tests
         loop = None
         if config.dispatch_interval > 0:
             loop = _DispatchLoop(ledger, config.dispatch_interval)
@@ -205,11 +279,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def _input(_req, exc: InputError):
         return _error(400, str(exc))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(req: Request, exc: Exception):
-        # the traceback goes to the log (no request data in it), the client gets Open311
-        log.error("%s %s failed", req.method, req.url.path, exc_info=exc)
-        return _error(500, "internal error (logged)")
+    app.add_middleware(_GuardMiddleware)
 
     # -------------------------------------------------------------- helpers
     def ledger() -> Ledger:
@@ -260,9 +330,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return p is not None and p.role in _DISPATCHERS
 
     def request_id(value: str) -> int:
-        if not value.isdigit() or len(value) > 18:
+        rid = parse_id(value)
+        if rid is None:
             raise ApiError(404, f"service_request_id {value!r} not found")
-        return int(value)
+        return rid
 
     KEY = Query(None, max_length=200, description="API key (or the X-API-Key header)")
     JUR = Query(None, max_length=64)
@@ -295,10 +366,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         body = await _read_limited(request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json":
-            try:
-                raw = json.loads(body or b"null")
-            except ValueError:
-                raise ApiError(400, "body is not valid JSON") from None
+            raw = parse_json(body)
             if not isinstance(raw, dict):
                 raise ApiError(400, "body must be a JSON object of request fields")
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -362,9 +430,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         ids = None
         if service_request_id:
             parts = [s.strip() for s in service_request_id.split(",") if s.strip()]
-            if not all(s.isdigit() and len(s) <= 18 for s in parts):
-                raise ApiError(400, "service_request_id: a comma-separated list of ids")
-            ids = [int(s) for s in parts]
+            if not all(_ID_TEXT.fullmatch(s) for s in parts):
+                raise ApiError(400, "service_request_id: a comma-separated list of ids "
+                                    "(ASCII digits)")
+            # an id beyond the id column's range cannot exist: it matches nothing
+            ids = [int(s) for s in parts if int(s) <= MAX_ID]
         codes = [c.strip() for c in service_code.split(",") if c.strip()] if service_code \
             else None
         statuses = [s.strip() for s in status.split(",") if s.strip()] if status else []
@@ -477,6 +547,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                     api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
         rid = request_id(body.service_request_id)
+        if not 0 <= team_id <= MAX_ID:
+            raise ApiError(404, f"team {team_id} not found")
         try:
             after = ledger().team_action(team_id, rid, body.action, body.note)
         except NotFound as exc:
@@ -546,6 +618,16 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     return app
 
 
+def parse_json(body: bytes):
+    """A JSON body; 400 for invalid JSON or UTF-8, and for nesting so deep that the
+    parser gives up (``RecursionError``, e.g. 30,000 ``[``: a 400, not a 500)."""
+    try:
+        return json.loads(body or b"null")
+    except (ValueError, RecursionError):
+        raise ApiError(400, "body is not valid JSON (UTF-8, nested at most a few hundred "
+                            "levels)") from None
+
+
 async def _read_limited(request: Request) -> bytes:
     """The body, refused with 400 past ``MAX_BODY`` without reading it all into memory."""
     too_big = ApiError(400, f"request body is larger than {MAX_BODY} bytes")
@@ -568,5 +650,6 @@ def _describe(errors) -> str:
     parts = []
     for e in list(errors)[:3]:
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]
-        parts.append(f"{'.'.join(loc) or 'body'}: {e.get('msg', 'invalid')}")
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{'.'.join(loc) or 'body'}: {msg}")
     return "; ".join(parts)

@@ -4,6 +4,9 @@ Times are stored as float seconds since the Unix epoch (UTC): one representation
 compares and indexes the same way in SQLite and PostgreSQL, converted to ISO 8601 with a
 timezone only at the HTTP boundary.
 
+Statement parameters are hidden from SQLAlchemy's error texts and logs
+(``hide_parameters``): they hold personal fields.
+
 Every write goes through :meth:`Store.write`, a transaction committed before the caller
 returns. SQLite serialises writers anyway; a process-wide lock makes them queue in Python
 instead of spinning on ``SQLITE_BUSY`` (a deferred transaction that upgrades to a write
@@ -153,11 +156,12 @@ class Store:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = sa.create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 30})
+                self.url, connect_args={"check_same_thread": False, "timeout": 30},
+                hide_parameters=True)
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = sa.create_engine(self.url, pool_size=10, max_overflow=20,
-                                           pool_pre_ping=True)
+                                           pool_pre_ping=True, hide_parameters=True)
         self._write_lock = threading.Lock() if self.is_sqlite else None
 
     def migrate(self) -> None:

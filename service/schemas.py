@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from urbangrid.optimizer.solver import METHODS
 
@@ -15,6 +15,19 @@ __all__ = [
 ]
 
 _NUM = {"allow_inf_nan": False}
+
+
+class _Body(BaseModel):
+    """A request body: no text field may hold a NUL byte (PostgreSQL text cannot store
+    one; refused with 400 naming the field instead of failing in the database)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("contains a NUL byte")
+        return value
 
 
 class Error(BaseModel):
@@ -39,7 +52,7 @@ class ServiceDefinition(BaseModel):
     attributes: list[dict]
 
 
-class RequestIn(BaseModel):
+class RequestIn(_Body):
     """POST /requests.json fields (form-encoded as Open311 says, or a JSON object)."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
@@ -94,7 +107,7 @@ class RequestOut(BaseModel):
     account_id: str | None = None
 
 
-class StatusIn(BaseModel):
+class StatusIn(_Body):
     """A dispatcher's update of a request's Open311 status fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -106,7 +119,7 @@ class StatusIn(BaseModel):
     expected_datetime: str | None = Field(None, max_length=40)
 
 
-class TeamIn(BaseModel):
+class TeamIn(_Body):
     """A team's reported state."""
 
     model_config = ConfigDict(extra="forbid")
@@ -139,7 +152,7 @@ class TeamOut(BaseModel):
     active_assignments: int
 
 
-class ActionIn(BaseModel):
+class ActionIn(_Body):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["accept", "arrive", "resolve", "return"]
@@ -158,7 +171,7 @@ class AssignmentOut(BaseModel):
     updated_datetime: str
 
 
-class DispatchIn(BaseModel):
+class DispatchIn(_Body):
     """``POST /dispatch``: the two tables of ``urbangrid dispatch`` as JSON rows."""
 
     model_config = ConfigDict(extra="forbid")
