@@ -22,10 +22,11 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,7 +44,8 @@ __all__ = ["ServiceConfig", "create_app"]
 
 log = logging.getLogger("urbangrid.service")
 
-MAX_BODY = 64 * 1024
+JSON = ("application/json",)
+FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: ids are ASCII digits only (``str.isdigit`` also accepts "²" and Arabic-Indic "١")
 _ID_TEXT = re.compile(r"[0-9]{1,20}")
 #: the id columns are 32-bit INTEGER on PostgreSQL: a larger id cannot exist
@@ -72,6 +74,10 @@ class ServiceConfig:
         Dispatch policy name (:func:`urbangrid.optimizer.get_policy`).
     jurisdiction_id
         The one jurisdiction served; other values are refused with 400.
+    max_body_bytes
+        The size limit of every request body (413 beyond it), except ``POST /dispatch``'s.
+    dispatch_body_bytes
+        The size limit of ``POST /dispatch``'s body (tables of up to 20,000 tasks).
     """
 
     db: str = "sqlite:///urbangrid-service.db"
@@ -80,6 +86,65 @@ class ServiceConfig:
     dispatch_interval: float = 5.0
     policy: str = "mcf"
     jurisdiction_id: str = "jingan"
+    max_body_bytes: int = 64 * 1024
+    dispatch_body_bytes: int = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call an endpoint and what body it takes, checked by :class:`GuardedRoute`
+    before the body is read.
+
+    Parameters
+    ----------
+    roles
+        Key roles allowed; empty: anyone (a key, when given, must still be valid).
+    body
+        Content types of the body; empty: the endpoint reads no body.
+    key_in_body
+        The key may come as the Open311 form field ``api_key``: without a key in the
+        header or query, the key check waits for the (size-limited) body.
+    max_body
+        The body's size limit in bytes; ``None``: the service's ``max_body_bytes``.
+    """
+
+    roles: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    key_in_body: bool = False
+    max_body: int | None = None
+
+
+def access(roles: tuple[str, ...] = (), body: tuple[str, ...] = (), key_in_body=False,
+           max_body: int | None = None):
+    """Mark an endpoint with its :class:`Access` (apply below the route decorator)."""
+    def mark(fn):
+        fn.access = Access(tuple(roles), tuple(body), key_in_body, max_body)
+        return fn
+    return mark
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """The body grew past the limit while it streamed (no ``Content-Length``): a 413
+    (an HTTP exception, so that FastAPI's body parsing passes it on unchanged)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+def limited_receive(receive, limit: int):
+    """``receive`` that raises :class:`BodyTooLarge` once the body passes ``limit``."""
+    size = 0
+
+    async def wrapped():
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return wrapped
 
 
 class ApiError(Exception):
@@ -223,6 +288,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     """The FastAPI application of one service instance (see :class:`ServiceConfig`)."""
     config = config or ServiceConfig()
     state: dict = {}
+    services = load_services()  # the built-in catalogue: also the OpenAPI enums
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -235,7 +301,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             district = District.jingan(config.resolution)
         else:
             district = District.from_files(config.district, resolution=config.resolution)
-        ledger = Ledger(store, district, load_services(), policy=config.policy)
+        ledger = Ledger(store, district, services, policy=config.policy)
         state.update(store=store, ledger=ledger, district=district)
         app.state.store, app.state.ledger = store, ledger  # for operators' tools and tests
         loop = None
@@ -286,6 +352,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return state["ledger"]
 
     def principal(request: Request, api_key: str | None) -> Principal | None:
+        checked = request.scope.get("urbangrid.principal")
+        if checked is not None:  # GuardedRoute checked the key already
+            return checked
         key = api_key or request.headers.get("x-api-key")
         if not key:
             return None
@@ -302,6 +371,46 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(403, f"api_key role {p.role!r} may not do this "
                                 f"(needs {' or '.join(roles)})")
         return p
+
+    class GuardedRoute(APIRoute):
+        """A route that, before FastAPI reads and parses the body, refuses (in order):
+        a declared body larger than the route's limit (413), a body of a content type
+        the endpoint does not take (415), a missing, invalid or insufficient key given
+        in the header or query (403). A body sent without ``Content-Length`` is cut off
+        at the limit while it streams (also a 413).
+        """
+
+        def get_route_handler(self):
+            handler = super().get_route_handler()
+            rules: Access = getattr(self.endpoint, "access", Access())
+
+            limit = rules.max_body or config.max_body_bytes
+
+            async def guarded(request: Request):
+                declared = request.headers.get("content-length", "")
+                if declared.isascii() and declared.isdigit() and int(declared) > limit:
+                    raise ApiError(413, f"request body is larger than {limit} bytes")
+                has_body = (declared not in ("", "0")
+                            or "transfer-encoding" in request.headers)
+                if rules.body and has_body:
+                    ctype = request.headers.get("content-type", "").split(";")[0].strip()
+                    if ctype.lower() not in rules.body:
+                        raise ApiError(415, f"Content-Type: {ctype or 'none'!r} is not taken "
+                                            f"here (send {' or '.join(rules.body)})")
+                if rules.roles:
+                    key = request.query_params.get("api_key") or request.headers.get(
+                        "x-api-key")
+                    if key or not rules.key_in_body:
+                        request.scope["urbangrid.principal"] = await run_in_threadpool(
+                            require, request, key, rules.roles)
+                return await handler(Request(request.scope,
+                                             limited_receive(request.receive, limit),
+                                             request._send))
+
+
+            return guarded
+
+    app.router.route_class = GuardedRoute
 
     def jurisdiction(value: str | None) -> None:
         if value not in (None, "", config.jurisdiction_id):
@@ -335,8 +444,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(404, f"service_request_id {value!r} not found")
         return rid
 
-    KEY = Query(None, max_length=200, description="API key (or the X-API-Key header)")
+    # the key's two places are the OpenAPI document's security schemes, not a parameter
+    KEY = Query(None, max_length=200, include_in_schema=False)
     JUR = Query(None, max_length=64)
+    TEAM_ID = Path(ge=0, le=MAX_ID, description="the team's id (a 32-bit column)")
 
     # ------------------------------------------------------------------ open311
     @app.get("/services.json", tags=["open311"], responses={200: {"model": list[S.ServiceOut]}})
@@ -362,8 +473,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                       "schema": {"$ref": "#/components/schemas/RequestIn"}},
                   "application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}},
               }}})
+    @access(roles=_INTAKE, body=(*FORM, *JSON), key_in_body=True)
     async def post_request(request: Request):
-        body = await _read_limited(request)
+        body = await request.body()  # limited by GuardedRoute (413)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype == "application/json":
             raw = parse_json(body)
@@ -372,9 +484,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.form()
             raw = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        else:
-            raise ApiError(400, "send the fields form-encoded (application/x-www-form-"
-                                "urlencoded) or as a JSON object")
+        else:  # GuardedRoute let only FORM and JSON through: here, an empty body
+            raw = {}
         key = raw.get("api_key") if isinstance(raw.get("api_key"), str) else None
         key = key or request.query_params.get("api_key")
         if not (key or request.headers.get("x-api-key")):
@@ -415,8 +526,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @app.get("/requests.json", tags=["open311"], responses={200: {"model": list[S.RequestOut]}})
     def get_requests(
         request: Request,
-        service_request_id: str | None = Query(None, max_length=20_000),
-        service_code: str | None = Query(None, max_length=4000),
+        # ASCII patterns keep a URL within the server's request-line limit (h11: 16 KiB)
+        service_request_id: str | None = Query(None, max_length=2000,
+                                               pattern=r"^[0-9, ]*$"),
+        service_code: str | None = Query(None, max_length=2000,
+                                         pattern=r"^[A-Za-z0-9_.,\- ]*$"),
         start_date: str | None = Query(None, max_length=40),
         end_date: str | None = Query(None, max_length=40),
         status: str | None = Query(None, max_length=20),
@@ -473,6 +587,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     # ------------------------------------------------------------ live dispatch
     @app.post("/requests/{service_request_id}/status", tags=["dispatch"],
               responses={200: {"model": list[S.RequestOut]}})
+    @access(_DISPATCHERS, JSON)
     def update_status(request: Request, service_request_id: str, body: S.StatusIn,
                       api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
@@ -489,6 +604,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return JSONResponse([request_out(row, True)])
 
     @app.get("/requests/{service_request_id}/events.json", tags=["dispatch"])
+    @access(_DISPATCHERS)
     def request_events(request: Request, service_request_id: str, api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
         try:
@@ -498,11 +614,13 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return [{"kind": r.kind, "at": iso(r.at), "team_id": r.team_id, "note": r.note}
                 for r in rows]
 
-    @app.put("/teams/{team_id}", tags=["dispatch"], responses={200: {"model": S.TeamOut}})
-    def put_team(request: Request, team_id: int, body: S.TeamIn, api_key: str | None = KEY):
+    @app.put("/teams/{team_id}", tags=["dispatch"], responses={
+        200: {"model": S.TeamOut, "description": "the team's report replaced"},
+        201: {"model": S.TeamOut, "description": "a new team"}})
+    @access(_DISPATCHERS, JSON)
+    def put_team(request: Request, body: S.TeamIn, team_id: int = TEAM_ID,
+                 api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
-        if not 0 <= team_id < 2**31:
-            raise ApiError(400, "team_id: must be in [0, 2^31)")
         lg = ledger()
         unknown = [s for s in body.skills if s not in lg.skill_bit]
         if unknown:
@@ -538,17 +656,17 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 for t in lg.list_teams()]
 
     @app.get("/teams", tags=["dispatch"], responses={200: {"model": list[S.TeamOut]}})
+    @access(_DISPATCHERS)
     def get_teams(request: Request, api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
         return teams_out()
 
     @app.post("/teams/{team_id}/actions", tags=["dispatch"])
-    def team_action(request: Request, team_id: int, body: S.ActionIn,
+    @access(_DISPATCHERS, JSON)
+    def team_action(request: Request, body: S.ActionIn, team_id: int = TEAM_ID,
                     api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
         rid = request_id(body.service_request_id)
-        if not 0 <= team_id <= MAX_ID:
-            raise ApiError(404, f"team {team_id} not found")
         try:
             after = ledger().team_action(team_id, rid, body.action, body.note)
         except NotFound as exc:
@@ -559,8 +677,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     @app.get("/assignments", tags=["dispatch"],
              responses={200: {"model": list[S.AssignmentOut]}})
+    @access(_DISPATCHERS)
     def get_assignments(request: Request, state: str = Query("active", pattern="^(active|all)$"),
-                        team_id: int | None = Query(None, ge=0, lt=2**31),
+                        team_id: int | None = Query(None, ge=0, le=MAX_ID),
                         api_key: str | None = KEY):
         require(request, api_key, _DISPATCHERS)
         rows = ledger().list_assignments(active_only=state == "active", team=team_id)
@@ -570,6 +689,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                  "updated_datetime": iso(a.updated)} for a in rows]
 
     @app.post("/dispatch/run", tags=["dispatch"])
+    @access(_DISPATCHERS)
     def run_round(request: Request, api_key: str | None = KEY):
         """Run one live dispatch round now (the loop also runs every few seconds)."""
         require(request, api_key, _DISPATCHERS)
@@ -578,6 +698,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                 "deferred": r.deferred, "seconds": r.seconds}
 
     @app.post("/dispatch", tags=["dispatch"], responses={200: {"model": S.DispatchOut}})
+    @access(_DISPATCHERS, JSON, max_body=config.dispatch_body_bytes)
     def dispatch(request: Request, body: S.DispatchIn, api_key: str | None = KEY):
         """Stateless: the contract of ``urbangrid dispatch`` (tasks and teams as rows)."""
         require(request, api_key, _DISPATCHERS)
@@ -599,16 +720,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         comps["RequestIn"] = S.RequestIn.model_json_schema(
             ref_template="#/components/schemas/{model}")
         comps["Error"] = S.Error.model_json_schema()
-        err = {"content": {"application/json": {"schema": {
-            "type": "array", "items": {"$ref": "#/components/schemas/Error"}}}}}
-        for path in doc["paths"].values():
-            for op in path.values():
-                resp = op.setdefault("responses", {})
-                resp.pop("422", None)
-                resp["400"] = dict(err, description="invalid input (the field is named)")
-                resp["403"] = dict(err, description="missing, invalid or insufficient api_key")
-                resp["404"] = dict(err, description="not found")
-                resp["409"] = dict(err, description="conflicts with the current state")
+        document_access(doc, app.routes)
+        document_allowed_values(doc, config.jurisdiction_id, list(services),
+                                list(dict.fromkeys(s.skill for s in services.values())))
         for name in ("HTTPValidationError", "ValidationError"):
             comps.pop(name, None)
         app.openapi_schema = doc
@@ -616,6 +730,60 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     app.openapi = openapi
     return app
+
+
+#: the security schemes of the OpenAPI document: the key's two places
+SECURITY_SCHEMES = {
+    "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key"},
+}
+_ERR = {"content": {"application/json": {"schema": {
+    "type": "array", "items": {"$ref": "#/components/schemas/Error"}}}}}
+
+
+def document_access(doc: dict, routes) -> None:
+    """Security and error responses of every operation, from its :class:`Access`: the
+    key schemes (required when the endpoint has roles, optional otherwise, where a key
+    shows personal fields), 400/403/404/409 for every call, 413/415 where a body is
+    taken. FastAPI's 422 is never sent (validation errors are Open311 400s)."""
+    doc["components"]["securitySchemes"] = SECURITY_SCHEMES
+    rules = {(m.lower(), r.path_format): getattr(r.endpoint, "access", Access())
+             for r in routes if isinstance(r, APIRoute) for m in r.methods}
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            rule = rules.get((method, path), Access())
+            keyed = [{"ApiKeyHeader": []}, {"ApiKeyQuery": []}]
+            op["security"] = keyed if rule.roles else [{}, *keyed]
+            if rule.roles:
+                op["x-roles"] = list(rule.roles)
+            resp = op.setdefault("responses", {})
+            resp.pop("422", None)
+            resp["400"] = dict(_ERR, description="invalid input (the field is named)")
+            resp["403"] = dict(_ERR, description="missing, invalid or insufficient api_key")
+            resp["404"] = dict(_ERR, description="not found")
+            resp["409"] = dict(_ERR, description="conflicts with the current state")
+            if rule.body:
+                resp["413"] = dict(_ERR, description="request body too large")
+                resp["415"] = dict(_ERR, description="unsupported Content-Type")
+
+
+def document_allowed_values(doc: dict, jurisdiction_id: str, codes: list[str],
+                            skills: list[str]) -> None:
+    """The allowed values JSON Schema can state, as enums: the one jurisdiction, the
+    service codes (path parameter and request field) and the team skills."""
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                if param["name"] == "jurisdiction_id":
+                    param["schema"] = {"type": "string", "enum": [jurisdiction_id]}
+                elif param["name"] == "service_code" and param["in"] == "path":
+                    param["schema"] = {"type": "string", "enum": codes}
+    comps = doc["components"]["schemas"]
+    comps["RequestIn"]["properties"]["service_code"]["enum"] = codes
+    jur = comps["RequestIn"]["properties"]["jurisdiction_id"]
+    jur.pop("type", None)
+    jur["anyOf"] = [{"type": "string", "enum": [jurisdiction_id]}, {"type": "null"}]
+    comps["TeamIn"]["properties"]["skills"]["items"]["enum"] = skills
 
 
 def parse_json(body: bytes):
@@ -626,23 +794,6 @@ def parse_json(body: bytes):
     except (ValueError, RecursionError):
         raise ApiError(400, "body is not valid JSON (UTF-8, nested at most a few hundred "
                             "levels)") from None
-
-
-async def _read_limited(request: Request) -> bytes:
-    """The body, refused with 400 past ``MAX_BODY`` without reading it all into memory."""
-    too_big = ApiError(400, f"request body is larger than {MAX_BODY} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_big
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # form() parses this cached body instead of the spent stream
-    return body
 
 
 def _describe(errors) -> str:

@@ -100,15 +100,15 @@ def test_missing_location_and_oversized_body(live):
                                                "service_code": "exposed_garbage"})
     assert_error(r, 400, "lat")
     r = post(live, description="x" * 70_000)
-    assert_error(r, 400, "larger than")
+    assert_error(r, 413, "larger than")
     # chunked, no Content-Length: cut off while streaming
     r = live.http.post("/requests.json", content=iter([b"description=" + b"x" * 40_000] * 3),
                        headers={"content-type": "application/x-www-form-urlencoded"})
     assert "content-length" not in r.request.headers
-    assert_error(r, 400, "larger than")
+    assert_error(r, 413, "larger than")
     r = live.http.post("/requests.json", content=b"<xml/>",
                        headers={"content-type": "text/xml"})
-    assert_error(r, 400, "form-encoded")
+    assert_error(r, 415, "form-urlencoded")
 
 
 def test_idempotency_key_returns_the_same_request(live):
