@@ -19,6 +19,8 @@ import json
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +80,8 @@ class ServiceConfig:
         The size limit of every request body (413 beyond it), except ``POST /dispatch``'s.
     dispatch_body_bytes
         The size limit of ``POST /dispatch``'s body (tables of up to 20,000 tasks).
+    clock
+        The time now in POSIX seconds (:class:`Ledger`'s clock; tests and replays).
     """
 
     db: str = "sqlite:///urbangrid-service.db"
@@ -88,6 +92,7 @@ class ServiceConfig:
     jurisdiction_id: str = "jingan"
     max_body_bytes: int = 64 * 1024
     dispatch_body_bytes: int = 8 * 1024 * 1024
+    clock: Callable[[], float] = time.time
 
 
 @dataclass(frozen=True)
@@ -301,7 +306,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             district = District.jingan(config.resolution)
         else:
             district = District.from_files(config.district, resolution=config.resolution)
-        ledger = Ledger(store, district, services, policy=config.policy)
+        ledger = Ledger(store, district, services, policy=config.policy,
+                        clock=config.clock)
         state.update(store=store, ledger=ledger, district=district)
         app.state.store, app.state.ledger = store, ledger  # for operators' tools and tests
         loop = None
@@ -426,7 +432,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             "description": row.description, "agency_responsible": row.agency_responsible,
             "service_notice": row.service_notice,
             "requested_datetime": iso(row.requested), "updated_datetime": iso(row.updated),
-            "expected_datetime": iso(row.expected), "address": row.address_string,
+            "expected_datetime": iso(row.expected), "deadline_datetime": iso(row.deadline),
+            "address": row.address_string,
             "address_id": None, "zipcode": None, "lat": row.lat, "long": row.lon,
             "media_url": row.media_url,
         }

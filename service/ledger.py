@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,11 +78,15 @@ class Ledger:
         Request types by code (:func:`load_services`).
     policy
         Name of the dispatch policy (:func:`urbangrid.optimizer.get_policy`).
+    clock
+        The time now in POSIX seconds (default :func:`time.time`); another clock replays
+        or tests a day (a request filed on a Friday afternoon, before a holiday).
     """
 
     def __init__(self, store: Store, district, services: dict[str, Service],
-                 policy: str = "mcf") -> None:
+                 policy: str = "mcf", clock: Callable[[], float] = time.time) -> None:
         self.store, self.district, self.services = store, district, services
+        self.clock = clock
         self.policy = get_policy(policy)
         self.policy_name = policy
         skills = dict.fromkeys(s.skill for s in services.values())
@@ -96,7 +101,7 @@ class Ledger:
         first id (``created`` False); the same key with other fields raises :class:`Conflict`.
         """
         svc = self.services[fields["service_code"]]
-        now = time.time()
+        now = self.clock()
         digest = _payload_hash(fields) if idem_key else None
         values = dict(fields, status="open", stage="received", requested=now, updated=now,
                       deadline=svc.deadline(now), priority=svc.priority,
@@ -161,7 +166,7 @@ class Ledger:
 
     def update_status(self, rid: int, changes: dict, note_by: str) -> None:
         """Dispatcher's update of Open311 fields (status, notes, agency, expected time)."""
-        now = time.time()
+        now = self.clock()
         with self.store.write() as conn:
             row = conn.execute(sa.select(requests.c.status).where(requests.c.id == rid)).first()
             if row is None:
@@ -188,7 +193,7 @@ class Ledger:
     # ------------------------------------------------------------------- teams
     def put_team(self, tid: int, fields: dict) -> bool:
         """Create or replace a team's reported state; returns True if it was created."""
-        now = time.time()
+        now = self.clock()
         cell = int(self.district.cell_of(np.array([fields["lat"]]),
                                          np.array([fields["lon"]]))[0])
         values = dict(fields, cell=cell, updated=now)
@@ -210,7 +215,7 @@ class Ledger:
         """Record a team's ``accept``/``arrive``/``resolve``/``return`` of a request."""
         before, after = _ACTION_STATE[action]
         before = (before,) if isinstance(before, str) else before
-        now = time.time()
+        now = self.clock()
         with self.store.write() as conn:
             if conn.execute(sa.select(teams.c.id).where(teams.c.id == tid)).first() is None:
                 raise NotFound(f"team {tid} not found")
@@ -250,7 +255,7 @@ class Ledger:
     def dispatch_once(self, now: float | None = None, max_tasks: int = 5000) -> DispatchRound:
         """Assign waiting open requests to teams on shift with the optimizer policy."""
         t0 = time.perf_counter()
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         with self.store.read() as conn:
             open_rows = conn.execute(
                 sa.select(requests.c.id, requests.c.cell, requests.c.priority,

@@ -93,6 +93,9 @@ class RequestOut(BaseModel):
     requested_datetime: str
     updated_datetime: str
     expected_datetime: str | None = None
+    #: extension: the category's limit counted on the working-day calendar from the
+    #: request's filing (urbangrid.catalogue.due_at)
+    deadline_datetime: str | None = None
     address: str | None = None
     address_id: str | None = None
     zipcode: str | None = None
