@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from urbangrid.calendar import CHINA_TZ
 from urbangrid.errors import InputError
 
 from . import schemas as S
@@ -190,6 +191,35 @@ def parse_time(value: str, field: str) -> float:
     if t.tzinfo is None:
         raise ApiError(400, f"{field}: {value!r} needs a timezone (Z or +HH:MM)")
     return t.timestamp()
+
+
+_W3C_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+
+
+def parse_w3c(value: str, field: str, *, end: bool = False) -> float:
+    """A W3C date-time (what Open311 filters take) to epoch seconds; 400 naming ``field``.
+
+    A date-time needs a time zone (:func:`parse_time`); a date alone (``2026-12-01``,
+    ``2026-12``, ``2026``) is that day, month or year in China Standard Time, the
+    jurisdiction's zone: from its start, or with ``end`` through its end.
+    """
+    m = _W3C_DATE.fullmatch(value)
+    if m is None:
+        return parse_time(value, field)
+    year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+    try:
+        first = dt.datetime(year, month, day, tzinfo=CHINA_TZ)
+    except ValueError:
+        raise ApiError(400, f"{field}: {value!r} is not a date") from None
+    if not end:
+        return first.timestamp()
+    if m[3]:
+        after = first + dt.timedelta(days=1)
+    elif m[2]:
+        after = (first + dt.timedelta(days=32)).replace(day=1)
+    else:
+        after = first.replace(year=year + 1)
+    return after.timestamp()
 
 
 class _RedactKeys(logging.Filter):
@@ -418,6 +448,21 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
 
     app.router.route_class = GuardedRoute
 
+    def inside(lat: float, lon: float, field: str) -> None:
+        if ledger().district.cell_of(np.array([lat]), np.array([lon]))[0] < 0:
+            raise ApiError(400, f"{field}: ({lat}, {lon}) lies outside the district")
+
+    def address_point(address_id: str) -> tuple[float, float]:
+        """The point of an ``address_id``: the district's address register is its H3
+        cells, so an address id is a cell id and its point the cell's centre."""
+        cells = ledger().district.cells
+        hit = np.flatnonzero(cells["h3"].to_numpy() == address_id.lower())
+        if not hit.size:
+            raise ApiError(400, f"address_id: {address_id!r} is not an address of the "
+                                "district (its addresses are the H3 cell ids of the grid)")
+        k = int(hit[0])
+        return float(cells["lat"].iloc[k]), float(cells["lon"].iloc[k])
+
     def jurisdiction(value: str | None) -> None:
         if value not in (None, "", config.jurisdiction_id):
             raise ApiError(400, f"jurisdiction_id: unknown {value!r} "
@@ -434,7 +479,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             "requested_datetime": iso(row.requested), "updated_datetime": iso(row.updated),
             "expected_datetime": iso(row.expected), "deadline_datetime": iso(row.deadline),
             "address": row.address_string,
-            "address_id": None, "zipcode": None, "lat": row.lat, "long": row.lon,
+            "address_id": row.address_id, "zipcode": None, "lat": row.lat, "long": row.lon,
             "media_url": row.media_url,
         }
         if personal:
@@ -488,9 +533,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raw = parse_json(body)
             if not isinstance(raw, dict):
                 raise ApiError(400, "body must be a JSON object of request fields")
-        elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            form = await request.form()
-            raw = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        elif ctype in FORM:
+            raw = read_form(body, request.headers["content-type"])
         else:  # GuardedRoute let only FORM and JSON through: here, an empty body
             raw = {}
         key = raw.get("api_key") if isinstance(raw.get("api_key"), str) else None
@@ -506,16 +550,17 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         if fields.service_code not in lg.services:
             raise ApiError(400, f"service_code: unknown {fields.service_code!r} "
                                 "(see /services.json)")
-        cell = lg.district.cell_of(np.array([fields.lat]), np.array([fields.long]))[0]
-        if cell < 0:
-            raise ApiError(400, f"lat/long: ({fields.lat}, {fields.long}) lies outside the "
-                                "district")
+        lat, lon = fields.lat, fields.long
+        if lat is None and fields.address_id is not None:
+            lat, lon = address_point(fields.address_id)
+        if lat is not None:
+            inside(lat, lon, "lat/long")
         idem = request.headers.get("idempotency-key") or fields.idempotency_key
         if idem is not None and not 0 < len(idem) <= 200:
             raise ApiError(400, "Idempotency-Key: 1 to 200 characters")
         values = fields.model_dump(exclude={"api_key", "jurisdiction_id", "idempotency_key",
-                                            "address_id", "long"})
-        values["lon"] = fields.long
+                                            "long"})
+        values.update(lat=lat, lon=lon)
 
         def intake() -> tuple[int, bool]:
             # the key check reads the database too: both off the event loop, in one hop
@@ -563,8 +608,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(400, f"status: {status!r} (use open or closed)")
         st = statuses[0] if len(statuses) == 1 else None
         now = dt.datetime.now(dt.UTC).timestamp()
-        start = parse_time(start_date, "start_date") if start_date else None
-        end = parse_time(end_date, "end_date") if end_date else None
+        start = parse_w3c(start_date, "start_date") if start_date else None
+        end = parse_w3c(end_date, "end_date", end=True) if end_date else None
         if start is None and end is None:
             start, end = now - NINETY_DAYS, None
         elif start is None:
@@ -603,6 +648,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         if "expected_datetime" in changes:
             v = changes.pop("expected_datetime")
             changes["expected"] = parse_time(v, "expected_datetime") if v else None
+        if changes.get("lat") is not None:
+            inside(changes["lat"], changes["long"], "lat/long")
+            changes["lon"] = changes.pop("long")
+        else:
+            changes.pop("lat", None), changes.pop("long", None)
         try:
             ledger().update_status(rid, changes, note_by="dispatcher")
             row = ledger().get_request(rid)
@@ -793,6 +843,52 @@ def document_allowed_values(doc: dict, jurisdiction_id: str, codes: list[str],
     comps["TeamIn"]["properties"]["skills"]["items"]["enum"] = skills
 
 
+def read_form(body: bytes, content_type: str) -> dict[str, str]:
+    """The fields of a form body (``application/x-www-form-urlencoded`` or
+    ``multipart/form-data``, parsed by python-multipart), decoded as strict UTF-8.
+
+    400 naming the field for invalid UTF-8 (Starlette's form parser silently reads it as
+    Latin-1), for a field given twice, and for a file: uploads are not stored by this
+    service, the file is linked as ``media_url`` (a dropped file would be silent loss).
+    """
+    import io
+    from urllib.parse import unquote_to_bytes
+
+    import python_multipart
+    from python_multipart.exceptions import FormParserError
+
+    fields, files = [], []
+    try:
+        python_multipart.parse_form({"Content-Type": content_type.encode("latin-1")},
+                                    io.BytesIO(body), fields.append, files.append)
+    except (FormParserError, ValueError, UnicodeError):
+        raise ApiError(400, "body: not a well-formed form") from None
+    for f in files:
+        f.close()
+    urlencoded = content_type.split(";")[0].strip().lower() == FORM[0]
+
+    def text(raw: bytes | None, what: str) -> str:
+        raw = raw or b""
+        if urlencoded:
+            raw = unquote_to_bytes(raw.replace(b"+", b" "))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, f"{what}: not valid UTF-8") from None
+
+    if files:
+        name = text(files[0].field_name, "field name")
+        raise ApiError(400, f"{name}: file uploads are not stored by this service; give the "
+                            "file's address as media_url")
+    out: dict[str, str] = {}
+    for f in fields:
+        name = text(f.field_name, "field name")
+        if name in out:
+            raise ApiError(400, f"{name}: given more than once")
+        out[name] = text(f.value, name)
+    return out
+
+
 def parse_json(body: bytes):
     """A JSON body; 400 for invalid JSON or UTF-8, and for nesting so deep that the
     parser gives up (``RecursionError``, e.g. 30,000 ``[``: a 400, not a 500)."""
@@ -809,5 +905,8 @@ def _describe(errors) -> str:
     for e in list(errors)[:3]:
         loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path")]
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{'.'.join(loc) or 'body'}: {msg}")
+        if loc:
+            parts.append(f"{'.'.join(loc)}: {msg}")
+        else:  # a rule of the whole body names its fields itself
+            parts.append(msg if ":" in msg else f"body: {msg}")
     return "; ".join(parts)

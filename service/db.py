@@ -48,9 +48,10 @@ requests = sa.Table(
     sa.Column("status", sa.String(8), nullable=False),  # open / closed (Open311)
     sa.Column("stage", sa.String(16), nullable=False),  # received..resolved (ledger)
     sa.Column("description", sa.Text, nullable=True),
-    sa.Column("lat", sa.Float, nullable=False),
-    sa.Column("lon", sa.Float, nullable=False),
-    sa.Column("cell", sa.Integer, nullable=False),
+    # empty for a request located by address only (until a dispatcher places it)
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("cell", sa.Integer, nullable=True),
     sa.Column("address_string", sa.String(500), nullable=True),
     sa.Column("media_url", sa.String(2000), nullable=True),
     sa.Column("first_name", sa.String(200), nullable=True),
@@ -71,6 +72,7 @@ requests = sa.Table(
     sa.Column("idem_owner", sa.Integer, nullable=True),
     sa.Column("idem_key", sa.String(200), nullable=True),
     sa.Column("idem_hash", sa.String(64), nullable=True),
+    sa.Column("address_id", sa.String(200), nullable=True),
     sa.UniqueConstraint("idem_owner", "idem_key", name="uq_requests_idempotency"),
     sa.Index("ix_requests_requested", "requested"),
     sa.Index("ix_requests_stage", "stage"),

@@ -61,7 +61,13 @@ class DispatchRound:
     seconds: float
 
 
+#: fields added after the first schema: left out of the idempotency hash when empty, so
+#: that a retry of a request stored before them still matches its first hash
+_LATER_FIELDS = ("address_id",)
+
+
 def _payload_hash(fields: dict) -> str:
+    fields = {k: v for k, v in fields.items() if not (k in _LATER_FIELDS and v is None)}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -107,8 +113,7 @@ class Ledger:
                       deadline=svc.deadline(now), priority=svc.priority,
                       work_seconds=svc.work_seconds, idem_owner=owner if idem_key else None,
                       idem_key=idem_key, idem_hash=digest)
-        values["cell"] = int(self.district.cell_of(np.array([fields["lat"]]),
-                                                   np.array([fields["lon"]]))[0])
+        values["cell"] = self._cell(fields.get("lat"), fields.get("lon"))
         if idem_key:
             found = self._by_idempotency(owner, idem_key)
             if found is not None:
@@ -125,6 +130,13 @@ class Ledger:
                 raise
             return self._replay(found, digest)
         return rid, True
+
+    def _cell(self, lat: float | None, lon: float | None) -> int | None:
+        """The district cell of a point; ``None`` for a request located by address only
+        (it waits for a point before it is dispatched)."""
+        if lat is None or lon is None:
+            return None
+        return int(self.district.cell_of(np.array([lat]), np.array([lon]))[0])
 
     def _by_idempotency(self, owner: int, key: str):
         with self.store.read() as conn:
@@ -165,13 +177,16 @@ class Ledger:
             return conn.execute(q).all()
 
     def update_status(self, rid: int, changes: dict, note_by: str) -> None:
-        """Dispatcher's update of Open311 fields (status, notes, agency, expected time)."""
+        """Dispatcher's update of Open311 fields (status, notes, agency, expected time)
+        and of the location (``lat`` + ``lon``: places a request located by address)."""
         now = self.clock()
         with self.store.write() as conn:
             row = conn.execute(sa.select(requests.c.status).where(requests.c.id == rid)).first()
             if row is None:
                 raise NotFound(f"service_request_id {rid} not found")
             values = dict(changes, updated=now)
+            if "lat" in changes:
+                values["cell"] = self._cell(changes["lat"], changes["lon"])
             if changes.get("status") == "closed" and row.status != "closed":
                 values["stage"] = "resolved"
                 conn.execute(assignments.update().where(
@@ -261,7 +276,8 @@ class Ledger:
                 sa.select(requests.c.id, requests.c.cell, requests.c.priority,
                           requests.c.service_code, requests.c.deadline,
                           requests.c.work_seconds)
-                .where((requests.c.stage == "received") & (requests.c.status == "open"))
+                .where((requests.c.stage == "received") & (requests.c.status == "open")
+                       & requests.c.cell.is_not(None))
                 .order_by(requests.c.requested, requests.c.id).limit(max_tasks)).all()
             team_rows = conn.execute(sa.select(teams).where(
                 (teams.c.state != "off") & (teams.c.shift_end > now))

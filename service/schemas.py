@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from urbangrid.optimizer.solver import METHODS
 
@@ -53,15 +53,20 @@ class ServiceDefinition(BaseModel):
 
 
 class RequestIn(_Body):
-    """POST /requests.json fields (form-encoded as Open311 says, or a JSON object)."""
+    """POST /requests.json fields (form-encoded as Open311 says, or a JSON object).
+
+    Open311 habits: an optional field sent empty (``email=&media_url=``) is absent; the
+    location is ``lat`` + ``long``, or ``address_id`` (here: an H3 cell id of the
+    district), or ``address_string`` alone (the request waits until a dispatcher gives it
+    a point)."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     api_key: str | None = Field(None, max_length=200)
     jurisdiction_id: str | None = Field(None, max_length=64)
     service_code: str = Field(min_length=1, max_length=64)
-    lat: float = Field(ge=-90, le=90, **_NUM)
-    long: float = Field(ge=-180, le=180, **_NUM)
+    lat: float | None = Field(None, ge=-90, le=90, **_NUM)
+    long: float | None = Field(None, ge=-180, le=180, **_NUM)
     address_string: str | None = Field(None, max_length=500)
     address_id: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -73,6 +78,23 @@ class RequestIn(_Body):
     description: str | None = Field(None, max_length=4000)
     media_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, raw):
+        if isinstance(raw, dict):
+            return {k: v for k, v in raw.items()
+                    if not (k != "service_code" and isinstance(v, str) and not v.strip())}
+        return raw
+
+    @model_validator(mode="after")
+    def _located(self):
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat/long: give both lat and long (or neither, with an address)")
+        if self.lat is None and not (self.address_string or self.address_id):
+            raise ValueError("lat/long: a location is needed: lat and long, address_id or "
+                             "address_string")
+        return self
 
 
 class RequestCreated(BaseModel):
@@ -99,8 +121,8 @@ class RequestOut(BaseModel):
     address: str | None = None
     address_id: str | None = None
     zipcode: str | None = None
-    lat: float
-    long: float
+    lat: float | None = None
+    long: float | None = None
     media_url: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -120,6 +142,15 @@ class StatusIn(_Body):
     agency_responsible: str | None = Field(None, max_length=200)
     service_notice: str | None = Field(None, max_length=500)
     expected_datetime: str | None = Field(None, max_length=40)
+    #: a point for a request located by address only (both or neither)
+    lat: float | None = Field(None, ge=-90, le=90, **_NUM)
+    long: float | None = Field(None, ge=-180, le=180, **_NUM)
+
+    @model_validator(mode="after")
+    def _both(self):
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat/long: give both lat and long")
+        return self
 
 
 class TeamIn(_Body):
