@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -40,6 +41,7 @@ from . import schemas as S
 from .auth import Principal, verify_key
 from .catalogue import load_services
 from .db import Store
+from .formats import OPEN311_XML, Open311Formats
 from .ledger import PERSONAL, Conflict, Ledger, NotFound
 from .stateless import dispatch_tables
 
@@ -47,6 +49,8 @@ __all__ = ["ServiceConfig", "create_app"]
 
 log = logging.getLogger("urbangrid.service")
 
+#: when the API last changed (the discovery document's changeset)
+API_CHANGESET = "2026-12-07T00:00:00Z"
 JSON = ("application/json",)
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: ids are ASCII digits only (``str.isdigit`` also accepts "²" and Arabic-Indic "١")
@@ -83,6 +87,10 @@ class ServiceConfig:
         The size limit of ``POST /dispatch``'s body (tables of up to 20,000 tasks).
     clock
         The time now in POSIX seconds (:class:`Ledger`'s clock; tests and replays).
+    cors_origins
+        Origins whose browser pages may call the API (CORS); empty: none (default).
+    contact, key_service
+        The discovery document's contact and where keys come from.
     """
 
     db: str = "sqlite:///urbangrid-service.db"
@@ -94,6 +102,9 @@ class ServiceConfig:
     max_body_bytes: int = 64 * 1024
     dispatch_body_bytes: int = 8 * 1024 * 1024
     clock: Callable[[], float] = time.time
+    cors_origins: tuple[str, ...] = ()
+    contact: str = "the operator of this endpoint"
+    key_service: str = "API keys are issued by the operator (urbangrid keys create)"
 
 
 @dataclass(frozen=True)
@@ -382,6 +393,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return _error(400, str(exc))
 
     app.add_middleware(_GuardMiddleware)
+    app.add_middleware(Open311Formats)  # outside the guard: its errors become XML too
+    if config.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                           allow_methods=["GET", "POST", "PUT", "HEAD"],
+                           allow_headers=["X-API-Key", "Idempotency-Key", "Content-Type"])
 
     # -------------------------------------------------------------- helpers
     def ledger() -> Ledger:
@@ -515,6 +531,24 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(404, f"service_code {service_code!r} not found")
         # no service needs extra attributes (metadata false): an empty definition
         return {"service_code": service_code, "attributes": []}
+
+    @app.get("/tokens/{token}.json", tags=["open311"], responses={200: {"model": list[dict]}})
+    def token_lookup(token: str = Path(max_length=200), jurisdiction_id: str | None = JUR):
+        """Open311 #4: a token's request id. Every service here is ``realtime`` (intake
+        answers with the id itself), so no token is ever issued: always 404."""
+        jurisdiction(jurisdiction_id)
+        raise ApiError(404, f"token {token!r} not found: every service is realtime, "
+                            "POST /requests answers with the service_request_id")
+
+    @app.get("/discovery.json", tags=["open311"])
+    def discovery(request: Request):
+        """Open311 service discovery: this endpoint, its formats, contact and keys."""
+        url = str(request.base_url).rstrip("/")
+        return {"changeset": API_CHANGESET, "contact": config.contact,
+                "key_service": config.key_service,
+                "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2",
+                               "url": url, "changeset": API_CHANGESET, "type": "production",
+                               "formats": ["text/xml", "application/json"]}]}
 
     @app.post("/requests.json", tags=["open311"], status_code=201,
               responses={201: {"model": list[S.RequestCreated]},
@@ -778,6 +812,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             ref_template="#/components/schemas/{model}")
         comps["Error"] = S.Error.model_json_schema()
         document_access(doc, app.routes)
+        document_xml_twins(doc)
         document_allowed_values(doc, config.jurisdiction_id, list(services),
                                 list(dict.fromkeys(s.skill for s in services.values())))
         for name in ("HTTPValidationError", "ValidationError"):
@@ -822,6 +857,25 @@ def document_access(doc: dict, routes) -> None:
             if rule.body:
                 resp["413"] = dict(_ERR, description="request body too large")
                 resp["415"] = dict(_ERR, description="unsupported Content-Type")
+
+
+def document_xml_twins(doc: dict) -> None:
+    """The ``.xml`` twin of every Open311 call (:mod:`.formats`): the same operation,
+    answering ``text/xml``."""
+    import copy
+
+    for path in list(doc["paths"]):
+        twin = path.removesuffix(".json") + ".xml"
+        if not path.endswith(".json") or not any(p.fullmatch(
+                twin.replace("{", "").replace("}", "")) for p, _, _ in OPEN311_XML):
+            continue
+        ops = copy.deepcopy(doc["paths"][path])
+        for op in ops.values():
+            op["operationId"] = op.get("operationId", "") + "_xml"
+            for resp in op.get("responses", {}).values():
+                if "content" in resp:
+                    resp["content"] = {"text/xml": {"schema": {"type": "string"}}}
+        doc["paths"][twin] = ops
 
 
 def document_allowed_values(doc: dict, jurisdiction_id: str, codes: list[str],
