@@ -38,11 +38,11 @@ from urbangrid.calendar import CHINA_TZ
 from urbangrid.errors import InputError
 
 from . import schemas as S
-from .auth import Principal, verify_key
+from .auth import Principal, create_key, list_keys, revoke_key, verify_key
 from .catalogue import load_services
 from .db import Store
 from .formats import OPEN311_XML, Open311Formats
-from .ledger import PERSONAL, Conflict, Ledger, NotFound
+from .ledger import PERSONAL, Actor, Conflict, Ledger, NotFound
 from .stateless import dispatch_tables
 
 __all__ = ["ServiceConfig", "create_app"]
@@ -60,6 +60,7 @@ MAX_ID = 2**31 - 1
 NINETY_DAYS = 90 * 86400.0
 _DISPATCHERS = ("dispatcher", "admin")
 _INTAKE = ("intake", "dispatcher", "admin")
+_ADMIN = ("admin",)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,11 @@ class ApiError(Exception):
 def _error(status: int, description: str, headers=None) -> JSONResponse:
     return JSONResponse([{"code": status, "description": description}], status_code=status,
                         headers=headers)
+
+
+def actor_of(p: Principal) -> Actor:
+    """The audit trail's record of a caller: the key's public id and role."""
+    return Actor(p.key_id, p.role)
 
 
 def parse_id(value: str) -> int | None:
@@ -396,8 +402,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     app.add_middleware(Open311Formats)  # outside the guard: its errors become XML too
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                           allow_methods=["GET", "POST", "PUT", "HEAD"],
-                           allow_headers=["X-API-Key", "Idempotency-Key", "Content-Type"])
+                           allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD"],
+                           allow_headers=["X-API-Key", "Idempotency-Key", "Content-Type"],
+                           expose_headers=["X-Total-Count", "Link", "Retry-After"])
 
     # -------------------------------------------------------------- helpers
     def ledger() -> Ledger:
@@ -599,7 +606,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         def intake() -> tuple[int, bool]:
             # the key check reads the database too: both off the event loop, in one hop
             p = require(request, key, _INTAKE)
-            return lg.create_request(values, owner=p.id, idem_key=idem)
+            return lg.create_request(values, owner=p.id, idem_key=idem, actor=actor_of(p))
 
         try:
             rid, created = await run_in_threadpool(intake)
@@ -676,7 +683,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @access(_DISPATCHERS, JSON)
     def update_status(request: Request, service_request_id: str, body: S.StatusIn,
                       api_key: str | None = KEY):
-        require(request, api_key, _DISPATCHERS)
+        p = require(request, api_key, _DISPATCHERS)
         rid = request_id(service_request_id)
         changes = body.model_dump(exclude_unset=True)
         if "expected_datetime" in changes:
@@ -688,7 +695,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         else:
             changes.pop("lat", None), changes.pop("long", None)
         try:
-            ledger().update_status(rid, changes, note_by="dispatcher")
+            ledger().update_status(rid, changes, actor=actor_of(p))
             row = ledger().get_request(rid)
         except NotFound as exc:
             raise ApiError(404, str(exc)) from None
@@ -711,7 +718,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @access(_DISPATCHERS, JSON)
     def put_team(request: Request, body: S.TeamIn, team_id: int = TEAM_ID,
                  api_key: str | None = KEY):
-        require(request, api_key, _DISPATCHERS)
+        p = require(request, api_key, _DISPATCHERS)
         lg = ledger()
         unknown = [s for s in body.skills if s not in lg.skill_bit]
         if unknown:
@@ -730,7 +737,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                       skills=";".join(body.skills), capacity=body.capacity,
                       shift_start=start, shift_end=end, state=body.state, mode=body.mode,
                       free_at=parse_time(body.free_at, "free_at") if body.free_at else None)
-        created = lg.put_team(team_id, fields)
+        created = lg.put_team(team_id, fields, actor=actor_of(p))
         out = next(t for t in teams_out() if t["id"] == team_id)
         return JSONResponse(out, status_code=201 if created else 200)
 
@@ -756,10 +763,11 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @access(_DISPATCHERS, JSON)
     def team_action(request: Request, body: S.ActionIn, team_id: int = TEAM_ID,
                     api_key: str | None = KEY):
-        require(request, api_key, _DISPATCHERS)
+        p = require(request, api_key, _DISPATCHERS)
         rid = request_id(body.service_request_id)
         try:
-            after = ledger().team_action(team_id, rid, body.action, body.note)
+            after = ledger().team_action(team_id, rid, body.action, body.note,
+                                         actor=actor_of(p))
         except NotFound as exc:
             raise ApiError(404, str(exc)) from None
         except Conflict as exc:
@@ -783,8 +791,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @access(_DISPATCHERS)
     def run_round(request: Request, api_key: str | None = KEY):
         """Run one live dispatch round now (the loop also runs every few seconds)."""
-        require(request, api_key, _DISPATCHERS)
-        r = ledger().dispatch_once()
+        p = require(request, api_key, _DISPATCHERS)
+        r = ledger().dispatch_once(actor=actor_of(p))
         return {"open_requests": r.open_requests, "teams": r.teams, "assigned": r.assigned,
                 "deferred": r.deferred, "seconds": r.seconds}
 
@@ -797,6 +805,69 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             state["district"], body.tasks, body.teams, now=body.now, method=body.method,
             mode=body.mode, skills=body.skills, time_limit=body.time_limit, seed=body.seed,
             routes=body.routes)
+
+    # ------------------------------------------------------------------ admin
+    @app.post("/keys", tags=["admin"], status_code=201, responses={201: {"model": S.KeyOut}})
+    @access(_ADMIN, JSON)
+    def create_api_key(request: Request, body: S.KeyIn, api_key: str | None = KEY):
+        """Create a key; the answer holds it once (only its digest is stored)."""
+        p = require(request, api_key, _ADMIN)
+        key = create_key(state["store"], body.role, body.name)
+        key_id = key.split("_")[1]
+        ledger().record("key_create", actor_of(p), note=f"{key_id} {body.role}")
+        return JSONResponse(dict(key_out(key_id), key=key), status_code=201)
+
+    def key_out(key_id: str) -> dict:
+        row = next(r for r in list_keys(state["store"]) if r["key_id"] == key_id)
+        return {"key_id": row["key_id"], "role": row["role"], "name": row["name"],
+                "created_datetime": iso(row["created"]),
+                "revoked_datetime": iso(row["revoked"])}
+
+    @app.get("/keys", tags=["admin"], responses={200: {"model": list[S.KeyOut]}})
+    @access(_ADMIN)
+    def get_api_keys(request: Request, api_key: str | None = KEY):
+        """Every key's public part (never a secret)."""
+        require(request, api_key, _ADMIN)
+        return [key_out(r["key_id"]) for r in list_keys(state["store"])]
+
+    @app.delete("/keys/{key_id}", tags=["admin"], responses={200: {"model": S.KeyOut}})
+    @access(_ADMIN)
+    def revoke_api_key(request: Request, key_id: str = Path(pattern=r"^[0-9a-f]{1,32}$"),
+                       api_key: str | None = KEY):
+        """Revoke a key by its public id (404 if no such active key)."""
+        p = require(request, api_key, _ADMIN)
+        if not revoke_key(state["store"], key_id):
+            raise ApiError(404, f"key_id {key_id!r}: no such active key")
+        ledger().record("key_revoke", actor_of(p), note=key_id)
+        return key_out(key_id)
+
+    @app.get("/audit", tags=["admin"], responses={200: {"model": list[S.AuditOut]}})
+    @access(_ADMIN)
+    def audit(request: Request, since: str | None = Query(None, max_length=40),
+              until: str | None = Query(None, max_length=40),
+              kind: str | None = Query(None, max_length=16, pattern=r"^[a-z_]+$"),
+              key_id: str | None = Query(None, max_length=32, pattern=r"^[0-9a-f]+$"),
+              service_request_id: str | None = Query(None, max_length=20,
+                                                     pattern=r"^[0-9]+$"),
+              page: int = Query(1, ge=1, le=1_000_000),
+              page_size: int = Query(100, ge=1, le=1000), api_key: str | None = KEY):
+        """The audit trail, newest first: every event with the key id and role that
+        caused it (``system``: the dispatch loop). ``X-Total-Count`` holds the count."""
+        require(request, api_key, _ADMIN)
+        rid = None
+        if service_request_id is not None:
+            rid = parse_id(service_request_id)
+            if rid is None:
+                return JSONResponse([], headers={"X-Total-Count": "0"})
+        rows, total = ledger().audit(
+            since=parse_w3c(since, "since") if since else None,
+            until=parse_w3c(until, "until", end=True) if until else None,
+            kind=kind, key_id=key_id, request_id=rid, page=page, page_size=page_size)
+        return JSONResponse([{
+            "id": r.id, "at": iso(r.at), "kind": r.kind,
+            "service_request_id": None if r.request_id is None else str(r.request_id),
+            "team_id": r.team_id, "key_id": r.key_id, "role": r.role, "note": r.note}
+            for r in rows], headers={"X-Total-Count": str(total)})
 
     @app.get("/health", tags=["service"])
     def health():

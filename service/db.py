@@ -117,7 +117,11 @@ events = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("note", sa.Text, nullable=True),
+    # who: the key's public id and role (role "system", no key: the dispatch loop)
+    sa.Column("key_id", sa.String(32), nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
     sa.Index("ix_events_request", "request_id"),
+    sa.Index("ix_events_at", "at"),
 )
 
 

@@ -30,7 +30,7 @@ from urbangrid.optimizer import DispatchProblem, get_policy
 from .catalogue import Service
 from .db import Store, assignments, events, requests, teams
 
-__all__ = ["ACTIVE", "Conflict", "DispatchRound", "Ledger", "NotFound"]
+__all__ = ["ACTIVE", "SYSTEM", "Actor", "Conflict", "DispatchRound", "Ledger", "NotFound"]
 
 log = logging.getLogger("urbangrid.service")
 
@@ -40,6 +40,18 @@ _ACTION_STATE = {"accept": ("assigned", "accepted"), "arrive": (("assigned", "ac
                                                                 "arrived"),
                  "resolve": (ACTIVE, "done"), "return": (ACTIVE, "returned")}
 PERSONAL = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event: a key's public id and role (never its secret)."""
+
+    key_id: str | None
+    role: str
+
+
+#: the dispatch loop's rounds
+SYSTEM = Actor(None, "system")
 
 
 class NotFound(LookupError):
@@ -64,6 +76,10 @@ class DispatchRound:
 #: fields added after the first schema: left out of the idempotency hash when empty, so
 #: that a retry of a request stored before them still matches its first hash
 _LATER_FIELDS = ("address_id",)
+
+
+def _who(actor: Actor) -> dict:
+    return {"key_id": actor.key_id, "role": actor.role}
 
 
 def _payload_hash(fields: dict) -> str:
@@ -99,8 +115,8 @@ class Ledger:
         self.skill_bit = {name: k for k, name in enumerate(skills)}
 
     # ---------------------------------------------------------------- requests
-    def create_request(self, fields: dict, *, owner: int, idem_key: str | None
-                       ) -> tuple[int, bool]:
+    def create_request(self, fields: dict, *, owner: int, idem_key: str | None,
+                       actor: Actor) -> tuple[int, bool]:
         """Store a validated request; returns ``(id, created)``.
 
         With an idempotency key, a retry with the same key and the same fields returns the
@@ -122,7 +138,8 @@ class Ledger:
             with self.store.write() as conn:
                 rid = conn.execute(requests.insert().values(**values)
                                    .returning(requests.c.id)).scalar_one()
-                conn.execute(events.insert().values(request_id=rid, kind="received", at=now))
+                conn.execute(events.insert().values(request_id=rid, kind="received", at=now,
+                                                    **_who(actor)))
         except IntegrityError:
             # a concurrent retry with the same key won the race (PostgreSQL)
             found = self._by_idempotency(owner, idem_key) if idem_key else None
@@ -176,7 +193,7 @@ class Ledger:
         with self.store.read() as conn:
             return conn.execute(q).all()
 
-    def update_status(self, rid: int, changes: dict, note_by: str) -> None:
+    def update_status(self, rid: int, changes: dict, actor: Actor) -> None:
         """Dispatcher's update of Open311 fields (status, notes, agency, expected time)
         and of the location (``lat`` + ``lon``: places a request located by address)."""
         now = self.clock()
@@ -196,7 +213,7 @@ class Ledger:
                 values["stage"] = "received"  # reopened: back into the dispatch pool
             conn.execute(requests.update().where(requests.c.id == rid).values(**values))
             conn.execute(events.insert().values(
-                request_id=rid, kind="status", at=now,
+                request_id=rid, kind="status", at=now, **_who(actor),
                 note=json.dumps({k: v for k, v in changes.items()}, default=str)))
 
     def events_of(self, rid: int):
@@ -205,8 +222,38 @@ class Ledger:
             return conn.execute(sa.select(events).where(events.c.request_id == rid)
                                 .order_by(events.c.id)).all()
 
+    def record(self, kind: str, actor: Actor, note: str | None = None) -> None:
+        """An event of no request or team (e.g. a key created or revoked)."""
+        with self.store.write() as conn:
+            conn.execute(events.insert().values(kind=kind, at=self.clock(), note=note,
+                                                **_who(actor)))
+
+    def audit(self, *, since: float | None = None, until: float | None = None,
+              kind: str | None = None, key_id: str | None = None,
+              request_id: int | None = None, page: int = 1, page_size: int = 100):
+        """Events, newest first, with ``(rows, total)`` for the filters."""
+        where = []
+        if since is not None:
+            where.append(events.c.at >= since)
+        if until is not None:
+            where.append(events.c.at <= until)
+        if kind:
+            where.append(events.c.kind == kind)
+        if key_id:
+            where.append(events.c.key_id == key_id)
+        if request_id is not None:
+            where.append(events.c.request_id == request_id)
+        cond = sa.and_(sa.true(), *where)
+        with self.store.read() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(events)
+                                 .where(cond)).scalar_one()
+            rows = conn.execute(sa.select(events).where(cond)
+                                .order_by(events.c.at.desc(), events.c.id.desc())
+                                .offset((page - 1) * page_size).limit(page_size)).all()
+        return rows, total
+
     # ------------------------------------------------------------------- teams
-    def put_team(self, tid: int, fields: dict) -> bool:
+    def put_team(self, tid: int, fields: dict, actor: Actor) -> bool:
         """Create or replace a team's reported state; returns True if it was created."""
         now = self.clock()
         cell = int(self.district.cell_of(np.array([fields["lat"]]),
@@ -219,14 +266,15 @@ class Ledger:
             else:
                 conn.execute(teams.insert().values(id=tid, **values))
             conn.execute(events.insert().values(team_id=tid, kind="team", at=now,
-                                                note=fields["state"]))
+                                                note=fields["state"], **_who(actor)))
         return exists is None
 
     def list_teams(self):
         with self.store.read() as conn:
             return conn.execute(sa.select(teams).order_by(teams.c.id)).all()
 
-    def team_action(self, tid: int, rid: int, action: str, note: str | None = None) -> str:
+    def team_action(self, tid: int, rid: int, action: str, note: str | None = None, *,
+                    actor: Actor) -> str:
         """Record a team's ``accept``/``arrive``/``resolve``/``return`` of a request."""
         before, after = _ACTION_STATE[action]
         before = (before,) if isinstance(before, str) else before
@@ -254,7 +302,7 @@ class Ledger:
                 req["stage"] = after
             conn.execute(requests.update().where(requests.c.id == rid).values(**req))
             conn.execute(events.insert().values(request_id=rid, team_id=tid, kind=action,
-                                                at=now, note=note))
+                                                at=now, note=note, **_who(actor)))
         return after
 
     def list_assignments(self, *, active_only: bool = True, team: int | None = None):
@@ -267,7 +315,8 @@ class Ledger:
             return conn.execute(q.order_by(assignments.c.id)).all()
 
     # ---------------------------------------------------------------- dispatch
-    def dispatch_once(self, now: float | None = None, max_tasks: int = 5000) -> DispatchRound:
+    def dispatch_once(self, now: float | None = None, max_tasks: int = 5000,
+                      actor: Actor = SYSTEM) -> DispatchRound:
         """Assign waiting open requests to teams on shift with the optimizer policy."""
         t0 = time.perf_counter()
         now = self.clock() if now is None else now
@@ -311,6 +360,7 @@ class Ledger:
                     eta=eta, cost=float(a.cost[i]), updated=now))
                 conn.execute(events.insert().values(
                     request_id=rid.id, team_id=team.id, kind="dispatched", at=now,
+                    **_who(actor),
                     note=f"{self.policy_name}: eta "
                          f"{dt.datetime.fromtimestamp(eta, dt.UTC).isoformat(timespec='seconds')}"))
                 done += 1

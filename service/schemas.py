@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from urbangrid.optimizer.solver import METHODS
 
 __all__ = [
-    "ActionIn", "AssignmentOut", "DispatchIn", "DispatchOut", "Error", "RequestCreated",
-    "RequestIn", "RequestOut", "ServiceDefinition", "ServiceOut", "StatusIn", "TeamIn",
-    "TeamOut",
+    "ActionIn", "AssignmentOut", "AuditOut", "DispatchIn", "DispatchOut", "Error", "KeyIn",
+    "KeyOut", "RequestCreated", "RequestIn", "RequestOut", "ServiceDefinition", "ServiceOut",
+    "StatusIn", "TeamIn", "TeamOut",
 ]
 
 _NUM = {"allow_inf_nan": False}
@@ -203,6 +203,36 @@ class AssignmentOut(BaseModel):
     eta_datetime: str | None = None
     cost: float | None = None
     updated_datetime: str
+
+
+class KeyIn(_Body):
+    """An admin's new key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["intake", "dispatcher", "admin"]
+    name: str = Field("", max_length=200)
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    role: str
+    name: str
+    created_datetime: str
+    revoked_datetime: str | None = None
+    #: only in the answer that creates it
+    key: str | None = None
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str
+    kind: str
+    service_request_id: str | None = None
+    team_id: int | None = None
+    key_id: str | None = None
+    role: str | None = None
+    note: str | None = None
 
 
 class DispatchIn(_Body):
