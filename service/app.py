@@ -28,8 +28,9 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,6 +44,7 @@ from .catalogue import load_services
 from .db import Store
 from .formats import OPEN311_XML, Open311Formats
 from .ledger import PERSONAL, Actor, Conflict, Ledger, NotFound
+from .observability import Metrics, RequestContext
 from .stateless import dispatch_tables
 
 __all__ = ["ServiceConfig", "create_app"]
@@ -90,6 +92,13 @@ class ServiceConfig:
         The time now in POSIX seconds (:class:`Ledger`'s clock; tests and replays).
     cors_origins
         Origins whose browser pages may call the API (CORS); empty: none (default).
+    rate_limit
+        Calls allowed per key (``limits`` notation, e.g. ``"600/minute"``)
+        in each server process (default 6000/minute: 100/s, far above one client's need);
+        ``None``: unlimited. Calls without a key are not counted.
+    retention_days
+        Personal fields (name, email, phone, device, account) of requests filed more
+        than this many days ago are erased by the dispatch loop; ``None``: kept.
     contact, key_service
         The discovery document's contact and where keys come from.
     """
@@ -104,6 +113,8 @@ class ServiceConfig:
     dispatch_body_bytes: int = 8 * 1024 * 1024
     clock: Callable[[], float] = time.time
     cors_origins: tuple[str, ...] = ()
+    rate_limit: str | None = "6000/minute"
+    retention_days: float | None = None
     contact: str = "the operator of this endpoint"
     key_service: str = "API keys are issued by the operator (urbangrid keys create)"
 
@@ -168,9 +179,9 @@ def limited_receive(receive, limit: int):
 class ApiError(Exception):
     """An Open311 error response."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, headers: dict | None = None) -> None:
         super().__init__(description)
-        self.status, self.description = status, description
+        self.status, self.description, self.headers = status, description, headers
 
 
 def _error(status: int, description: str, headers=None) -> JSONResponse:
@@ -321,15 +332,21 @@ class _GuardMiddleware:
 
 
 class _DispatchLoop:
-    def __init__(self, ledger: Ledger, interval: float) -> None:
-        self.ledger, self.interval = ledger, interval
+    def __init__(self, ledger: Ledger, interval: float, metrics: Metrics,
+                 retention_days: float | None = None) -> None:
+        self.ledger, self.interval, self.metrics = ledger, interval, metrics
+        self.retention_days = retention_days
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="dispatch", daemon=True)
 
     def _run(self) -> None:
         while True:
             try:
-                self.ledger.dispatch_once()
+                r = self.ledger.dispatch_once()
+                self.metrics.rounds.inc()
+                self.metrics.assigned.inc(r.assigned)
+                if self.retention_days is not None:
+                    self.ledger.anonymise_older_than(self.retention_days)
             except Exception as exc:  # keep dispatching after a bad round; cause logged
                 log.error("dispatch round failed: %s", failure_summary(exc))
             if self.stop.wait(self.interval):
@@ -341,6 +358,16 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     config = config or ServiceConfig()
     state: dict = {}
     services = load_services()  # the built-in catalogue: also the OpenAPI enums
+    limiter = rate_item = None
+    if config.rate_limit:
+        import limits
+
+        try:
+            rate_item = limits.parse(config.rate_limit)
+        except ValueError:
+            raise InputError(f"rate_limit: {config.rate_limit!r} is not a rate like "
+                             "'600/minute'") from None
+        limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -355,11 +382,13 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             district = District.from_files(config.district, resolution=config.resolution)
         ledger = Ledger(store, district, services, policy=config.policy,
                         clock=config.clock)
-        state.update(store=store, ledger=ledger, district=district)
+        state.update(store=store, ledger=ledger, district=district,
+                     head=store.head_revision())
         app.state.store, app.state.ledger = store, ledger  # for operators' tools and tests
         loop = None
         if config.dispatch_interval > 0:
-            loop = _DispatchLoop(ledger, config.dispatch_interval)
+            loop = _DispatchLoop(ledger, config.dispatch_interval, metrics,
+                                 config.retention_days)
             loop.thread.start()
         log.info("service ready: %s, %d cells, db %s", config.district, district.n_cells,
                  store.engine.url.render_as_string(hide_password=True))
@@ -377,7 +406,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     # ------------------------------------------------------------------ errors
     @app.exception_handler(ApiError)
     async def _api_error(_req, exc: ApiError):
-        return _error(exc.status, exc.description)
+        return _error(exc.status, exc.description, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req, exc: RequestValidationError):
@@ -398,7 +427,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     async def _input(_req, exc: InputError):
         return _error(400, str(exc))
 
+    metrics = Metrics()
     app.add_middleware(_GuardMiddleware)
+    app.add_middleware(RequestContext, metrics=metrics)
     app.add_middleware(Open311Formats)  # outside the guard: its errors become XML too
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
@@ -420,7 +451,20 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         p = verify_key(state["store"], key)
         if p is None:
             raise ApiError(403, "api_key is invalid or revoked")
+        rate_limit(p)
+        request.scope["urbangrid.principal"] = p  # one check (and one hit) per request
         return p
+
+    def rate_limit(p: Principal) -> None:
+        """Count a call against the key's limit (``ServiceConfig.rate_limit``, a moving
+        window per key and server process); 429 with ``Retry-After`` past it."""
+        if limiter is None:
+            return
+        if not limiter.hit(rate_item, p.key_id):
+            reset = limiter.get_window_stats(rate_item, p.key_id).reset_time
+            wait = max(1, int(np.ceil(reset - time.time())))
+            raise ApiError(429, f"api_key {p.key_id}: more than {config.rate_limit} calls; "
+                                f"retry in {wait} s", headers={"Retry-After": str(wait)})
 
     def require(request: Request, api_key: str | None, roles: tuple[str, ...]) -> Principal:
         p = principal(request, api_key)
@@ -661,9 +705,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(400, "end_date: before start_date")
         if end is not None and end - start > NINETY_DAYS:
             raise ApiError(400, "end_date: the date range may span at most 90 days")
-        rows = ledger().query_requests(ids=ids, codes=codes, start=start, end=end, status=st,
-                                       page=page, page_size=page_size)
-        return JSONResponse([request_out(r, personal) for r in rows])
+        rows, total = ledger().query_requests(ids=ids, codes=codes, start=start, end=end,
+                                              status=st, page=page, page_size=page_size)
+        return JSONResponse([request_out(r, personal) for r in rows],
+                            headers=page_headers(request, page, page_size, total))
 
     @app.get("/requests/{service_request_id}.json", tags=["open311"],
              responses={200: {"model": list[S.RequestOut]}})
@@ -793,6 +838,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         """Run one live dispatch round now (the loop also runs every few seconds)."""
         p = require(request, api_key, _DISPATCHERS)
         r = ledger().dispatch_once(actor=actor_of(p))
+        metrics.rounds.inc()
+        metrics.assigned.inc(r.assigned)
         return {"open_requests": r.open_requests, "teams": r.teams, "assigned": r.assigned,
                 "deferred": r.deferred, "seconds": r.seconds}
 
@@ -867,11 +914,45 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             "id": r.id, "at": iso(r.at), "kind": r.kind,
             "service_request_id": None if r.request_id is None else str(r.request_id),
             "team_id": r.team_id, "key_id": r.key_id, "role": r.role, "note": r.note}
-            for r in rows], headers={"X-Total-Count": str(total)})
+            for r in rows], headers=page_headers(request, page, page_size, total))
+
+    def database_check() -> tuple[bool, str]:
+        if "store" not in state:
+            return False, "starting"
+        try:
+            revision = state["store"].schema_revision()
+        except Exception as exc:  # any failure to answer: the check says which kind
+            log.warning("database check failed: %s", failure_summary(exc).splitlines()[0])
+            return False, f"unavailable ({type(exc).__name__})"
+        if revision != state["head"]:
+            return False, f"schema at {revision}, code needs {state['head']}"
+        return True, "ok"
+
+    @app.get("/metrics", tags=["service"], response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"}})
+    def prometheus_metrics():
+        """Prometheus metrics: HTTP requests by method, route and status, their duration,
+        dispatch rounds and assignments (this server process)."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/health", tags=["service"])
     def health():
-        return {"status": "ok"}
+        """Liveness with the database: 200 when a query answers, else 503."""
+        ok, what = database_check()
+        return JSONResponse({"status": "ok" if ok else "unavailable", "database": what},
+                            status_code=200 if ok else 503)
+
+    @app.get("/ready", tags=["service"])
+    def ready():
+        """Readiness: the database answers at the code's schema and the ledger (district,
+        catalogue, policy) is loaded; 503 otherwise, e.g. while starting or when the
+        database is gone (a load balancer sends no traffic then)."""
+        ok, what = database_check()
+        loaded = "ledger" in state
+        body = {"status": "ready" if ok and loaded else "not ready", "database": what,
+                "ledger": "loaded" if loaded else "loading"}
+        return JSONResponse(body, status_code=200 if ok and loaded else 503)
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -1022,6 +1103,21 @@ def parse_json(body: bytes):
     except (ValueError, RecursionError):
         raise ApiError(400, "body is not valid JSON (UTF-8, nested at most a few hundred "
                             "levels)") from None
+
+
+def page_headers(request: Request, page: int, page_size: int, total: int) -> dict:
+    """Pagination metadata: ``X-Total-Count`` and an RFC 8288 ``Link`` header with the
+    ``first``, ``prev``, ``next`` and ``last`` pages (same query, other ``page``)."""
+    last = max(1, -(-total // page_size))
+    links = {"first": 1, "last": last}
+    if page > 1:
+        links["prev"] = min(page - 1, last)
+    if page < last:
+        links["next"] = page + 1
+    url = request.url.remove_query_params("api_key")  # never a key in a link
+    link = ", ".join(f'<{url.include_query_params(page=n, page_size=page_size)}>; rel="{rel}"'
+                     for rel, n in links.items())
+    return {"X-Total-Count": str(total), "Link": link}
 
 
 def _describe(errors) -> str:

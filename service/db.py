@@ -170,18 +170,35 @@ class Store:
                                            pool_pre_ping=True, hide_parameters=True)
         self._write_lock = threading.Lock() if self.is_sqlite else None
 
-    def migrate(self) -> None:
-        """Apply the Alembic migrations up to ``head`` (idempotent)."""
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
-        from alembic import command
+    @staticmethod
+    def _alembic_config():
         from alembic.config import Config
 
         cfg = Config()
         where = resources.files("urbangrid.service") / "migrations"
         cfg.set_main_option("script_location", str(where))
+        return cfg
+
+    def migrate(self) -> None:
+        """Apply the Alembic migrations up to ``head`` (idempotent)."""
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
+        from alembic import command
+
+        cfg = self._alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def head_revision(self) -> str:
+        """The newest migration this code knows."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (a query: raises when it does not answer)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:

@@ -176,22 +176,27 @@ class Ledger:
     def query_requests(self, *, ids: list[int] | None = None, codes: list[str] | None = None,
                        start: float | None = None, end: float | None = None,
                        status: str | None = None, page: int = 1, page_size: int = 1000):
-        q = sa.select(requests)
+        """One page of the requests that match, oldest first, and how many match in all:
+        ``(rows, total)`` (one read transaction: the two agree)."""
+        where = []
         if ids is not None:  # Open311: service_request_id overrides every other filter
-            q = q.where(requests.c.id.in_(ids))
+            where.append(requests.c.id.in_(ids))
         else:
             if codes:
-                q = q.where(requests.c.service_code.in_(codes))
+                where.append(requests.c.service_code.in_(codes))
             if start is not None:
-                q = q.where(requests.c.requested >= start)
+                where.append(requests.c.requested >= start)
             if end is not None:
-                q = q.where(requests.c.requested <= end)
+                where.append(requests.c.requested <= end)
             if status:
-                q = q.where(requests.c.status == status)
-        q = q.order_by(requests.c.requested, requests.c.id)
-        q = q.offset((page - 1) * page_size).limit(page_size)
-        with self.store.read() as conn:
-            return conn.execute(q).all()
+                where.append(requests.c.status == status)
+        cond = sa.and_(sa.true(), *where)
+        q = (sa.select(requests).where(cond).order_by(requests.c.requested, requests.c.id)
+             .offset((page - 1) * page_size).limit(page_size))
+        with self.store.read() as conn, conn.begin():
+            total = conn.execute(sa.select(sa.func.count()).select_from(requests)
+                                 .where(cond)).scalar_one()
+            return conn.execute(q).all(), total
 
     def update_status(self, rid: int, changes: dict, actor: Actor) -> None:
         """Dispatcher's update of Open311 fields (status, notes, agency, expected time)
@@ -221,6 +226,25 @@ class Ledger:
         with self.store.read() as conn:
             return conn.execute(sa.select(events).where(events.c.request_id == rid)
                                 .order_by(events.c.id)).all()
+
+    def anonymise_older_than(self, days: float, actor: Actor = SYSTEM) -> int:
+        """The retention rule: erase the personal fields (:data:`PERSONAL`) of every
+        request filed more than ``days`` ago (the description, location and status stay:
+        the city's record of the case); returns how many requests it touched, recorded
+        as an ``anonymise`` event. Idempotent: a request already erased is not touched."""
+        cutoff = self.clock() - days * 86400.0
+        holds = sa.or_(*[requests.c[f].is_not(None) for f in PERSONAL])
+        with self.store.write() as conn:
+            n = conn.execute(requests.update().where(
+                (requests.c.requested < cutoff) & holds).values(
+                **dict.fromkeys(PERSONAL))).rowcount
+            if n:
+                conn.execute(events.insert().values(
+                    kind="anonymise", at=self.clock(), note=f"{n} requests older than "
+                    f"{days:g} days", **_who(actor)))
+        if n:
+            log.info("retention: personal fields of %d requests erased", n)
+        return n
 
     def record(self, kind: str, actor: Actor, note: str | None = None) -> None:
         """An event of no request or team (e.g. a key created or revoked)."""
