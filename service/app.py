@@ -539,7 +539,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         svc = ledger().services.get(row.service_code)
         out = {
             "service_request_id": str(row.id), "status": row.status,
-            "status_notes": row.status_notes,
+            "status_notes": row.status_notes, "stage": row.stage,
             "service_name": svc.name if svc else None, "service_code": row.service_code,
             "description": row.description, "agency_responsible": row.agency_responsible,
             "service_notice": row.service_notice,

@@ -39,6 +39,8 @@ ACTIVE = ("assigned", "accepted", "arrived")
 _ACTION_STATE = {"accept": ("assigned", "accepted"), "arrive": (("assigned", "accepted"),
                                                                 "arrived"),
                  "resolve": (ACTIVE, "done"), "return": (ACTIVE, "returned")}
+#: status_notes of the open stages a team reports (Open311 knows only open and closed)
+_STAGE_NOTE = {"accepted": "accepted by {}", "arrived": "{} is on site"}
 PERSONAL = ("first_name", "last_name", "email", "phone", "device_id", "account_id")
 
 
@@ -304,8 +306,11 @@ class Ledger:
         before = (before,) if isinstance(before, str) else before
         now = self.clock()
         with self.store.write() as conn:
-            if conn.execute(sa.select(teams.c.id).where(teams.c.id == tid)).first() is None:
+            team = conn.execute(sa.select(teams.c.id, teams.c.name)
+                                .where(teams.c.id == tid)).first()
+            if team is None:
                 raise NotFound(f"team {tid} not found")
+            name = team.name or f"team {tid}"
             a = conn.execute(sa.select(assignments).where(
                 (assignments.c.request_id == rid) & (assignments.c.team_id == tid)
                 & assignments.c.state.in_(ACTIVE))).first()
@@ -322,8 +327,8 @@ class Ledger:
             elif action == "return":
                 req.update(stage="received", agency_responsible=None, expected=None,
                            status_notes=note or "returned by the field team for re-dispatch")
-            else:
-                req["stage"] = after
+            else:  # the life cycle in Open311 terms: still open, the notes say where
+                req.update(stage=after, status_notes=note or _STAGE_NOTE[after].format(name))
             conn.execute(requests.update().where(requests.c.id == rid).values(**req))
             conn.execute(events.insert().values(request_id=rid, team_id=tid, kind=action,
                                                 at=now, note=note, **_who(actor)))

@@ -107,6 +107,8 @@ class RequestOut(BaseModel):
     service_request_id: str
     status: Literal["open", "closed"]
     status_notes: str | None = None
+    #: extension: the life cycle behind the two Open311 statuses
+    stage: Literal["received", "assigned", "accepted", "arrived", "resolved"] | None = None
     service_name: str | None = None
     service_code: str
     description: str | None = None
