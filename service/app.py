@@ -39,6 +39,7 @@ from urbangrid.calendar import CHINA_TZ
 from urbangrid.errors import InputError
 
 from . import schemas as S
+from .attributes import check_attributes, form_attributes, load_attributes
 from .auth import Principal, create_key, list_keys, revoke_key, verify_key
 from .catalogue import load_services
 from .db import Store
@@ -358,6 +359,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     config = config or ServiceConfig()
     state: dict = {}
     services = load_services()  # the built-in catalogue: also the OpenAPI enums
+    attributes = load_attributes(services)  # the service definitions' extra fields
     limiter = rate_item = None
     if config.rate_limit:
         import limits
@@ -549,8 +551,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             "address_id": row.address_id, "zipcode": None, "lat": row.lat, "long": row.lon,
             "media_url": row.media_url,
         }
-        if personal:
+        if personal:  # attributes too: they may identify someone (a licence plate)
             out.update({k: getattr(row, k) for k in PERSONAL})
+            out["attributes"] = json.loads(row.attributes) if row.attributes else {}
         return out
 
     def can_see_personal(request: Request, api_key: str | None) -> bool:
@@ -572,7 +575,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     @app.get("/services.json", tags=["open311"], responses={200: {"model": list[S.ServiceOut]}})
     def services_list(jurisdiction_id: str | None = JUR):
         jurisdiction(jurisdiction_id)
-        return [s.open311() for s in ledger().services.values()]
+        return [dict(s.open311(), metadata=bool(attributes.get(s.code)))
+                for s in ledger().services.values()]
 
     @app.get("/services/{service_code}.json", tags=["open311"],
              responses={200: {"model": S.ServiceDefinition}})
@@ -580,8 +584,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         jurisdiction(jurisdiction_id)
         if service_code not in ledger().services:
             raise ApiError(404, f"service_code {service_code!r} not found")
-        # no service needs extra attributes (metadata false): an empty definition
-        return {"service_code": service_code, "attributes": []}
+        return {"service_code": service_code,
+                "attributes": [a.open311() for a in attributes.get(service_code, ())]}
 
     @app.get("/tokens/{token}.json", tags=["open311"], responses={200: {"model": list[dict]}})
     def token_lookup(token: str = Path(max_length=200), jurisdiction_id: str | None = JUR):
@@ -643,9 +647,12 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         idem = request.headers.get("idempotency-key") or fields.idempotency_key
         if idem is not None and not 0 < len(idem) <= 200:
             raise ApiError(400, "Idempotency-Key: 1 to 200 characters")
+        extra = check_attributes(fields.service_code, attributes.get(fields.service_code, ()),
+                                 form_attributes(raw))
         values = fields.model_dump(exclude={"api_key", "jurisdiction_id", "idempotency_key",
-                                            "long"})
-        values.update(lat=lat, lon=lon)
+                                            "long", "attribute"})
+        values.update(lat=lat, lon=lon, attributes=json.dumps(
+            extra, ensure_ascii=False, sort_keys=True) if extra else None)
 
         def intake() -> tuple[int, bool]:
             # the key check reads the database too: both off the event loop, in one hop
@@ -1054,8 +1061,9 @@ def read_form(body: bytes, content_type: str) -> dict[str, str]:
     ``multipart/form-data``, parsed by python-multipart), decoded as strict UTF-8.
 
     400 naming the field for invalid UTF-8 (Starlette's form parser silently reads it as
-    Latin-1), for a field given twice, and for a file: uploads are not stored by this
-    service, the file is linked as ``media_url`` (a dropped file would be silent loss).
+    Latin-1), for a field given twice (but ``name[]``, a list), and for a file: uploads
+    are not stored by this service, the file is linked as ``media_url`` (a dropped file
+    would be silent loss).
     """
     import io
     from urllib.parse import unquote_to_bytes
@@ -1086,12 +1094,16 @@ def read_form(body: bytes, content_type: str) -> dict[str, str]:
         name = text(files[0].field_name, "field name")
         raise ApiError(400, f"{name}: file uploads are not stored by this service; give the "
                             "file's address as media_url")
-    out: dict[str, str] = {}
+    out: dict[str, str | list[str]] = {}
     for f in fields:
         name = text(f.field_name, "field name")
-        if name in out:
+        value = text(f.value, name)
+        if name.endswith("[]"):  # a list field (an attribute's multivaluelist)
+            out.setdefault(name, []).append(value)
+        elif name in out:
             raise ApiError(400, f"{name}: given more than once")
-        out[name] = text(f.value, name)
+        else:
+            out[name] = value
     return out
 
 

@@ -73,6 +73,8 @@ requests = sa.Table(
     sa.Column("idem_key", sa.String(200), nullable=True),
     sa.Column("idem_hash", sa.String(64), nullable=True),
     sa.Column("address_id", sa.String(200), nullable=True),
+    # the service definition's extra fields, {code: value} as JSON (attributes.toml)
+    sa.Column("attributes", sa.Text, nullable=True),
     sa.UniqueConstraint("idem_owner", "idem_key", name="uq_requests_idempotency"),
     sa.Index("ix_requests_requested", "requested"),
     sa.Index("ix_requests_stage", "stage"),

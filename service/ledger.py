@@ -77,7 +77,7 @@ class DispatchRound:
 
 #: fields added after the first schema: left out of the idempotency hash when empty, so
 #: that a retry of a request stored before them still matches its first hash
-_LATER_FIELDS = ("address_id",)
+_LATER_FIELDS = ("address_id", "attributes")
 
 
 def _who(actor: Actor) -> dict:
@@ -230,16 +230,18 @@ class Ledger:
                                 .order_by(events.c.id)).all()
 
     def anonymise_older_than(self, days: float, actor: Actor = SYSTEM) -> int:
-        """The retention rule: erase the personal fields (:data:`PERSONAL`) of every
+        """The retention rule: erase the personal fields (:data:`PERSONAL` and the
+        service attributes, which may identify someone) of every
         request filed more than ``days`` ago (the description, location and status stay:
         the city's record of the case); returns how many requests it touched, recorded
         as an ``anonymise`` event. Idempotent: a request already erased is not touched."""
         cutoff = self.clock() - days * 86400.0
-        holds = sa.or_(*[requests.c[f].is_not(None) for f in PERSONAL])
+        erased = (*PERSONAL, "attributes")  # attributes may identify (a licence plate)
+        holds = sa.or_(*[requests.c[f].is_not(None) for f in erased])
         with self.store.write() as conn:
             n = conn.execute(requests.update().where(
                 (requests.c.requested < cutoff) & holds).values(
-                **dict.fromkeys(PERSONAL))).rowcount
+                **dict.fromkeys(erased))).rowcount
             if n:
                 conn.execute(events.insert().values(
                     kind="anonymise", at=self.clock(), note=f"{n} requests older than "

@@ -78,6 +78,8 @@ class RequestIn(_Body):
     description: str | None = Field(None, max_length=4000)
     media_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    #: a service definition's extra fields (JSON); a form sends ``attribute[code]=value``
+    attribute: dict[str, str | float | list[str]] | None = Field(None, max_length=50)
 
     @model_validator(mode="before")
     @classmethod
@@ -132,6 +134,8 @@ class RequestOut(BaseModel):
     phone: str | None = None
     device_id: str | None = None
     account_id: str | None = None
+    #: extension, dispatcher/admin only: the service definition's extra fields
+    attributes: dict | None = None
 
 
 class StatusIn(_Body):

@@ -120,7 +120,7 @@ def test_migrations_match_the_table_definitions(any_db):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
     store.dispose()
-    assert diff == [] and version == "0003"
+    assert diff == [] and version == "0004"
 
 
 @pytest.mark.parametrize(("args", "words"), [

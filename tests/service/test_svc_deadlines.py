@@ -41,7 +41,9 @@ def test_deadline_counts_working_time_on_the_chinese_calendar(tmp_path, filed, c
     try:
         r = app.http.post("/requests.json", data={
             "api_key": app.keys["intake"], "service_code": code, "lat": INSIDE[0],
-            "long": INSIDE[1]})
+            "long": INSIDE[1], "attribute[plate]": "沪A12345"} if code == "illegal_car_parking"
+            else {"api_key": app.keys["intake"], "service_code": code, "lat": INSIDE[0],
+                  "long": INSIDE[1]})
         assert r.status_code == 201, r.text
         rid = r.json()[0]["service_request_id"]
         (got,) = app.http.get(f"/requests/{rid}.json").json()
