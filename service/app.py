@@ -45,6 +45,7 @@ from .catalogue import load_services
 from .db import Store
 from .formats import OPEN311_XML, Open311Formats
 from .ledger import PERSONAL, Actor, Conflict, Ledger, NotFound
+from .media import MEDIA_TYPES, FileMediaStore, MediaStore, sniff_media_type
 from .observability import Metrics, RequestContext
 from .stateless import dispatch_tables
 
@@ -100,6 +101,9 @@ class ServiceConfig:
     retention_days
         Personal fields (name, email, phone, device, account) of requests filed more
         than this many days ago are erased by the dispatch loop; ``None``: kept.
+    media_dir, media_max_bytes
+        Where uploaded images (multipart ``media``) are stored and their size limit;
+        ``None`` (default): no files are taken (400), links as ``media_url`` only.
     contact, key_service
         The discovery document's contact and where keys come from.
     """
@@ -116,6 +120,8 @@ class ServiceConfig:
     cors_origins: tuple[str, ...] = ()
     rate_limit: str | None = "6000/minute"
     retention_days: float | None = None
+    media_dir: str | None = None
+    media_max_bytes: int = 5 * 1024 * 1024
     contact: str = "the operator of this endpoint"
     key_service: str = "API keys are issued by the operator (urbangrid keys create)"
 
@@ -360,6 +366,10 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
     state: dict = {}
     services = load_services()  # the built-in catalogue: also the OpenAPI enums
     attributes = load_attributes(services)  # the service definitions' extra fields
+    media: MediaStore | None = FileMediaStore(config.media_dir) if config.media_dir else None
+    # intake's body carries an uploaded image when media are stored
+    intake_body = max(config.max_body_bytes, config.media_max_bytes + 64 * 1024) \
+        if media is not None else config.max_body_bytes
     limiter = rate_item = None
     if config.rate_limit:
         import limits
@@ -587,6 +597,42 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         return {"service_code": service_code,
                 "attributes": [a.open311() for a in attributes.get(service_code, ())]}
 
+    def store_media(request: Request, uploads: list[Upload], raw: dict) -> str:
+        """Store the one ``media`` file of an intake form; its URL becomes the request's
+        ``media_url``. 400 naming the field for any other file, a second file, a file
+        beside a ``media_url``, a file that is no JPEG, PNG or WebP image, and any file
+        when the service stores no media (``media_dir`` unset)."""
+        if media is None:
+            raise ApiError(400, f"{uploads[0].field}: this service stores no files; give "
+                                "the file's address as media_url")
+        if len(uploads) > 1 or uploads[0].field != "media":
+            name = uploads[-1].field if uploads[0].field == "media" else uploads[0].field
+            raise ApiError(400, f"{name}: one file, in the field 'media'")
+        if raw.get("media_url"):
+            raise ApiError(400, "media: a file or a media_url, not both")
+        data = uploads[0].data
+        mtype = sniff_media_type(data)
+        if mtype is None:
+            raise ApiError(400, "media: not a JPEG, PNG or WebP image")
+        if len(data) > config.media_max_bytes:
+            raise ApiError(413, f"media: larger than {config.media_max_bytes} bytes")
+        media_id = media.put(data, mtype)
+        return f"{str(request.base_url).rstrip('/')}/media/{media_id}"
+
+    @app.get("/media/{media_id}", tags=["open311"], response_class=Response,
+             responses={200: {"content": {t: {"schema": {"type": "string",
+                                                         "format": "binary"}}
+                                          for t in MEDIA_TYPES},
+                              "description": "the uploaded image"}})
+    def get_media(media_id: str = Path(max_length=80)):
+        """A request's uploaded image (its ``media_url``)."""
+        found = media.get(media_id) if media is not None else None
+        if found is None:
+            raise ApiError(404, f"media {media_id!r} not found")
+        data, mtype = found
+        return Response(data, media_type=mtype,
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
     @app.get("/tokens/{token}.json", tags=["open311"], responses={200: {"model": list[dict]}})
     def token_lookup(token: str = Path(max_length=200), jurisdiction_id: str | None = JUR):
         """Open311 #4: a token's request id. Every service here is ``realtime`` (intake
@@ -614,7 +660,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                       "schema": {"$ref": "#/components/schemas/RequestIn"}},
                   "application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}},
               }}})
-    @access(roles=_INTAKE, body=(*FORM, *JSON), key_in_body=True)
+    @access(roles=_INTAKE, body=(*FORM, *JSON), key_in_body=True, max_body=intake_body)
     async def post_request(request: Request):
         body = await request.body()  # limited by GuardedRoute (413)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -623,7 +669,9 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             if not isinstance(raw, dict):
                 raise ApiError(400, "body must be a JSON object of request fields")
         elif ctype in FORM:
-            raw = read_form(body, request.headers["content-type"])
+            raw, uploads = read_form(body, request.headers["content-type"])
+            if uploads:
+                raw["media_url"] = store_media(request, uploads, raw)
         else:  # GuardedRoute let only FORM and JSON through: here, an empty body
             raw = {}
         key = raw.get("api_key") if isinstance(raw.get("api_key"), str) else None
@@ -1056,14 +1104,22 @@ def document_allowed_values(doc: dict, jurisdiction_id: str, codes: list[str],
     comps["TeamIn"]["properties"]["skills"]["items"]["enum"] = skills
 
 
-def read_form(body: bytes, content_type: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Upload:
+    """A file of a multipart form."""
+
+    field: str
+    file_name: str
+    data: bytes
+
+
+def read_form(body: bytes, content_type: str) -> tuple[dict, list[Upload]]:
     """The fields of a form body (``application/x-www-form-urlencoded`` or
     ``multipart/form-data``, parsed by python-multipart), decoded as strict UTF-8.
 
     400 naming the field for invalid UTF-8 (Starlette's form parser silently reads it as
-    Latin-1), for a field given twice (but ``name[]``, a list), and for a file: uploads
-    are not stored by this service, the file is linked as ``media_url`` (a dropped file
-    would be silent loss).
+    Latin-1) and for a field given twice (but ``name[]``, a list). Returns the fields and
+    the files (:class:`Upload`): the caller stores or refuses each, never drops one.
     """
     import io
     from urllib.parse import unquote_to_bytes
@@ -1077,7 +1133,12 @@ def read_form(body: bytes, content_type: str) -> dict[str, str]:
                                     io.BytesIO(body), fields.append, files.append)
     except (FormParserError, ValueError, UnicodeError):
         raise ApiError(400, "body: not a well-formed form") from None
+    uploads = []
     for f in files:
+        f.file_object.seek(0)
+        uploads.append(Upload((f.field_name or b"").decode("utf-8", "replace"),
+                              (f.file_name or b"").decode("utf-8", "replace"),
+                              f.file_object.read()))
         f.close()
     urlencoded = content_type.split(";")[0].strip().lower() == FORM[0]
 
@@ -1090,10 +1151,6 @@ def read_form(body: bytes, content_type: str) -> dict[str, str]:
         except UnicodeDecodeError:
             raise ApiError(400, f"{what}: not valid UTF-8") from None
 
-    if files:
-        name = text(files[0].field_name, "field name")
-        raise ApiError(400, f"{name}: file uploads are not stored by this service; give the "
-                            "file's address as media_url")
     out: dict[str, str | list[str]] = {}
     for f in fields:
         name = text(f.field_name, "field name")
@@ -1104,7 +1161,7 @@ def read_form(body: bytes, content_type: str) -> dict[str, str]:
             raise ApiError(400, f"{name}: given more than once")
         else:
             out[name] = value
-    return out
+    return out, uploads
 
 
 def parse_json(body: bytes):

@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(default: keep them)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="URL",
                    help="an origin whose pages may call the API (repeatable; default none)")
+    p.add_argument("--media-dir", default=None, metavar="DIR",
+                   help="store images uploaded with requests (multipart 'media', JPEG/PNG/"
+                        "WebP, at most 5 MiB) in DIR and serve them as media_url (default: "
+                        "no uploads, links only)")
     p.add_argument("--log-format", choices=("json", "text"), default="json",
                    help="log lines as JSON objects with request ids (default) or text")
     p.set_defaults(func=run_serve)
@@ -94,7 +98,7 @@ def run_serve(args: argparse.Namespace) -> int:
                            resolution=args.resolution,
                            dispatch_interval=args.dispatch_interval, policy=args.policy,
                            rate_limit=rate, retention_days=args.retention_days,
-                           cors_origins=tuple(args.cors_origin))
+                           cors_origins=tuple(args.cors_origin), media_dir=args.media_dir)
     configure_logging(args.log_format)
     install_log_redaction()
     _check_serve_args(config)
