@@ -343,6 +343,7 @@ class _DispatchLoop:
                  retention_days: float | None = None) -> None:
         self.ledger, self.interval, self.metrics = ledger, interval, metrics
         self.retention_days = retention_days
+        self.next_retention = 0.0  # the rule runs at most hourly: a scan of old requests
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="dispatch", daemon=True)
 
@@ -352,8 +353,9 @@ class _DispatchLoop:
                 r = self.ledger.dispatch_once()
                 self.metrics.rounds.inc()
                 self.metrics.assigned.inc(r.assigned)
-                if self.retention_days is not None:
+                if self.retention_days is not None and time.monotonic() >= self.next_retention:
                     self.ledger.anonymise_older_than(self.retention_days)
+                    self.next_retention = time.monotonic() + 3600.0
             except Exception as exc:  # keep dispatching after a bad round; cause logged
                 log.error("dispatch round failed: %s", failure_summary(exc))
             if self.stop.wait(self.interval):

@@ -130,3 +130,42 @@ def test_retention_erases_personal_fields_after_n_days(tmp_path):
         assert len(audit) == 1 and audit[0]["role"] == "system"
     finally:
         app.close()
+
+
+def test_serve_applies_the_retention_rule(tmp_path):
+    """``serve --retention-days`` runs the rule in the dispatch loop: a request filed 40
+    days ago loses its personal fields, one filed today keeps them."""
+    from benchmarks.service_load import start_server
+    from tests.service.svc_helpers import make_keys
+    from urbangrid.service import Store
+    from urbangrid.service.db import requests
+
+    db = f"sqlite:///{tmp_path / 'svc.db'}"
+    keys = make_keys(db)
+    store = Store(db)
+    now = time.time()
+    with store.write() as conn:
+        for age_days, name in ((40, "Old"), (0, "New")):
+            t = now - age_days * 86400
+            conn.execute(requests.insert().values(
+                service_code="exposed_garbage", status="closed", stage="resolved",
+                lat=INSIDE[0], lon=INSIDE[1], cell=0, first_name=name, email=f"{name}@x.cn",
+                requested=t, updated=t, deadline=t + 7200, priority=1.0, work_seconds=60.0))
+    store.dispose()
+    server = start_server(db, tmp_path / "server.log",
+                          extra=["--dispatch-interval", "1", "--retention-days", "30"])
+    try:
+        import httpx
+
+        with httpx.Client(base_url=server.url) as http:
+            k = {"api_key": keys["admin"]}
+            for _ in range(100):
+                old = http.get("/requests/1.json", params=k).json()[0]
+                if old["first_name"] is None:
+                    break
+                time.sleep(0.1)
+            new = http.get("/requests/2.json", params=k).json()[0]
+    finally:
+        server.stop()
+    assert (old["first_name"], old["email"]) == (None, None)
+    assert (new["first_name"], new["email"]) == ("New", "New@x.cn")
