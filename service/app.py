@@ -1021,6 +1021,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             ref_template="#/components/schemas/{model}")
         comps["Error"] = S.Error.model_json_schema()
         document_access(doc, app.routes)
+        document_links(doc)
         document_xml_twins(doc)
         document_allowed_values(doc, config.jurisdiction_id, list(services),
                                 list(dict.fromkeys(s.skill for s in services.values())))
@@ -1066,6 +1067,25 @@ def document_access(doc: dict, routes) -> None:
             if rule.body:
                 resp["413"] = dict(_ERR, description="request body too large")
                 resp["415"] = dict(_ERR, description="unsupported Content-Type")
+
+
+def document_links(doc: dict) -> None:
+    """OpenAPI links (stateful tests follow them): a created request's id feeds the calls
+    that take one, a team's id the team's actions."""
+    paths = doc["paths"]
+    rid = {"service_request_id": "$response.body#/0/service_request_id"}
+    created = paths["/requests.json"]["post"]["responses"]["201"]
+    created["links"] = {
+        name: {"operationId": paths[path][method]["operationId"], "parameters": rid}
+        for name, path, method in (
+            ("GetRequest", "/requests/{service_request_id}.json", "get"),
+            ("GetEvents", "/requests/{service_request_id}/events.json", "get"),
+            ("UpdateStatus", "/requests/{service_request_id}/status", "post"))}
+    team = {"team_id": "$request.path.team_id"}
+    for status in ("200", "201"):
+        paths["/teams/{team_id}"]["put"]["responses"][status]["links"] = {
+            "TeamAction": {"operationId": paths["/teams/{team_id}/actions"]["post"][
+                "operationId"], "parameters": team}}
 
 
 def document_xml_twins(doc: dict) -> None:

@@ -64,3 +64,20 @@ def test_document_declares_keys_created_teams_and_allowed_values():
     for ops in DOC["paths"].values():
         for op in ops.values():
             assert "api_key" not in [p["name"] for p in op.get("parameters", [])]
+
+
+def test_api_conforms_statefully_along_its_links(live):
+    """Call sequences along the document's links (a created request's id into the calls
+    that take one; a team's id into its actions): every response conforms."""
+    links = DOC["paths"]["/requests.json"]["post"]["responses"]["201"]["links"]
+    assert {"GetRequest", "GetEvents", "UpdateStatus"} <= set(links)
+
+    class Machine(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"base_url": live.url, "headers": {"X-API-Key": live.keys["dispatcher"]}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+    Machine.run(settings=settings(max_examples=8, stateful_step_count=4, deadline=None,
+                                  derandomize=True, suppress_health_check=list(HealthCheck)))
