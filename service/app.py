@@ -1,14 +1,17 @@
-"""The HTTP application: Open311 GeoReport v2 (JSON), live dispatch and ``POST /dispatch``.
+"""The HTTP application: Open311 GeoReport v2 (XML and JSON), live dispatch, ``POST
+/dispatch``, the audit trail and key administration, operations (health, metrics).
 
 :func:`create_app` builds a FastAPI application around one database, one district and the
 case catalogue. At start it applies the migrations and starts the dispatch loop, which
 picks up whatever the database holds: open requests and assignments survive a restart.
 
-Open311 conventions: errors are a JSON list of ``{code, description}`` with status 400
-(bad input, naming the field), 403 (missing, invalid or insufficient ``api_key``) or 404;
-``POST /requests.json`` takes form-encoded fields (a JSON object is accepted too) and
-answers ``[{service_request_id, ...}]``. Keys go in ``api_key`` (query or form field) or
-in an ``X-API-Key`` header.
+Open311 conventions: errors are a list of ``{code, description}`` (JSON, or XML for the
+``.xml`` calls) with status 400 (bad input, naming the field), 403 (missing, invalid or
+insufficient ``api_key``), 404, 409, 413 (body too large), 415 (content type) or 429
+(rate limit); ``POST /requests.json`` takes form-encoded or multipart fields (a JSON
+object is accepted too) and answers ``[{service_request_id, ...}]``. Keys go in
+``api_key`` (query or form field) or in an ``X-API-Key`` header, and are checked before
+a body is read.
 """
 
 from __future__ import annotations
@@ -993,14 +996,16 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         dispatch rounds and assignments (this server process)."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], responses={
+        503: {"description": "the database does not answer (or lags the code's schema)"}})
     def health():
         """Liveness with the database: 200 when a query answers, else 503."""
         ok, what = database_check()
         return JSONResponse({"status": "ok" if ok else "unavailable", "database": what},
                             status_code=200 if ok else 503)
 
-    @app.get("/ready", tags=["service"])
+    @app.get("/ready", tags=["service"], responses={
+        503: {"description": "not ready: database or ledger not available"}})
     def ready():
         """Readiness: the database answers at the code's schema and the ledger (district,
         catalogue, policy) is loaded; 503 otherwise, e.g. while starting or when the
@@ -1064,6 +1069,7 @@ def document_access(doc: dict, routes) -> None:
             resp["403"] = dict(_ERR, description="missing, invalid or insufficient api_key")
             resp["404"] = dict(_ERR, description="not found")
             resp["409"] = dict(_ERR, description="conflicts with the current state")
+            resp["429"] = dict(_ERR, description="the key's rate limit (see Retry-After)")
             if rule.body:
                 resp["413"] = dict(_ERR, description="request body too large")
                 resp["415"] = dict(_ERR, description="unsupported Content-Type")
