@@ -139,13 +139,16 @@ def run_keys(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from .auth import create_key, list_keys, revoke_key
-    from .db import Store
+    from .db import Store, record_event
+
+    # the audit trail names the operator's command line as role "cli" (no key)
 
     store = Store(args.db or _db_default())
     try:
         store.migrate()
         if args.keys_command == "create":
             key = create_key(store, args.role, args.name)
+            record_event(store, "key_create", None, "cli", f"{key.split('_')[1]} {args.role}")
             print(f"created a {args.role} key; it is shown only now:")
             print(key)
         elif args.keys_command == "list":
@@ -161,6 +164,7 @@ def run_keys(args: argparse.Namespace) -> int:
                 from urbangrid.errors import InputError
 
                 raise InputError(f"no active key with id {key_id!r}")
+            record_event(store, "key_revoke", None, "cli", key_id)
             print(f"revoked {key_id}")
     finally:
         store.dispose()

@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["Store", "metadata", "normalise_url"]
+__all__ = ["Store", "metadata", "normalise_url", "record_event"]
 
 metadata = sa.MetaData()
 
@@ -125,6 +125,17 @@ events = sa.Table(
     sa.Index("ix_events_request", "request_id"),
     sa.Index("ix_events_at", "at"),
 )
+
+
+def record_event(store: Store, kind: str, key_id: str | None, role: str,
+                 note: str | None = None, *, at: float | None = None) -> None:
+    """An audit event of no request or team (a key created or revoked, by the API or the
+    command line), committed before it returns."""
+    import time
+
+    with store.write() as conn:
+        conn.execute(events.insert().values(kind=kind, at=time.time() if at is None else at,
+                                            note=note, key_id=key_id, role=role))
 
 
 def normalise_url(url: str) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from urbangrid.optimizer import DispatchProblem, get_policy
 
 from .catalogue import Service
-from .db import Store, assignments, events, requests, teams
+from .db import Store, assignments, events, record_event, requests, teams
 
 __all__ = ["ACTIVE", "SYSTEM", "Actor", "Conflict", "DispatchRound", "Ledger", "NotFound"]
 
@@ -252,9 +252,7 @@ class Ledger:
 
     def record(self, kind: str, actor: Actor, note: str | None = None) -> None:
         """An event of no request or team (e.g. a key created or revoked)."""
-        with self.store.write() as conn:
-            conn.execute(events.insert().values(kind=kind, at=self.clock(), note=note,
-                                                **_who(actor)))
+        record_event(self.store, kind, actor.key_id, actor.role, note, at=self.clock())
 
     def audit(self, *, since: float | None = None, until: float | None = None,
               kind: str | None = None, key_id: str | None = None,

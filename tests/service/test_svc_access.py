@@ -67,6 +67,14 @@ def test_one_command_start_keys_and_refusal(tmp_path):
         assert_error(httpx.post(url + "/requests.json", data=dict(form, api_key=key)), 403,
                      "revoked")
         assert ug("keys", "revoke", key_id, "--db", db, shell=False).returncode == 2
+        # the command line's key changes are in the audit trail (role "cli", no key)
+        engine = sa.create_engine(db)
+        with engine.connect() as conn:
+            cli_events = conn.execute(sa.text(
+                "SELECT kind, note FROM events WHERE role = 'cli' ORDER BY id")).all()
+        engine.dispose()
+        assert [(k, n.split()[0]) for k, n in cli_events] == [("key_create", key_id),
+                                                              ("key_revoke", key_id)]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
