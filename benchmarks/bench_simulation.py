@@ -11,7 +11,9 @@ policy included, with SimPy doing nothing but schedule that many events.
 The full suite also runs a whole simulated year with ``mcf`` in a fresh process, twice,
 each run followed by the floor for its event count: the fastest run, the fastest floor,
 and the peak memory (the process's maximum RSS, imports and district included). The
-target is judged on those runs, not on an extrapolation.
+target is judged on those runs, not on an extrapolation. Then the same year as a user
+runs it, ``urbangrid simulate`` with every output (Parquet files, ``kpis.json``, the
+report), once, in a fresh process, timed against that engine run.
 """
 
 from __future__ import annotations
@@ -116,9 +118,40 @@ def _fresh_process(policy: str, days: float, repeats: int = 2) -> Measurement:
                "waiting_end": r["waiting_end"]})
 
 
+_WHOLE_COMMAND = """
+import shutil, tempfile
+from pathlib import Path
+from urbangrid.cli import main
+out = Path(tempfile.mkdtemp(prefix="urbangrid-bench-"))
+try:
+    rc = main(["simulate", {path!r}, "--days", "{days}", "--replications", "1", "--quiet",
+               "--set", "run.warmup_days=0", "--set", "run.drain_days=0",
+               "--set", "dispatch.policy={policy}", "--out", str(out)])
+    assert rc == 0, rc
+    print(sum(f.stat().st_size for f in out.iterdir()))
+finally:
+    shutil.rmtree(out, ignore_errors=True)
+"""
+
+
+def _whole_command(policy: str, days: float, engine: Measurement) -> Measurement:
+    """``urbangrid simulate`` of ``days`` days in a fresh process, as a user runs it:
+    imports, the district, the run, ``events.parquet``, ``cases.parquet``, ``kpis.json``
+    and the report with its figures, against the engine's own run of the same days in
+    this suite (``engine``; target ≤ 1.5× and ≤ 2 GB, issue 18)."""
+    mb, wall, stdout = peak_rss_mb_of(
+        _WHOLE_COMMAND.format(path=str(SCENARIO), days=days, policy=policy), timeout=3600)
+    return Measurement(
+        f"simulate_cli_{days:g}d_{policy}", wall, f"engine alone ({engine.name})",
+        engine.seconds,
+        extra={"peak_mb": round(mb, 1), "engine_peak_mb": engine.extra["peak_mb"],
+               "outputs_mb": round(int(stdout.strip().splitlines()[-1]) / 1e6, 1)})
+
+
 def run(quick: bool) -> list[Measurement]:
     out = [_one("nearest", 1), _one("mcf", 1)]
     if quick:
         return out
-    out += [_one("nearest", 30), _one("mcf", 30), _fresh_process("mcf", 365)]
+    year = _fresh_process("mcf", 365)
+    out += [_one("nearest", 30), _one("mcf", 30), year, _whole_command("mcf", 365, year)]
     return out

@@ -9,8 +9,10 @@ common random numbers, so each replication sees the same arrivals and case fates
 table gives each KPI's mean ± 95 % t-interval per policy and the paired difference
 against the first policy (``nearest`` by default).
 
-A researcher's policy: register it with :func:`urbangrid.optimizer.register_policy` in a
-module, then ``--import that.module --policy nearest --policy my_policy`` adds its row.
+A researcher's policy: ``--policy my_package.my_module:my_policy`` (a policy factory in
+any importable module, e.g. on ``PYTHONPATH``), an installed package's entry point
+(group ``urbangrid.policies``), or a name registered with
+:func:`urbangrid.optimizer.register_policy` by a module given with ``--import``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from urbangrid.optimizer import available_policies, check_policy, get_policy
+from urbangrid.errors import InputError
+from urbangrid.optimizer import check_policy, get_policy, policy_factory
 from urbangrid.simulation import load_scenario
 from urbangrid.study import compare_scenarios, comparison_document
 
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--policy", action="append", default=[],
-                    help=f"policy name (repeatable; default {', '.join(DEFAULT_POLICIES)})")
+                    help="policy name or package.module:function (repeatable; default "
+                         f"{', '.join(DEFAULT_POLICIES)})")
     ap.add_argument("--import", dest="imports", action="append", default=[],
                     help="module to import first (it registers extra policies)")
     ap.add_argument("--scenario", type=Path, default=SCENARIO)
@@ -95,10 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     for module in args.imports:
         importlib.import_module(module)
     policies = args.policy or list(DEFAULT_POLICIES)
-    unknown = [p for p in policies if p not in available_policies()]
-    if unknown:
-        print(f"unknown policy {unknown}; registered: {available_policies()}", file=sys.stderr)
-        return 2
+    for p in policies:  # a registered name, an entry point or "package.module:function"
+        try:
+            policy_factory(p, key="--policy")
+        except InputError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     for p in policies:  # the contract first: no drops, skills and capacities, determinism
         check_policy(get_policy(p))
     base = load_scenario(args.scenario)

@@ -18,7 +18,7 @@ from urbangrid._lazy import attach
 
 _WHERE = {
     "Calibration": "pipeline", "calibrate": "pipeline",
-    "OTHER_BUCKET": "codes", "SPOT_SUFFIX": "codes", "bucket_names": "codes",
+    "OTHER_BUCKET": "codes", "bucket_names": "codes",
     "category_of": "codes", "slug": "codes",
     "build_district_files": "district", "read_boundary": "district",
     "FAMILIES": "fit", "INSTANT_S": "fit", "fit_handling": "fit", "fit_log": "fit",

@@ -3,9 +3,7 @@
 A calibration keeps the most frequent request types as categories and folds the rest
 into one bucket per group (大类 / ``service_group``), or into :data:`OTHER_BUCKET`; its
 ``category_codes`` map each name to an ASCII code (:func:`slug`). The validation maps
-another log's requests onto the same codes with :func:`category_of`. A category whose
-patrol reports are closed on the spot gets a twin category, its code plus
-:data:`SPOT_SUFFIX`, which the validation counts as the category itself.
+another log's requests onto the same codes with :func:`category_of`.
 """
 
 from __future__ import annotations
@@ -15,10 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["OTHER_BUCKET", "SPOT_SUFFIX", "bucket_names", "category_of", "slug"]
-
-#: Code suffix of the on-the-spot twin categories.
-SPOT_SUFFIX = "__spot"
+__all__ = ["OTHER_BUCKET", "bucket_names", "category_of", "slug"]
 
 #: Category name of the requests whose type is not kept (nor has a group bucket).
 OTHER_BUCKET = "(other types)"

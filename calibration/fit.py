@@ -1,8 +1,9 @@
 """Fit a cleaned log: volumes, time profiles, mixes and handling-time distributions.
 
 :func:`fit_log` fits daily volume with day-of-week factors and an hour-of-day profile
-per channel (from full days; public holidays, when given, are left out of the weekday
-factors and get their own factor); the category mix overall and per channel (the
+per channel (the patrol channel's within its fitted shift; from full days; public
+holidays, when given, are left out of the weekday factors and get their own factor);
+the category mix overall and per channel (the
 catalogue's channel affinities reproduce each channel's mix exactly); the channel mix
 from ``source``; the hours crews close requests; and per category the handling time
 ``closed − requested`` (:func:`fit_handling`: a point mass of instant closures, and for
@@ -38,7 +39,7 @@ FAMILIES = ("expon", "lognorm", "gamma", "weibull_min")
 #: Closures faster than this (seconds) are "instant": closed at report.
 INSTANT_S = 60.0
 _MIN_PROFILE_N = 500  # requests needed to fit a channel's own time profiles
-_MIN_SPOT_N = 5  # instant patrol closures needed for an on-the-spot twin category
+_MIN_SPOT_N = 5  # instant patrol closures needed to fit a category's on-the-spot share
 
 
 def fit_handling(days: np.ndarray, censored_at: np.ndarray | None = None
@@ -180,7 +181,7 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
         keep_names = list(vc.index[:max_categories])
     cat_name = bucket_names(df["service_name"], df["group"], keep_names)
     bucket_counts = cat_name[~cat_name.isin(keep_names)].value_counts()
-    # At most 60 rows in all (the catalogue holds 62; twins may add a few more).
+    # At most 60 rows in all (the catalogue holds 62).
     room = max(60 - len(keep_names) - 1, 0)
     small = [b for b in bucket_counts.index[room:] if b != OTHER_BUCKET]
     cat_name = cat_name.where(~cat_name.isin(small), OTHER_BUCKET)
@@ -242,6 +243,8 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
         group = str(group.iloc[0]) if len(group) and group.iloc[0] else agency
         pat_n = int((ch_closed == "patrol").sum())
         pat_inst = int((inst & (ch_closed == "patrol")).sum())
+        pat_all = int((rows["channel"] == "patrol").sum())
+        spot = pat_inst >= _MIN_SPOT_N
         cats.append({
             "code": code, "name": n, "n": int(len(rows)), "share": float(p_k[code]),
             "agency": agency, "group": group,
@@ -249,9 +252,12 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
             "n_closed": int(sel.sum()), "share_closed": float(sel.sum() / max(len(rows), 1)),
             "n_instant": int(inst.sum()), "n_instant_patrol": pat_inst,
             "n_closed_patrol": pat_n,
-            # Instant patrol closures get a twin category fixed on the spot (below).
-            "onspot_fixable": bool(pat_inst >= _MIN_SPOT_N),
+            "n_patrol": pat_all,
             "instant_share_patrol": pat_inst / pat_n if pat_n else 0.0,
+            # Instant patrol closures are on-the-spot fixes: the category's probability
+            # is their share of all its patrol reports (open ones were not fixed).
+            "onspot_fixable": bool(spot),
+            "onspot_prob": pat_inst / pat_all if spot else 0.0,
             "handling_days": fit,
             "same_day_share": float(np.mean(
                 closed["closed"].dt.date.to_numpy()[sel]
@@ -262,7 +268,10 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
     # category that is not fixed on the spot (left out of the family fit).
     not_modelled = sum(c["n_instant"] - (c["n_instant_patrol"] if c["code"] in fixable
                                          else 0) for c in cats)
-    onspot = 1.0 if fixable else 0.0
+    # The patrol channel's pooled share (each category's own share takes precedence).
+    pat_reports = sum(c["n_patrol"] for c in cats)
+    onspot = (sum(c["n_instant_patrol"] for c in cats if c["code"] in fixable)
+              / pat_reports if pat_reports else 0.0)
     # Crew hours: when the log's requests get closed.
     ch_hours = np.bincount(closed["closed"].dt.hour, minlength=24).astype(float)
     c_start, c_end = _hour_window(ch_hours)
@@ -295,6 +304,10 @@ def fit_log(clean: CleanLog, *, holidays: str | None = None, max_categories: int
             "hotline_hour_of_day": hod["hotline"].tolist(),
             "patrol_shift": {"days": "working" if patrol_working else "all",
                              "start": p_start, "end": p_end},
+            # Patrol reports within the shift: staff report in the morning more than in
+            # the afternoon (LA's drivers), which matters for a window starting midday.
+            "patrol_hour_of_day": (hod["patrol"].tolist() if ch_n["patrol"] >= _MIN_PROFILE_N
+                                   else None),
             "onspot_fix_prob": onspot,
         },
         "crew_shift": {"days": "working" if wd_share >= 0.85 else "all",

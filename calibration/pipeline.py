@@ -39,11 +39,11 @@ crew). The calibration therefore
 * puts crews on the hours and days when the log's requests are closed (a crew shift
   fitted from the close times), so that closures fall in office hours as in the log;
 * maps instant closures (< 60 s) of the patrol channel (city staff reporting work they
-  did, e.g. LA's "Driver Self Report") onto the on-the-spot fix, through a twin
-  category ``CODE__spot`` per category (see :func:`catalogue_rows`: the model's
-  on-the-spot probability is per channel, the log's instant share is per category);
-  instant closures of other channels cannot be represented and are counted
-  (``instant_closures_not_modelled``);
+  did, e.g. LA's "Driver Self Report") onto the on-the-spot fix: each category's share
+  of instantly closed patrol reports becomes its ``onspot_prob`` in the catalogue (see
+  :func:`catalogue_rows`), so a case fixed on the spot keeps its category and is marked
+  in the output's ``on_the_spot`` column; instant closures of other channels cannot be
+  represented and are counted (``instant_closures_not_modelled``);
 * maps the remaining handling times onto ``prep_hours`` (the mean) and ``prep_cv`` of
   a **lognormal** with the median and interquartile range of the AIC-best family's fit
   (the lognormal's own AIC gap is reported); then, for ``pilot`` steps, simulates the

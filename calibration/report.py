@@ -28,6 +28,7 @@ HEADLINE = (
     ("total_ratio", "window total sim / real", "{:.3f}"),
     ("hour_tvd", "hour-of-day TVD", "{:.3f}"),
     ("category_tvd", "category shares TVD", "{:.3f}"),
+    ("category_tvd_training", "category shares TVD, training mix (baseline)", "{:.3f}"),
     ("channel_tvd", "channel shares TVD", "{:.3f}"),
     ("handling_ks_weighted", "handling KS (weighted mean)", "{:.3f}"),
     ("handling_ks_pooled", "handling KS (pooled)", "{:.3f}"),

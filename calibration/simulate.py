@@ -16,7 +16,6 @@ import pandas as pd
 
 from urbangrid.calendar import DAY
 
-from .codes import SPOT_SUFFIX
 from .logs import CleanLog, holiday_dates
 
 __all__ = ["read_calibration", "simulate_period"]
@@ -101,12 +100,10 @@ def _one_replication(job) -> dict[str, np.ndarray]:
     day_r = np.floor((c["t_report"] - res.calendar.day_offset) / DAY)
     day_c = np.floor((np.nan_to_num(c["t_close"], nan=-1e18) - res.calendar.day_offset)
                      / DAY)
-    # On-the-spot twin categories count as their category.
-    base_codes = [k.removesuffix(SPOT_SUFFIX) for k in res.catalogue.code]
     return {
         "rep": np.full(int(sel.sum()), r),
         "requested": req[sel],
-        "category": np.asarray(base_codes, dtype=object)[c["category"][sel]],
+        "category": np.asarray(res.catalogue.code, dtype=object)[c["category"][sel]],
         "channel": np.asarray(CHANNELS, dtype=object)[c["channel"][sel]],
         "h3": np.asarray(res.space.h3, dtype=object)[c["cell"][sel]],
         "handling_days": h[sel],

@@ -10,7 +10,11 @@ with real requests:
     total variation distance (TVD, ½ Σ|p − q|, 0 = identical, 1 = disjoint) between the
     24-hour request profiles.
 ``category shares`` / ``channel shares``
-    TVD between the share vectors, plus the per-category table.
+    TVD between the share vectors, plus the per-category table. For a calibrated
+    scenario also ``category_tvd_training``: the TVD between the calibration log's own
+    category mix (the raw training mix, from ``SCENARIO.calibration.json``) and this
+    log's, the baseline a simulation must match or beat: on another period, "the mix
+    will be what it was" is the forecast that needs no model.
 ``handling time``
     per category the Kolmogorov–Smirnov distance between the real and simulated
     distributions of ``closed − requested``, **censored at the follow-up horizon**
@@ -157,6 +161,12 @@ def compare(clean: CleanLog, sim: dict[str, Any], calibration: dict[str, Any] | 
     rc = pd.Series(rcat).value_counts().reindex(cats, fill_value=0)
     sc = pd.Series(sim["category"]).value_counts().reindex(cats, fill_value=0) / reps
     out["category_tvd"] = tvd(rc.to_numpy(), sc.to_numpy())
+    fitted = {c["code"]: c["n"] for c in (calibration or {}).get("categories", [])}
+    if fitted:
+        keys = sorted(set(cats) | set(fitted))
+        out["category_tvd_training"] = tvd(
+            rc.reindex(keys, fill_value=0).to_numpy(),
+            np.array([fitted.get(k, 0) for k in keys], dtype=float))
     chs = ["iot", "patrol", "hotline", "other"]
     rch = real["channel"].value_counts().reindex(chs, fill_value=0)
     sch = pd.Series(sim["channel"]).value_counts().reindex(chs, fill_value=0) / reps

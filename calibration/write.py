@@ -3,8 +3,8 @@
 Every figure in the TOML is commented with where it comes from. How handling time maps
 onto the model is explained in :mod:`urbangrid.calibration.pipeline`: the log's
 handling time goes into each category's preparation stage (:func:`prep_from_lognormal`),
-the model's own stages are set to near zero, and instant patrol closures become
-on-the-spot twin categories (:func:`catalogue_rows`).
+the model's own stages are set to near zero, and instant patrol closures become each
+category's on-the-spot probability (:func:`catalogue_rows`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from .codes import SPOT_SUFFIX
 
 __all__ = ["catalogue_rows", "prep_from_lognormal", "write_scenario"]
 
@@ -32,20 +30,16 @@ def prep_from_lognormal(mu_days: float, sigma: float) -> tuple[float, float, flo
 
 
 def catalogue_rows(fit: dict[str, Any]) -> list[dict[str, Any]]:
-    """Catalogue rows; a category with instant patrol closures gets an on-the-spot twin.
+    """Catalogue rows, one per fitted category.
 
-    The model fixes on the spot with one probability for the whole patrol channel
-    (``channels.patrol.onspot_fix_prob``) and a yes/no flag per category, while real
-    logs have a different instant share ``q`` per category (LA 2017/18: graffiti 86 %,
-    illegal dumping 33 % of driver self-reports). So category ``k`` becomes two rows:
-    ``k`` with patrol affinity × (1 − q), not fixable, and ``k__spot`` with patrol
-    affinity × q, every other channel 0, fixable, with ``onspot_fix_prob = 1``. The
-    patrol channel's mix ``share × affinity`` is unchanged and every instant patrol
-    closure is reproduced per category; validation merges the twins back.
+    Real logs close a different share of each category's patrol reports on the spot
+    (LA 2017/18: most graffiti driver self-reports, a third of illegal dumping ones), so
+    each category carries its own fitted probability in ``onspot_prob`` (with
+    ``onspot_fixable = 1``), which the model uses in place of the patrol channel's single
+    ``onspot_fix_prob``. A category stays one category however it closes: how a case
+    closed is the output's ``on_the_spot`` column, not a category of its own.
     """
     rows = []
-    n_twins = sum(1 for c in fit["categories"] if c["onspot_fixable"])
-    twins = len(fit["categories"]) + n_twins <= 62
     for c in fit["categories"]:
         ln = c["handling_days"].get("lognorm") or {"mu": 0.0, "sigma": 1.0}
         prep_h, prep_cv, _ = prep_from_lognormal(ln["mu"], ln["sigma"])
@@ -59,19 +53,11 @@ def catalogue_rows(fit: dict[str, Any]) -> list[dict[str, Any]]:
             "limit": min(limit_h, 1e4), "limit_unit": "calendar_hours",
             "work_dist": "lognormal", "work_mean_min": 30, "work_cv": 0.5,
             "prep_hours": round(prep_h, 6), "prep_cv": round(prep_cv, 6),
-            "resolution_prob": 1.0, "onspot_fixable": 0,
+            "resolution_prob": 1.0, "onspot_fixable": int(c["onspot_fixable"]),
+            "onspot_prob": round(c["onspot_prob"], 6),
             **{ch: round(c["affinity"][ch], 6) for ch in ("iot", "patrol", "hotline",
                                                           "other")},
         })
-        if twins and c["onspot_fixable"]:
-            q = c["instant_share_patrol"]
-            twin = dict(rows[-1])
-            rows[-1]["patrol"] = round(c["affinity"]["patrol"] * (1.0 - q), 6)
-            twin.update(code=c["code"] + SPOT_SUFFIX, onspot_fixable=1,
-                        name_en=c["name"] + " (fixed on the spot)",
-                        patrol=round(c["affinity"]["patrol"] * q, 6),
-                        iot=0.0, hotline=0.0, other=0.0)
-            rows.append(twin)
     return rows
 
 
@@ -194,9 +180,13 @@ def write_scenario(fit: dict[str, Any], district: dict[str, Any], stem: Path, *,
     a("[channels.patrol]")
     a(f"share = {ch['shares']['patrol']:.6f}   # {ch['counts']['patrol']:,} requests from "
       "staff / self-report sources")
-    a(f"onspot_fix_prob = {ch['onspot_fix_prob']:.4f}   # instant (< 60 s) patrol closures "
-      f"are the '{SPOT_SUFFIX}' twin categories, one per category with its own share")
+    a(f"onspot_fix_prob = {ch['onspot_fix_prob']:.4f}   # share of patrol reports closed "
+      "instantly (< 60 s), pooled; the catalogue's onspot_prob gives each category its own")
     a("detection_delay_hours = 0.0")
+    if ch.get("patrol_hour_of_day"):
+        a(f"hour_of_day = {_fmt_list(_mean1(ch['patrol_hour_of_day']))}   # per hour, mean 1, "
+          f"from {int(sum(ch['patrol_hour_of_day'])):,} patrol reports on full days (within "
+          "the patrol shift)")
     a("")
     a("[channels.hotline]")
     a(f"share = {ch['shares']['hotline']:.6f}   # {ch['counts']['hotline']:,} citizen "

@@ -1,7 +1,8 @@
 """Dispatch optimisation: problems, scoring kernels, assignment solvers, routing, policies.
 
 Entry points: :class:`DispatchProblem` (a validated snapshot of tasks and teams),
-:func:`solve` (one problem to one :class:`Assignment`), :func:`assign` (the
+:func:`solve` (one problem to one :class:`Assignment`), :func:`evaluate` (the one cost of
+any answer, which every solver and policy reports), :func:`assign` (the
 geography-free core on a cost matrix), :class:`FlowParams` (the min-cost flow's knobs,
 shared by both and by the policies' compiled form), :func:`route` / :class:`Router`
 (sequencing each team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in
@@ -20,10 +21,10 @@ from urbangrid._lazy import attach
 
 _WHERE = {
     "AssignmentResult": "assignment", "FlowParams": "assignment", "assign": "assignment",
-    "greedy_assign": "assignment",
+    "greedy_assign": "assignment", "Evaluation": "evaluation", "evaluate": "evaluation",
     "PolicyContractError": "check", "check_assignment": "check", "check_policy": "check",
     "Policy": "policies", "available_policies": "policies", "get_policy": "policies",
-    "register_policy": "policies",
+    "policy_factory": "policies", "register_policy": "policies",
     "Assignment": "problem", "DeferReason": "problem", "DispatchProblem": "problem",
     "ScoreWeights": "problem",
     "RoutePlan": "routing", "Router": "routing", "route": "routing",

@@ -3,7 +3,8 @@ one compiled round of the built-in policies.
 
 Every policy and solver ends with :func:`finish` (or the same kernel inside
 :func:`compiled_round`), so costs, ETAs, reasons and the objective of any two
-assignments are computed the same way and can be compared.
+assignments are computed the same way and can be compared; its public face, for any
+answer, is :func:`urbangrid.optimizer.evaluate`.
 """
 
 from __future__ import annotations

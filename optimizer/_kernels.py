@@ -51,7 +51,7 @@ class FlowParams(_FlowFields):
     Parameters
     ----------
     candidates
-        Candidate teams per task in the first flow solve: the ``candidates`` cheapest
+        Candidate teams per task in the first flow solve (>= 1): the ``candidates`` cheapest
         feasible teams, plus as many cheapest after subtracting the column offset (see
         :func:`~urbangrid.optimizer.assign`). Pricing adds any other arc that can improve,
         so the result is exact whatever this is. With at least as many candidates as teams
@@ -102,7 +102,7 @@ class FlowParams(_FlowFields):
                 scale: float = 100.0, max_rounds: int = 25, incremental_max: int = -1,
                 budget_per_arc: int = 40, int_budget: float = 2.0**61, max_tasks: int = 1000,
                 max_elements: int = PARALLEL_MIN_ELEMENTS) -> FlowParams:
-        ints = {"candidates": (candidates, 0), "price_add": (price_add, 0),
+        ints = {"candidates": (candidates, 1), "price_add": (price_add, 0),
                 "max_rounds": (max_rounds, 0), "incremental_max": (incremental_max, -1),
                 "budget_per_arc": (budget_per_arc, 0), "max_tasks": (max_tasks, 0),
                 "max_elements": (max_elements, 0)}
@@ -131,6 +131,21 @@ class FlowParams(_FlowFields):
     def replace(self, **changes) -> FlowParams:
         """A copy with ``changes`` applied (checked as on construction)."""
         return self._replace(**changes)
+
+
+def checked_time_limit(value, name: str = "time_limit") -> float | None:
+    """``value`` as a time limit in seconds: None (no limit) or a number > 0, else
+    :class:`InputError` naming ``name``. The one check of :func:`~urbangrid.optimizer.solve`,
+    :func:`~urbangrid.optimizer.assign`, the ``mcf`` policies and ``urbangrid dispatch
+    --time-limit``, so that none accepts a limit another refuses (a limit of 0 or less
+    would end every solve before it starts)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InputError(f"{name} must be a number of seconds > 0 or None, got {value!r}")
+    if not value > 0:  # NaN fails too
+        raise InputError(f"{name} must be > 0 seconds, got {value!r}")
+    return float(value)
 
 
 class FlowResult(NamedTuple):
@@ -977,6 +992,59 @@ def scale_for(cmax, n_tasks, capacity, defer_cost, balance, scale, int_budget):
     if limit < scale:
         scale = limit
     return scale
+
+
+@njit(cache=True)
+def dominated_cost(defer_cost):
+    """The pair cost above which an arc can be left at that cost: ``2 * max |defer| + 2``.
+
+    A pair dearer than its task's defer cost is in no optimal flow (deferring the task
+    instead is cheaper and frees a team slot, whose surcharges are >= 0), whatever it
+    costs; this bound lies above every defer cost by at least half of itself, so that no
+    rounding to the cost scale can tie such a pair with a deferral."""
+    dmax = 0.0
+    for i in range(defer_cost.shape[0]):
+        dmax = max(dmax, abs(defer_cost[i]))
+    return 2.0 * dmax + 2.0
+
+
+@njit(cache=True)
+def clip_dominated(costs, cap):
+    """In place: every finite cost above ``cap`` (:func:`dominated_cost`) becomes
+    ``cap``; returns the largest finite |cost| left, the ``cmax`` of :func:`scale_for`.
+
+    Huge costs of pairs no optimum uses (a 1e12 penalty on some pairs) would otherwise
+    lower the cost scale of the whole instance (:func:`scale_for`) and with it the
+    precision of every pair; clipped, they stay dominated and the scale stays."""
+    n, m = costs.shape
+    cmax = 0.0
+    for i in range(n):
+        for j in range(m):
+            v = np.float64(costs[i, j])
+            if v < np.inf:
+                if v > cap:
+                    costs[i, j] = cap
+                    v = cap
+                cmax = max(cmax, abs(v))
+    return cmax
+
+
+@njit(cache=True)
+def flow_scale(costs, cmax, n_tasks, capacity, defer_cost, balance, flow):
+    """``(scale, cmax)`` of the flow on ``costs`` (the free tasks' rows, modified in
+    place): :func:`scale_for`, and when that would lower the scale below ``flow.scale``
+    the dominated pairs clipped first (:func:`clip_dominated`). A scale still below
+    ``flow.scale`` then means the instance's own range (defer costs, balancing slots or
+    pair costs that an optimum may use) needs it; the solvers report that status."""
+    scale = scale_for(cmax, n_tasks, capacity, defer_cost, balance, flow.scale,
+                      flow.int_budget)
+    if scale < flow.scale:
+        cap = dominated_cost(defer_cost)
+        if cmax > cap:
+            cmax = clip_dominated(costs, cap)
+            scale = scale_for(cmax, n_tasks, capacity, defer_cost, balance, flow.scale,
+                              flow.int_budget)
+    return scale, cmax
 
 
 @njit(cache=True)

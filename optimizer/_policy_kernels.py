@@ -33,6 +33,7 @@ from ._kernels import (
     FlowResult,
     _candidates_ssp,
     flow_knobs,
+    flow_scale,
     scale_for,
     scan_finite,
     score_small,
@@ -502,9 +503,10 @@ def mcf_small(b, flow, record, out):
     for j in range(m):
         if not np.isfinite(offset[j]):
             bad = True
-    scale = scale_for(cmax, n, capacity, defer, b.w_balance, flow.scale, flow.int_budget)
     if bad:
+        scale = scale_for(cmax, n, capacity, defer, b.w_balance, flow.scale, flow.int_budget)
         return Outcome(BAD_COSTS, _no_flow(BAD_COSTS, scale), 0, 0, 0)
+    scale, cmax = flow_scale(costs, cmax, n, capacity, defer, b.w_balance, flow)
     k, r, margin, repair_max = flow_knobs(flow, n, scale)
     got = _candidates_ssp(costs, fstart, fcols, capacity, defer, b.w_balance, cmax, offset,
                           scale, k, r, margin, repair_max, flow.max_rounds,

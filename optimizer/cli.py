@@ -72,6 +72,7 @@ def _write(out, path: Path) -> None:
 
 def run_dispatch(args: argparse.Namespace) -> int:
     """The ``dispatch`` handler: read, solve, write, print the summary; returns 0."""
+    from ._kernels import checked_time_limit
     from .routing import Router
     from .solver import solve
     from .tables import build_problem, read_table, result_rows
@@ -81,8 +82,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
     if out_path.suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise InputError(f"--out: unsupported file type {out_path.suffix!r} (use .csv or "
                          ".parquet)")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise InputError(f"--time-limit must be > 0, got {args.time_limit}")
+    checked_time_limit(args.time_limit, "--time-limit")
     tasks, teams = read_table(args.tasks), read_table(args.teams)
     district = _district(args)
     problem, _, kind = build_problem(

@@ -8,8 +8,14 @@ decorating a *factory* (keyword parameters -> policy)::
         def run(problem: DispatchProblem) -> Assignment: ...
         return run
 
-and scenario files pick it by name: ``get_policy("my_policy", alpha=2.0)``. Check a new
-policy against the contract with :func:`urbangrid.optimizer.check_policy`.
+and scenario files pick it by name: ``get_policy("my_policy", alpha=2.0)``. Without
+registering, a scenario may name the factory where it lives, ``dispatch.policy =
+"my_package.my_module:my_policy"``, or an installed package may offer it under the
+entry-point group ``urbangrid.policies`` (:func:`policy_factory`). ``run`` may
+choose the teams by any rule and fill the answer with the one cost of an answer,
+``evaluate(problem, team).to_assignment("my_policy")``
+(:func:`urbangrid.optimizer.evaluate`). Check a new policy against the contract with
+:func:`urbangrid.optimizer.check_policy`.
 
 Built-in policies
 -----------------
@@ -49,12 +55,13 @@ from ._common import (
     priority_order_numpy,
     qualified,
 )
-from ._kernels import FlowParams
+from ._kernels import FlowParams, checked_time_limit
 from .compiled import KIND_LEGACY, KIND_MCF, KIND_NEAREST, CompiledPolicy
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
 
-__all__ = ["Policy", "available_policies", "get_policy", "register_policy"]
+__all__ = ["ENTRY_POINT_GROUP", "Policy", "available_policies", "get_policy", "policy_factory",
+           "register_policy"]
 
 Policy = Callable[[DispatchProblem], Assignment]
 
@@ -82,29 +89,125 @@ def register_policy(name: str) -> Callable[[Callable[..., Policy]], Callable[...
     return deco
 
 
+#: Entry-point group through which an installed package offers policy factories: in its
+#: ``pyproject.toml``, ``[project.entry-points."urbangrid.policies"] my_policy =
+#: "my_package.policies:my_policy"``; scenario files then say ``policy = "my_policy"``.
+ENTRY_POINT_GROUP = "urbangrid.policies"
+
+
+def _entry_points() -> dict:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
 def available_policies() -> tuple[str, ...]:
-    """Names of all registered policies, sorted."""
-    return tuple(sorted(_REGISTRY))
+    """Names of all registered policies and of the installed packages' entry points
+    (group ``urbangrid.policies``), sorted. A ``"module:function"`` reference works too
+    without being listed."""
+    return tuple(sorted(set(_REGISTRY) | set(_entry_points())))
 
 
-def get_policy(name: str, **params) -> Policy:
-    """The policy registered as ``name``, built with ``params``.
+def policy_factory(name: str, *, key: str | None = None) -> Callable[..., Policy]:
+    """The policy factory ``name`` stands for: the one place a dispatch policy's name is
+    resolved (scenario files, ``--policy`` options, :func:`get_policy`).
+
+    ``name`` is, in this order: a name registered with :func:`register_policy`; the
+    name of an entry point in the group ``urbangrid.policies`` of an installed package;
+    or ``"package.module:function"``, a factory in any importable module (on
+    ``sys.path``, e.g. through ``PYTHONPATH``), loaded on first use. A factory takes the
+    policy's keyword parameters (``dispatch.params``) and returns the policy, a callable
+    from a :class:`DispatchProblem` to an :class:`Assignment`, as
+    :func:`register_policy` decorates.
+
+    Parameters
+    ----------
+    name
+        The reference.
+    key
+        Where the caller read it (``"dispatch.policy"``, ``"--policy"``): errors then
+        say ``key = 'name': ...``.
 
     Raises
     ------
     InputError
-        Unknown name or parameters the factory does not accept.
+        An unknown name (listing the known ones), a module that cannot be imported, a
+        missing or non-callable attribute, or an entry point that fails to load; each
+        naming ``name`` (and ``key``).
     """
+    def fail(problem: str) -> InputError:
+        where = f"{key} = {name!r}" if key else f"dispatch policy {name!r}"
+        return InputError(f"{where}: {problem}")
+
+    if not isinstance(name, str) or not name.strip():
+        raise fail("a policy is named by a non-empty string")
+    factory = _REGISTRY.get(name)
+    if factory is not None:
+        return factory
+    if ":" in name:
+        return _from_module(name, fail)
+    ep = _entry_points().get(name)
+    if ep is None:
+        known = ", ".join(available_policies())
+        hint = "or 'package.module:function', a policy factory in an importable module"
+        if key:
+            raise fail(f"no such policy (available: {known}; {hint})")
+        raise InputError(f"unknown dispatch policy {name!r}; available: {known} ({hint})")
     try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise InputError(
-            f"unknown dispatch policy {name!r}; available: {', '.join(available_policies())}"
-        ) from None
+        factory = ep.load()
+    except Exception as exc:  # noqa: BLE001 - any failure of the package's import
+        raise fail(f"entry point {ep.value!r} of group {ENTRY_POINT_GROUP!r} failed to "
+                   f"load: {type(exc).__name__}: {exc}") from None
+    if not callable(factory):
+        raise fail(f"entry point {ep.value!r} is not callable (expected a policy factory)")
+    return factory
+
+
+def _from_module(name: str, fail) -> Callable[..., Policy]:
+    """The factory of a ``"package.module:function"`` reference."""
+    import importlib
+
+    module_name, _, attr = name.partition(":")
+    if not module_name or not attr or ":" in attr:
+        raise fail("expected 'package.module:function'")
     try:
-        return factory(**params)
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise fail(f"cannot import module {module_name!r} ({type(exc).__name__}: {exc}; "
+                   "is it on sys.path / PYTHONPATH?)") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module failed while importing
+        raise fail(f"importing module {module_name!r} failed: "
+                   f"{type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise fail(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise fail(f"{attr!r} is a {type(obj).__name__}, not a policy factory")
+    return obj
+
+
+def get_policy(name: str, **params) -> Policy:
+    """The policy ``name`` stands for (:func:`policy_factory`), built with ``params``.
+
+    Raises
+    ------
+    InputError
+        An unresolvable name, parameters the factory does not accept, or a factory that
+        does not return a callable.
+    """
+    factory = policy_factory(name)
+    try:
+        policy = factory(**params)
     except TypeError as exc:
-        raise InputError(f"bad parameters for dispatch policy {name!r}: {exc}") from None
+        raise InputError(f"bad parameters for dispatch policy {name!r}: {exc} (a policy "
+                         "factory takes the policy's keyword parameters and returns the "
+                         "policy)") from None
+    if not callable(policy):
+        raise InputError(f"dispatch policy {name!r}: its factory returned a "
+                         f"{type(policy).__name__}, not a policy (a callable of a "
+                         "DispatchProblem)")
+    return policy
 
 
 # the sequential policies run no flow: any knobs do
@@ -238,9 +341,9 @@ def greedy() -> Policy:
 @register_policy("mcf")
 def mcf(candidates: int = 8, time_limit: float | None = None) -> Policy:
     """Batch min-cost flow (exact, see :func:`urbangrid.optimizer.assign`)."""
-    if candidates < 1:
-        raise InputError(f"mcf: candidates must be >= 1, got {candidates}")
+    # the checks of solve(), made once here rather than at the first dispatch round
     params = FlowParams(candidates=candidates)
+    time_limit = checked_time_limit(time_limit)
 
     def run(p: DispatchProblem) -> Assignment:
         return solve(p, method="mcf", time_limit=time_limit, params=params)

@@ -190,6 +190,30 @@ def _as_float(name: str, value: Any, size: int) -> np.ndarray:
     return arr
 
 
+#: float fields that may hold one infinity, and what it means there; every other float
+#: field must be finite: an infinite free time or a shift start of +inf would make every
+#: pair of the team cost inf - inf = NaN deep inside a solver, an infinite priority an
+#: infinite defer cost, and a deadline of -inf an infinite lateness on every pair
+_INFINITY_MEANS = {
+    "task_deadline": (np.inf, "+inf (no deadline)"),
+    "team_shift_start": (-np.inf, "-inf (on shift since ever)"),
+    "team_shift_end": (np.inf, "+inf (no shift end)"),
+}
+
+
+def _check_finite(name: str, arr: np.ndarray) -> None:
+    ok = np.isfinite(arr)
+    allowed = ""
+    if name in _INFINITY_MEANS:
+        value, meaning = _INFINITY_MEANS[name]
+        ok |= arr == value
+        allowed = f" or {meaning}"
+    if arr.size and not ok.all():
+        k = int(np.flatnonzero(~ok)[0])
+        raise InputError(
+            f"DispatchProblem.{name}[{k}] = {arr[k].item()!r} must be finite{allowed}")
+
+
 def _check_range(name: str, arr: np.ndarray, lo: float | None, hi: float | None) -> None:
     if arr.size == 0:
         return
@@ -219,9 +243,9 @@ class DispatchProblem:
     """A dispatch snapshot: ``n`` open tasks, ``m`` teams, travel times, weights.
 
     All times are absolute seconds since the simulation (or service) epoch. Arrays are
-    coerced to the dtypes below on construction; a wrong shape, NaN or out-of-range value
-    raises :class:`~urbangrid.errors.InputError` naming the field. Scalars given for
-    per-task or per-team fields are broadcast.
+    coerced to the dtypes below on construction; a wrong shape, NaN, infinite (where
+    not allowed below) or out-of-range value raises :class:`~urbangrid.errors.InputError`
+    naming the field. Scalars given for per-task or per-team fields are broadcast.
 
     Parameters
     ----------
@@ -238,7 +262,7 @@ class DispatchProblem:
         ``team_skills[j] & task_skill[i] == task_skill[i]``.
     task_deadline
         float64[n], absolute time the task should be finished (may be in the past; +inf
-        for none).
+        for none, never -inf).
     task_work
         float64[n] >= 0, seconds of work on site.
     task_area
@@ -258,11 +282,12 @@ class DispatchProblem:
     team_skills
         int64[m] >= 0, skill bitmask.
     team_free_at
-        float64[m], absolute time the team's current queue ends.
+        float64[m], absolute time the team's current queue ends (finite).
     team_capacity
         int32[m] >= 0, how many more tasks the team may take in this batch.
     team_shift_start, team_shift_end
-        float64[m], the current or next shift window; ``end >= start``.
+        float64[m], the current or next shift window; ``end >= start``; the start may
+        be -inf (on shift since ever), the end +inf (no end), neither the other infinity.
     team_load
         int32[m] >= 0, tasks already queued at the team (for balancing).
     team_area
@@ -326,6 +351,7 @@ class DispatchProblem:
             put(self, name, _as_int(name, getattr(self, name), dtype, m))
         for name in _FLOAT_FIELDS:
             put(self, name, _as_float(name, getattr(self, name), n if name[:4] == "task" else m))
+            _check_finite(name, getattr(self, name))
 
         travel = np.asarray(self.travel)
         if travel.dtype != np.float32:
@@ -374,8 +400,6 @@ class DispatchProblem:
             raise InputError(
                 f"DispatchProblem.task_priority[{k}] = {self.task_priority[k].item()!r} must be > 0"
             )
-        if n and not np.isfinite(self.task_work).all():
-            raise InputError("DispatchProblem.task_work must be finite")
         if m and (self.team_shift_end < self.team_shift_start).any():
             k = int(np.flatnonzero(self.team_shift_end < self.team_shift_start)[0])
             raise InputError(
@@ -466,12 +490,16 @@ class Assignment:
     eta
         float64[n], expected arrival (absolute seconds); NaN for deferred tasks.
     objective
-        Total cost: ``cost.sum()`` plus the convex within-batch balancing surcharge.
+        Total cost: ``cost.sum()`` plus the convex within-batch balancing surcharge, as
+        :func:`urbangrid.optimizer.evaluate` defines it (which :func:`check_policy`
+        holds a policy's figures to).
     method
         Policy or solver that produced it.
     status
-        ``"optimal"``, ``"feasible"`` (heuristic), ``"time_limit"`` (greedy fallback after
-        a time limit) or ``"trivial"`` (nothing to assign).
+        ``"optimal"``, ``"optimal_rounded"`` (optimal for costs rounded coarser than
+        asked, within ``stats["gap_bound"]``: see :mod:`urbangrid.optimizer.assignment`),
+        ``"feasible"`` (heuristic), ``"time_limit"`` (greedy fallback after a time limit)
+        or ``"trivial"`` (nothing to assign).
     solve_seconds
         Wall time of the solve.
     stats

@@ -35,10 +35,10 @@ from urbangrid.errors import InputError
 
 from . import scoring
 from ._common import _assignment, compiled_round, finish, pair_cost
-from ._kernels import OPTIMAL, FlowParams, FlowResult
+from ._kernels import OPTIMAL, FlowParams, FlowResult, checked_time_limit
 from ._methods import METHODS
 from ._policy_kernels import KIND_MCF, NOT_SMALL, PINNED
-from .assignment import _assign, greedy_assign
+from .assignment import OPTIMAL_ROUNDED, _assign, greedy_assign, rounding_gap
 from .problem import Assignment, DeferReason, DispatchProblem
 
 __all__ = ["METHODS", "solve"]
@@ -64,7 +64,7 @@ def solve(
     method
         ``"mcf"`` (default, exact), ``"mcf_dense"``, ``"greedy"`` or ``"cpsat"``.
     time_limit
-        Seconds; ``mcf`` falls back as documented in :func:`assign` (status
+        Seconds (> 0); ``mcf`` falls back as documented in :func:`assign` (status
         ``"time_limit"``), ``cpsat`` returns its best solution (default 10 s).
     seed
         Random seed (only CP-SAT uses randomness; flow and greedy are deterministic).
@@ -81,8 +81,7 @@ def solve(
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if time_limit is not None and not (time_limit > 0):
-        raise InputError(f"time_limit must be > 0 seconds, got {time_limit!r}")
+    time_limit = checked_time_limit(time_limit)
     if not isinstance(params, FlowParams):
         raise InputError(f"params must be a FlowParams, got {type(params).__name__}")
     t0 = time.perf_counter()
@@ -121,7 +120,7 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
         return _solve_cpsat(p, costs, r.team, t0, stats, time_limit, seed, params.candidates,
                             workers)
     lb = float("nan")
-    if r.status == "optimal":
+    if r.status in ("optimal", OPTIMAL_ROUNDED):
         lb = _lower_bound(p, r)
     name = "greedy" if r.method == "greedy" else method
     return finish(p, r.team, method=name, status=r.status, t0=t0, stats=stats, lower_bound=lb)
@@ -145,13 +144,18 @@ def _solve_small(p: DispatchProblem, params: FlowParams, t0: float) -> Assignmen
     t1 = time.perf_counter()
     f = FlowResult._make(flow)
     # the statistics of the general path, in its order (solve, assign, solve)
-    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": f.scale,
-             "flow_solver": "ssp", "arcs_initial": int(f.arcs_initial),
-             "arcs_slots": int(f.arcs_slots), "seconds_setup": 0.0,
-             "ssp_scans": int(f.ssp_scans), "flow_solves": int(f.flow_solves),
-             "arcs_final": int(f.arcs_final), "pricing_rounds": int(f.pricing_rounds),
-             "seconds_flow": t1 - ts, "seconds_potentials": 0.0, "seconds_pricing": 0.0,
-             "seconds_incremental": 0.0, "negative_arcs_per_round": f.negative_arcs.tolist()}
+    stats = {"seconds_scoring": 0.0, "n_tasks": n, "n_teams": m, "n_free": n, "scale": f.scale}
+    status = "optimal"
+    if f.scale < params.scale:  # as _assign: the scale had to be lowered
+        status = OPTIMAL_ROUNDED
+        stats["gap_bound"] = rounding_gap(n, f.scale)
+    stats |= {"flow_solver": "ssp", "arcs_initial": int(f.arcs_initial),
+              "arcs_slots": int(f.arcs_slots), "seconds_setup": 0.0,
+              "ssp_scans": int(f.ssp_scans), "flow_solves": int(f.flow_solves),
+              "arcs_final": int(f.arcs_final), "pricing_rounds": int(f.pricing_rounds),
+              "seconds_flow": t1 - ts, "seconds_potentials": 0.0, "seconds_pricing": 0.0,
+              "seconds_incremental": 0.0,
+              "negative_arcs_per_round": f.negative_arcs.tolist()}
     if f.incremental_rounds:
         stats["incremental_rounds"] = int(f.incremental_rounds)
     stats["seconds_total"] = t1 - t0
@@ -159,7 +163,7 @@ def _solve_small(p: DispatchProblem, params: FlowParams, t0: float) -> Assignmen
     # _lower_bound without pinned tasks; finish's record
     return _assignment(out.team, out.reason, out.cost, out.eta, out.pos,
                        p.weights.balance * float(pairs), int(assigned), int(deferred),
-                       method="mcf", status="optimal", t0=t0, stats=stats, order=None,
+                       method="mcf", status=status, t0=t0, stats=stats, order=None,
                        lower_bound=f.lower_bound + 0.0, crew_teams=None)
 
 

@@ -45,6 +45,7 @@ from . import schemas as S
 from .attributes import check_attributes, form_attributes, load_attributes
 from .auth import Principal, create_key, list_keys, revoke_key, verify_key
 from .catalogue import load_services
+from .console import add_console, cookie_key
 from .db import Store
 from .formats import OPEN311_XML, Open311Formats
 from .ledger import PERSONAL, Actor, Conflict, Ledger, NotFound
@@ -462,7 +463,7 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
         checked = request.scope.get("urbangrid.principal")
         if checked is not None:  # GuardedRoute checked the key already
             return checked
-        key = api_key or request.headers.get("x-api-key")
+        key = api_key or request.headers.get("x-api-key") or cookie_key(request)
         if not key:
             return None
         p = verify_key(state["store"], key)
@@ -518,8 +519,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
                         raise ApiError(415, f"Content-Type: {ctype or 'none'!r} is not taken "
                                             f"here (send {' or '.join(rules.body)})")
                 if rules.roles:
-                    key = request.query_params.get("api_key") or request.headers.get(
-                        "x-api-key")
+                    key = (request.query_params.get("api_key")
+                           or request.headers.get("x-api-key") or cookie_key(request))
                     if key or not rules.key_in_body:
                         request.scope["urbangrid.principal"] = await run_in_threadpool(
                             require, request, key, rules.roles)
@@ -806,6 +807,24 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             raise ApiError(404, str(exc)) from None
         return JSONResponse([request_out(row, True)])
 
+    @app.post("/requests/{service_request_id}/assign", tags=["dispatch"],
+              responses={200: {"model": list[S.RequestOut]}})
+    @access(_DISPATCHERS, JSON)
+    def assign_by_hand(request: Request, service_request_id: str, body: S.AssignIn,
+                       api_key: str | None = KEY):
+        """Assign (or re-assign) a request to a team by hand: the team's assignment
+        replaces any active one and the optimizer leaves the request where it is put."""
+        p = require(request, api_key, _DISPATCHERS)
+        rid = request_id(service_request_id)
+        try:
+            ledger().assign_by_hand(rid, body.team_id, body.note, actor=actor_of(p))
+            row = ledger().get_request(rid)
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        except Conflict as exc:
+            raise ApiError(409, str(exc)) from None
+        return JSONResponse([request_out(row, True)])
+
     @app.get("/requests/{service_request_id}/events.json", tags=["dispatch"])
     @access(_DISPATCHERS)
     def request_events(request: Request, service_request_id: str, api_key: str | None = KEY):
@@ -912,6 +931,8 @@ def create_app(config: ServiceConfig | None = None) -> FastAPI:
             state["district"], body.tasks, body.teams, now=body.now, method=body.method,
             mode=body.mode, skills=body.skills, time_limit=body.time_limit, seed=body.seed,
             routes=body.routes)
+
+    add_console(app, state, principal)
 
     # ------------------------------------------------------------------ admin
     @app.post("/keys", tags=["admin"], status_code=201, responses={201: {"model": S.KeyOut}})

@@ -334,6 +334,41 @@ class Ledger:
                                                 at=now, note=note, **_who(actor)))
         return after
 
+    def assign_by_hand(self, rid: int, tid: int, note: str | None = None, *,
+                       actor: Actor) -> None:
+        """A dispatcher puts request ``rid`` with team ``tid``: an active assignment to
+        another team is ended (``returned``), the request leaves the dispatch pool
+        (rounds take only requests in stage ``received``, so the optimizer does not move
+        it) until the team returns it, and an ``assigned`` event names both teams."""
+        now = self.clock()
+        with self.store.write() as conn:
+            team = conn.execute(sa.select(teams).where(teams.c.id == tid)).first()
+            if team is None:
+                raise NotFound(f"team {tid} not found")
+            req = conn.execute(sa.select(requests.c.status).where(requests.c.id == rid)).first()
+            if req is None:
+                raise NotFound(f"service_request_id {rid} not found")
+            if req.status == "closed":
+                raise Conflict(f"request {rid} is closed: reopen it before assigning it")
+            held = conn.execute(sa.select(assignments).where(
+                (assignments.c.request_id == rid) & assignments.c.state.in_(ACTIVE))).all()
+            if any(a.team_id == tid for a in held):
+                raise Conflict(f"team {tid} already holds request {rid}")
+            for a in held:
+                conn.execute(assignments.update().where(assignments.c.id == a.id)
+                             .values(state="returned", updated=now))
+            name = team.name or f"team {team.id}"
+            conn.execute(assignments.insert().values(
+                request_id=rid, team_id=tid, state="assigned", assigned=now, eta=None,
+                cost=None, updated=now))
+            conn.execute(requests.update().where(requests.c.id == rid).values(
+                stage="assigned", agency_responsible=name, expected=None, updated=now,
+                status_notes=note or f"assigned by hand to {name}"))
+            before = ", ".join(f"team {a.team_id}" for a in held) or "the pool"
+            conn.execute(events.insert().values(
+                request_id=rid, team_id=tid, kind="assigned", at=now, **_who(actor),
+                note=f"by hand, from {before}" + (f": {note}" if note else "")))
+
     def list_assignments(self, *, active_only: bool = True, team: int | None = None):
         q = sa.select(assignments)
         if active_only:

@@ -159,6 +159,15 @@ class StatusIn(_Body):
         return self
 
 
+class AssignIn(_Body):
+    """A dispatcher's assignment of a request to a team by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: int = Field(ge=0, le=2**31 - 1)
+    note: str | None = Field(None, max_length=4000)
+
+
 class TeamIn(_Body):
     """A team's reported state."""
 

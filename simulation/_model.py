@@ -303,7 +303,12 @@ class Model:
         self.core_seconds = 0.0
         self.demand = DemandModel(scenario, space, catalogue, calendar,
                                   self.inspector_windows)
+        self._trace_refs: list[tuple[int, np.ndarray]] = []  # (first case, trace rows)
         self._prep_factor = wf.prep_factor
+        # Probability per category that a patrol report is fixed on the spot (the
+        # catalogue's own figure, else the patrol channel's).
+        self._onspot_prob = catalogue.onspot_probability(
+            scenario.channels.patrol.onspot_fix_prob)
         fast = scenario.channels.iot.fast_lane
         self._iot_fast = fast.enabled
         self._fast_sign_mean = fast.sign_mean_min * 60.0
@@ -548,6 +553,8 @@ class Model:
         t, cell, cat, ch = arr.t[keep], arr.cell[keep], arr.category[keep], arr.channel[keep]
         n = t.shape[0]
         cs = self.cases
+        if arr.ref is not None:
+            self._trace_refs.append((cs.n, arr.ref[keep]))
         if cs.reserve(n):
             self._st = None
         i0 = cs.n
@@ -621,8 +628,7 @@ class Model:
         cs.u_loop[sl] = u[0]
         # The on-the-spot and false-positive draws share u[1] (they apply to disjoint
         # channels).
-        onspot = ((ch == Channel.PATROL) & self.cat.onspot_fixable[cat]
-                  & (u[1] < chn.patrol.onspot_fix_prob))
+        onspot = (ch == Channel.PATROL) & (u[1] < self._onspot_prob[cat])
         invalid = (ch == Channel.IOT) & (u[1] < chn.iot.false_positive_rate)
         cs.on_spot[sl] = onspot.astype(np.int8)
         cs.status[sl] = np.where(invalid, Status.INVALID, Status.NEW)  # provisional marker
@@ -761,6 +767,13 @@ class Model:
         cs.status[unreg] = Status.NEW
         cs.t_register[unreg] = np.nan
         self._flush_order_log()
+
+    def trace_refs(self) -> np.ndarray:
+        """Each case's row in the demand's trace (``-1``: not from a trace)."""
+        out = np.full(self.cases.n, -1, dtype=np.int64)
+        for i0, ref in self._trace_refs:
+            out[i0:i0 + ref.size] = ref
+        return out
 
     # ------------------------------------------------------------------ work orders
     def _send_field(self, case: int, t: float) -> None:

@@ -42,6 +42,8 @@ class DayArrivals:
     cell: np.ndarray  # int32
     category: np.ndarray  # int16
     channel: np.ndarray  # int8, index into CHANNELS
+    #: With a trace (``demand.trace``): each arrival's position in :class:`.trace.Trace`.
+    ref: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -149,10 +151,25 @@ class DemandModel:
         self.hod = {name: _norm_mean1(dem.hour_of_day) for name in ("iot", "other")}
         self.hod["hotline"] = _norm_mean1(ch.hotline.hour_of_day)
         self.patrol_windows = patrol_windows
+        hod = ch.patrol.hour_of_day
+        self.patrol_hod = None if hod is None else np.asarray(hod, dtype=float)
         # district-wide surges scale the hourly rates; a surge limited to sub-districts
         # adds (or thins) arrivals there only, after the ordinary draws (_local_surges)
         self.surges = [_Surge.of(s, space) for s in dem.surges]
         self._has_local = any(s.cells is not None for s in self.surges)
+        # A recorded log replaces the streams (simulation/trace.py).
+        self.trace = None
+        if dem.trace:
+            from .trace import day_slices, read_trace
+
+            run = scenario.run
+            t_stop = (run.warmup_days + run.days + run.drain_days) * DAY
+            self.trace = read_trace(dem.trace, space=space, catalogue=catalogue,
+                                    start=run.start_datetime, t_stop=t_stop)
+            self._trace_days = day_slices(self.trace, calendar.day_offset,
+                                          int(np.ceil(t_stop / DAY)) + 2)
+            self._trace_span_days = t_stop / DAY
+            self._space = space
 
     def expected_by_subdistrict(self, space: Space, categories: np.ndarray,
                                 channels: tuple[int, ...] | None = None) -> np.ndarray:
@@ -161,6 +178,13 @@ class DemandModel:
         default all) together (before profiles)."""
         n_sub = space.n_subdistricts
         out = np.zeros(n_sub)
+        if self.trace is not None:
+            tr = self.trace
+            use = categories[tr.category]
+            if channels is not None:
+                use &= np.isin(tr.channel, channels)
+            return np.bincount(space.subdistrict[tr.cell[use]], minlength=n_sub).astype(
+                float) / self._trace_span_days
         for c in range(len(CHANNELS)) if channels is None else channels:
             if self.volume[c] <= 0:
                 continue
@@ -171,7 +195,12 @@ class DemandModel:
         return out
 
     def expected_per_day(self) -> dict[str, float]:
-        """Expected arrivals per ordinary day by channel (before profiles and surges)."""
+        """Expected arrivals per ordinary day by channel (before profiles and surges); with
+        a trace, its simulated rows per day of the run."""
+        if self.trace is not None:
+            counts = np.bincount(self.trace.channel, minlength=len(CHANNELS))
+            return {name: float(counts[c]) / self._trace_span_days
+                    for c, name in enumerate(CHANNELS)}
         return {name: float(self.volume[c]) for c, name in enumerate(CHANNELS)}
 
     def _hour_rates(self, day: int) -> np.ndarray:
@@ -188,7 +217,11 @@ class DemandModel:
                 starts = d0 + 3600.0 * np.arange(24)
                 duty = np.array([self.patrol_windows.on_duty_seconds(s, s + 3600.0)
                                  for s in starts]) / 3600.0
-                # Patrol finds the day's cases during the inspectors' on-duty hours.
+                # Patrol finds the day's cases during the inspectors' on-duty hours, shaped
+                # by its hour profile when it has one (evenly where the profile gives no
+                # duty hour of the day any weight).
+                if self.patrol_hod is not None and (duty * self.patrol_hod).sum() > 0:
+                    duty = duty * self.patrol_hod
                 rates[c] = v * duty / duty.sum() if duty.sum() > 0 else 0.0
             else:
                 rates[c] = v / 24.0 * self.dow[name][dow] * self.hod[name]
@@ -249,6 +282,8 @@ class DemandModel:
         inspector staffing) leaves the other channels' arrivals identical — common random
         numbers across what-ifs.
         """
+        if self.trace is not None:
+            return self._traced(day)
         rngs = [rng] * len(CHANNELS) if isinstance(rng, np.random.Generator) else list(rng)
         if len(rngs) != len(CHANNELS):
             raise ValueError(f"give one generator per channel ({len(CHANNELS)})")
@@ -276,3 +311,14 @@ class DemandModel:
         order = np.argsort(t, kind="stable")
         return DayArrivals(t=t[order], cell=cell[order], category=cat[order],
                            channel=ch[order])
+
+    def _traced(self, day: int) -> DayArrivals:
+        """Calendar day ``day``'s rows of the trace (already in time order)."""
+        b = self._trace_days
+        if day < 0 or day + 1 >= b.shape[0]:
+            lo = hi = 0
+        else:
+            lo, hi = int(b[day]), int(b[day + 1])
+        tr = self.trace
+        return DayArrivals(t=tr.t[lo:hi], cell=tr.cell[lo:hi], category=tr.category[lo:hi],
+                           channel=tr.channel[lo:hi], ref=np.arange(lo, hi, dtype=np.int64))

@@ -19,6 +19,8 @@ setting to change; ``simulate`` prints them and stores them in ``kpis.json["warn
                        outlasts the warm-up is still piling up
 ``not steady``         MSER-5 puts the end of the start-up transient after the
                        warm-up (:mod:`urbangrid.simulation.warmup`)
+``trace``              with ``demand.trace``: rows of the log outside the run (not
+                       simulated), and the demand settings a traced run ignores
 =====================  =============================================================
 """
 
@@ -76,6 +78,7 @@ def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
         steep = fit.stderr == 0.0 or fit.slope / fit.stderr >= TREND_T
         if steep and growth >= GROWTH_MIN and growth >= GROWTH * max(level, 1.0):
             out.append(_growth_warning(kpis, result, growth, level, daily.size))
+    out += _trace_warnings(result)
     if not warm.ok:
         out.append(
             f"not steady: MSER-5 on the backlog puts the end of the start-up transient at "
@@ -104,3 +107,33 @@ def _growth_warning(kpis: dict, result, growth: float, level: float, days: int) 
                 "demand.cases_per_day")
     return (f"growing: {what} while crews and offices have slack: work that lasts "
             "longer than the warm-up is still piling up; lengthen run.warmup_days")
+
+
+#: Demand settings that shape the Poisson streams, which a traced run does not use.
+_STREAM_KEYS = ("demand.cases_per_day", "demand.event_share", "demand.day_of_week",
+                "demand.hour_of_day", "demand.surges", "channels.patrol.hour_of_day")
+
+
+def _trace_warnings(result) -> list[str]:
+    info = result.stats.get("trace")
+    if not info:
+        return []
+    out = []
+    if info["outside_run"]:
+        out.append(f"trace: {info['outside_run']} row(s) of {info['source']} fall outside "
+                   f"the run (run.start plus warm-up, days and drain) and were not "
+                   f"simulated; {info['simulated']} were")
+    sc = result.scenario
+    default = type(sc)()
+    given = [k for k in _STREAM_KEYS
+             if _get(sc, k) != _get(default, k)]
+    if given:
+        out.append(f"trace: {', '.join(given)} set but ignored: a traced run's arrivals "
+                   "are the log's rows")
+    return out
+
+
+def _get(obj, dotted: str):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj

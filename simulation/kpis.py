@@ -38,6 +38,14 @@ Definitions (all over valid cases, i.e. excluding IoT false positives, unless st
     and preparation), minutes, dispatched cases.
 ``misroutes``, ``reworks``, ``reopened``, ``extensions``
     Counts of those loops over the window's cases.
+``teams`` / ``crew_utilisation_mean`` (departments)
+    Teams holding a crew skill the department owns, and their mean utilisation (as
+    ``utilisation_mean``).
+
+Groups (:func:`compute_kpis`): all cases, each channel, each sub-district (the cell a
+case was reported in), each sub-district × channel, each department (the cases of the
+categories whose crew skill it owns, as the work orders route them) and each work-order
+office.
 """
 
 from __future__ import annotations
@@ -50,8 +58,9 @@ from urbangrid.catalogue import CHANNELS
 from .codes import Channel, Event, Status
 
 __all__ = [
-    "GROUP_KPIS", "KPI_NAMES", "OFFICE_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS",
-    "daily_backlog", "kpi_definitions",
+    "DEPARTMENT_PREFIX", "GROUP_KPIS", "KPI_NAMES", "OFFICE_PREFIX",
+    "SUBDISTRICT_CHANNEL_PREFIX", "SUBDISTRICT_PREFIX", "SUMMARY_KPIS",
+    "category_departments", "daily_backlog", "kpi_definitions",
     "backlog_series", "case_table_metrics", "compute_kpis",
 ]
 
@@ -128,6 +137,8 @@ def _q(x: np.ndarray, q: float) -> float:
 
 
 def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, float]:
+    """Case KPIs of the cases ``sel`` selects: a boolean mask, or ascending indices
+    (the same figures; indices cost what the group holds, not the whole run)."""
     c = result.cases
     st = c["status"][sel]
     valid = st != Status.INVALID
@@ -144,7 +155,7 @@ def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, f
     finished = closed | parked
     td = c["t_dispatch"][sel] - c["t_pool"][sel]
     td = td[~np.isnan(td)]
-    n = int(sel.sum())
+    n = int(sel.sum()) if sel.dtype == bool else int(sel.size)
     return {
         "cases_created": float(n),
         "cases_closed": float(closed.sum()),
@@ -172,19 +183,27 @@ def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, f
     }
 
 
-def backlog_series(result, step_s: float = 3600.0, *, start: float | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Open cases at ``start, start + step, …`` up to the horizon (default start: the
-    end of the warm-up; 0 for the whole run, as the warm-up detection reads it)."""
+def backlog_series(result, step_s: float = 3600.0, *, start: float | None = None,
+                   end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Open cases at ``start, start + step, …`` up to ``end`` (default start: the end of
+    the warm-up, 0 for the whole run as the warm-up detection reads it; default end: the
+    horizon, :func:`run_end` for the drain too)."""
     c = result.cases
     ends = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
     starts = np.sort(c["t_report"])
     ends = np.sort(ends)
     t0 = result.t_stats if start is None else start
-    grid = np.arange(t0, result.t_end + 1e-9, step_s)
+    t1 = result.t_end if end is None else end
+    grid = np.arange(t0, t1 + 1e-9, step_s)
     counts = np.searchsorted(starts, grid, side="right") - np.searchsorted(ends, grid,
                                                                           side="right")
     return grid, counts
+
+
+def run_end(result) -> float:
+    """When the run stopped: the horizon plus ``run.drain_days`` (arrivals go on in the
+    drain, so the open cases after the horizon show how a backlog recovers)."""
+    return result.t_end + result.scenario.run.drain_days * DAY
 
 
 def daily_backlog(result, *, start: float | None = None) -> np.ndarray:
@@ -258,11 +277,61 @@ GROUP_KPIS = tuple(k for k in KPI_NAMES if k not in (
 #: Prefix of the per-sub-district groups of :func:`compute_kpis` (``"sub:310106100"``).
 SUBDISTRICT_PREFIX = "sub:"
 
+#: Prefix of the sub-district × channel groups (``"subchannel:310106100/hotline"``).
+SUBDISTRICT_CHANNEL_PREFIX = "subchannel:"
+
+#: Prefix of the per-department groups (``"department:housing"``).
+DEPARTMENT_PREFIX = "department:"
+
+
+def category_departments(catalogue, departments) -> list[str]:
+    """The department code of each category (``Departments.category_owners``, the rule
+    the work orders route by)."""
+    return departments.category_owners(catalogue.skill)
+
+
+def _groups(keys: np.ndarray, index: np.ndarray, n: int) -> list[np.ndarray]:
+    """``index`` split by ``keys`` (0 .. n-1, one per index): each group's indices in
+    ascending order."""
+    order = np.argsort(keys, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n))])
+    return [index[order[bounds[k]:bounds[k + 1]]] for k in range(n)]
+
+
+def _department_groups(result, window: np.ndarray, m, util: np.ndarray,
+                       out: dict[str, dict[str, float]]) -> None:
+    """The per-department groups of :func:`compute_kpis`: case KPIs of the categories it
+    owns, and the teams holding one of its skills with their mean utilisation."""
+    from urbangrid.organisations import load_departments
+
+    cat = result.catalogue
+    owner = category_departments(cat, load_departments())
+    codes = list(dict.fromkeys(owner))
+    dept_of_cat = np.array([codes.index(d) for d in owner], dtype=np.int64)
+    idx = np.flatnonzero(window)
+    groups = _groups(dept_of_cat[result.cases["category"][idx]], idx, len(codes))
+    skills = cat.skills
+    team_skills = result.teams["skills"]
+    for k, code in enumerate(codes):
+        row = _case_kpis(result, groups[k], m)
+        bits = 0
+        for s, d in zip(cat.skill, owner, strict=True):
+            if d == code:
+                bits |= 1 << skills.index(s)
+        serving = (team_skills & bits) != 0
+        row["teams"] = float(serving.sum())
+        u = util[serving]
+        row["crew_utilisation_mean"] = (float(np.nanmean(u)) if np.isfinite(u).any()
+                                        else float("nan"))
+        out[DEPARTMENT_PREFIX + code] = row
+
 
 def compute_kpis(result) -> dict[str, dict[str, float]]:
     """KPIs of one run: ``{"all": {name: value}, "iot": {...}, "patrol": …,
-    "sub:<code>": {...}}`` — all cases, each channel, and each sub-district's cases (by
-    the cell they were reported in; case KPIs only)."""
+    "sub:<code>": {...}, "subchannel:<code>/<channel>": {...}, "department:<code>":
+    {...}, "office:<name>": {...}}`` — all cases, each channel, each sub-district's cases
+    (by the cell they were reported in; case KPIs only), each sub-district × channel,
+    each department and each work-order office."""
     c = result.cases
     m = case_table_metrics(result)
     window = (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end)
@@ -275,6 +344,16 @@ def compute_kpis(result) -> dict[str, dict[str, float]]:
     sub = space.subdistrict[c["cell"]]
     for k, code in enumerate(space.sub_codes):
         out[SUBDISTRICT_PREFIX + str(code)] = _case_kpis(result, window & (sub == k), m)
+    idx = np.flatnonzero(window)
+    nch = len(CHANNELS)
+    cells = _groups(sub[idx].astype(np.int64) * nch + c["channel"][idx].astype(np.int64),
+                    idx, space.n_subdistricts * nch)
+    for k, code in enumerate(space.sub_codes):
+        for j, name in enumerate(CHANNELS):
+            row = _case_kpis(result, cells[k * nch + j], m)
+            if j != Channel.HOTLINE:
+                row["satisfaction_rate"] = float("nan")
+            out[f"{SUBDISTRICT_CHANNEL_PREFIX}{code}/{name}"] = row
     a = out["all"]
     a["backlog_mean"] = _backlog_mean(result)
     a["backlog_crew_mean"], a["backlog_office_mean"] = _backlog_split(result)
@@ -292,4 +371,5 @@ def compute_kpis(result) -> dict[str, dict[str, float]]:
     a["utilisation_mean"] = float(np.nanmean(util)) if np.isfinite(util).any() else float("nan")
     a["travel_share"] = float(teams["travel_s"].sum() / busy.sum()) if busy.sum() > 0 \
         else float("nan")
+    _department_groups(result, window, m, util, out)
     return out

@@ -131,9 +131,7 @@ class WorkOrders:
         # the departments that own a skill some category needs, in catalogue order; a
         # skill the departments table does not list (a scenario's own catalogue) gets a
         # department of its own, named after it
-        owned = {s for o in departments.skills for s in o}
-        owner = [departments.code[departments.owner(s)] if s in owned else f"dept:{s}"
-                 for s in catalogue.skill]
+        owner = departments.category_owners(catalogue.skill)
         dept_codes: list[str] = list(dict.fromkeys(owner))
         kinds = dict(zip(departments.code, departments.kind, strict=True))
         self.dept_of_category = np.array([dept_codes.index(d) for d in owner],

@@ -117,6 +117,17 @@ def _last_event_time(result) -> np.ndarray:
     return last
 
 
+def _request_ids(result, c: dict, lo: int, hi: int) -> np.ndarray:
+    """``UG<case id>``, or for a case replayed from a trace the trace's own id."""
+    ids = np.char.add("UG", np.arange(lo, hi).astype(str)).astype(object)
+    trace_ids = getattr(result, "trace_ids", None)
+    if trace_ids is not None and "trace_ref" in c:
+        ref = c["trace_ref"]
+        has = ref >= 0
+        ids[has] = trace_ids[ref[has]]
+    return ids.astype(str)
+
+
 def _case_columns(result, lo: int = 0, hi: int | None = None, metrics=None,
                   last=None) -> dict:
     """Case-table columns of cases ``lo:hi``."""
@@ -140,7 +151,7 @@ def _case_columns(result, lo: int = 0, hi: int | None = None, metrics=None,
     category = c["category"].astype(np.int64)
     channel = c["channel"].astype(np.int64)
     return {
-        "service_request_id": np.char.add("UG", np.arange(lo, hi).astype(str)),
+        "service_request_id": _request_ids(result, c, lo, hi),
         "requested_datetime": _datetimes(result, c["t_report"]),
         "updated_datetime": _datetimes(result, last),
         "closed_date": _datetimes(result, np.where(st == Status.CLOSED, c["t_close"], np.nan)),

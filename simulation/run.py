@@ -63,6 +63,9 @@ class RunResult:
     stats: dict[str, Any] = field(default_factory=dict)
     #: The per-organisation table of the work orders (``WorkOrders.table``).
     organisations: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: With ``demand.trace``: the trace's ``service_request_id`` per row (cases refer to
+    #: them through ``cases["trace_ref"]``).
+    trace_ids: np.ndarray | None = None
 
     @property
     def n_events(self) -> int:
@@ -310,7 +313,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     -------
     RunResult
     """
-    from urbangrid.optimizer import get_policy
+    from urbangrid.optimizer import get_policy, policy_factory
 
     seed = scenario.run.seed if seed is None else int(seed)
     t0 = time.perf_counter()
@@ -320,6 +323,8 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     teams = build_teams(scenario, space, catalogue, cal)
     if policy is None:
         params = {k: v for k, v in scenario.dispatch.params.items() if k != "weights"}
+        # a registered name, an entry point or "package.module:function"
+        policy_factory(scenario.dispatch.policy, key="dispatch.policy")
         policy = get_policy(scenario.dispatch.policy, **params)
     model = Model(scenario, space, catalogue, cal, policy, streams_for(seed, replication),
                   teams, load_departments())
@@ -329,6 +334,9 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
     wall = time.perf_counter() - t0
     model.release_run_state()
     cases = model.cases.columns()
+    trace = model.demand.trace
+    if trace is not None:
+        cases["trace_ref"] = model.trace_refs()
     events = merge_logs(model)
     team_info = {
         "name": teams["name"], "area": teams["area"], "skills": teams["skills"],
@@ -346,7 +354,11 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         "waiting_end": model.n_waiting, "expected_per_day": model.demand.expected_per_day(),
         "n_teams": model.n_teams, "event_names": EVENT_NAMES,
     }
+    if trace is not None:
+        stats["trace"] = {"source": trace.source, "simulated": len(trace),
+                          "outside_run": trace.outside}
     return RunResult(scenario=scenario, seed=seed, replication=replication, cases=cases,
                      events=events, teams=team_info, t_stats=model.t_stats,
                      t_end=model.t_end, calendar=cal, catalogue=catalogue, space=space,
-                     wall_seconds=wall, stats=stats, organisations=model.orders.table())
+                     wall_seconds=wall, stats=stats, organisations=model.orders.table(),
+                     trace_ids=None if trace is None else trace.ids)

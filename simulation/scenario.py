@@ -226,6 +226,10 @@ class DemandConfig(_Model):
         description="hour profile of IoT and other arrivals (normalised), assumption",
     )
     surges: list[SurgeConfig] = Field(default_factory=list)
+    trace: str | None = Field(
+        None, description="a recorded log (CSV or Parquet, Open311 Bulk columns) whose "
+        "rows are the run's arrivals instead of the Poisson streams (simulation/trace.py); "
+        "relative to the scenario file")
 
 
 def _hotline_hours() -> list[float]:
@@ -291,6 +295,10 @@ class PatrolChannel(_Model):
     onspot_fix_prob: Fraction = Field(0.13, description="inspectors fix ~13 % on the spot")
     detection_delay_hours: float = Field(2.0, ge=0.0, le=240.0,
                                          description="mean occurrence-to-patrol-pass delay")
+    hour_of_day: Annotated[list[Annotated[float, Field(ge=0.0, le=100.0)]],
+                           Field(min_length=24, max_length=24)] | None = Field(
+        None, description="relative patrol reports per hour of day within the inspectors' "
+        "on-duty hours (24 values; none: evenly over those hours)")
     prep_factor: float = Field(
         1.0, ge=0.0, le=1000.0,
         description="multiplies the preparation time of this channel's cases (with "
@@ -861,7 +869,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
 # -- helpers --------------------------------------------------------------------------
 
 _PATH_FIELDS = (("district", "network"), ("district", "boundary"),
-                ("district", "weights_file"), ("catalogue", "file"))
+                ("district", "weights_file"), ("catalogue", "file"), ("demand", "trace"))
 
 
 @lru_cache(maxsize=1)

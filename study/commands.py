@@ -250,6 +250,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         write_cases,
         write_events,
     )
+    from urbangrid.simulation.kpis import run_end
+
+    from .tables import named_tables
 
     overrides = parse_overrides(args.overrides)
     if args.days is not None:
@@ -280,19 +283,33 @@ def run_simulate(args: argparse.Namespace) -> int:
         )
     wall = time.perf_counter() - t0
     first = summary.first
+    # The Parquet files are written by a thread while the KPIs and the report are made
+    # here: Arrow's encoding and compression release the GIL, the figures hold it, so
+    # the two overlap (benchmarks/bench_simulation.py measures the whole command).
+    from concurrent.futures import ThreadPoolExecutor
+
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="urbangrid-write")
+    written = []
     if scenario.output.events:
-        write_events(first, out / "events.parquet")
+        written.append(writer.submit(write_events, first, out / "events.parquet"))
     if scenario.output.cases:
-        write_cases(first, out / "cases.parquet")
-    grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0)
+        written.append(writer.submit(write_cases, first, out / "cases.parquet"))
+    writer.shutdown(wait=False)
+    grid, counts = backlog_series(first, scenario.output.backlog_step_min * 60.0,
+                                  end=run_end(first))
     warm = check_warmup(first)
-    warnings = run_warnings(summary.summary()["all"], first, warm)
+    groups = summary.summary()
+    warnings = run_warnings(groups["all"], first, warm)
     for text in warnings:
         log.warning("%s", text)
     doc = kpis_document(scenario, scenario.run.seed, summary, extra={
         "warnings": warnings,
+        **named_tables(groups, first.space),
         "backlog_series": {"time_s": grid.tolist(), "open_cases": counts.tolist(),
-                           "replication": 0},
+                           "replication": 0, "window_s": [first.t_stats, first.t_end],
+                           "note": "from the end of the warm-up to the end of the run: "
+                                   "after window_s[1] comes the drain (arrivals go on; "
+                                   "not in the KPIs)"},
         "runtime": {"wall_seconds": wall, "events_replication0": first.n_events,
                     **{k: v for k, v in first.stats.items() if k != "event_names"}},
     })
@@ -305,6 +322,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         from .report import write_simulation_report
 
         report = write_simulation_report(out, first, doc)
+    for job in written:
+        job.result()  # a failed write raises here
     if not args.quiet:
         table = Table(title=f"{scenario.name}: {scenario.run.days:g} days, "
                       f"{len(summary.per_replication)} replication(s), seed "
@@ -335,8 +354,10 @@ _FILE_KEYS = (("district", "network"), ("district", "boundary"),
 
 def check_scenario(scenario, source: str) -> None:
     """Fail before any run when a scenario names a file that does not exist, a bad
-    catalogue or a dispatch policy nobody registered (a run would find each only after
-    its warm-up, or in a worker process).
+    catalogue or a dispatch policy that does not resolve
+    (:func:`urbangrid.optimizer.policy_factory`: not registered, no entry point, a
+    ``module:function`` that does not import); a run would find each only after its
+    warm-up, or in a worker process.
 
     Raises
     ------
@@ -353,11 +374,12 @@ def check_scenario(scenario, source: str) -> None:
         load_catalogue(scenario.catalogue.file, scenario.catalogue.overrides)
     except InputError as exc:
         raise InputError(str(exc), source=source) from None
-    from urbangrid.optimizer import available_policies
+    from urbangrid.optimizer import policy_factory
 
-    if scenario.dispatch.policy not in available_policies():
-        raise InputError(f"dispatch.policy = {scenario.dispatch.policy!r}: no such policy "
-                         f"(available: {', '.join(available_policies())})", source=source)
+    try:  # a registered name, an entry point or "package.module:function"
+        policy_factory(scenario.dispatch.policy, key="dispatch.policy")
+    except InputError as exc:
+        raise InputError(str(exc), source=source) from None
 
 
 def _load(path: str, overrides: dict[str, Any]):
@@ -532,6 +554,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         overrides["run.days"] = args.days
     base = _load(args.scenario, overrides)
     grid = parse_grid(args.grid, base)
+    for key, values in grid.items():  # each point's files and policy, before any run
+        for value in values:
+            check_scenario(base.replace({key: value}),
+                           f"--grid {key}={value!r} (on {args.scenario})")
     plan = plan_sweep(base, grid, replications=args.replications, seed=args.seed)
     kpis = args.kpi or list(SWEEP_KPIS)
     out = output_folder(args.out)

@@ -222,7 +222,10 @@ def comparison_document(comparison: Comparison,
     resolved settings in which it differs from the baseline: key, baseline's value,
     its value), ``seed``, ``replications``,
     ``baseline``, ``kpis`` (label → group → KPI → mean/ci95/n), ``differences``
-    (label → group → KPI → mean/ci95/n/crosses_zero, ``label − baseline``), ``method``.
+    (label → group → KPI → mean/ci95/n/crosses_zero, ``label − baseline``), ``method``;
+    ``subdistricts`` and ``departments`` (label → name → channel or part → KPI → record)
+    and ``subdistrict_differences`` / ``department_differences`` (the same for the
+    paired differences), keyed by names (:mod:`urbangrid.study.tables`).
     """
     doc: dict[str, Any] = {
         "baseline": comparison.baseline,
@@ -245,9 +248,37 @@ def comparison_document(comparison: Comparison,
             for n, s in zip(comparison.names[1:], comparison.scenarios[1:], strict=True)},
         "wall_seconds": comparison.wall_seconds,
     }
+    doc.update(_named(comparison, doc["kpis"], doc["differences"]))
     if extra:
         doc.update(extra)
     return json_safe(doc)
+
+
+def _named(comparison: Comparison, kpis: dict[str, Any],
+           differences: dict[str, Any]) -> dict[str, Any]:
+    """The KPIs and paired differences by sub-district × channel and by department, keyed
+    by names (:func:`urbangrid.study.tables.named_tables`), each scenario on its own
+    district's names."""
+    from urbangrid.organisations import load_departments
+    from urbangrid.simulation import build_space
+
+    from .tables import named_tables
+
+    deps = load_departments()
+    out: dict[str, dict[str, Any]] = {
+        "subdistricts": {}, "departments": {}, "subdistrict_differences": {},
+        "department_differences": {}}
+    for label, sc in zip(comparison.names, comparison.scenarios, strict=True):
+        first = comparison.first.get(label)
+        space = first.space if first is not None else build_space(sc.district)
+        tables = named_tables(kpis[label], space, deps)
+        out["subdistricts"][label] = tables["subdistricts"]
+        out["departments"][label] = tables["departments"]
+        if label in differences:
+            diff = named_tables(differences[label], space, deps)
+            out["subdistrict_differences"][label] = diff["subdistricts"]
+            out["department_differences"][label] = diff["departments"]
+    return out
 
 
 def _by_name(key: str, a: Any, b: Any) -> list[tuple[str, Any, Any]]:

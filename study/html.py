@@ -25,6 +25,7 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left}
 thead th{background:#eee} img{max-width:100%} figcaption{font-size:0.8em;color:#555}
 .zero{color:#888;font-style:italic} .note{font-size:0.85em;color:#555}
+th.t,td.t{text-align:left}
 """
 
 
@@ -44,11 +45,18 @@ def _td(cell: Cell) -> str:
     return f"<td>{cell}</td>"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[Cell]], *,
+          text_columns: int = 1) -> str:
     """A ``<table>`` with a header row; header and cells are HTML fragments (escape plain
-    text with :func:`html.escape`)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in rows)
+    text with :func:`html.escape`). The first ``text_columns`` columns (names, codes)
+    are aligned left, the others (figures) right."""
+    def cls(j: int, cell: Cell) -> Cell:
+        return (cell, "t") if j < text_columns and not isinstance(cell, tuple) else cell
+
+    head = "".join(f'<th class="t">{h}</th>' if j < text_columns else f"<th>{h}</th>"
+                   for j, h in enumerate(header))
+    body = "".join("<tr>" + "".join(_td(cls(j, c)) for j, c in enumerate(row)) + "</tr>"
+                   for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -14,11 +14,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from urbangrid.catalogue import CHANNELS
+from urbangrid.organisations import load_departments
 from urbangrid.simulation import SUMMARY_KPIS, kpi_definitions
 
-from .figures import plot_backlog, plot_differences, plot_handling_cdf, plot_map
-from .html import figure, table, write_page
+from .figures import (
+    map_scales,
+    plot_backlog,
+    plot_differences,
+    plot_handling_cdf,
+    plot_map,
+    plot_timeline,
+    plot_waiting,
+)
+from .html import Cell, figure, table, write_page
 from .numbers import estimate_parts
+from .tables import office_name
 
 if TYPE_CHECKING:
     from urbangrid.simulation import RunResult
@@ -66,8 +76,14 @@ def write_simulation_report(out_dir: str | Path, result: RunResult,
     step = result.scenario.output.backlog_step_min * 60.0
     figs = [
         (plot_map(result, out / "map.png"), "Case density and mean handling time per cell"),
+        (plot_waiting(result, out / "waiting.png"),
+         "Where waiting builds up: cases waiting for a crew per cell, and the mean wait "
+         "for the first crew per sub-district"),
+        (plot_timeline(result, out / "timeline.png"),
+         "Cases reported per hour against the teams on duty, and the cases waiting for "
+         "a crew"),
         (plot_backlog({result.scenario.name: result}, out / "backlog.png", step),
-         "Open cases over time"),
+         "Open cases over the whole run: warm-up, statistics window, drain"),
         (plot_handling_cdf({result.scenario.name: result}, out / "handling_cdf.png"),
          "Handling time CDF per channel, calendar and working days"),
     ]
@@ -82,7 +98,9 @@ def write_simulation_report(out_dir: str | Path, result: RunResult,
         "half-widths over replications; maps and plots show replication 0.</p>",
         "<h2>KPIs</h2>", _kpi_table(kpis.get("kpis", {}), kpis.get("by_channel", {})),
         _backlog_split(kpis.get("kpis", {})),
-        _office_table(kpis.get("by_office", {})),
+        _place_tables(kpis.get("subdistricts", {})),
+        _department_table(kpis.get("departments", {})),
+        _office_table(kpis.get("by_office", {}), result.space),
         "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
         _definitions(),
     ]
@@ -98,13 +116,16 @@ _OFFICE_COLUMNS = (
 )
 
 
-def _office_table(by_office: Mapping[str, Any]) -> str:
-    """The per-organisation table (work orders): one row per office, means ± 95 %."""
+def _office_table(by_office: Mapping[str, Any], space) -> str:
+    """The per-organisation table (work orders): one row per office by name, means
+    ± 95 %."""
     if not by_office:
         return ""
+    deps = load_departments()
     rows = []
-    for name, rec in by_office.items():
-        row = [html.escape(name)]
+    for office, rec in by_office.items():
+        name, name_en = office_name(office, space, deps)
+        row = [html.escape(name), html.escape(name_en)]
         for key, _, fmt in _OFFICE_COLUMNS:
             m, h = _fmt(rec.get(key, {}), fmt)
             row.append(f"{m} {h}".strip())
@@ -112,7 +133,140 @@ def _office_table(by_office: Mapping[str, Any]) -> str:
     return ("<h2>Work orders: organisations</h2><p class='note'>Each office's staff, the "
             "work it was asked for (orders, hops, returns, callbacks: items), how busy its "
             "people were in their duty hours and how long work waited for them.</p>"
-            + table(["office"] + [h for _, h, _ in _OFFICE_COLUMNS], rows))
+            + table(["office", "English name"] + [h for _, h, _ in _OFFICE_COLUMNS], rows,
+                    text_columns=2))
+
+
+#: KPIs of the sub-district × channel tables (one table each), with a display format.
+PLACE_KPIS = (("cases_created", "{:,.0f}"), ("handling_days_calendar_mean", "{:.2f}"),
+              ("on_time_rate", "{:.1%}"), ("cases_open_end", "{:,.0f}"))
+
+#: Columns of the per-department table: part of the record, key, heading, format.
+_DEPARTMENT_COLUMNS = (
+    ("cases", "cases_created", "cases", "{:,.0f}"),
+    ("cases", "handling_days_calendar_mean", "handling (calendar days)", "{:.2f}"),
+    ("cases", "on_time_rate", "on time", "{:.1%}"),
+    ("cases", "cases_open_end", "open at the end", "{:,.0f}"),
+    ("crews", "teams", "teams", "{:,.0f}"),
+    ("crews", "crew_utilisation_mean", "crew utilisation", "{:.1%}"),
+    ("work_orders", "staff", "office staff", "{:.0f}"),
+    ("work_orders", "orders", "orders replied", "{:,.0f}"),
+    ("work_orders", "on_time_rate", "replied on time", "{:.1%}"),
+    ("work_orders", "queue_hours_mean", "time in queue (h)", "{:.2f}"),
+)
+
+_PLACE_NOTE = ("<p class='note'>Cases by the sub-district of the cell they were reported "
+               "in; rows are the district's sub-districts by name (English name and code "
+               "beside), columns all cases and each discovery channel.</p>")
+_DEPARTMENT_NOTE = ("<p class='note'>Each department's cases (the categories whose crews "
+                    "it owns, as the work orders route them), the teams holding its crew "
+                    "skills and their utilisation, and its work-order office.</p>")
+
+
+def _place_tables(subdistricts: Mapping[str, Any]) -> str:
+    """One table per :data:`PLACE_KPIS` KPI: a row per sub-district, a column for all
+    cases and one per channel, means ± 95 %."""
+    if not subdistricts:
+        return ""
+    parts = ["<h2>Sub-districts × channels</h2>", _PLACE_NOTE]
+    for kpi, fmt in PLACE_KPIS:
+        rows = []
+        for name, row in subdistricts.items():
+            cells = [html.escape(name), html.escape(row.get("name_en", "")),
+                     html.escape(row.get("code", ""))]
+            for group in ("all", *CHANNELS):
+                m, h = _fmt(row.get(group, {}).get(kpi, {}), fmt)
+                cells.append(f"{m} {h}".strip())
+            rows.append(cells)
+        parts.append(f"<h3><code>{kpi}</code></h3>" + table(
+            ["sub-district", "English name", "code", "all cases", *CHANNELS], rows,
+            text_columns=3))
+    return "".join(parts)
+
+
+def _department_table(departments: Mapping[str, Any]) -> str:
+    """A row per department by name: its cases, crews and work-order office."""
+    if not departments:
+        return ""
+    rows = []
+    for name, row in departments.items():
+        cells = [html.escape(name), html.escape(row.get("name_en", ""))]
+        for part, key, _, fmt in _DEPARTMENT_COLUMNS:
+            m, h = _fmt(row.get(part, {}).get(key, {}), fmt)
+            cells.append(f"{m} {h}".strip())
+        rows.append(cells)
+    return ("<h2>Departments</h2>" + _DEPARTMENT_NOTE + table(
+        ["department", "English name", *(h for _, _, h, _ in _DEPARTMENT_COLUMNS)], rows,
+        text_columns=2))
+
+
+def _compared(base: Mapping[str, Any], other: Mapping[str, Any], diff: Mapping[str, Any],
+              fmt: str) -> Cell:
+    """``baseline → scenario (difference ± 95 %)``, greyed when the interval contains 0:
+    the two means alone (their own intervals are in ``comparison.json``), the paired
+    difference with its interval, which is what tells the scenarios apart."""
+    b = estimate_parts(base.get("mean"), None, fmt)[0]
+    o = estimate_parts(other.get("mean"), None, fmt)[0]
+    d = " ".join(_fmt(diff, fmt, difference=True)).strip()
+    text = f"{b} → {o} ({d})"
+    return (text, "zero") if diff.get("crosses_zero") else text
+
+
+def _compared_place_tables(doc: Mapping[str, Any]) -> str:
+    """Per non-baseline scenario and :data:`PLACE_KPIS` KPI: a row per sub-district (by
+    name), a column for all cases and one per channel, baseline → scenario (paired
+    difference)."""
+    base = doc["baseline"]
+    subs = doc.get("subdistricts") or {}
+    if base not in subs:
+        return ""
+    parts = ["<h2>Sub-districts × channels</h2>", _PLACE_NOTE,
+             "<p class='note'>Each cell: baseline → scenario, means over the replications "
+             "(paired difference ± 95 %); grey italics: the interval contains 0.</p>"]
+    for label, diffs in (doc.get("subdistrict_differences") or {}).items():
+        for kpi, fmt in PLACE_KPIS:
+            rows = []
+            for name, row in subs[base].items():
+                other = subs.get(label, {}).get(name, {})
+                diff = diffs.get(name, {})
+                cells: list[Cell] = [html.escape(name), html.escape(row.get("name_en", ""))]
+                for group in ("all", *CHANNELS):
+                    cells.append(_compared(row.get(group, {}).get(kpi, {}),
+                                           other.get(group, {}).get(kpi, {}),
+                                           diff.get(group, {}).get(kpi, {}), fmt))
+                rows.append(cells)
+            parts.append(f"<h3>{html.escape(label)} against {html.escape(base)}: "
+                         f"<code>{kpi}</code></h3>" + table(
+                             ["sub-district", "English name", "all cases", *CHANNELS], rows,
+                             text_columns=2))
+    return "".join(parts)
+
+
+def _compared_department_tables(doc: Mapping[str, Any]) -> str:
+    """Per non-baseline scenario: a row per department (by name), baseline → scenario
+    (paired difference) for each column of the department table."""
+    base = doc["baseline"]
+    deps = doc.get("departments") or {}
+    if base not in deps:
+        return ""
+    parts = ["<h2>Departments</h2>", _DEPARTMENT_NOTE,
+             "<p class='note'>Each cell: baseline → scenario, means over the replications "
+             "(paired difference ± 95 %); grey italics: the interval contains 0.</p>"]
+    for label, diffs in (doc.get("department_differences") or {}).items():
+        rows = []
+        for name, row in deps[base].items():
+            other = deps.get(label, {}).get(name, {})
+            diff = diffs.get(name, {})
+            cells: list[Cell] = [html.escape(name), html.escape(row.get("name_en", ""))]
+            for part, key, _, fmt in _DEPARTMENT_COLUMNS:
+                cells.append(_compared(row.get(part, {}).get(key, {}),
+                                       other.get(part, {}).get(key, {}),
+                                       diff.get(part, {}).get(key, {}), fmt))
+            rows.append(cells)
+        parts.append(f"<h3>{html.escape(label)} against {html.escape(base)}</h3>" + table(
+            ["department", "English name", *(h for _, _, h, _ in _DEPARTMENT_COLUMNS)],
+            rows, text_columns=2))
+    return "".join(parts)
 
 
 def _backlog_split(k: Mapping[str, Any]) -> str:
@@ -206,13 +360,21 @@ def write_comparison_report(out_dir: str | Path, document: Mapping[str, Any],
     figs = [(plot_differences(document["differences"], base, out / "differences.png"),
              f"Paired differences against {base} with 95 % intervals")]
     if results:
-        figs.append((plot_backlog(results, out / "backlog.png"), "Open cases over time"))
+        figs.append((plot_backlog(results, out / "backlog.png"),
+                     "Open cases over the whole run: warm-up, statistics window, drain"))
         figs.append((plot_handling_cdf(results, out / "handling_cdf.png"),
                      "Handling time CDF per channel and scenario"))
+        scales = map_scales(results)
         for label, res in results.items():
             safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label)
-            figs.append((plot_map(res, out / f"map_{safe}.png"),
-                         f"{label}: case density and mean handling time per cell"))
+            figs.append((plot_map(res, out / f"map_{safe}.png", scales),
+                         f"{label}: case density and mean handling time per cell "
+                         "(colour scales shared by the scenarios)"))
+            figs.append((plot_waiting(res, out / f"waiting_{safe}.png", scales),
+                         f"{label}: where waiting builds up (colour scales shared by the "
+                         "scenarios)"))
+            figs.append((plot_timeline(res, out / f"timeline_{safe}.png"),
+                         f"{label}: cases reported per hour against the teams on duty"))
     body = [
         f"<p>{document['replications']} replications per scenario under common random "
         f"numbers (root seed {document['seed']}); differences are paired per replication "
@@ -221,6 +383,7 @@ def write_comparison_report(out_dir: str | Path, document: Mapping[str, Any],
         "apart on that KPI.</p>",
         _settings_table(document),
         "<h2>KPIs and paired differences</h2>", _comparison_tables(document),
+        _compared_place_tables(document), _compared_department_tables(document),
         "<h2>Figures</h2>", *(figure(p, alt) for p, alt in figs),
         _definitions(),
     ]

@@ -1,9 +1,12 @@
 """The toy scenarios the tests share: a 4 × 4 lattice district that runs in well under a
-second (as a :class:`Scenario` and as a TOML file), and an M/M/c queue."""
+second (as a :class:`Scenario` and as a TOML file), an M/M/c queue, and a researcher's
+policy module outside urbangrid."""
 
 from __future__ import annotations
 
 import copy
+import textwrap
+import uuid
 from pathlib import Path
 
 from tests.shared import SIM_DATA
@@ -83,3 +86,48 @@ def mmc_scenario(c: int, lam_per_h: float, days: float, warmup: float) -> Scenar
         "dispatch.on_events": "all", "dispatch.interval_s": 86400.0,
         "dispatch.batch_per_slot": 1,
     })
+
+
+#: A researcher's policy module: ``closest`` is a policy factory (nearest's teams, the
+#: answer filled by ``evaluate``) that counts its calls in ``CALLS`` and, when the
+#: environment names a file in ``UG_TEST_POLICY_MARK``, writes a line there per call
+#: (for runs in other processes); the other names are mistakes the tests refer to.
+POLICY_MODULE = """\
+import os
+
+from urbangrid.optimizer import evaluate, get_policy
+
+CALLS = []
+NOT_CALLABLE = 3
+
+
+def closest(label="closest"):
+    nearest = get_policy("nearest")
+
+    def run(problem):
+        CALLS.append(problem.n_tasks)
+        mark = os.environ.get("UG_TEST_POLICY_MARK")
+        if mark:
+            with open(mark, "a", encoding="utf-8") as f:
+                f.write(f"{problem.n_tasks}\\n")
+        return evaluate(problem, nearest(problem).team).to_assignment(label)
+
+    return run
+
+
+def plain(problem):  # a policy, not a factory
+    raise AssertionError("never called")
+
+
+def returns_number():
+    return 42
+"""
+
+
+def write_policy_module(folder: Path, source: str = POLICY_MODULE) -> str:
+    """Write a policy module (:data:`POLICY_MODULE` by default) into ``folder`` under a
+    fresh name, so that nothing of another test is cached in ``sys.modules``; returns
+    the module name (``folder`` must be on ``sys.path`` or ``PYTHONPATH``)."""
+    name = f"ug_test_policies_{uuid.uuid4().hex[:8]}"
+    (folder / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    return name

@@ -23,6 +23,12 @@ its own file (same columns) and override single fields per category. Columns:
                     ``prep_cv``; 0 for none
 ``resolution_prob`` probability a handling attempt resolves the case
 ``onspot_fixable``  1 when an inspector can fix it on the spot (举手之劳)
+``onspot_prob``     optional: the probability that a patrol report of this category is
+                    fixed on the spot (the log's own share, as ``urbangrid calibrate``
+                    writes it); empty or absent = the patrol channel's
+                    ``onspot_fix_prob`` (one figure for every fixable category).
+                    ``onspot_fixable = 0`` rules it out, so a positive ``onspot_prob``
+                    on a category that is not fixable is refused
 ``iot`` ``patrol``  affinity of each discovery channel for this category: a channel's
 ``hotline``         category mix is ``share × affinity`` normalised
 ``other``
@@ -70,6 +76,8 @@ _NUMERIC = {
     "other": (0.0, 1e6),
 }
 COLUMNS = _TEXT + tuple(_NUMERIC)
+# Optional numeric columns (absent or empty = NaN, meaning "the scenario's figure").
+_OPTIONAL = {"onspot_prob": (0.0, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class Catalogue:
     prep_cv: np.ndarray
     resolution_prob: np.ndarray
     onspot_fixable: np.ndarray
+    onspot_prob: np.ndarray  # NaN = the patrol channel's onspot_fix_prob
     affinity: np.ndarray  # (n_categories, 4) in CHANNELS order
     source: str
 
@@ -116,6 +125,13 @@ class Catalogue:
         """Index into :attr:`skills` for each category."""
         lookup = {s: i for i, s in enumerate(self.skills)}
         return np.array([lookup[s] for s in self.skill], dtype=np.int64)
+
+    def onspot_probability(self, channel_prob: float) -> np.ndarray:
+        """Probability per category that a patrol report is fixed on the spot: the
+        category's ``onspot_prob`` where given, else ``channel_prob`` (the patrol
+        channel's ``onspot_fix_prob``); 0 where the category is not fixable."""
+        own = np.where(np.isnan(self.onspot_prob), channel_prob, self.onspot_prob)
+        return np.where(self.onspot_fixable, own, 0.0)
 
     def channel_mix(self, event_share: float | None) -> np.ndarray:
         """Category probabilities per channel, shape ``(4, n)``.
@@ -189,19 +205,23 @@ def load_catalogue(
                 source=source,
             )
         for col, value in fields.items():
-            if col not in COLUMNS or col == "code":
+            if col not in (*COLUMNS, *_OPTIONAL) or col == "code":
+                allowed = [c for c in (*COLUMNS, *_OPTIONAL) if c != "code"]
                 raise InputError(
                     f"catalogue.overrides.{code}: unknown column {col!r} "
-                    f"(allowed: {', '.join(c for c in COLUMNS if c != 'code')})",
+                    f"(allowed: {', '.join(allowed)})",
                     source=source,
                 )
             rows[codes.index(code)][col] = str(value)
 
-    num: dict[str, list[float]] = {c: [] for c in _NUMERIC}
+    num: dict[str, list[float]] = {c: [] for c in (*_NUMERIC, *_OPTIONAL)}
     for i, r in enumerate(rows):
         where = f"category {r['code']!r} (row {i + 2})"
-        for col, (lo, hi) in _NUMERIC.items():
-            raw = str(r[col]).strip()
+        for col, (lo, hi) in (_NUMERIC | _OPTIONAL).items():
+            raw = str(r.get(col) or "").strip()
+            if col in _OPTIONAL and not raw:
+                num[col].append(float("nan"))
+                continue
             if raw.lower() in ("true", "false"):
                 raw = "1" if raw.lower() == "true" else "0"
             try:
@@ -219,6 +239,11 @@ def load_catalogue(
             if r[col] not in allowed:
                 raise InputError(f"{where}: {col} = {r[col]!r} is not one of {list(allowed)}",
                                  source=source)
+        if num["onspot_prob"][-1] > 0 and num["onspot_fixable"][-1] == 0:
+            raise InputError(f"{where}: onspot_prob = {num['onspot_prob'][-1]:g} but "
+                             "onspot_fixable = 0 (not fixable on the spot): set "
+                             "onspot_fixable = 1, or onspot_prob = 0 or empty",
+                             source=source)
         if not r["skill"].strip():
             raise InputError(f"{where}: skill is empty", source=source)
         if float(r["limit"]) <= 0:
@@ -249,6 +274,7 @@ def load_catalogue(
         prep_cv=np.array(num["prep_cv"]),
         resolution_prob=np.array(num["resolution_prob"]),
         onspot_fixable=np.array(num["onspot_fixable"]) > 0,
+        onspot_prob=np.array(num["onspot_prob"]),
         affinity=affinity,
         source=source,
     )

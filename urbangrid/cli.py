@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "urbangrid.calibration.commands",
     "urbangrid.optimizer.cli",
     "urbangrid.service.cli",
+    "urbangrid.study.replay",
     "urbangrid.grid.cli",
     "urbangrid.hall.commands",
 )

@@ -67,6 +67,15 @@ class Departments:
                          source=self.source)
 
 
+    def category_owners(self, skills) -> list[str]:
+        """The department code handling each category, given the categories' crew
+        ``skills`` in catalogue order: the owner of the skill, or ``dept:<skill>`` for a
+        skill this table does not list (a scenario's own catalogue: the skill is then a
+        department of its own). The work orders route by it and the KPIs group by it."""
+        owned = {s for o in self.skills for s in o}
+        return [self.code[self.owner(s)] if s in owned else f"dept:{s}" for s in skills]
+
+
 def load_departments(path: str | Path | None = None) -> Departments:
     """Read and validate a departments table (default: the built-in one).
 

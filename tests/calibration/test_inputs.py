@@ -237,6 +237,43 @@ def test_calibrate_synthetic_end_to_end(tmp_path, log_csv):
         assert f.is_file()
 
 
+def test_on_the_spot_closures_are_a_probability_of_the_category_not_a_category(tmp_path):
+    """Instant closures of staff self-reports (the patrol channel) become the category's
+    ``onspot_prob``: the catalogue keeps one row per request type, and the simulation
+    fixes that share of the category's patrol reports on the spot."""
+    from urbangrid.catalogue import CHANNELS
+    from urbangrid.simulation import simulate
+
+    df = _synthetic(n_days=10, per_day=150)
+    rng = np.random.default_rng(5)
+    selfrep = rng.random(len(df)) < 0.4
+    df.loc[selfrep, "source"] = "Driver Self Report"
+    graffiti = (df["service_name"] == "Graffiti Removal").to_numpy()
+    instant = selfrep & graffiti & (rng.random(len(df)) < 0.7)
+    t = pd.to_datetime(df["requested_datetime"])
+    df.loc[instant, "closed_date"] = (t[instant] + pd.Timedelta(seconds=20)).dt.strftime(
+        "%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "log.csv"
+    df.to_csv(path, index=False)
+    cal = calibrate(path, tmp_path / "s.toml", pilot=0)
+    rows = pd.read_csv(cal.files["categories"]).set_index("code")
+    assert sorted(rows.index) == ["bulky_items", "graffiti_removal"]
+    assert set(rows["name_en"]) == {"Bulky Items", "Graffiti Removal"}
+    q = instant.sum() / (selfrep & graffiti).sum()
+    g, b = rows.loc["graffiti_removal"], rows.loc["bulky_items"]
+    assert g["onspot_fixable"] == 1 and g["onspot_prob"] == pytest.approx(q, abs=1e-6)
+    assert b["onspot_fixable"] == 0 and b["onspot_prob"] == 0
+    res = simulate(load_scenario(cal.scenario_path))
+    c = res.cases
+    assert sorted(res.catalogue.name_en) == ["Bulky Items", "Graffiti Removal"]
+    patrol = c["channel"] == CHANNELS.index("patrol")
+    k = res.catalogue.code.index("graffiti_removal")
+    spot = c["on_spot"].astype(bool)
+    assert (patrol & (c["category"] == k)).sum() > 100
+    assert spot[patrol & (c["category"] == k)].mean() == pytest.approx(q, abs=0.12)
+    assert not spot[c["category"] != k].any() and not spot[~patrol].any()
+
+
 def test_12345_mapping(tmp_path):
     p = tmp_path / "12345.csv"
     _synthetic(chinese=True).to_csv(p, index=False, encoding="gb18030")

@@ -46,8 +46,10 @@ def la_fitted(la_runs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def la_out_of_sample(la_fitted, tmp_path_factory):
     cal, val = la_fitted
+    # 8 replications: the category mix is compared with a margin of a few thousandths,
+    # which 2 replications' sampling noise (about 0.005 of TVD) would swamp.
     return validate(val, cal.scenario_path, tmp_path_factory.mktemp("la_val"),
-                    replications=2, drain_days=HORIZON)
+                    replications=8, drain_days=HORIZON)
 
 
 def _persistence(fit, val):
@@ -99,15 +101,18 @@ def test_la_calibration_files(la_fitted):
     assert bulky["handling_days"]["best"] in ("gamma", "weibull_min")
     assert bulky["handling_days"]["lognorm_aic_gap"] > 100
     assert 3.0 < bulky["handling_days"]["quantiles"]["p50"] < 4.0
-    # Driver self-reports closed on the spot: graffiti's instant share among them is
-    # 86 % (2,461 of 2,857), modelled by a patrol-only twin category.
+    # Driver self-reports closed on the spot: 2,461 of graffiti's 2,857 closed ones,
+    # which is graffiti's on-the-spot probability over all its driver self-reports; one
+    # catalogue row per category (no "fixed on the spot" pseudo-categories).
     g = next(c for c in d["categories"] if c["code"] == "graffiti_removal")
     assert g["instant_share_patrol"] == pytest.approx(2461 / 2857)
+    assert g["onspot_prob"] == pytest.approx(2461 / g["n_patrol"])
     cat = pd.read_csv(cal.files["categories"]).set_index("code")
-    twin = cat.loc["graffiti_removal__spot"]
-    assert twin["onspot_fixable"] == 1 and twin["hotline"] == 0
-    assert twin["patrol"] / (twin["patrol"] + cat.loc["graffiti_removal", "patrol"]) == \
-        pytest.approx(2461 / 2857, abs=1e-4)
+    assert list(cat.index) == [c["code"] for c in d["categories"]]
+    assert cat.loc["graffiti_removal", "onspot_fixable"] == 1
+    assert cat.loc["graffiti_removal", "onspot_prob"] == pytest.approx(g["onspot_prob"],
+                                                                       abs=1e-6)
+    assert not any("spot" in n for n in cat["name_en"])
     js = json.loads(cal.files["calibration"].read_text(encoding="utf-8"))
     assert js["pilot"]["corrected"]
 
@@ -129,18 +134,29 @@ def _persistence_spatial(cal, val):
 def test_la_out_of_sample(la_runs, la_fitted, la_out_of_sample):
     """Fit on 2017-12-27 – 2018-01-04, validate on 2018-12-27 – 31.
 
-    Measured (seed 20250303, 2 pilot steps, 2 replications, horizon 14 days; in
-    brackets the persistence baseline): hour TVD 0.075 (0.079), category TVD 0.058
-    (0.047), pooled handling KS 0.141 (0.124), count-weighted KS 0.238 (0.197), window
-    total sim/real 0.997, daily MAPE 27.8 % (the 2018 week is not the 2017 week, and
-    one week gives one observation per weekday factor), per-parent-cell r 0.952,
-    per-cell r 0.893 (0.897), same-day closure 16.5 % (real 10.8 %: driver self-reports, closed
-    on the spot, fell from 17 % to 8 % of requests between the runs).
+    Measured (seed 20250303, 2 pilot steps, 8 replications, horizon 14 days; in
+    brackets the persistence baseline): hour TVD 0.060 (0.079), category TVD 0.0463
+    (0.0469, the raw 2017/18 mix; seeds 11 and 12 give 0.0440 and 0.0435), pooled
+    handling KS 0.128 (0.124), count-weighted KS 0.235 (0.197), window total sim/real
+    0.985, daily MAPE 27.3 % (the 2018 week is not the 2017 week, and one week gives
+    one observation per weekday factor), per-parent-cell r 0.953, per-cell r 0.898
+    (0.897), same-day closure 15.3 % (real 10.8 %: driver self-reports, closed on the
+    spot, fell from 17 % to 8 % of requests between the runs).
+
+    The category mix is as close as the raw training mix only because the driver
+    self-reports follow their fitted hour profile: spread evenly over the 08–19 shift,
+    the afternoon of the Thursday the period starts (12:52) got 56 % of a day's
+    reports instead of the profile's 31 % (graffiti mostly), and the TVD was 0.052
+    (0.061 with 2 replications). With the on-the-spot
+    fixes as pseudo-categories it was 0.150 on the simulated ``service_name``.
     """
     m = la_out_of_sample
     base = _persistence(*la_runs)
     assert m["hour_tvd"] <= base["hour_tvd"] + 0.03
-    assert m["category_tvd"] <= base["category_tvd"] + 0.03
+    # The category mix of the held-out period: the simulation is at least as close as
+    # the raw training mix (validate computes both, over the calibration's categories).
+    assert m["category_tvd_training"] == pytest.approx(0.0469, abs=5e-4)
+    assert m["category_tvd"] <= m["category_tvd_training"]
     assert m["handling_ks_pooled"] <= base["handling_ks_pooled"] + 0.05
     # The documented weakness (single lognormal preparation) costs ~0.04 here.
     assert m["handling_ks_weighted"] <= base["handling_ks_weighted"] + 0.10

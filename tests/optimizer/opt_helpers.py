@@ -1,9 +1,19 @@
 """Hand-made problems shared by the optimizer tests."""
 
+import dataclasses
+
 import numpy as np
 
 from urbangrid.optimizer import ScoreWeights
 from urbangrid.optimizer._random import random_problem
+
+
+def unchecked_replace(p, **changes):
+    """A copy of problem ``p`` with ``changes`` and no checks (``DispatchProblem.unchecked``):
+    for values the constructor refuses but a kernel must still handle, such as a deadline
+    of -inf."""
+    fields = {f.name: getattr(p, f.name) for f in dataclasses.fields(p)}
+    return type(p).unchecked(**{**fields, **changes})
 
 
 def tiny_kwargs(**over):

@@ -3,8 +3,9 @@ task is served when a crew can take it, however late it is (the backlog death sp
 
 import numpy as np
 import pytest
-from opt_helpers import tiny_kwargs
+from opt_helpers import tiny_kwargs, unchecked_replace
 
+from urbangrid.errors import InputError
 from urbangrid.optimizer import DispatchProblem, ScoreWeights
 from urbangrid.optimizer.solver import METHODS, solve
 
@@ -81,10 +82,14 @@ def test_defer_cost_formula_and_the_compiled_one_agree():
 @pytest.mark.parametrize("method", METHODS)
 def test_infinite_lateness_leaves_the_defer_cost_finite(method):
     # a -inf deadline makes every pair infinitely late; its defer cost counts finite
-    # lateness only, so the task is deferred as it always was (no solver failure)
+    # lateness only, so the task is deferred as it always was (no solver failure). The
+    # constructor refuses such a deadline (issue 21); a snapshot built unchecked may
+    # still carry one
     kw = tiny_kwargs()
     kw["task_deadline"] = np.array([-np.inf, 90_000.0, 90_000.0])
-    p = DispatchProblem(**kw)
+    with pytest.raises(InputError, match=r"task_deadline\[0\] = -inf"):
+        DispatchProblem(**kw)
+    p = unchecked_replace(DispatchProblem(**tiny_kwargs()), task_deadline=kw["task_deadline"])
     assert np.isfinite(p.defer_cost()).all()
     a = solve(p, method=method)
     assert a.team[0] == -1

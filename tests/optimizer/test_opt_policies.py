@@ -143,10 +143,9 @@ def test_check_policy_catches_violations(tiny):
     calls = []
 
     def flaky(p):
-        from dataclasses import replace
+        # each answer is valid, but two runs on one problem disagree
         calls.append(1)
-        a = get_policy("nearest")(p)
-        return replace(a, objective=a.objective + len(calls))
+        return get_policy("nearest" if len(calls) % 2 else "greedy")(p)
 
     with pytest.raises(PolicyContractError, match="differ"):
         check_policy(flaky)

@@ -127,3 +127,12 @@ def test_w3c_dates_without_a_time_are_days_in_china_time(inproc):
                  "start_date")
     assert_error(inproc.http.get("/requests.json", params={"start_date": "2026-12-01T08:00"}),
                  400, "start_date", "timezone")
+
+
+def test_the_console_state_lists_a_request_without_a_point(inproc):
+    r = post(inproc, {"lat": None, "long": None, "address_string": "by address only"})
+    rid = r.json()[0]["service_request_id"]
+    state = inproc.http.get("/console/state", headers={"X-API-Key": inproc.keys["dispatcher"]})
+    assert state.status_code == 200, state.text
+    mine = next(x for x in state.json()["requests"] if x["service_request_id"] == rid)
+    assert (mine["lat"], mine["long"], mine["subdistrict"]) == (None, None, "")

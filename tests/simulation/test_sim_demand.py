@@ -1,6 +1,8 @@
 """Case catalogue and arrival generation."""
 
+import csv
 import datetime as dt
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -46,6 +48,40 @@ def test_catalogue_overrides_and_errors(tmp_path):
         load_catalogue(tmp_path / "missing.csv")
 
 
+def test_onspot_prob_per_category_defaults_to_the_channel_figure(tmp_path):
+    cat = load_catalogue()  # the built-in file has no onspot_prob column
+    assert np.isnan(cat.onspot_prob).all()
+    np.testing.assert_array_equal(cat.onspot_probability(0.13),
+                                  np.where(cat.onspot_fixable, 0.13, 0.0))
+    k = cat.code.index("exposed_garbage")  # fixable
+    own = load_catalogue(overrides={"exposed_garbage": {"onspot_prob": 0.7}})
+    p = own.onspot_probability(0.13)
+    assert p[k] == 0.7
+    assert np.array_equal(np.delete(p, k), np.delete(cat.onspot_probability(0.13), k))
+    # An empty cell in a file is "the channel's figure" too (row 1 is fixable).
+    path = tmp_path / "c.csv"
+    rows = _builtin_rows()
+    rows[0].append("onspot_prob")
+    rows[1].append("0.25")
+    for r in rows[2:]:
+        r.append("")
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    from_file = load_catalogue(path).onspot_probability(0.13)
+    assert from_file[0] == 0.25 and np.array_equal(from_file[1:],
+                                                    cat.onspot_probability(0.13)[1:])
+    with pytest.raises(InputError, match=r"'illegal_car_parking' \(row 3\): onspot_prob "
+                       "= 0.5 but onspot_fixable = 0"):
+        load_catalogue(overrides={"illegal_car_parking": {"onspot_prob": 0.5}})
+    with pytest.raises(InputError, match=r"onspot_prob = 1.5 is outside the allowed range"):
+        load_catalogue(overrides={"exposed_garbage": {"onspot_prob": 1.5}})
+
+
+def _builtin_rows() -> list[list[str]]:
+    text = resources.files("urbangrid.data").joinpath("catalogue", "categories.csv")
+    return list(csv.reader(text.read_text(encoding="utf-8").splitlines()))
+
+
 def _demand(**ov):
     s = toy_scenario(**{"district.toy_rows": 10, "district.toy_cols": 10, **ov})
     space = build_space(s.district)
@@ -77,6 +113,30 @@ def test_arrival_counts_match_intensity_and_channels():
     hot = np.concatenate([x.t[x.channel == CHANNELS.index("hotline")] for x in days[:5]])
     h = np.bincount(((hot % 86400) // 3600).astype(int), minlength=24)
     assert h[9:12].sum() > 3 * h[0:6].sum()
+
+
+def test_patrol_reports_follow_their_hour_profile_within_duty_hours():
+    """Inspectors on duty 07:00 - 19:00: without a profile patrol reports spread evenly
+    over those hours; with one, by its weights there (the day's volume unchanged); a
+    profile with no weight in any duty hour leaves them even."""
+    patrol = CHANNELS.index("patrol")
+    _, _, even = _demand()
+    r_even = even._hour_rates(0)[patrol]
+    assert np.allclose(r_even[7:19], r_even[7]) and r_even[7] > 0
+    assert not r_even[:7].any() and not r_even[19:].any()
+    morning = [0.0] * 24
+    morning[8], morning[9], morning[14], morning[3] = 3.0, 2.0, 1.0, 5.0
+    _, _, shaped = _demand(**{"channels.patrol.hour_of_day": morning})
+    r = shaped._hour_rates(0)[patrol]
+    assert r.sum() == pytest.approx(r_even.sum())
+    assert np.flatnonzero(r).tolist() == [8, 9, 14]  # 03:00 is off duty
+    assert r[8] / r[14] == pytest.approx(3.0) and r[9] / r[14] == pytest.approx(2.0)
+    night = [0.0] * 24
+    night[2] = 1.0
+    _, _, off_duty = _demand(**{"channels.patrol.hour_of_day": night})
+    np.testing.assert_array_equal(off_duty._hour_rates(0)[patrol], r_even)
+    with pytest.raises(InputError, match="hour_of_day"):
+        _demand(**{"channels.patrol.hour_of_day": [1.0] * 23})
 
 
 def test_coverage_surge_and_propensity_scale_volumes():

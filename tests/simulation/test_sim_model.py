@@ -631,3 +631,37 @@ def test_handover_returns_unstarted_tasks_when_a_shift_ends():
         assert not travel_by_j.any()
         assert EVENT_NAMES.index("dispatched") in kinds or res.cases["status"][c] == 2
     _check_conservation(res)
+
+
+def test_onspot_prob_per_category_decides_who_is_fixed_on_the_spot(toy):
+    """A category's own ``onspot_prob`` replaces the patrol channel's figure for it; the
+    draws are the same, so giving every fixable category the channel's figure changes
+    nothing, and a fixed case keeps its category."""
+    from urbangrid.catalogue import load_catalogue
+
+    base = toy.replace({"channels.iot.share": 0.25, "channels.patrol.share": 0.5,
+                        "channels.patrol.onspot_fix_prob": 0.3})
+    fixable = [k for k, f in zip(load_catalogue().code, load_catalogue().onspot_fixable,
+                                 strict=True) if f]
+    same = base.replace({"catalogue.overrides": {k: {"onspot_prob": 0.3} for k in fixable}})
+    a, b = simulate(base), simulate(same)
+    for name in a.cases:
+        np.testing.assert_array_equal(a.cases[name], b.cases[name], err_msg=name)
+    own = base.replace({"catalogue.overrides": {"exposed_garbage": {"onspot_prob": 1.0},
+                                                "street_laundry": {"onspot_prob": 0.0}}})
+    res = simulate(own)
+    c, cat = res.cases, res.catalogue
+    patrol = c["channel"] == CHANNELS.index("patrol")
+    spot = c["on_spot"].astype(bool)
+    garbage = c["category"] == cat.code.index("exposed_garbage")
+    laundry = c["category"] == cat.code.index("street_laundry")
+    assert (patrol & garbage).sum() > 20 and (patrol & laundry).sum() > 5
+    assert spot[patrol & garbage].all()
+    assert not spot[laundry].any()
+    assert not spot[~patrol].any()
+    others = patrol & ~garbage & ~laundry & cat.onspot_fixable[c["category"]]
+    assert 0.15 < spot[others].mean() < 0.45  # the channel's 0.3 (binomial, n > 100)
+    assert not spot[patrol & ~cat.onspot_fixable[c["category"]]].any()
+    # fixed on the spot, closed at once, in its own category
+    assert (c["status"][spot] == Status.CLOSED).all()
+    assert (c["t_close"][spot] == c["t_register"][spot]).all()

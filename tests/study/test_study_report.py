@@ -55,11 +55,12 @@ def test_simulation_report_is_self_contained(tmp_path, jingan_run):
     res, doc = jingan_run
     path = write_simulation_report(tmp_path, res, doc)
     assert path == tmp_path / "report.html"
-    for name in ("map.png", "backlog.png", "handling_cdf.png"):
+    names = ("map.png", "waiting.png", "timeline.png", "backlog.png", "handling_cdf.png")
+    for name in names:
         assert (tmp_path / name).read_bytes().startswith(PNG)
     text = path.read_text(encoding="utf-8")
     images = _embedded_pngs(text)
-    assert len(images) == 3 and all(i.startswith(PNG) for i in images)
+    assert len(images) == len(names) and all(i.startswith(PNG) for i in images)
     assert images[0] == (tmp_path / "map.png").read_bytes()
     # Opens offline: no external resources of any kind.
     assert not re.search(r'(src|href)="(?!data:)', text)
@@ -93,10 +94,11 @@ def test_comparison_report(tmp_path, toy):
     doc = comparison_document(cmp)
     path = write_comparison_report(tmp_path, doc, cmp.first)
     names = {"differences.png", "backlog.png", "handling_cdf.png", "map_toy.png",
-             "map_few.png"}
+             "map_few.png", "waiting_toy.png", "waiting_few.png", "timeline_toy.png",
+             "timeline_few.png"}
     assert names <= {p.name for p in tmp_path.iterdir()}
     text = path.read_text(encoding="utf-8")
-    assert len(_embedded_pngs(text)) == 5
+    assert len(_embedded_pngs(text)) == len(names)
     assert "few − toy" in text
     # the question next to the answer: the resolved setting that differs, by crew name
     crew = toy.crews[1].name
