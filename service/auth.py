@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ __all__ = ["ROLES", "Principal", "create_key", "list_keys", "revoke_key", "verif
 #: intake: create requests; dispatcher: teams, dispatch, assignments, personal fields;
 #: admin: everything (and keys through the CLI)
 ROLES = ("intake", "dispatcher", "admin")
+
+
+#: ``ug_<key_id>_<secret>``: hex key id, URL-safe base64 secret
+_KEY_FORM = re.compile(r"ug_([0-9a-f]{1,32})_([A-Za-z0-9_-]{1,160})")
 
 
 @dataclass(frozen=True)
@@ -54,12 +59,10 @@ def create_key(store: Store, role: str, name: str = "") -> str:
 
 def verify_key(store: Store, key: str | None) -> Principal | None:
     """The principal of a valid, unrevoked key, else ``None``."""
-    if not key or not key.startswith("ug_") or len(key) > 200:
+    m = _KEY_FORM.fullmatch(key or "")
+    if m is None:  # checked before the database sees it (no NUL or odd text in a query)
         return None
-    parts = key.split("_", 2)
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        return None
-    key_id, secret = parts[1], parts[2]
+    key_id, secret = m.group(1), m.group(2)
     with store.read() as conn:
         row = conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).first()
     if row is None or row.revoked is not None:

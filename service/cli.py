@@ -38,6 +38,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dispatch-interval", type=float, default=5.0, metavar="S",
                    help="seconds between dispatch rounds, 0 = only on request (default 5)")
     p.add_argument("--policy", default="mcf", help="dispatch policy (default mcf)")
+    p.add_argument("--rate-limit", default="6000/minute", metavar="RATE",
+                   help="calls per key and server process, e.g. 600/minute; 'none' = "
+                        "unlimited (default 6000/minute)")
+    p.add_argument("--retention-days", type=float, default=None, metavar="N",
+                   help="erase the personal fields of requests filed more than N days ago "
+                        "(default: keep them)")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="URL",
+                   help="an origin whose pages may call the API (repeatable; default none)")
+    p.add_argument("--media-dir", default=None, metavar="DIR",
+                   help="store images uploaded with requests (multipart 'media', JPEG/PNG/"
+                        "WebP, at most 5 MiB) in DIR and serve them as media_url (default: "
+                        "no uploads, links only)")
+    p.add_argument("--log-format", choices=("json", "text"), default="json",
+                   help="log lines as JSON objects with request ids (default) or text")
     p.set_defaults(func=run_serve)
 
     k = subparsers.add_parser("keys", help="manage the service's API keys",
@@ -72,15 +86,28 @@ def _need_extra():
 
 def run_serve(args: argparse.Namespace) -> int:
     uvicorn = _need_extra()
-    from .app import ServiceConfig, create_app, install_log_redaction
+    from urbangrid.errors import InputError
 
+    from .app import ServiceConfig, create_app, install_log_redaction
+    from .observability import configure_logging
+
+    if args.retention_days is not None and not args.retention_days > 0:
+        raise InputError(f"--retention-days: must be > 0, got {args.retention_days:g}")
+    rate = None if args.rate_limit.lower() == "none" else args.rate_limit
     config = ServiceConfig(db=args.db or _db_default(), district=args.district,
                            resolution=args.resolution,
-                           dispatch_interval=args.dispatch_interval, policy=args.policy)
+                           dispatch_interval=args.dispatch_interval, policy=args.policy,
+                           rate_limit=rate, retention_days=args.retention_days,
+                           cors_origins=tuple(args.cors_origin), media_dir=args.media_dir)
+    configure_logging(args.log_format)
     install_log_redaction()
     _check_serve_args(config)
-    app = create_app(config)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    try:
+        app = create_app(config)
+    except InputError as exc:
+        raise InputError(f"--rate-limit: {exc}") from None
+    # log_config=None: uvicorn's loggers write through the root handler (JSON lines)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", log_config=None)
     return 0
 
 
@@ -112,13 +139,16 @@ def run_keys(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from .auth import create_key, list_keys, revoke_key
-    from .db import Store
+    from .db import Store, record_event
+
+    # the audit trail names the operator's command line as role "cli" (no key)
 
     store = Store(args.db or _db_default())
     try:
         store.migrate()
         if args.keys_command == "create":
             key = create_key(store, args.role, args.name)
+            record_event(store, "key_create", None, "cli", f"{key.split('_')[1]} {args.role}")
             print(f"created a {args.role} key; it is shown only now:")
             print(key)
         elif args.keys_command == "list":
@@ -134,6 +164,7 @@ def run_keys(args: argparse.Namespace) -> int:
                 from urbangrid.errors import InputError
 
                 raise InputError(f"no active key with id {key_id!r}")
+            record_event(store, "key_revoke", None, "cli", key_id)
             print(f"revoked {key_id}")
     finally:
         store.dispose()

@@ -133,9 +133,11 @@ def console_state(ledger, district, now: float | None = None) -> dict:
             "service_request_id": str(r.id), "service_code": r.service_code,
             "service_name": svc.name if svc else r.service_code,
             "description": (r.description or "")[:120], "priority": r.priority,
-            "subdistrict": names[int(sub_of[r.cell])] if 0 <= r.cell < sub_of.size else "",
-            "subdistrict_en": names_en[int(sub_of[r.cell])] if 0 <= r.cell < sub_of.size
-            else "",
+            # a request filed by address alone has no cell (nor point) until it is placed
+            "subdistrict": names[int(sub_of[r.cell])] if r.cell is not None
+            and 0 <= r.cell < sub_of.size else "",
+            "subdistrict_en": names_en[int(sub_of[r.cell])] if r.cell is not None
+            and 0 <= r.cell < sub_of.size else "",
             "lat": r.lat, "long": r.lon, "stage": r.stage,
             "team": r.agency_responsible or "",
             "age_s": now - r.requested, "limit_s": limit,

@@ -4,6 +4,9 @@ Times are stored as float seconds since the Unix epoch (UTC): one representation
 compares and indexes the same way in SQLite and PostgreSQL, converted to ISO 8601 with a
 timezone only at the HTTP boundary.
 
+Statement parameters are hidden from SQLAlchemy's error texts and logs
+(``hide_parameters``): they hold personal fields.
+
 Every write goes through :meth:`Store.write`, a transaction committed before the caller
 returns. SQLite serialises writers anyway; a process-wide lock makes them queue in Python
 instead of spinning on ``SQLITE_BUSY`` (a deferred transaction that upgrades to a write
@@ -22,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["Store", "metadata", "normalise_url"]
+__all__ = ["Store", "metadata", "normalise_url", "record_event"]
 
 metadata = sa.MetaData()
 
@@ -45,9 +48,10 @@ requests = sa.Table(
     sa.Column("status", sa.String(8), nullable=False),  # open / closed (Open311)
     sa.Column("stage", sa.String(16), nullable=False),  # received..resolved (ledger)
     sa.Column("description", sa.Text, nullable=True),
-    sa.Column("lat", sa.Float, nullable=False),
-    sa.Column("lon", sa.Float, nullable=False),
-    sa.Column("cell", sa.Integer, nullable=False),
+    # empty for a request located by address only (until a dispatcher places it)
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("cell", sa.Integer, nullable=True),
     sa.Column("address_string", sa.String(500), nullable=True),
     sa.Column("media_url", sa.String(2000), nullable=True),
     sa.Column("first_name", sa.String(200), nullable=True),
@@ -68,6 +72,9 @@ requests = sa.Table(
     sa.Column("idem_owner", sa.Integer, nullable=True),
     sa.Column("idem_key", sa.String(200), nullable=True),
     sa.Column("idem_hash", sa.String(64), nullable=True),
+    sa.Column("address_id", sa.String(200), nullable=True),
+    # the service definition's extra fields, {code: value} as JSON (attributes.toml)
+    sa.Column("attributes", sa.Text, nullable=True),
     sa.UniqueConstraint("idem_owner", "idem_key", name="uq_requests_idempotency"),
     sa.Index("ix_requests_requested", "requested"),
     sa.Index("ix_requests_stage", "stage"),
@@ -112,8 +119,23 @@ events = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("note", sa.Text, nullable=True),
+    # who: the key's public id and role (role "system", no key: the dispatch loop)
+    sa.Column("key_id", sa.String(32), nullable=True),
+    sa.Column("role", sa.String(16), nullable=True),
     sa.Index("ix_events_request", "request_id"),
+    sa.Index("ix_events_at", "at"),
 )
+
+
+def record_event(store: Store, kind: str, key_id: str | None, role: str,
+                 note: str | None = None, *, at: float | None = None) -> None:
+    """An audit event of no request or team (a key created or revoked, by the API or the
+    command line), committed before it returns."""
+    import time
+
+    with store.write() as conn:
+        conn.execute(events.insert().values(kind=kind, at=time.time() if at is None else at,
+                                            note=note, key_id=key_id, role=role))
 
 
 def normalise_url(url: str) -> str:
@@ -153,25 +175,43 @@ class Store:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = sa.create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 30})
+                self.url, connect_args={"check_same_thread": False, "timeout": 30},
+                hide_parameters=True)
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = sa.create_engine(self.url, pool_size=10, max_overflow=20,
-                                           pool_pre_ping=True)
+                                           pool_pre_ping=True, hide_parameters=True)
         self._write_lock = threading.Lock() if self.is_sqlite else None
 
-    def migrate(self) -> None:
-        """Apply the Alembic migrations up to ``head`` (idempotent)."""
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
-        from alembic import command
+    @staticmethod
+    def _alembic_config():
         from alembic.config import Config
 
         cfg = Config()
         where = resources.files("urbangrid.service") / "migrations"
         cfg.set_main_option("script_location", str(where))
+        return cfg
+
+    def migrate(self) -> None:
+        """Apply the Alembic migrations up to ``head`` (idempotent)."""
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-plugin chatter
+        from alembic import command
+
+        cfg = self._alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def head_revision(self) -> str:
+        """The newest migration this code knows."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (a query: raises when it does not answer)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:

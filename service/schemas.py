@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from urbangrid.optimizer.solver import METHODS
 
 __all__ = [
-    "ActionIn", "AssignmentOut", "DispatchIn", "DispatchOut", "Error", "RequestCreated",
-    "RequestIn", "RequestOut", "ServiceDefinition", "ServiceOut", "StatusIn", "TeamIn",
-    "TeamOut",
+    "ActionIn", "AssignmentOut", "AuditOut", "DispatchIn", "DispatchOut", "Error", "KeyIn",
+    "KeyOut", "RequestCreated", "RequestIn", "RequestOut", "ServiceDefinition", "ServiceOut",
+    "StatusIn", "TeamIn", "TeamOut",
 ]
 
 _NUM = {"allow_inf_nan": False}
+
+
+class _Body(BaseModel):
+    """A request body: no text field may hold a NUL byte (PostgreSQL text cannot store
+    one; refused with 400 naming the field instead of failing in the database)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("contains a NUL byte")
+        return value
 
 
 class Error(BaseModel):
@@ -39,16 +52,21 @@ class ServiceDefinition(BaseModel):
     attributes: list[dict]
 
 
-class RequestIn(BaseModel):
-    """POST /requests.json fields (form-encoded as Open311 says, or a JSON object)."""
+class RequestIn(_Body):
+    """POST /requests.json fields (form-encoded as Open311 says, or a JSON object).
+
+    Open311 habits: an optional field sent empty (``email=&media_url=``) is absent; the
+    location is ``lat`` + ``long``, or ``address_id`` (here: an H3 cell id of the
+    district), or ``address_string`` alone (the request waits until a dispatcher gives it
+    a point)."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     api_key: str | None = Field(None, max_length=200)
     jurisdiction_id: str | None = Field(None, max_length=64)
     service_code: str = Field(min_length=1, max_length=64)
-    lat: float = Field(ge=-90, le=90, **_NUM)
-    long: float = Field(ge=-180, le=180, **_NUM)
+    lat: float | None = Field(None, ge=-90, le=90, **_NUM)
+    long: float | None = Field(None, ge=-180, le=180, **_NUM)
     address_string: str | None = Field(None, max_length=500)
     address_id: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -60,6 +78,25 @@ class RequestIn(BaseModel):
     description: str | None = Field(None, max_length=4000)
     media_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
     idempotency_key: str | None = Field(None, min_length=1, max_length=200)
+    #: a service definition's extra fields (JSON); a form sends ``attribute[code]=value``
+    attribute: dict[str, str | float | list[str]] | None = Field(None, max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, raw):
+        if isinstance(raw, dict):
+            return {k: v for k, v in raw.items()
+                    if not (k != "service_code" and isinstance(v, str) and not v.strip())}
+        return raw
+
+    @model_validator(mode="after")
+    def _located(self):
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat/long: give both lat and long (or neither, with an address)")
+        if self.lat is None and not (self.address_string or self.address_id):
+            raise ValueError("lat/long: a location is needed: lat and long, address_id or "
+                             "address_string")
+        return self
 
 
 class RequestCreated(BaseModel):
@@ -72,6 +109,8 @@ class RequestOut(BaseModel):
     service_request_id: str
     status: Literal["open", "closed"]
     status_notes: str | None = None
+    #: extension: the life cycle behind the two Open311 statuses
+    stage: Literal["received", "assigned", "accepted", "arrived", "resolved"] | None = None
     service_name: str | None = None
     service_code: str
     description: str | None = None
@@ -80,11 +119,14 @@ class RequestOut(BaseModel):
     requested_datetime: str
     updated_datetime: str
     expected_datetime: str | None = None
+    #: extension: the category's limit counted on the working-day calendar from the
+    #: request's filing (urbangrid.catalogue.due_at)
+    deadline_datetime: str | None = None
     address: str | None = None
     address_id: str | None = None
     zipcode: str | None = None
-    lat: float
-    long: float
+    lat: float | None = None
+    long: float | None = None
     media_url: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -92,9 +134,11 @@ class RequestOut(BaseModel):
     phone: str | None = None
     device_id: str | None = None
     account_id: str | None = None
+    #: extension, dispatcher/admin only: the service definition's extra fields
+    attributes: dict | None = None
 
 
-class StatusIn(BaseModel):
+class StatusIn(_Body):
     """A dispatcher's update of a request's Open311 status fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -104,9 +148,18 @@ class StatusIn(BaseModel):
     agency_responsible: str | None = Field(None, max_length=200)
     service_notice: str | None = Field(None, max_length=500)
     expected_datetime: str | None = Field(None, max_length=40)
+    #: a point for a request located by address only (both or neither)
+    lat: float | None = Field(None, ge=-90, le=90, **_NUM)
+    long: float | None = Field(None, ge=-180, le=180, **_NUM)
+
+    @model_validator(mode="after")
+    def _both(self):
+        if (self.lat is None) != (self.long is None):
+            raise ValueError("lat/long: give both lat and long")
+        return self
 
 
-class AssignIn(BaseModel):
+class AssignIn(_Body):
     """A dispatcher's assignment of a request to a team by hand."""
 
     model_config = ConfigDict(extra="forbid")
@@ -115,7 +168,7 @@ class AssignIn(BaseModel):
     note: str | None = Field(None, max_length=4000)
 
 
-class TeamIn(BaseModel):
+class TeamIn(_Body):
     """A team's reported state."""
 
     model_config = ConfigDict(extra="forbid")
@@ -148,7 +201,7 @@ class TeamOut(BaseModel):
     active_assignments: int
 
 
-class ActionIn(BaseModel):
+class ActionIn(_Body):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["accept", "arrive", "resolve", "return"]
@@ -167,7 +220,37 @@ class AssignmentOut(BaseModel):
     updated_datetime: str
 
 
-class DispatchIn(BaseModel):
+class KeyIn(_Body):
+    """An admin's new key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["intake", "dispatcher", "admin"]
+    name: str = Field("", max_length=200)
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    role: str
+    name: str
+    created_datetime: str
+    revoked_datetime: str | None = None
+    #: only in the answer that creates it
+    key: str | None = None
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str
+    kind: str
+    service_request_id: str | None = None
+    team_id: int | None = None
+    key_id: str | None = None
+    role: str | None = None
+    note: str | None = None
+
+
+class DispatchIn(_Body):
     """``POST /dispatch``: the two tables of ``urbangrid dispatch`` as JSON rows."""
 
     model_config = ConfigDict(extra="forbid")

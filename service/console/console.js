@@ -117,7 +117,8 @@ function ageClass(r) { return r.age_of_limit >= 1 ? "late" : r.age_of_limit >= 0
 function drawMarks() {
   if (!project) return;
   const reqs = $("request-marks"), tms = $("team-marks");
-  reqs.replaceChildren(...state.requests.map((r) => {
+  // a request filed by address alone has no point until a dispatcher places it: no mark
+  reqs.replaceChildren(...state.requests.filter((r) => r.lat !== null).map((r) => {
     const [x, y] = project(r.long, r.lat);
     return el("svg:circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: (2.2 * unit).toFixed(1), class: ageClass(r),
                               "data-id": r.service_request_id },

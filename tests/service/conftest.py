@@ -92,3 +92,37 @@ def own_server(tmp_path_factory):
     r = _running(tmp_path_factory, "own")
     yield r
     r.close()
+
+
+class InProcess:
+    """The application in this process (Starlette's test client: the whole ASGI stack,
+    no socket), with one key per role; logs reach pytest's ``caplog``."""
+
+    def __init__(self, db: str, **config):
+        from fastapi.testclient import TestClient
+
+        from urbangrid.service import ServiceConfig, create_app
+
+        self.keys = make_keys(db)
+        self.app = create_app(ServiceConfig(db=db, dispatch_interval=0, **config))
+        self.http = TestClient(self.app, raise_server_exceptions=False)
+        self.http.__enter__()  # runs the lifespan: migrations, district, ledger
+
+    def close(self):
+        self.http.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def inproc(tmp_path_factory):
+    """The application in-process on a SQLite file of the test module's own."""
+    r = InProcess(f"sqlite:///{tmp_path_factory.mktemp('inproc') / 'svc.db'}")
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def inproc_any(any_db):
+    """The application in-process on a fresh SQLite or PostgreSQL database."""
+    r = InProcess(any_db)
+    yield r
+    r.close()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import resources
 
 import httpx
 import pytest
@@ -66,6 +67,14 @@ def test_one_command_start_keys_and_refusal(tmp_path):
         assert_error(httpx.post(url + "/requests.json", data=dict(form, api_key=key)), 403,
                      "revoked")
         assert ug("keys", "revoke", key_id, "--db", db, shell=False).returncode == 2
+        # the command line's key changes are in the audit trail (role "cli", no key)
+        engine = sa.create_engine(db)
+        with engine.connect() as conn:
+            cli_events = conn.execute(sa.text(
+                "SELECT kind, note FROM events WHERE role = 'cli' ORDER BY id")).all()
+        engine.dispose()
+        assert [(k, n.split()[0]) for k, n in cli_events] == [("key_create", key_id),
+                                                              ("key_revoke", key_id)]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -119,7 +128,7 @@ def test_migrations_match_the_table_definitions(any_db):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
         version = conn.execute(sa.text("select version_num from alembic_version")).scalar_one()
     store.dispose()
-    assert diff == [] and version == "0001"
+    assert diff == [] and version == "0004"
 
 
 @pytest.mark.parametrize(("args", "words"), [
@@ -130,3 +139,34 @@ def test_serve_refuses_bad_settings_in_one_line(args, words):
     r = ug("serve", "--port", "1", *args, shell=False)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert all(w in r.stderr for w in words), r.stderr
+
+
+def test_migration_0002_keeps_the_rows_of_0001(any_db):
+    """Requests stored under the first schema survive the upgrade that lets a request
+    have no point (batch mode copies the table on SQLite)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from urbangrid.service import Store
+    from urbangrid.service.db import requests
+
+    store = Store(any_db)
+    cfg = Config()
+    cfg.set_main_option("script_location",
+                        str(resources.files("urbangrid.service") / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(sa.text(
+            "INSERT INTO requests (service_code, status, stage, lat, lon, cell, requested, "
+            "updated, deadline, priority, work_seconds) VALUES ('exposed_garbage', 'open', "
+            "'received', 31.25, 121.45, 7, 1.0, 1.0, 2.0, 1.0, 60.0)"))
+    store.migrate()
+    with store.engine.begin() as conn:
+        (row,) = conn.execute(sa.select(requests)).all()
+        conn.execute(requests.insert().values(
+            service_code="exposed_garbage", status="open", stage="received", lat=None,
+            lon=None, cell=None, address_string="by address", requested=2.0, updated=2.0,
+            deadline=3.0, priority=1.0, work_seconds=60.0))
+    store.dispose()
+    assert (row.lat, row.lon, row.cell, row.address_id) == (31.25, 121.45, 7, None)

@@ -43,8 +43,11 @@ def server(tmp_path_factory):
         assert r.status_code == 201, r.text
     ids = []
     for code, lat, lon, text in REQUESTS:
+        # the parking case's plate is a required attribute (service/attributes.toml)
+        plate = {"attribute[plate]": "沪A12345"} if code == "illegal_car_parking" else {}
         r = http.post("/requests.json", data={"api_key": keys["intake"], "service_code": code,
-                                              "lat": lat, "long": lon, "description": text})
+                                              "lat": lat, "long": lon, "description": text,
+                                              **plate})
         assert r.status_code == 201, r.text
         ids.append(r.json()[0]["service_request_id"])
     yield srv, keys, http, ids, tmp

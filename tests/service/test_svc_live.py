@@ -88,12 +88,20 @@ def test_loop_dispatches_and_team_actions_close_the_request(live):
     assert len(mine) == 1 and mine[0]["team_id"] == 7 and mine[0]["state"] == "assigned"
 
     assert_error(act(live, 8, rid, "accept"), 404, "team 8")
+    assert got["stage"] == "assigned"
     assert act(live, 7, rid, "accept").json()["state"] == "accepted"
+    # the life cycle in Open311 terms: still open, stage and status_notes say where
+    g = get(live, rid)
+    assert (g["status"], g["stage"], g["status_notes"]) == ("open", "accepted",
+                                                            "accepted by sanitation 7")
     assert_error(act(live, 7, rid, "accept"), 409, "accepted")
     assert act(live, 7, rid, "arrive").json()["state"] == "arrived"
+    g = get(live, rid)
+    assert (g["stage"], g["status_notes"]) == ("arrived", "sanitation 7 is on site")
     assert act(live, 7, rid, "resolve", note="cleared").json()["state"] == "done"
     closed = get(live, rid)
     assert closed["status"] == "closed" and closed["status_notes"] == "cleared"
+    assert closed["stage"] == "resolved"
     assert closed["updated_datetime"] >= closed["requested_datetime"]
     assert rid not in [a["service_request_id"] for a in live.http.get("/assignments",
                                                                        params=k).json()]

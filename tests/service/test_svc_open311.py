@@ -29,7 +29,10 @@ def test_service_list_is_the_catalogue_grouped(live):
     assert [s["service_code"] for s in services] == [row["code"] for row in rows]
     assert {s["group"] for s in services} == {"components 部件", "events 事件"}
     for s in services:
-        assert s["type"] == "realtime" and s["metadata"] is False and s["service_name"]
+        assert s["type"] == "realtime" and s["service_name"]
+        # metadata: the services with extra fields (service/attributes.toml)
+        assert s["metadata"] is (s["service_code"] in (
+            "illegal_car_parking", "noise_nuisance", "road_damage", "road_flooding"))
     d = live.http.get(f"/services/{rows[0]['code']}.json")
     assert d.status_code == 200 and d.json()["service_code"] == rows[0]["code"]
     assert_error(live.http.get("/services/no_such_thing.json"), 404, "no_such_thing")
@@ -100,15 +103,15 @@ def test_missing_location_and_oversized_body(live):
                                                "service_code": "exposed_garbage"})
     assert_error(r, 400, "lat")
     r = post(live, description="x" * 70_000)
-    assert_error(r, 400, "larger than")
+    assert_error(r, 413, "larger than")
     # chunked, no Content-Length: cut off while streaming
     r = live.http.post("/requests.json", content=iter([b"description=" + b"x" * 40_000] * 3),
                        headers={"content-type": "application/x-www-form-urlencoded"})
     assert "content-length" not in r.request.headers
-    assert_error(r, 400, "larger than")
+    assert_error(r, 413, "larger than")
     r = live.http.post("/requests.json", content=b"<xml/>",
                        headers={"content-type": "text/xml"})
-    assert_error(r, 400, "form-encoded")
+    assert_error(r, 415, "form-urlencoded")
 
 
 def test_idempotency_key_returns_the_same_request(live):
@@ -151,8 +154,11 @@ def test_personal_fields_need_a_role(live):
 
 
 def test_query_filters_and_paging(live):
-    ids = [post(live, service_code=c, description="filter").json()[0]["service_request_id"]
-           for c in ("exposed_garbage", "exposed_garbage", "illegal_car_parking")]
+    plate = {"attribute[plate]": "沪A12345"}  # the parking case's required attribute
+    ids = [post(live, service_code=c, description="filter",
+                **(plate if c == "illegal_car_parking" else {})).json()[0][
+        "service_request_id"] for c in ("exposed_garbage", "exposed_garbage",
+                                        "illegal_car_parking")]
     got = live.http.get("/requests.json", params={"service_code": "illegal_car_parking"}).json()
     assert ids[2] in [g["service_request_id"] for g in got]
     assert all(g["service_code"] == "illegal_car_parking" for g in got)

@@ -37,9 +37,11 @@ def ledger(tmp_path_factory):
         assert r.status_code == 201, r.text
         ids = []
         for code in ["exposed_garbage"] * N_GARBAGE + ["illegal_car_parking"] * N_PARKING:
+            # the parking case's plate is a required attribute (service/attributes.toml)
+            plate = {"attribute[plate]": "沪A12345"} if code == "illegal_car_parking" else {}
             r = http.post("/requests.json", data={"api_key": keys["intake"],
                                                   "service_code": code, "lat": INSIDE[0],
-                                                  "long": INSIDE[1]})
+                                                  "long": INSIDE[1], **plate})
             assert r.status_code == 201, r.text
             ids.append(r.json()[0]["service_request_id"])
         t0 = time.monotonic()
