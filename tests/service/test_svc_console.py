@@ -112,6 +112,12 @@ def test_actions_on_the_console_change_the_ledger_and_the_page_follows(browser, 
     assert got["agency_responsible"] == TEAMS[11][0]
     kinds = [e["kind"] for e in http.get(f"/requests/{ids[0]}/events.json", params=k).json()]
     assert kinds[-1] == "assigned"
+    # ... and the audit trail names the console's key and role
+    audit = http.get("/audit", params={"api_key": keys["admin"],
+                                       "service_request_id": ids[0]}).json()
+    assigned = next(a for a in audit if a["kind"] == "assigned")
+    assert assigned["role"] == "dispatcher"
+    assert assigned["key_id"] and assigned["key_id"] in keys["dispatcher"]
     # close with a note
     row = page.locator(f'#queue tbody tr[data-id="{ids[2]}"]')
     row.locator("input").fill("cleared by the night shift")
