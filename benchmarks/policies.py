@@ -31,7 +31,6 @@ import argparse
 import importlib
 import json
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,16 +61,6 @@ KPIS = (
 )
 
 
-@dataclass
-class ScenarioResult:
-    """One scenario's benchmark: its name and file, and the comparison document of its
-    policies (with ``per_replication`` added)."""
-
-    name: str
-    file: str
-    doc: dict[str, Any]
-
-
 def _cell(rec: dict | None, fmt: str) -> str:
     if not rec or rec.get("mean") is None:
         return "–"
@@ -89,12 +78,12 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def scenario_table(result: ScenarioResult, policies: list[str]) -> list[str]:
-    """The markdown section of one scenario: its title (name and file), the KPIs per
-    policy and the paired differences against the first policy."""
-    doc, base = result.doc, policies[0]
+def scenario_table(doc: dict[str, Any], policies: list[str]) -> list[str]:
+    """The markdown section of one scenario's document: its title (the scenario's name
+    and file), the KPIs per policy and the paired differences against the first policy."""
+    base = policies[0]
     lines = [
-        f"## {result.name} (`{result.file}`)",
+        f"## {doc['scenario']} (`{doc['file']}`)",
         "",
         f"Seed {doc['seed']}, {doc['replications']} replications, "
         f"{doc['wall_seconds']:.0f} s.",
@@ -119,21 +108,21 @@ def scenario_table(result: ScenarioResult, policies: list[str]) -> list[str]:
     return lines
 
 
-def markdown(results: list[ScenarioResult], policies: list[str], replications: int,
+def markdown(docs: list[dict[str, Any]], policies: list[str], replications: int,
              days: float) -> str:
-    """``POLICIES.md``: the common method, then one section per scenario."""
+    """``POLICIES.md``: the common method, then one section per scenario's document."""
     lines = [
         "# Dispatch policies at equal staffing",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `python -m benchmarks.policies "
         f"--replications {replications} --days {days:g}` on "
-        f"{len(results)} scenario(s). Same scenario and staffing for every policy, common "
+        f"{len(docs)} scenario(s). Same scenario and staffing for every policy, common "
         f"random numbers; mean ± 95 % t-interval over replications; Δ is the paired "
         f"difference against `{policies[0]}` (* where its interval crosses zero). The "
         f"values of every replication are in `{JSON}`.",
     ]
-    for result in results:
-        lines += ["", *scenario_table(result, policies)]
+    for doc in docs:
+        lines += ["", *scenario_table(doc, policies)]
     return "\n".join(lines) + "\n"
 
 
@@ -224,21 +213,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for p in policies:  # the contract first: no drops, skills and capacities, determinism
         check_policy(get_policy(p))
-    results = []
+    docs = []
     for file, base in zip(files, bases, strict=True):
         runs = [base.replace({"dispatch.policy": p, "name": p}) for p in policies]
         comparison = compare_scenarios(runs, replications=args.replications,
                                        seed=args.seed, days=args.days, keep_first=False)
-        doc = comparison_document(comparison, extra={
+        docs.append(comparison_document(comparison, extra={
             "scenario": base.name, "file": shown_path(file),
             "per_replication": per_replication_values(comparison.per_replication),
-        })
-        results.append(ScenarioResult(name=base.name, file=shown_path(file), doc=doc))
+        }))
     out.mkdir(parents=True, exist_ok=True)
-    text = markdown(results, policies, args.replications, args.days)
+    text = markdown(docs, policies, args.replications, args.days)
     (out / MARKDOWN).write_text(text, encoding="utf-8")
     document = {"policies": policies, "days": args.days,
-                "scenarios": [r.doc for r in results]}
+                "scenarios": docs}
     (out / JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(text)
     print(f"wrote {out / MARKDOWN} and {out / JSON}")
