@@ -49,9 +49,10 @@ bench-check: $(STAMP)
 bench-ci: $(STAMP)
 	$(BIN)/python -m benchmarks.run --ci --out results/bench-ci
 
-# Dispatch policies at equal staffing, 10 replications under common random numbers.
+# Dispatch policies at equal staffing, 10 replications under common random numbers,
+# published to benchmarks/POLICIES.md and .json (a plain run writes to results/policies).
 bench-policies: $(STAMP)
-	$(BIN)/python -m benchmarks.policies --replications 10
+	$(BIN)/python -m benchmarks.policies --replications 10 --publish
 
 # Hashes of reference runs and optimizer records against benchmarks/fingerprints.json: a
 # refactoring must leave them all as stored (benchmarks/fingerprint.py).

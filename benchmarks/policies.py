@@ -1,13 +1,23 @@
-"""Policy benchmark: dispatch policies on the integrated scenario at equal staffing.
+"""Policy benchmark: dispatch policies at equal staffing, on any list of scenarios.
 
-    python -m benchmarks.policies [--replications 10] [--days 7] [--policy NAME ...]
-                                  [--import MODULE ...] [--out benchmarks/POLICIES.md]
+    python -m benchmarks.policies [SCENARIO.toml ...] [--scenario SCENARIO.toml ...]
+                                  [--replications 10] [--days 7] [--policy NAME ...]
+                                  [--import MODULE ...] [--out DIR | --publish]
 
-Every policy runs the same scenario (``scenarios/jingan_integrated.toml``, only
-``dispatch.policy`` changed) with the same root seed and replication indices, i.e. under
-common random numbers, so each replication sees the same arrivals and case fates. The
-table gives each KPI's mean ± 95 % t-interval per policy and the paired difference
-against the first policy (``nearest`` by default).
+Every policy runs each scenario (``scenarios/jingan_integrated.toml`` when none is
+given; only ``dispatch.policy`` changed) with the same root seed and replication
+indices, i.e. under common random numbers, so each replication sees the same arrivals
+and case fates. Per scenario, a table gives each KPI's mean ± 95 % t-interval per policy
+and the paired difference against the first policy (``nearest`` by default), titled
+with the scenario's name and file.
+
+The results go to ``--out DIR`` (default ``results/policies``): ``POLICIES.md`` (the
+tables) and ``POLICIES.json`` (per scenario, the comparison document of
+:func:`urbangrid.study.comparison_document` plus ``per_replication``, every policy's
+value of every KPI in every replication, so the intervals can be recomputed). The
+project's published ``benchmarks/POLICIES.md`` is written only when asked, with
+``--publish`` (``make bench-policies``) or ``--out benchmarks``: a trial run on one's
+own scenario must not overwrite the reference table.
 
 A researcher's policy: ``--policy my_package.my_module:my_policy`` (a policy factory in
 any importable module, e.g. on ``PYTHONPATH``), an installed package's entry point
@@ -23,14 +33,21 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from urbangrid.errors import InputError
 from urbangrid.optimizer import check_policy, get_policy, policy_factory
-from urbangrid.simulation import load_scenario
+from urbangrid.simulation import Scenario, load_scenario
 from urbangrid.study import compare_scenarios, comparison_document
 
 HERE = Path(__file__).resolve().parent
-SCENARIO = HERE.parent / "scenarios" / "jingan_integrated.toml"
+ROOT = HERE.parent
+SCENARIO = ROOT / "scenarios" / "jingan_integrated.toml"
+#: Where a run writes unless told otherwise (relative to the working folder, as the
+#: other commands' results): never the published tables in ``benchmarks/``.
+DEFAULT_OUT = Path("results") / "policies"
+MARKDOWN = "POLICIES.md"
+JSON = "POLICIES.json"
 DEFAULT_POLICIES = ("nearest", "legacy", "mcf", "mcf_route")
 KPIS = (
     ("all", "handling_days_calendar_mean", "{:.3f}"),
@@ -52,16 +69,24 @@ def _cell(rec: dict | None, fmt: str) -> str:
     return mean if half is None else f"{mean} ± {fmt.format(half)}"
 
 
-def markdown(doc: dict, policies: list[str], days: float, wall: float) -> str:
+def shown_path(path: Path) -> str:
+    """A scenario file as the tables name it: relative to the repository when inside it
+    (the published tables do not carry one machine's folders), else as given."""
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def scenario_table(doc: dict[str, Any], policies: list[str]) -> list[str]:
+    """The markdown section of one scenario's document: its title (the scenario's name
+    and file), the KPIs per policy and the paired differences against the first policy."""
     base = policies[0]
     lines = [
-        "# Dispatch policies on the integrated Jing'an scenario",
+        f"## {doc['scenario']} (`{doc['file']}`)",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `python -m benchmarks.policies "
-        f"--replications {doc['replications']} --days {days:g}` (seed {doc['seed']}, "
-        f"{wall:.0f} s). Same scenario and staffing for every policy, common random numbers; "
-        f"mean ± 95 % t-interval over replications; Δ is the paired difference against "
-        f"`{base}` (* where its interval crosses zero).",
+        f"Seed {doc['seed']}, {doc['replications']} replications, "
+        f"{doc['wall_seconds']:.0f} s.",
         "",
         "| KPI | " + " | ".join(policies) + " |",
         "| --- |" + " --- |" * len(policies),
@@ -80,11 +105,86 @@ def markdown(doc: dict, policies: list[str], days: float, wall: float) -> str:
             star = " *" if rec and rec.get("crosses_zero") else ""
             cells.append(_cell(rec, fmt) + star)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(docs: list[dict[str, Any]], policies: list[str], replications: int,
+             days: float) -> str:
+    """``POLICIES.md``: the common method, then one section per scenario's document."""
+    lines = [
+        "# Dispatch policies at equal staffing",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `python -m benchmarks.policies "
+        f"--replications {replications} --days {days:g}` on "
+        f"{len(docs)} scenario(s). Same scenario and staffing for every policy, common "
+        f"random numbers; mean ± 95 % t-interval over replications; Δ is the paired "
+        f"difference against `{policies[0]}` (* where its interval crosses zero). The "
+        f"values of every replication are in `{JSON}`.",
+    ]
+    for doc in docs:
+        lines += ["", *scenario_table(doc, policies)]
     return "\n".join(lines) + "\n"
 
 
+def per_replication_values(per_replication: dict[str, list[dict[str, dict[str, float]]]]
+                           ) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """``{policy: {group: {kpi: [value of replication 0, 1, …]}}}`` from the comparison's
+    records (one per replication): the layout in which an interval is recomputed from
+    one list, and a paired difference from two lists of the same length."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for policy, records in per_replication.items():
+        out[policy] = {group: {kpi: [r.get(group, {}).get(kpi, float("nan"))
+                                     for r in records]
+                               for kpi in records[0][group]}
+                       for group in records[0]}
+    return out
+
+
+def output_folder(out: Path | None, publish: bool) -> Path:
+    """The folder the two files go to: ``--out``, ``benchmarks/`` with ``--publish``,
+    else :data:`DEFAULT_OUT`.
+
+    Raises
+    ------
+    InputError
+        When ``--out`` names a file (the files' names are fixed) or both are given.
+    """
+    if publish and out is not None:
+        raise InputError(f"--out {out} and --publish: give one (--publish writes to "
+                         f"{shown_path(HERE)}/)")
+    if out is None:
+        return HERE if publish else DEFAULT_OUT
+    if out.suffix.lower() in (".md", ".json") or out.is_file():
+        raise InputError(f"--out {out}: expected a folder (the benchmark writes "
+                         f"{MARKDOWN} and {JSON} in it), not a file")
+    return out
+
+
+def check_policy_list(policies: list[str]) -> None:
+    """At least two policies, each once: every table pairs the others with the first,
+    and each policy is one column and one key of the JSON.
+
+    Raises
+    ------
+    InputError
+        Naming the list when it is too short or repeats a policy.
+    """
+    if len(policies) < 2:
+        raise InputError(f"--policy {', '.join(policies)}: the benchmark compares at least "
+                         "two policies (the first is the one the others are paired with)")
+    repeated = sorted({p for p in policies if policies.count(p) > 1})
+    if repeated:
+        raise InputError(f"--policy {', '.join(repeated)}: given more than once")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scenarios", type=Path, nargs="*", metavar="SCENARIO",
+                    help="scenario TOML files (with --scenario: all of them, in order)")
+    ap.add_argument("--scenario", type=Path, action="append", default=[],
+                    help="a scenario TOML file (repeatable; default "
+                         f"{shown_path(SCENARIO)})")
     ap.add_argument("--replications", type=int, default=10)
     ap.add_argument("--days", type=float, default=7.0)
     ap.add_argument("--seed", type=int, default=None)
@@ -93,28 +193,43 @@ def main(argv: list[str] | None = None) -> int:
                          f"{', '.join(DEFAULT_POLICIES)})")
     ap.add_argument("--import", dest="imports", action="append", default=[],
                     help="module to import first (it registers extra policies)")
-    ap.add_argument("--scenario", type=Path, default=SCENARIO)
-    ap.add_argument("--out", type=Path, default=HERE / "POLICIES.md")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"folder for {MARKDOWN} and {JSON} (default {DEFAULT_OUT})")
+    ap.add_argument("--publish", action="store_true",
+                    help=f"write the project's tables, {shown_path(HERE)}/{MARKDOWN}")
     args = ap.parse_args(argv)
-    for module in args.imports:
-        importlib.import_module(module)
-    policies = args.policy or list(DEFAULT_POLICIES)
-    for p in policies:  # a registered name, an entry point or "package.module:function"
-        try:
+    try:
+        out = output_folder(args.out, args.publish)
+        files = [*args.scenarios, *args.scenario] or [SCENARIO]
+        bases: list[Scenario] = [load_scenario(f) for f in files]  # all read before any run
+        for module in args.imports:
+            importlib.import_module(module)
+        policies = args.policy or list(DEFAULT_POLICIES)
+        for p in policies:  # a registered name, an entry point or "package.module:function"
             policy_factory(p, key="--policy")
-        except InputError as exc:
-            print(exc, file=sys.stderr)
-            return 2
+        check_policy_list(policies)
+    except InputError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for p in policies:  # the contract first: no drops, skills and capacities, determinism
         check_policy(get_policy(p))
-    base = load_scenario(args.scenario)
-    scenarios = [base.replace({"dispatch.policy": p, "name": p}) for p in policies]
-    comparison = compare_scenarios(scenarios, replications=args.replications,
-                                   seed=args.seed, days=args.days, keep_first=False)
-    doc = comparison_document(comparison)
-    args.out.write_text(markdown(doc, policies, args.days, comparison.wall_seconds))
-    args.out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
-    print(args.out.read_text())
+    docs = []
+    for file, base in zip(files, bases, strict=True):
+        runs = [base.replace({"dispatch.policy": p, "name": p}) for p in policies]
+        comparison = compare_scenarios(runs, replications=args.replications,
+                                       seed=args.seed, days=args.days, keep_first=False)
+        docs.append(comparison_document(comparison, extra={
+            "scenario": base.name, "file": shown_path(file),
+            "per_replication": per_replication_values(comparison.per_replication),
+        }))
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(docs, policies, args.replications, args.days)
+    (out / MARKDOWN).write_text(text, encoding="utf-8")
+    document = {"policies": policies, "days": args.days,
+                "scenarios": docs}
+    (out / JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(text)
+    print(f"wrote {out / MARKDOWN} and {out / JSON}")
     return 0
 
 
