@@ -131,8 +131,12 @@ def _times(t: _Table, col: str, epoch: dict) -> np.ndarray:
     bad = np.flatnonzero(dt.isna().to_numpy())
     if bad.size:
         t.fail(f"{s.iloc[bad[0]]!r} is not a date-time", bad[0], col)
-    if getattr(dt.dt, "tz", None) is not None:
-        dt = dt.dt.tz_convert(None)
+    aware = getattr(dt.dt, "tz", None) is not None
+    if epoch.setdefault("aware", aware) != aware:
+        t.fail("mixes times with a UTC offset and times without one: use one kind", None,
+               col)
+    if aware:
+        dt = dt.dt.tz_convert(None)  # UTC
     return (dt - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
 
 
@@ -183,7 +187,9 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
     """Check the two tables and build the :class:`DispatchProblem`.
 
     Returns ``(problem, cells, epoch_kind)``; ``cells`` maps the problem's local cell
-    index to the district's cell index.
+    index to the district's cell index; ``epoch_kind`` is ``"seconds"``, ``"iso"`` or
+    ``"iso_utc"`` (ISO times with a UTC offset, read as UTC; ``now`` must then carry one
+    too, and the plan's ETAs are written in UTC with theirs).
     """
     T = _Table(tasks, tasks_source, "task")
     M = _Table(teams, teams_source, "team")
@@ -212,7 +218,13 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
             ts = pd.to_datetime(now, errors="coerce")
             if pd.isna(ts):
                 raise InputError(f"--now {now!r} is not a date-time")
-            now_s = (ts.tz_localize(None) if ts.tzinfo else ts).value / 1e9
+            if (ts.tzinfo is not None) != epoch.get("aware", False):
+                raise InputError(
+                    f"--now {now!r} {'has' if ts.tzinfo else 'lacks'} a UTC offset and the "
+                    f"files' times {'do not' if ts.tzinfo else 'have one'}: write both "
+                    "with an offset (or both without)")
+            # the same instant as the files' times: UTC when they carry an offset
+            now_s = (ts.tz_convert(None) if ts.tzinfo else ts).value / 1e9
     late = np.flatnonzero(deadline < now_s)
     if late.size:
         T.fail(f"deadline {tasks['deadline'].iloc[late[0]]!r} is before now", late[0], "deadline")
@@ -281,7 +293,9 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
         team_shift_end=shift_end, team_load=load.astype(np.int32), team_area=team_area,
         travel=travel, weights=ScoreWeights(), cell_travel=cell_travel,
     )
-    return problem, cells, epoch["kind"]
+    # ISO times with an offset were read as UTC: the plan's ETAs say so
+    kind = "iso_utc" if epoch["kind"] == "iso" and epoch.get("aware") else epoch["kind"]
+    return problem, cells, kind
 
 
 def result_rows(problem: DispatchProblem, assignment: Assignment,
@@ -293,7 +307,8 @@ def result_rows(problem: DispatchProblem, assignment: Assignment,
     problem, assignment
         The solved problem and its assignment (routed or not).
     time_kind
-        ``"iso"`` writes ETAs as ISO date-times (rounded to the second), ``"seconds"`` as
+        ``"iso"`` writes ETAs as ISO date-times (rounded to the second), ``"iso_utc"`` the
+        same in UTC with its offset (input times that carried an offset), ``"seconds"`` as
         numbers, matching the input tables (the third value :func:`build_problem` returns).
 
     Returns
@@ -308,8 +323,10 @@ def result_rows(problem: DispatchProblem, assignment: Assignment,
     a = assignment
     team = a.team
     assigned = team >= 0
-    if time_kind == "iso":
+    if time_kind in ("iso", "iso_utc"):
         stamps = pd.to_datetime(np.where(assigned, np.round(a.eta), np.nan), unit="s")
+        if time_kind == "iso_utc":
+            stamps = stamps.tz_localize("UTC")
         eta = [None if pd.isna(x) else x.isoformat() for x in stamps]
     else:
         eta = np.where(assigned, a.eta, np.nan)

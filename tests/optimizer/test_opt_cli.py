@@ -206,3 +206,24 @@ def test_registering_the_command_loads_no_solver():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_now_with_an_offset_is_the_same_instant_as_the_files(files):
+    """Issue 19, defect 1 on the command line: 09:00+08:00 and 01:00Z are one instant; the
+    shift 08:00-17:00+08:00 is on, so both assign the same plan."""
+    tasks, teams, write, tmp = files
+    t = tasks.assign(deadline=tasks["deadline"] + "+08:00")
+    m = teams.assign(shift_start="2026-03-02T08:00:00+08:00",
+                     shift_end="2026-03-02T17:00:00+08:00")
+    tp, mp = write(t, m)
+    outs = []
+    for k, now in enumerate(("2026-03-02T09:00:00+08:00", "2026-03-02T01:00:00Z")):
+        out = tmp / f"plan{k}.csv"
+        assert run(tp, mp, out, "--now", now) == 0
+        outs.append(pd.read_csv(out))
+    assert outs[0].equals(outs[1])
+    assigned = outs[0][outs[0]["status"] == "assigned"]
+    assert len(assigned) > 0  # on shift (the old reading deferred every task: off_shift)
+    assert assigned["eta"].str.endswith("+00:00").all()  # the ETA says which instant
+    with pytest.raises(InputError, match="lacks a UTC offset"):
+        run(tp, mp, tmp / "x.csv", "--now", "2026-03-02T09:00:00")
