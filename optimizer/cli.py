@@ -72,6 +72,8 @@ def _write(out, path: Path) -> None:
 
 def run_dispatch(args: argparse.Namespace) -> int:
     """The ``dispatch`` handler: read, solve, write, print the summary; returns 0."""
+    import numpy as np
+
     from ._kernels import checked_time_limit
     from .routing import Router
     from .solver import solve
@@ -91,6 +93,12 @@ def run_dispatch(args: argparse.Namespace) -> int:
         with_cell_travel=args.routes)
     log.info("%d tasks, %d teams, %d cells", problem.n_tasks, problem.n_teams,
              problem.n_cells)
+    several = np.flatnonzero(problem.task_crews > 1)
+    if several.size and args.method != "cpsat":
+        i = int(several[0])
+        raise InputError(f"task {problem.task_id[i]} needs {problem.task_crews[i]} crews at "
+                         f"once: only --method cpsat sends several teams to a task "
+                         f"(--method {args.method} sends one)", source=str(args.tasks))
     a = solve(problem, method=args.method, time_limit=args.time_limit, seed=args.seed)
     if args.routes:
         a = Router("auto", seed=args.seed)(problem, a)

@@ -101,12 +101,25 @@ class _Table:
         return v
 
     def ids(self) -> np.ndarray:
+        """Integer ids, read exactly (a float column would round ids above 2**53) and
+        within 64 bits (larger ones would wrap)."""
         self.need("id")
-        v = pd.to_numeric(self.df["id"], errors="coerce")
-        if v.isna().any() or not (v == np.round(v)).all():
-            bad = int(np.flatnonzero(v.isna() | (v != np.round(v)))[0])
-            self.fail(f"id {self.df['id'].iloc[bad]!r} is not an integer", bad, "id")
-        ids = v.to_numpy().astype(np.int64)
+        col = self.df["id"]
+        if pd.api.types.is_integer_dtype(col):
+            ids = col.to_numpy().astype(np.int64)
+        else:
+            ids = np.zeros(len(col), np.int64)
+            for row, raw in enumerate(col.tolist()):
+                text = str(raw).strip()
+                if text.endswith(".0"):  # an integer written by a float column
+                    text = text[:-2]
+                try:
+                    value = int(text)
+                except ValueError:
+                    self.fail(f"id {raw!r} is not an integer", row, "id")
+                if not -2**63 <= value < 2**63:
+                    self.fail(f"id {raw!r} does not fit in 64 bits", row, "id")
+                ids[row] = value
         s = pd.Series(ids)
         dup = s.duplicated(keep="first").to_numpy()
         if dup.any():
@@ -215,6 +228,9 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
                 raise InputError(f"--now {now!r}: the files use seconds, give seconds")
             now_s = float(num)
         else:
+            if not pd.isna(num):
+                raise InputError(f"--now {now!r} is a number of seconds but the files use "
+                                 "ISO date-times: give an ISO date-time")
             ts = pd.to_datetime(now, errors="coerce")
             if pd.isna(ts):
                 raise InputError(f"--now {now!r} is not a date-time")

@@ -227,3 +227,26 @@ def test_now_with_an_offset_is_the_same_instant_as_the_files(files):
     assert assigned["eta"].str.endswith("+00:00").all()  # the ETA says which instant
     with pytest.raises(InputError, match="lacks a UTC offset"):
         run(tp, mp, tmp / "x.csv", "--now", "2026-03-02T09:00:00")
+
+
+def test_ids_beyond_64_bits_numeric_now_and_unstaffed_crews_are_refused(files):
+    """Issue 19, defect 6 on the command line: an id of 2**70 was wrapped to a negative
+    one, a numeric --now against ISO files deferred everything, and crews: 3 was
+    ignored by the default method."""
+    tasks, teams, write, tmp = files
+    big = tasks.astype({"id": object})
+    big.loc[0, "id"] = str(2**70)
+    tp, mp = write(big, None)
+    with pytest.raises(InputError, match=r"id '?1180591620717411303424'? does not fit in 64 bits"):
+        run(tp, mp, tmp / "x.csv")
+    exact = tasks.astype({"id": object})
+    exact.loc[0, "id"] = str(2**62 + 1)  # above 2**53: a float reading would round it
+    tp, mp = write(exact, None)
+    assert run(tp, mp, tmp / "exact.csv") == 0
+    assert str(2**62 + 1) in set(pd.read_csv(tmp / "exact.csv", dtype=str)["id"])
+    tp, mp = write()
+    with pytest.raises(InputError, match="number of seconds but the files use ISO"):
+        run(tp, mp, tmp / "x.csv", "--now", "12345")
+    tp, mp = write(tasks.assign(crews=[3] + [1] * (len(tasks) - 1)), None)
+    with pytest.raises(InputError, match="needs 3 crews at once: only --method cpsat"):
+        run(tp, mp, tmp / "x.csv")
