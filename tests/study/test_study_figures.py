@@ -222,3 +222,21 @@ def test_a_subdistrict_without_cells_shifts_no_label(toy_pair):
     ax = Figure().subplots()
     _label_subdistricts(ax, three, np.array([np.nan, 1.0, 2.0]), "{:.1f} h")
     assert sorted(t.get_text() for t in ax.texts) == ["east\n2.0 h", "west\n1.0 h"]
+
+
+def test_ecdf_steps_are_the_true_cdf_at_a_bounded_number_of_points():
+    import numpy as np
+
+    from urbangrid.study.figures import ecdf_points
+
+    rng = np.random.default_rng(1)
+    x = rng.lognormal(size=100_000)
+    x[::1000] = np.nan
+    xs, ys = ecdf_points(x, max_points=500)
+    finite = np.sort(x[np.isfinite(x)])
+    assert xs.size <= 500 and xs[0] == finite[0] and xs[-1] == finite[-1] and ys[-1] == 1.0
+    # each step is exact: F(x) = share of values <= x (no ties in continuous draws)
+    assert np.allclose(ys, np.searchsorted(finite, xs, side="right") / finite.size)
+    small = np.array([3.0, 1.0, 2.0])
+    assert ecdf_points(small)[0].tolist() == [1.0, 2.0, 3.0]
+    assert np.allclose(ecdf_points(small)[1], [1 / 3, 2 / 3, 1.0])
