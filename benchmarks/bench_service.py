@@ -6,7 +6,8 @@ and dispatcher keys; the dispatch loop is off (``--dispatch-interval 0``) so tha
 competes with the calls timed. Clients are threads of this process. Two endpoints:
 
 * ``POST /requests.json``, Open311 intake: form parsing, key check, cell lookup, one
-  committed SQLite transaction (WAL, ``synchronous=FULL``: an fsync per request);
+  committed SQLite transaction (WAL, ``synchronous=FULL``: an fsync per request), and in
+  the full suite again on a local PostgreSQL server (names ending ``_postgresql``);
 * ``POST /dispatch``, stateless: a 100 task × 20 team batch as JSON rows, checked, solved
   with ``mcf`` and answered as rows.
 
@@ -51,6 +52,7 @@ measurements behind these choices are in ``benchmarks/HISTORY.md``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -227,8 +229,9 @@ def _dispatch_call(key: str, body: dict) -> Call:
 
 
 def measure(requests_seq: int, requests_conc: int, dispatch_seq: int, dispatch_conc: int,
-            concurrency: int = CONCURRENCY, seed: int = 0) -> dict:
-    """Start a server on a fresh SQLite database, time both endpoints, stop it.
+            concurrency: int = CONCURRENCY, seed: int = 0, db: str | None = None) -> dict:
+    """Start a server on a fresh database (SQLite, or ``db``: an empty PostgreSQL
+    database), time both endpoints, stop it.
 
     Returns
     -------
@@ -250,7 +253,7 @@ def measure(requests_seq: int, requests_conc: int, dispatch_seq: int, dispatch_c
     body = dispatch_body(seed)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        db = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        db = db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         store = Store(db)
         store.migrate()
         intake = create_key(store, "intake", "benchmark")
@@ -290,7 +293,14 @@ def measure(requests_seq: int, requests_conc: int, dispatch_seq: int, dispatch_c
     return out
 
 
-def _measurements(r: dict, what: str) -> list[Measurement]:
+def _measurements(r: dict, what: str, suffix: str = "") -> list[Measurement]:
+    out = _named_measurements(r, what)
+    for m in out:
+        m.name += suffix
+    return out
+
+
+def _named_measurements(r: dict, what: str) -> list[Measurement]:
     seq, conc = r[f"{what}_seq"], r[f"{what}_conc"]
     call, get, floor = seq["call"], seq["get"], seq.get("floor")
     notes = {"calls": call["n"], "clients": 1, "get_p50_ms": round(get["p50_ms"], 3)}
@@ -322,18 +332,69 @@ def _measurements(r: dict, what: str) -> list[Measurement]:
                "p99_ms_under_load": round(conc["p99_ms"], 2)})]
 
 
+#: An admin URL of a PostgreSQL server for the PostgreSQL rows; without it the full suite
+#: starts a throwaway server with ``tests/service/start_postgres.sh`` (as ``.ci/run``).
+PG_ENV = "URBANGRID_BENCH_POSTGRES_URL"
+_START_PG = Path(__file__).resolve().parents[1] / "tests" / "service" / "start_postgres.sh"
+
+
+@contextlib.contextmanager
+def _postgres():
+    """An empty PostgreSQL database on a server (:data:`PG_ENV`, else a throwaway one
+    started here and stopped after), or ``None`` with the reason logged."""
+    import subprocess
+    import uuid
+
+    admin, folder = os.environ.get(PG_ENV), None
+    if not admin:
+        folder = tempfile.mkdtemp(prefix="urbangrid-bench-pg.")
+        proc = subprocess.run(["bash", str(_START_PG), folder], capture_output=True,
+                              text=True, check=False, timeout=300)
+        last = proc.stdout.strip().splitlines()[-1:] or [""]
+        if proc.returncode != 0 or not last[0].startswith("postgresql://"):
+            print(f"  (no PostgreSQL server for the service rows: {proc.stderr[-300:]})")
+            yield None
+            return
+        admin = last[0]
+    name = f"urbangrid_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        import psycopg
+
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        base, _, _ = admin.rpartition("/")
+        yield f"{base}/{name}"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        if folder is not None:
+            pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+            who = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+            subprocess.run([*who, str(pg_ctl), "-D", f"{folder}/data", "-m", "fast", "stop"],
+                           capture_output=True, check=False)
+
+
 def run(quick: bool, sizes: dict | None = None) -> list[Measurement]:
-    """The suite's entry point; ``sizes`` overrides :data:`SIZES` (same keys)."""
+    """The suite's entry point; ``sizes`` overrides :data:`SIZES` (same keys). The full
+    suite measures both endpoints again on PostgreSQL (names ending ``_postgresql``)."""
     # the calibration workload before and after the server's run: the faster one, as
     # another process's burst would otherwise land in the ratio as a speed-up
+    size = sizes or SIZES["quick" if quick else "full"]
     cal = calibration_seconds()
-    r = measure(**(sizes or SIZES["quick" if quick else "full"]))
+    r = measure(**size)
     cal = min(cal, calibration_seconds())
     get = r["requests_seq"]["get"]
-    return [
+    out = [
         *_measurements(r, "requests"),
         *_measurements(r, "dispatch"),
         Measurement("service_get_services_p50", get["p50_ms"] / 1e3, "calibration workload",
                     cal, extra={"calls": get["n"], "clients": 1,
                                 "p99_ms": round(get["p99_ms"], 3)}),
     ]
+    if not quick:
+        with _postgres() as pg:
+            if pg is not None:
+                r = measure(**size, db=pg)
+                out += [*_measurements(r, "requests", "_postgresql"),
+                        *_measurements(r, "dispatch", "_postgresql")]
+    return out

@@ -200,21 +200,23 @@ def _days(days: int, label: str, target: Callable[[float], str] | None) -> Row:
     return row
 
 
-def _service(kind: str, label: str, commit_note: bool) -> Row:
-    """The row of one service endpoint: its p50 / p99 for one client, the throughput of
-    several, and the interleaved GET /services.json it is timed against."""
+def _service(kind: str, label: str, commit_note: bool, db: str = "") -> Row:
+    """The row of one service endpoint: its p50 / p99 for one client, the throughput and
+    p99 of several, and the interleaved GET /services.json it is timed against (``db``:
+    the name suffix of another database's measurements, ``"_postgresql"``)."""
     def row(m):
-        if (got := _need(m, f"service_{kind}_p50", f"service_{kind}_p99",
-                          f"service_{kind}_throughput")) is None:
+        if (got := _need(m, f"service_{kind}_p50{db}", f"service_{kind}_p99{db}",
+                          f"service_{kind}_throughput{db}")) is None:
             return None
         p50, p99, load = got
         ref = (f"GET /services.json interleaved {_ms(p50['extra']['get_p50_ms'])}: "
                f"{p50['ratio']:.1f}×")
         if commit_note:
             ref += f" net of the {_ms(p50['extra']['disk_commit_p50_ms'])} disk commit"
+        x = load["extra"]
         return (label, f"one client p50 {_t(p50['seconds'])}, p99 {_t(p99['seconds'])}; "
-                f"{load['extra']['clients']} clients "
-                f"{load['extra']['calls_per_s']:.0f} calls/s", ref, "–")
+                f"{x['clients']} clients {x['calls_per_s']:.0f} calls/s, p99 "
+                f"{_ms(x['p99_ms_under_load'])}", ref, "–")
     return row
 
 
@@ -249,6 +251,10 @@ def rows(quick: bool = False) -> tuple[Row, ...]:
                  "per request)", commit_note=True),
         _service("dispatch", "service POST /dispatch, 100 tasks × 20 teams (mcf)",
                  commit_note=False),
+        _service("requests", "the same intake on PostgreSQL (local server)", commit_note=True,
+                 db="_postgresql"),
+        _service("dispatch", "the same dispatch on PostgreSQL", commit_note=False,
+                 db="_postgresql"),
     )
 
 
