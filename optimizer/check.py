@@ -63,15 +63,7 @@ def check_assignment(p: DispatchProblem, a: Assignment, *, where: str = "") -> N
     if moved.size:
         fail(f"pinned task {moved[0]} moved from team {p.task_pinned[moved[0]]}")
     free = np.flatnonzero((team >= 0) & (p.task_pinned < 0))
-    j = team[free]
-    skill = p.task_skill[free]
-    bad = free[(p.team_skills[j] & skill) != skill]
-    if bad.size:
-        fail(f"task {bad[0]} given to team {team[bad[0]]} without the required skills")
-    arrival = p.team_start()[j] + p.travel[j, p.task_cell[free]]
-    bad = free[~(arrival <= p.team_shift_end[j])]
-    if bad.size:
-        fail(f"task {bad[0]} given to team {team[bad[0]]} that cannot arrive within its shift")
+    _check_reach(p, free, team[free], lambda i: f"given to team {team[i]}", fail)
     crews = _check_crews(p, a, team, fail)
     try:
         e = evaluate(p, a)
@@ -122,16 +114,21 @@ def _check_crews(p: DispatchProblem, a: Assignment, team: np.ndarray, fail) -> n
         i = short[0]
         fail(f"task {i} needs {p.task_crews[i]} crew(s) and was given {crews[i]}")
     ei, ek = np.nonzero((ct[:, 1:] >= 0) & (p.task_pinned < 0)[:, None])
-    ej = ct[:, 1:][ei, ek]
-    skill = p.task_skill[ei]
-    bad = ei[(p.team_skills[ej] & skill) != skill]
-    if bad.size:
-        fail(f"task {bad[0]} given an extra crew without the required skills")
-    arrival = p.team_start()[ej] + p.travel[ej, p.task_cell[ei]]
-    bad = ei[~(arrival <= p.team_shift_end[ej])]
-    if bad.size:
-        fail(f"task {bad[0]} given an extra crew that cannot arrive within its shift")
+    _check_reach(p, ei, ct[:, 1:][ei, ek], lambda i: "given an extra crew", fail)
     return crews
+
+
+def _check_reach(p, tasks: np.ndarray, teams: np.ndarray, given, fail) -> None:
+    """Each of ``tasks`` sent to the team beside it in ``teams`` has the skills it needs
+    and can arrive within the team's shift (``given(i)`` words the sending of task i)."""
+    skill = p.task_skill[tasks]
+    bad = tasks[(p.team_skills[teams] & skill) != skill]
+    if bad.size:
+        fail(f"task {bad[0]} {given(bad[0])} without the required skills")
+    arrival = p.team_start()[teams] + p.travel[teams, p.task_cell[tasks]]
+    bad = tasks[~(arrival <= p.team_shift_end[teams])]
+    if bad.size:
+        fail(f"task {bad[0]} {given(bad[0])} that cannot arrive within its shift")
 
 
 def _check_claims(p: DispatchProblem, a: Assignment, e: Evaluation, crews: np.ndarray,

@@ -212,6 +212,11 @@ def _compared(base: Mapping[str, Any], other: Mapping[str, Any], diff: Mapping[s
     return (text, "zero") if diff.get("crosses_zero") else text
 
 
+_COMPARED_NOTE = ("<p class='note'>Each cell: baseline → scenario, means over the "
+                  "replications (paired difference ± 95 %); grey italics: the interval "
+                  "contains 0.</p>")
+
+
 def _compared_place_tables(doc: Mapping[str, Any]) -> str:
     """Per non-baseline scenario and :data:`PLACE_KPIS` KPI: a row per sub-district (by
     name), a column for all cases and one per channel, baseline → scenario (paired
@@ -221,8 +226,7 @@ def _compared_place_tables(doc: Mapping[str, Any]) -> str:
     if base not in subs:
         return ""
     parts = ["<h2>Sub-districts × channels</h2>", _PLACE_NOTE,
-             "<p class='note'>Each cell: baseline → scenario, means over the replications "
-             "(paired difference ± 95 %); grey italics: the interval contains 0.</p>"]
+             _COMPARED_NOTE]
     for label, diffs in (doc.get("subdistrict_differences") or {}).items():
         for kpi, fmt in PLACE_KPIS:
             rows = []
@@ -250,8 +254,7 @@ def _compared_department_tables(doc: Mapping[str, Any]) -> str:
     if base not in deps:
         return ""
     parts = ["<h2>Departments</h2>", _DEPARTMENT_NOTE,
-             "<p class='note'>Each cell: baseline → scenario, means over the replications "
-             "(paired difference ± 95 %); grey italics: the interval contains 0.</p>"]
+             _COMPARED_NOTE]
     for label, diffs in (doc.get("department_differences") or {}).items():
         rows = []
         for name, row in deps[base].items():
