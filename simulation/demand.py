@@ -31,7 +31,7 @@ from urbangrid.catalogue import CHANNELS, Catalogue
 from .scenario import Scenario
 from .space import Space
 
-__all__ = ["DayArrivals", "DemandModel"]
+__all__ = ["DayArrivals", "DemandModel", "iot_coverage", "placement_rng"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,50 @@ class _Surge:
         return (t >= self.start) & (t < self.end)
 
 
+#: Entropy word mixed with ``run.seed`` for the IoT placement's generator, so that it is
+#: independent of every replication's streams (simulation/run.py ``streams_for``).
+_PLACEMENT_KEY = 0x107C0DE
+
+
+def placement_rng(scenario: Scenario) -> np.random.Generator:
+    """The generator that places the scenario's fixed infrastructure (IoT coverage).
+
+    It depends on ``run.seed`` alone, not on the replication nor on a ``seed=`` given to
+    :func:`~urbangrid.simulation.simulate`: cameras are part of the district the scenario
+    describes, so every replication (and both sides of a comparison with the same
+    ``run.seed``) has them in the same cells; only arrivals and fates vary.
+    """
+    return np.random.default_rng(np.random.SeedSequence([scenario.run.seed, _PLACEMENT_KEY]))
+
+
+def iot_coverage(weight: np.ndarray, area: np.ndarray | None, coverage: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Covered cells: the ``round(coverage × n)`` cells of highest demand density.
+
+    The density is ``weight / area`` (cases per km² when the weight is area-based), so a
+    district whose demand follows area has every cell tied and the cameras are spread at
+    random over it; under employment or population weights the dense cells come first.
+    Ties, equal to 12 significant digits, are broken by one random permutation from
+    ``rng`` (:func:`placement_rng`), not by cell index: index order is a spatial sweep, and
+    breaking ties by it put the cameras of an area-weighted district in a diagonal band.
+    One permutation serves every coverage, so a larger coverage keeps the cells of a
+    smaller one (what-ifs on coverage add cameras, they do not move them).
+    """
+    w = np.asarray(weight, dtype=float)
+    n = w.shape[0]
+    density = w.copy()
+    if area is not None:
+        a = np.asarray(area, dtype=float)
+        ok = a > 0
+        density[ok] = w[ok] / a[ok]
+    top = density.max() if n else 0.0
+    key = np.round(density / top, 12) if top > 0 else np.zeros(n)
+    order = np.lexsort((rng.permutation(n), -key))
+    covered = np.zeros(n, dtype=bool)
+    covered[order[:int(round(coverage * n))]] = True
+    return covered
+
+
 def _norm_mean1(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     m = x.mean()
@@ -111,19 +155,15 @@ class DemandModel:
         if w.sum() <= 0:
             w = np.ones(n)
         self.weight = w
-        # IoT coverage: the busiest cells first (by weight, ties by index), deterministic.
-        n_cov = int(round(ch.iot.coverage * n))
-        order = np.lexsort((np.arange(n), -w))
-        covered = np.zeros(n, dtype=bool)
-        covered[order[:n_cov]] = True
-        self.iot_covered = covered
+        self.iot_covered = iot_coverage(w, space.weights.get("w_area"), ch.iot.coverage,
+                                        placement_rng(scenario))
         patrol_mult = np.full(n, scenario.inspectors.per_grid
                               / scenario.inspectors.nominal_per_grid)
         prop = np.ones(space.n_subdistricts)
         for ref, v in ch.hotline.propensity.items():
             prop[space.subdistrict_index(ref, "channels.hotline.propensity key")] = v
         mult = {
-            "iot": covered.astype(float) / ch.iot.reference_coverage,
+            "iot": self.iot_covered.astype(float) / ch.iot.reference_coverage,
             "patrol": patrol_mult,
             "hotline": prop[space.subdistrict],
             "other": np.ones(n),

@@ -273,7 +273,8 @@ class IotChannel(_Model):
     share: Fraction = Field(0.40, description="share of demand at the reference coverage, "
                             "assumption")
     coverage: Fraction = Field(
-        0.5, description="fraction of cells covered (busiest cells first by demand weight)"
+        0.5, description="fraction of cells covered: the densest first (demand weight "
+        "per km²); ties, e.g. every cell under area weights, placed at random from run.seed"
     )
     reference_coverage: float = Field(
         0.5, gt=0.0, le=1.0,

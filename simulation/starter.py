@@ -137,6 +137,11 @@ def starter_scenario(*, name: str, boundary: str, area_km2: float, n_subdistrict
     })
     if weight != "w_area":
         rules.append(f"district.weight = {weight}: demand placed by that weight")
+    ties = ("every cell ties (demand follows area)" if weight == "w_area"
+            else "ties")
+    rules.append(f"channels.iot.coverage = {base.channels.iot.coverage:g} of the cells: the "
+                 f"densest first ({weight} per km²); {ties} placed at random from run.seed "
+                 f"{base.run.seed}")
     return Starter(base.replace(changes, name=name,
                                 description=f"starter scenario for {Path(boundary).name}"),
                    rules)

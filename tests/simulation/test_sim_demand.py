@@ -241,3 +241,45 @@ def test_same_stream_same_arrivals():
     b = dem.generate(2, np.random.default_rng(5))
     np.testing.assert_array_equal(a.t, b.t)
     np.testing.assert_array_equal(a.cell, b.cell)
+
+
+def _covered_rows(rows: int, cols: int, coverage: float, seed: int = 20250303):
+    s, space, dem = _demand(**{"district.toy_rows": rows, "district.toy_cols": cols,
+                               "channels.iot.coverage": coverage, "run.seed": seed})
+    return space, dem.iot_covered
+
+
+def test_iot_coverage_of_an_area_weighted_district_is_spread_not_a_band():
+    # Every cell of the toy lattice has the same area weight: all tie. Breaking the ties
+    # by cell index covered the first rows (a band across the district); the placement is
+    # now a seeded random permutation, so every row and column holds some cameras.
+    space, cov = _covered_rows(20, 20, 0.3)
+    assert cov.sum() == 120
+    grid = cov.reshape(20, 20)
+    assert grid.any(axis=1).all() and grid.any(axis=0).all()
+    assert not grid[:6].all()  # the old index order filled exactly rows 0-5
+    # the covered share of each half of the district is about the coverage
+    assert 0.2 < grid[:10].mean() < 0.4 and 0.2 < grid[10:].mean() < 0.4
+    # fixed by run.seed (same in every replication), different under another seed
+    assert np.array_equal(cov, _covered_rows(20, 20, 0.3)[1])
+    assert not np.array_equal(cov, _covered_rows(20, 20, 0.3, seed=7)[1])
+
+
+def test_iot_coverage_is_nested_and_follows_density_first():
+    from urbangrid.simulation.demand import iot_coverage
+
+    _, low = _covered_rows(10, 10, 0.3)
+    _, high = _covered_rows(10, 10, 0.8)
+    assert high[low].all() and high.sum() == 80  # more coverage adds cameras, moves none
+    # density (weight per km²) ranks first; only ties are random
+    area = np.array([1.0, 1.0, 2.0, 2.0, 1.0, 1.0])
+    weight = np.array([5.0, 1.0, 4.0, 2.0, 1.0, 1.0])  # densities 5, 1, 2, 1, 1, 1
+    for seed in range(5):
+        cov = iot_coverage(weight, area, 2 / 6, np.random.default_rng(seed))
+        assert np.flatnonzero(cov).tolist() == [0, 2]
+    picks = set()
+    for seed in range(20):
+        cov = iot_coverage(weight, area, 3 / 6, np.random.default_rng(seed))
+        assert cov[[0, 2]].all()
+        picks |= set(np.flatnonzero(cov).tolist()) - {0, 2}
+    assert picks == {1, 3, 4, 5}  # the third camera goes to any of the tied cells

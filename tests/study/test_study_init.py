@@ -64,3 +64,23 @@ def test_a_boundary_without_codes_gets_generated_ones(tmp_path, capsys):
 def test_init_bad_input_exits_2(tmp_path, capsys, argv, message):
     assert cli.main(["init", *argv, "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_init_places_iot_coverage_over_the_whole_district(tmp_path, capsys):
+    # Defect 3: with area weights every cell ties, and ties broken by cell index put the
+    # cameras in a band (whole sub-districts covered, others bare). The starter says how
+    # coverage is placed, and each part of the district gets its share.
+    import numpy as np
+
+    from urbangrid.simulation.run import _demand_model, build_space, make_calendar
+    from urbangrid.catalogue import load_catalogue
+
+    assert cli.main(["init", "--boundary", str(TWO_PARTS), "--population", "60000",
+                     "--out", str(tmp_path)]) == 0
+    assert "every cell ties (demand follows area) placed at random" in capsys.readouterr().out
+    s = load_scenario(tmp_path / "peoples_square_two_parts.toml")
+    space = build_space(s.district)
+    dem = _demand_model(s, space, load_catalogue(), make_calendar(s))
+    per_part = [dem.iot_covered[space.subdistrict == k].mean()
+                for k in range(space.n_subdistricts)]
+    assert np.allclose(per_part, s.channels.iot.coverage, atol=0.1), per_part
