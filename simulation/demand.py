@@ -243,6 +243,57 @@ class DemandModel:
                     for c, name in enumerate(CHANNELS)}
         return {name: float(self.volume[c]) for c, name in enumerate(CHANNELS)}
 
+    def forecast(self, t0: float, t1: float, group: np.ndarray, n_groups: int) -> np.ndarray:
+        """Expected arrivals in ``[t0, t1)`` per cell × group, shape ``(n_cells, n_groups)``.
+
+        ``group[k]`` is the group of category ``k`` (a skill index, say; ``-1`` leaves the
+        category out). The forecast is the model's own intensity (hour and day profiles,
+        district-wide and local surges: what a forecaster who knew the demand model
+        would say), not the realised arrivals, so a look-ahead policy reads the same
+        numbers under every random seed. A traced run (``demand.trace``) has no
+        intensity: its forecast is the trace's mean rate per cell and group over the
+        run, times the window's length.
+        """
+        group = np.asarray(group, dtype=np.int64)
+        n = self.cell_cdf[0].shape[0]
+        out = np.zeros((n, n_groups))
+        use = group >= 0
+        if t1 <= t0:
+            return out
+        if self.trace is not None:
+            tr = self.trace
+            g = group[tr.category]
+            keep = g >= 0
+            np.add.at(out, (tr.cell[keep], g[keep]), 1.0)
+            return out * ((t1 - t0) / (self._trace_span_days * DAY))
+        # expected count per channel and hour overlapping the window, local surges kept
+        # per cell (their extra arrivals follow the channel's cell weights inside)
+        cal = self.calendar
+        for day in range(int(cal.day_index(t0)), int(cal.day_index(t1 - 1e-9)) + 1):
+            d0 = cal.day_start(day)
+            starts = d0 + 3600.0 * np.arange(24)
+            overlap = np.clip(np.minimum(starts + 3600.0, t1) - np.maximum(starts, t0),
+                              0.0, 3600.0) / 3600.0
+            if not overlap.any():
+                continue
+            rates = self._hour_rates(day) * overlap[None, :]
+            mid = starts + 1800.0
+            for c in range(len(CHANNELS)):
+                total = float(rates[c].sum())
+                if total <= 0.0:
+                    continue
+                p_cell = np.diff(self.cell_cdf[c], prepend=0.0) * total
+                for sg in self.surges:
+                    if sg.cells is None or c not in sg.channels:
+                        continue
+                    active = float((rates[c] * sg.active(mid)).sum()) / total
+                    p_cell = np.where(sg.cells, p_cell * (1.0 + (sg.factor - 1.0) * active),
+                                      p_cell)
+                p_cat = np.diff(self.cat_cdf[c], prepend=0.0)
+                p_group = np.bincount(group[use], weights=p_cat[use], minlength=n_groups)
+                out += np.outer(p_cell, p_group)
+        return out
+
     def _hour_rates(self, day: int) -> np.ndarray:
         """Expected arrivals per channel × hour of calendar day ``day``, shape (4, 24)."""
         cal = self.calendar

@@ -283,3 +283,45 @@ def test_iot_coverage_is_nested_and_follows_density_first():
         assert cov[[0, 2]].all()
         picks |= set(np.flatnonzero(cov).tolist()) - {0, 2}
     assert picks == {1, 3, 4, 5}  # the third camera goes to any of the tied cells
+
+
+def test_forecast_is_the_expected_count_of_generated_arrivals():
+    # The forecast per cell × group over a window is the mean of what generate() draws
+    # there: checked per group over 40 days of one weekday-hour window, and exactly for a
+    # whole day against the hour rates.
+    s, space, dem = _demand(**{"demand.cases_per_day": 3000})
+    cat = load_catalogue()
+    skills = sorted(set(cat.skill))
+    group = np.array([skills.index(k) for k in cat.skill])
+    whole = dem.forecast(dem.calendar.day_start(0), dem.calendar.day_start(1), group,
+                         len(skills))
+    assert whole.shape == (space.n_cells, len(skills))
+    assert whole.sum() == pytest.approx(dem._hour_rates(0).sum())
+    t0, t1 = 9 * 3600.0, 13.5 * 3600.0  # Monday 09:00 - 13:30
+    fc = dem.forecast(t0, t1, group, len(skills)).sum(axis=0)
+    rng = np.random.default_rng(1)
+    counts = np.zeros(len(skills))
+    draws = 40  # the same Monday, drawn 40 times
+    for _ in range(draws):
+        a = dem.generate(0, rng)
+        inside = (a.t >= t0) & (a.t < t1)
+        counts += np.bincount(group[a.category[inside]], minlength=len(skills))
+    mean = counts / draws
+    assert np.all(np.abs(mean - fc) <= 4 * np.sqrt(fc / draws) + 1e-9), (mean, fc)
+    # categories left out (-1) are not counted; an empty window forecasts nothing
+    none = dem.forecast(t0, t1, np.full(cat.n, -1), 1)
+    assert none.sum() == 0.0 and dem.forecast(t1, t0, group, len(skills)).sum() == 0.0
+
+
+def test_forecast_follows_surges_in_their_cells_and_hours():
+    base = _demand(**{"demand.cases_per_day": 3000})[2]
+    surge = {"start_day": 0, "days": 1, "factor": 3.0, "subdistricts": ["T00"]}
+    s, space, dem = _demand(**{"demand.cases_per_day": 3000, "demand.surges": [surge]})
+    group = np.zeros(load_catalogue().n, dtype=int)
+    a = dem.forecast(0.0, 86400.0, group, 1)[:, 0]
+    b = base.forecast(0.0, 86400.0, group, 1)[:, 0]
+    inside = space.subdistrict == 0
+    assert np.allclose(a[inside], 3 * b[inside]) and np.allclose(a[~inside], b[~inside])
+    # the next day is ordinary again
+    assert np.allclose(dem.forecast(86400.0, 2 * 86400.0, group, 1),
+                       base.forecast(86400.0, 2 * 86400.0, group, 1))
