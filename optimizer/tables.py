@@ -17,7 +17,10 @@ Teams table, one row per team:
     ``load``, ``subdistrict`` (code of the home sub-district) and ``mode`` (travel mode).
 
 Times are all ISO date-times or all numbers (seconds). Skill names must come from the
-teams' skills (or ``skills``). Malformed input raises :class:`InputError` naming the
+teams' skills (or ``skills``). A deadline before ``now`` is refused unless the caller
+allows overdue tasks (``allow_overdue``: a backlog, whose lateness then counts in every
+cost). :func:`problem_tables` writes a problem back as the two tables (the reference
+instances of ``benchmarks/instances`` are frozen with it). Malformed input raises :class:`InputError` naming the
 source, row and column; a well-formed task no team can serve is deferred with its reason.
 """
 
@@ -32,7 +35,7 @@ from urbangrid.errors import InputError
 
 from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
 
-__all__ = ["build_problem", "read_table", "result_rows"]
+__all__ = ["build_problem", "problem_tables", "read_table", "result_rows"]
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -196,13 +199,14 @@ def _skill_masks(t: _Table, col: str, vocab: dict[str, int]) -> np.ndarray:
 def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=None,
                   mode: str = "ebike", skills: str | None = None,
                   tasks_source: str = "tasks", teams_source: str = "teams",
-                  with_cell_travel: bool = False):
+                  with_cell_travel: bool = False, allow_overdue: bool = False):
     """Check the two tables and build the :class:`DispatchProblem`.
 
     Returns ``(problem, cells, epoch_kind)``; ``cells`` maps the problem's local cell
     index to the district's cell index; ``epoch_kind`` is ``"seconds"``, ``"iso"`` or
     ``"iso_utc"`` (ISO times with a UTC offset, read as UTC; ``now`` must then carry one
-    too, and the plan's ETAs are written in UTC with theirs).
+    too, and the plan's ETAs are written in UTC with theirs). ``allow_overdue`` accepts
+    deadlines before ``now`` (else refused: usually a wrong date or time zone).
     """
     T = _Table(tasks, tasks_source, "task")
     M = _Table(teams, teams_source, "team")
@@ -242,7 +246,7 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
             # the same instant as the files' times: UTC when they carry an offset
             now_s = (ts.tz_convert(None) if ts.tzinfo else ts).value / 1e9
     late = np.flatnonzero(deadline < now_s)
-    if late.size:
+    if late.size and not allow_overdue:
         T.fail(f"deadline {tasks['deadline'].iloc[late[0]]!r} is before now", late[0], "deadline")
     work = T.numbers("work_minutes") * 60.0
     if (work < 0).any():
@@ -361,3 +365,56 @@ def result_rows(problem: DispatchProblem, assignment: Assignment,
         result["crew_teams"] = [";".join(str(x) for x, k in zip(row, raw, strict=True) if k >= 0)
                                 for row, raw in zip(crews, a.crew_teams, strict=True)]
     return result
+
+
+def problem_tables(problem: DispatchProblem, *, task_cells, team_cells, skill_names,
+                   modes, team_subdistricts=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tasks and teams tables of ``problem``: the inverse of :func:`build_problem`.
+
+    Times are written as seconds (the problem's own clock), cells as the ids given, so
+    that ``build_problem(tasks, teams, district, now=problem.now)`` on the district the ids
+    belong to gives back the problem's tasks and teams (travel then comes from the
+    district). Pinned and current tasks have no column: a problem with either is refused.
+
+    Parameters
+    ----------
+    problem
+        The snapshot.
+    task_cells, team_cells
+        The cell id (an H3 id, or a district cell index) of each task and each team.
+    skill_names
+        ``skill_names[b]`` names bit ``b`` of the skill masks.
+    modes
+        The travel mode of each team (or one for all).
+    team_subdistricts
+        The home sub-district code of each team (``None``/empty for district-wide), or
+        None to leave the column out.
+    """
+    p = problem
+    if (p.task_pinned >= 0).any() or (p.task_current >= 0).any():
+        raise InputError("the tables have no column for pinned or current tasks")
+    names = list(skill_names)
+
+    def masks(values) -> list[str]:
+        out = []
+        for v in np.asarray(values, np.int64).tolist():
+            bits = [b for b in range(63) if v >> b & 1]
+            if bits and bits[-1] >= len(names):
+                raise InputError(f"skill bit {bits[-1]} has no name ({len(names)} given)")
+            out.append(";".join(names[b] for b in bits))
+        return out
+
+    tasks = pd.DataFrame({
+        "id": p.task_id, "cell": list(task_cells), "skill": masks(p.task_skill),
+        "priority": p.task_priority, "deadline": p.task_deadline,
+        "work_minutes": p.task_work / 60.0, "crews": p.task_crews,
+    })
+    teams = pd.DataFrame({
+        "id": p.team_id, "cell": list(team_cells), "skills": masks(p.team_skills),
+        "capacity": p.team_capacity, "shift_start": p.team_shift_start,
+        "shift_end": p.team_shift_end, "free_at": p.team_free_at, "load": p.team_load,
+        "mode": np.broadcast_to(np.asarray(modes, dtype=object), (p.n_teams,)),
+    })
+    if team_subdistricts is not None:
+        teams["subdistrict"] = list(team_subdistricts)
+    return tasks, teams
