@@ -105,6 +105,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
 
         inst = load_instance(instance)
         problem, kind = inst.problem, "seconds"
+        tasks_source = str(inst.folder / "tasks.csv")
     else:
         inst = None
         tasks, teams = read_table(args.tasks), read_table(args.teams)
@@ -113,6 +114,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
             tasks, teams, district, now=args.now, mode=args.mode, skills=args.skills,
             tasks_source=str(args.tasks), teams_source=str(args.teams),
             with_cell_travel=args.routes, allow_overdue=args.allow_overdue)
+        tasks_source = str(args.tasks)
     log.info("%d tasks, %d teams, %d cells", problem.n_tasks, problem.n_teams,
              problem.n_cells)
     several = np.flatnonzero(problem.task_crews > 1)
@@ -120,7 +122,7 @@ def run_dispatch(args: argparse.Namespace) -> int:
         i = int(several[0])
         raise InputError(f"task {problem.task_id[i]} needs {problem.task_crews[i]} crews at "
                          f"once: only --method cpsat sends several teams to a task "
-                         f"(--method {args.method} sends one)", source=str(args.tasks))
+                         f"(--method {args.method} sends one)", source=tasks_source)
     a = solve(problem, method=args.method, time_limit=args.time_limit, seed=args.seed)
     if args.routes:
         a = Router("auto", seed=args.seed)(problem, a)
@@ -162,9 +164,9 @@ def _print_summary(a, p, seconds, out_path, inst=None) -> None:
         objective = evaluate(p, a).objective  # the one public cost, as the best known's
         lines[:0] = [f"instance         {inst.name} (set version {inst.info.version})"]
         lines += [
-            f"objective (evaluate)  {objective:,.3f}",
-            f"best known            {best.objective:,.3f}  ({best.proof}; {best.method})",
-            f"gap to best known     {gap(objective, best.objective):.4%}",
+            f"best known       {best.objective:,.3f}  ({best.proof}; {best.method})",
+            f"this answer      {objective:,.3f}  (evaluate), gap to best known "
+            f"{gap(objective, best.objective):.4%}",
         ]
     if "route_travel" in a.stats:
         lines.insert(6, f"route travel     {a.stats['route_travel'] / 3600:,.2f} h, lateness "

@@ -20,8 +20,9 @@ Times are all ISO date-times or all numbers (seconds). Skill names must come fro
 teams' skills (or ``skills``). A deadline before ``now`` is refused unless the caller
 allows overdue tasks (``allow_overdue``: a backlog, whose lateness then counts in every
 cost). :func:`problem_tables` writes a problem back as the two tables (the reference
-instances of ``benchmarks/instances`` are frozen with it). Malformed input raises :class:`InputError` naming the
-source, row and column; a well-formed task no team can serve is deferred with its reason.
+instances of ``benchmarks/instances`` are frozen with it). Malformed input raises
+:class:`InputError` naming the source, row and column; a well-formed task no team can
+serve is deferred with its reason.
 """
 
 from __future__ import annotations
