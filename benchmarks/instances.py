@@ -259,6 +259,8 @@ def differences(snapshot, problem) -> list[str]:
     same("task_work", a.task_work[ti], b.task_work, exact=False)
     same("task_area", a.task_area[ti], b.task_area)
     same("task_crews", a.task_crews[ti], b.task_crews)
+    same("task_pinned", a.task_pinned[ti], b.task_pinned)
+    same("task_current", a.task_current[ti], b.task_current)
     for name in ("team_id", "team_capacity", "team_free_at", "team_shift_start",
                  "team_shift_end", "team_load", "team_area"):
         same(name, getattr(a, name)[tj], getattr(b, name))

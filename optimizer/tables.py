@@ -10,7 +10,10 @@ Tasks table, one row per task:
     ``id``; position as ``lat`` + ``lon`` (WGS84) or ``cell`` (H3 id or cell index) or a
     point geometry; ``skill`` (skill names joined by ``;``; a ``category`` column is used
     as the skill name when there is no ``skill`` column); ``priority`` (> 0, default 1);
-    ``deadline`` (ISO date-time or seconds); ``work_minutes`` (>= 0); optional ``crews``.
+    ``deadline`` (ISO date-time or seconds); ``work_minutes`` (>= 0); optional ``crews``,
+    ``pinned_team`` (id of the team that must keep the task: started) and ``current_team``
+    (id of the team the task is assigned to now: moving it costs ``reassignment``), each
+    empty for none.
 Teams table, one row per team:
     ``id``; position as for tasks; ``skills`` (names joined by ``;``); ``capacity`` (>= 1);
     ``shift_start``, ``shift_end`` (ISO date-time or seconds); optional ``free_at``,
@@ -181,6 +184,24 @@ def _cells(t: _Table, district) -> np.ndarray:
     return cell
 
 
+def _team_refs(t: _Table, col: str, team_id: np.ndarray) -> np.ndarray:
+    """Team indices of an optional column of team ids (empty: none, -1)."""
+    out = np.full(len(t.df), -1, np.int32)
+    if col not in t.df:
+        return out
+    index = {int(v): k for k, v in enumerate(team_id.tolist())}
+    for row, raw in enumerate(t.df[col].tolist()):
+        if pd.isna(raw) or str(raw).strip() == "":
+            continue
+        text = str(raw).strip()
+        text = text[:-2] if text.endswith(".0") else text  # a float column's integer
+        try:
+            out[row] = index[int(text)]
+        except (ValueError, KeyError):
+            t.fail(f"{raw!r} is not the id of a team in the teams table", row, col)
+    return out
+
+
 def _split(v) -> list[str]:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return []
@@ -263,6 +284,8 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
     if ((crews < 1) | (crews != np.round(crews))).any():
         T.fail("crews must be a whole number >= 1", int(np.flatnonzero(crews < 1)[0]), "crews")
     load = M.numbers("load", 0.0)
+    pinned = _team_refs(T, "pinned_team", team_id)
+    current = _team_refs(T, "current_team", team_id)
 
     M.need("skills")
     skill_col = "skill" if "skill" in tasks else ("category" if "category" in tasks else None)
@@ -308,6 +331,7 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
         now=now_s, task_id=task_id, task_cell=task_cell, task_priority=priority,
         task_skill=task_skill, task_deadline=deadline, task_work=work,
         task_area=sub_of[task_cell_d], task_crews=crews.astype(np.int32),
+        task_pinned=pinned, task_current=current,
         team_id=team_id, team_cell=team_cell, team_skills=team_skills,
         team_free_at=free_at if free_at is not None else np.full(len(teams), now_s),
         team_capacity=capacity.astype(np.int32), team_shift_start=shift_start,
@@ -392,8 +416,6 @@ def problem_tables(problem: DispatchProblem, *, task_cells, team_cells, skill_na
         None to leave the column out.
     """
     p = problem
-    if (p.task_pinned >= 0).any() or (p.task_current >= 0).any():
-        raise InputError("the tables have no column for pinned or current tasks")
     names = list(skill_names)
 
     def masks(values) -> list[str]:
@@ -410,6 +432,10 @@ def problem_tables(problem: DispatchProblem, *, task_cells, team_cells, skill_na
         "priority": p.task_priority, "deadline": p.task_deadline,
         "work_minutes": p.task_work / 60.0, "crews": p.task_crews,
     })
+    for col, ref in (("pinned_team", p.task_pinned), ("current_team", p.task_current)):
+        if (ref >= 0).any():
+            tasks[col] = pd.Series(p.team_id[np.maximum(ref, 0)], dtype="Int64").where(
+                ref >= 0)
     teams = pd.DataFrame({
         "id": p.team_id, "cell": list(team_cells), "skills": masks(p.team_skills),
         "capacity": p.team_capacity, "shift_start": p.team_shift_start,

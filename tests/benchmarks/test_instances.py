@@ -153,12 +153,32 @@ def test_overdue_tasks_need_the_allowance(district):
     assert (p.task_deadline < p.now).sum() == info["sizes"]["overdue"] > 0
 
 
-def test_problem_tables_refuses_pinned_tasks():
-    inst = load_instance("small", bench.FOLDER)
-    p = dataclasses.replace(inst.problem, task_pinned=np.r_[0, np.full(38, -1)])
-    with pytest.raises(InputError, match="no column for pinned"):
-        problem_tables(p, task_cells=[0] * 39, team_cells=[0] * 20, skill_names=["a"] * 8,
-                       modes="ebike")
+def test_pinned_and_current_tasks_go_through_the_tables(district):
+    folder = bench.FOLDER / "small"
+    info = json.loads((folder / "instance.json").read_text())
+    tasks, teams = read_table(folder / "tasks.csv"), read_table(folder / "teams.csv")
+    p0, _, _ = build_problem(tasks, teams, district, now=info["now"])
+    # task 0 started at its mcf team, task 1 queued at its mcf team
+    team = solve(p0).team
+    tasks["pinned_team"] = pd.Series([teams.id[team[0]]], dtype="Int64")
+    tasks["current_team"] = pd.Series([None, teams.id[team[1]]], dtype="Int64")
+    p, _, _ = build_problem(tasks, teams, district, now=info["now"])
+    assert p.task_pinned.tolist() == [team[0]] + [-1] * 38
+    assert p.task_current.tolist() == [-1, team[1]] + [-1] * 37
+    # written back, the same columns (build_problem numbers skills as the teams name them)
+    names = list(dict.fromkeys(n for v in teams.skills for n in v.split(";")))
+    t2, m2 = problem_tables(p, task_cells=tasks.cell, team_cells=teams.cell,
+                            skill_names=names, modes=teams["mode"])
+    assert (t2.skill == tasks.skill).all() and (m2.skills == teams.skills).all()
+    assert t2["pinned_team"].tolist()[:2] == [teams.id[team[0]], pd.NA]
+    assert t2["current_team"].tolist()[:2] == [pd.NA, teams.id[team[1]]]
+    q, _, _ = build_problem(t2, teams, district, now=info["now"])
+    assert bench.differences(p, q) == []
+    # an id that is no team's
+    tasks.loc[3, "current_team"] = 999_999
+    with pytest.raises(InputError, match=r"row 5 \(id \d+\), column 'current_team': 999999 "
+                       "is not the id of a team"):
+        build_problem(tasks, teams, district, now=info["now"])
 
 
 # ---------------------------------------------------------------- freezing, round trip
