@@ -329,11 +329,16 @@ def write_instance(folder: Path, spec: Spec, run: Run, scenario, snap: Snapshot,
     tasks, teams = snapshot_tables(snap, district, skills, spec)
     tasks.to_csv(folder / TASKS_FILE, index=False)
     teams.to_csv(folder / TEAMS_FILE, index=False)
+    from urbangrid.simulation.space import MODES
+
     p = frozen_problem(snap, spec, skills)
+    # the cell-to-cell matrix in the mode most of the round's teams use (as the
+    # simulation's own snapshots: one matrix per round)
+    mode = MODES[int(np.bincount(snap.team_modes, minlength=len(MODES)).argmax())]
     info = {
         "name": spec.name, "version": SET_VERSION, "description": spec.description,
         "district": "jingan", "resolution": scenario.district.resolution, "now": p.now,
-        "mode": "ebike", "weights": dataclasses.asdict(p.weights),
+        "mode": mode, "weights": dataclasses.asdict(p.weights),
         "sizes": {}, "source": {
             "scenario": run.scenario, "overrides": run.overrides, "crew_scale": run.crew_scale,
             "seed": scenario.run.seed if run.seed is None else run.seed, "replication": 0,
