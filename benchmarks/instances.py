@@ -233,13 +233,29 @@ def snapshot_tables(snap: Snapshot, district, skills, spec: Spec):
     return tasks, teams
 
 
-def differences(snapshot, problem) -> list[str]:
+def snapshot_cells(snap: Snapshot) -> np.ndarray:
+    """The district cell of each of the snapshot's cells (its ``task_cell`` and
+    ``team_cell`` index space), from the cells the recorder read off the model; -1 where
+    two of them disagree (a ``team_cell`` that is not the team's real cell)."""
+    p = snap.problem
+    cells = np.full(p.n_cells, -1, np.int64)
+    cells[p.task_cell] = snap.task_cells
+    free = cells[p.team_cell] < 0
+    cells[p.team_cell[free]] = snap.team_cells[free]
+    bad = np.r_[p.task_cell[cells[p.task_cell] != snap.task_cells],
+                p.team_cell[cells[p.team_cell] != snap.team_cells]]
+    cells[bad] = -1
+    return cells
+
+
+def differences(snapshot, problem, snapshot_cells=None, problem_cells=None) -> list[str]:
     """How ``problem`` (read from the tables) differs from the ``snapshot``'s problem:
-    an empty list when both are the same dispatch problem. Skills are
-    compared by which teams qualify for which task (the tables number skills in their
-    own order), travel on the pairs the snapshot holds (the rest it leaves ``inf``,
-    ``DispatchProblem.travel``); the team's cell is not compared (the simulation's
-    snapshot does not hold it) but its travel row is."""
+    an empty list when both are the same dispatch problem. Skills are compared by which
+    teams qualify for which task (the tables number skills in their own order), travel
+    on the pairs the snapshot holds (the rest it leaves ``inf``,
+    ``DispatchProblem.travel``). With the district cell of each problem cell (``*_cells``,
+    :func:`snapshot_cells` and :attr:`Instance.cells`), also the teams' cells and the
+    cell-to-cell travel (when the snapshot has it)."""
     a, b = snapshot, problem
     ti, tj = np.arange(a.n_tasks), np.arange(a.n_teams)
     out = []
@@ -273,6 +289,12 @@ def differences(snapshot, problem) -> list[str]:
     same("travel", ta[held], tb[held])
     if a.weights != b.weights:
         out.append("weights")
+    if snapshot_cells is not None and problem_cells is not None:
+        same("team_cell", snapshot_cells[a.team_cell], problem_cells[b.team_cell])
+        if a.cell_travel is not None and b.cell_travel is not None:
+            # on the district cells both hold (all of them, when the cells agree)
+            _, ia, ib = np.intersect1d(snapshot_cells, problem_cells, return_indices=True)
+            same("cell_travel", a.cell_travel[np.ix_(ia, ia)], b.cell_travel[np.ix_(ib, ib)])
     return out
 
 
@@ -346,15 +368,16 @@ def write_instance(folder: Path, spec: Spec, run: Run, scenario, snap: Snapshot,
             "waiting": snap.waiting, "pool_by_day": list(pool_by_day),
             "selection": f"the round offering the most tasks in simulated time "
                          f"[{spec.window[0]:g}, {spec.window[1]:g}) s",
-            "team_cells": "the model's team cells at the round (Model.team_cell, read by "
-                          "the recorder; the snapshot's travel rows are checked against "
-                          "them)",
+            "team_cells": "the snapshot's team_cell, in district cells through the model's "
+                          "Model.team_cell at the round (read by the recorder); the "
+                          "snapshot's travel rows and cell-to-cell travel are checked "
+                          "against the tables'",
             "urbangrid_commit": _commit()},
         "best_known": {"objective": 0.0, "method": "", "proof": ""},
     }
     (folder / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     inst = read_instance(folder, district=district)
-    diff = differences(p, inst.problem)
+    diff = differences(p, inst.problem, snapshot_cells(snap), inst.cells)
     if diff:
         raise RuntimeError(f"{spec.name}: the tables do not give the snapshot back: {diff}")
     q = inst.problem

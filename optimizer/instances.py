@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from urbangrid.errors import InputError
@@ -94,11 +95,13 @@ class InstanceInfo(_Record):
 
 @dataclass(frozen=True)
 class Instance:
-    """A loaded reference instance: its description, its problem, its folder."""
+    """A loaded reference instance: its description, its problem, its folder, and the
+    district cell of each of the problem's cells (``cells[problem.task_cell[i]]``)."""
 
     info: InstanceInfo
     problem: DispatchProblem
     folder: Path
+    cells: np.ndarray
 
     @property
     def name(self) -> str:
@@ -185,7 +188,7 @@ def read_instance(folder: str | Path, *, district=None) -> Instance:
 
         district = District.jingan(info.resolution)
     tasks_path, teams_path = folder / TASKS_FILE, folder / TEAMS_FILE
-    problem, _, _ = build_problem(
+    problem, cells, _ = build_problem(
         read_table(tasks_path), read_table(teams_path), district, now=info.now,
         mode=info.mode, tasks_source=str(tasks_path), teams_source=str(teams_path),
         with_cell_travel=True, allow_overdue=True)
@@ -196,4 +199,4 @@ def read_instance(folder: str | Path, *, district=None) -> Instance:
         if info.sizes.get(key, value) != value:
             raise InputError(f"sizes.{key} = {info.sizes[key]} but the tables hold {value}",
                              source=str(folder / INFO_FILE))
-    return Instance(info=info, problem=problem, folder=folder)
+    return Instance(info=info, problem=problem, folder=folder, cells=cells)

@@ -9,6 +9,7 @@ import dataclasses
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -205,19 +206,29 @@ def frozen(tmp_path_factory):
 
 def test_a_frozen_round_reads_back_as_the_same_problem(frozen, district):
     snap, folder, info, _ = frozen
-    assert snap.problem.n_tasks >= 5 and snap.problem.n_teams >= 5
+    s = snap.problem
+    assert s.n_tasks >= 5 and s.n_teams >= 5
+    # the simulation's snapshot holds the teams' cells and cell-to-cell travel
+    assert s.cell_travel is not None and (s.team_cell != s.team_cell[0]).any()
+    snap_cells = bench.snapshot_cells(snap)
+    assert (snap_cells >= 0).all()
     tasks, teams = read_table(folder / "tasks.csv"), read_table(folder / "teams.csv")
-    p, _, _ = build_problem(tasks, teams, district, now=info["now"], allow_overdue=True)
+    p, cells, _ = build_problem(tasks, teams, district, now=info["now"], mode=info["mode"],
+                                allow_overdue=True, with_cell_travel=True)
     p = dataclasses.replace(p, weights=ScoreWeights(**info["weights"]))
-    assert bench.differences(snap.problem, p) == []
-    # the teams sit where the model had them: the snapshot's travel rows say so too
-    assert set(teams["cell"]) <= set(district.cells["h3"])
+    assert bench.differences(s, p, snap_cells, cells) == []
+    slower = dataclasses.replace(p, cell_travel=p.cell_travel * np.float32(1.5))
+    assert bench.differences(s, slower, snap_cells, cells) == ["cell_travel"]
     # ... and the check can fail: a changed work time and a moved team are seen
     tasks.loc[0, "work_minutes"] += 1
-    teams.loc[0, "cell"] = district.cells["h3"].iloc[0]
-    q, _, _ = build_problem(tasks, teams, district, now=info["now"], allow_overdue=True)
+    far = district.cells["h3"].iloc[0]
+    assert far not in set(teams["cell"])
+    teams.loc[0, "cell"] = far
+    q, cells, _ = build_problem(tasks, teams, district, now=info["now"], mode=info["mode"],
+                                allow_overdue=True, with_cell_travel=True)
     q = dataclasses.replace(q, weights=ScoreWeights(**info["weights"]))
-    assert set(bench.differences(snap.problem, q)) >= {"task_work", "travel"}
+    assert set(bench.differences(s, q, snap_cells, cells)) >= {"task_work", "travel",
+                                                               "team_cell"}
 
 
 def test_urbangrid_dispatch_reads_the_frozen_tables(frozen, tmp_path, capsys):
