@@ -93,6 +93,17 @@ def run_dispatch(args: argparse.Namespace) -> int:
     instance = getattr(args, "instance", None)
     if instance is not None and (args.tasks or args.teams):
         raise InputError("--instance replaces --tasks and --teams: give one or the other")
+    if instance is not None:
+        # the instance fixes its district, clock, modes and skills: a different one
+        # asked for here would silently not apply
+        given = [flag for flag, value, default in (
+            ("--now", args.now, None), ("--skills", args.skills, None),
+            ("--district", args.district, "jingan"), ("--resolution", args.resolution, 10),
+            ("--mode", args.mode, "ebike"), ("--allow-overdue", args.allow_overdue, False))
+            if value != default]
+        if given:
+            raise InputError(f"--instance carries its own district, clock, travel modes and "
+                             f"skills: drop {', '.join(given)}")
     if instance is None and not (args.tasks and args.teams and args.out):
         raise InputError("give --tasks, --teams and --out (or --instance NAME)")
     out_path = Path(args.out) if args.out else None

@@ -126,6 +126,9 @@ def test_instance_and_files_do_not_mix(capsys):
     assert "--instance replaces --tasks and --teams" in capsys.readouterr().err
     assert main(["dispatch", "--tasks", "t.csv", "--teams", "m.csv"]) == 2
     assert "give --tasks, --teams and --out" in capsys.readouterr().err
+    assert main(["dispatch", "--instance", "small", "--now", "0", "--mode", "car"]) == 2
+    assert "carries its own district, clock, travel modes and skills: drop --now, --mode" \
+        in capsys.readouterr().err
 
 
 def test_a_malformed_instance_json_names_the_field(tmp_path, district):
