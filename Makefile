@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/jingan_integrated.toml
 PYTEST_ARGS ?=
 
-.PHONY: run test test-nojit lint bench bench-quick bench-check bench-ci bench-policies fingerprint clean
+.PHONY: run test test-nojit lint bench bench-quick bench-check bench-ci bench-policies bench-instances fingerprint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ bench-ci: $(STAMP)
 # published to benchmarks/POLICIES.md and .json (a plain run writes to results/policies).
 bench-policies: $(STAMP)
 	$(BIN)/python -m benchmarks.policies --replications 10 --publish
+
+# The reference dispatch instances (benchmarks/instances) solved by every method and priced
+# by urbangrid.optimizer.evaluate: writes benchmarks/INSTANCES.md and .json (about a minute;
+# `python -m benchmarks.instances freeze` re-freezes the instances themselves).
+bench-instances: $(STAMP)
+	$(BIN)/python -m benchmarks.instances table
 
 # Hashes of reference runs and optimizer records against benchmarks/fingerprints.json: a
 # refactoring must leave them all as stored (benchmarks/fingerprint.py).

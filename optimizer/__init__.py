@@ -6,7 +6,8 @@ any answer, which every solver and policy reports), :func:`assign` (the
 geography-free core on a cost matrix), :class:`FlowParams` (the min-cost flow's knobs,
 shared by both and by the policies' compiled form), :func:`route` / :class:`Router`
 (sequencing each team's tasks), :func:`build_problem` / :func:`result_rows` (the tables in
-and out of ``urbangrid dispatch`` and the service's ``POST /dispatch``), and the policy
+and out of ``urbangrid dispatch`` and the service's ``POST /dispatch``),
+:func:`load_instance` (the named reference instances of ``benchmarks/instances``), and the policy
 registry used by the simulation (:func:`get_policy`, :func:`register_policy`,
 :func:`check_policy`; :mod:`urbangrid.optimizer.compiled` holds the built-in policies'
 compiled form, for callers whose own loop is compiled).
@@ -29,7 +30,10 @@ _WHERE = {
     "ScoreWeights": "problem",
     "RoutePlan": "routing", "Router": "routing", "route": "routing",
     "score": "scoring", "solve": "solver",
-    "build_problem": "tables", "read_table": "tables", "result_rows": "tables",
+    "build_problem": "tables", "problem_tables": "tables", "read_table": "tables",
+    "result_rows": "tables",
+    "Instance": "instances", "available_instances": "instances",
+    "instances_folder": "instances", "load_instance": "instances",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _WHERE)

@@ -10,15 +10,22 @@ Tasks table, one row per task:
     ``id``; position as ``lat`` + ``lon`` (WGS84) or ``cell`` (H3 id or cell index) or a
     point geometry; ``skill`` (skill names joined by ``;``; a ``category`` column is used
     as the skill name when there is no ``skill`` column); ``priority`` (> 0, default 1);
-    ``deadline`` (ISO date-time or seconds); ``work_minutes`` (>= 0); optional ``crews``.
+    ``deadline`` (ISO date-time or seconds); ``work_minutes`` (>= 0); optional ``crews``,
+    ``pinned_team`` (id of the team that must keep the task: started) and ``current_team``
+    (id of the team the task is assigned to now: moving it costs ``reassignment``), each
+    empty for none.
 Teams table, one row per team:
     ``id``; position as for tasks; ``skills`` (names joined by ``;``); ``capacity`` (>= 1);
     ``shift_start``, ``shift_end`` (ISO date-time or seconds); optional ``free_at``,
     ``load``, ``subdistrict`` (code of the home sub-district) and ``mode`` (travel mode).
 
 Times are all ISO date-times or all numbers (seconds). Skill names must come from the
-teams' skills (or ``skills``). Malformed input raises :class:`InputError` naming the
-source, row and column; a well-formed task no team can serve is deferred with its reason.
+teams' skills (or ``skills``). A deadline before ``now`` is refused unless the caller
+allows overdue tasks (``allow_overdue``: a backlog, whose lateness then counts in every
+cost). :func:`problem_tables` writes a problem back as the two tables (the reference
+instances of ``benchmarks/instances`` are frozen with it). Malformed input raises
+:class:`InputError` naming the source, row and column; a well-formed task no team can
+serve is deferred with its reason.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from urbangrid.errors import InputError
 
 from .problem import Assignment, DeferReason, DispatchProblem, ScoreWeights
 
-__all__ = ["build_problem", "read_table", "result_rows"]
+__all__ = ["build_problem", "problem_tables", "read_table", "result_rows"]
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -177,6 +184,24 @@ def _cells(t: _Table, district) -> np.ndarray:
     return cell
 
 
+def _team_refs(t: _Table, col: str, team_id: np.ndarray) -> np.ndarray:
+    """Team indices of an optional column of team ids (empty: none, -1)."""
+    out = np.full(len(t.df), -1, np.int32)
+    if col not in t.df:
+        return out
+    index = {int(v): k for k, v in enumerate(team_id.tolist())}
+    for row, raw in enumerate(t.df[col].tolist()):
+        if pd.isna(raw) or str(raw).strip() == "":
+            continue
+        text = str(raw).strip()
+        text = text[:-2] if text.endswith(".0") else text  # a float column's integer
+        try:
+            out[row] = index[int(text)]
+        except (ValueError, KeyError):
+            t.fail(f"{raw!r} is not the id of a team in the teams table", row, col)
+    return out
+
+
 def _split(v) -> list[str]:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return []
@@ -196,13 +221,14 @@ def _skill_masks(t: _Table, col: str, vocab: dict[str, int]) -> np.ndarray:
 def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=None,
                   mode: str = "ebike", skills: str | None = None,
                   tasks_source: str = "tasks", teams_source: str = "teams",
-                  with_cell_travel: bool = False):
+                  with_cell_travel: bool = False, allow_overdue: bool = False):
     """Check the two tables and build the :class:`DispatchProblem`.
 
     Returns ``(problem, cells, epoch_kind)``; ``cells`` maps the problem's local cell
     index to the district's cell index; ``epoch_kind`` is ``"seconds"``, ``"iso"`` or
     ``"iso_utc"`` (ISO times with a UTC offset, read as UTC; ``now`` must then carry one
-    too, and the plan's ETAs are written in UTC with theirs).
+    too, and the plan's ETAs are written in UTC with theirs). ``allow_overdue`` accepts
+    deadlines before ``now`` (else refused: usually a wrong date or time zone).
     """
     T = _Table(tasks, tasks_source, "task")
     M = _Table(teams, teams_source, "team")
@@ -242,7 +268,7 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
             # the same instant as the files' times: UTC when they carry an offset
             now_s = (ts.tz_convert(None) if ts.tzinfo else ts).value / 1e9
     late = np.flatnonzero(deadline < now_s)
-    if late.size:
+    if late.size and not allow_overdue:
         T.fail(f"deadline {tasks['deadline'].iloc[late[0]]!r} is before now", late[0], "deadline")
     work = T.numbers("work_minutes") * 60.0
     if (work < 0).any():
@@ -258,6 +284,8 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
     if ((crews < 1) | (crews != np.round(crews))).any():
         T.fail("crews must be a whole number >= 1", int(np.flatnonzero(crews < 1)[0]), "crews")
     load = M.numbers("load", 0.0)
+    pinned = _team_refs(T, "pinned_team", team_id)
+    current = _team_refs(T, "current_team", team_id)
 
     M.need("skills")
     skill_col = "skill" if "skill" in tasks else ("category" if "category" in tasks else None)
@@ -303,6 +331,7 @@ def build_problem(tasks: pd.DataFrame, teams: pd.DataFrame, district, *, now=Non
         now=now_s, task_id=task_id, task_cell=task_cell, task_priority=priority,
         task_skill=task_skill, task_deadline=deadline, task_work=work,
         task_area=sub_of[task_cell_d], task_crews=crews.astype(np.int32),
+        task_pinned=pinned, task_current=current,
         team_id=team_id, team_cell=team_cell, team_skills=team_skills,
         team_free_at=free_at if free_at is not None else np.full(len(teams), now_s),
         team_capacity=capacity.astype(np.int32), team_shift_start=shift_start,
@@ -361,3 +390,58 @@ def result_rows(problem: DispatchProblem, assignment: Assignment,
         result["crew_teams"] = [";".join(str(x) for x, k in zip(row, raw, strict=True) if k >= 0)
                                 for row, raw in zip(crews, a.crew_teams, strict=True)]
     return result
+
+
+def problem_tables(problem: DispatchProblem, *, task_cells, team_cells, skill_names,
+                   modes, team_subdistricts=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tasks and teams tables of ``problem``: the inverse of :func:`build_problem`.
+
+    Times are written as seconds (the problem's own clock), cells as the ids given, so
+    that ``build_problem(tasks, teams, district, now=problem.now)`` on the district the ids
+    belong to gives back the problem's tasks and teams (travel then comes from the
+    district). Pinned and current tasks have no column: a problem with either is refused.
+
+    Parameters
+    ----------
+    problem
+        The snapshot.
+    task_cells, team_cells
+        The cell id (an H3 id, or a district cell index) of each task and each team.
+    skill_names
+        ``skill_names[b]`` names bit ``b`` of the skill masks.
+    modes
+        The travel mode of each team (or one for all).
+    team_subdistricts
+        The home sub-district code of each team (``None``/empty for district-wide), or
+        None to leave the column out.
+    """
+    p = problem
+    names = list(skill_names)
+
+    def masks(values) -> list[str]:
+        out = []
+        for v in np.asarray(values, np.int64).tolist():
+            bits = [b for b in range(63) if v >> b & 1]
+            if bits and bits[-1] >= len(names):
+                raise InputError(f"skill bit {bits[-1]} has no name ({len(names)} given)")
+            out.append(";".join(names[b] for b in bits))
+        return out
+
+    tasks = pd.DataFrame({
+        "id": p.task_id, "cell": list(task_cells), "skill": masks(p.task_skill),
+        "priority": p.task_priority, "deadline": p.task_deadline,
+        "work_minutes": p.task_work / 60.0, "crews": p.task_crews,
+    })
+    for col, ref in (("pinned_team", p.task_pinned), ("current_team", p.task_current)):
+        if (ref >= 0).any():
+            tasks[col] = pd.Series(p.team_id[np.maximum(ref, 0)], dtype="Int64").where(
+                ref >= 0)
+    teams = pd.DataFrame({
+        "id": p.team_id, "cell": list(team_cells), "skills": masks(p.team_skills),
+        "capacity": p.team_capacity, "shift_start": p.team_shift_start,
+        "shift_end": p.team_shift_end, "free_at": p.team_free_at, "load": p.team_load,
+        "mode": np.broadcast_to(np.asarray(modes, dtype=object), (p.n_teams,)),
+    })
+    if team_subdistricts is not None:
+        teams["subdistrict"] = list(team_subdistricts)
+    return tasks, teams

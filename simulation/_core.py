@@ -61,14 +61,21 @@ CASE_I32 = ("cell", "team", "qnext")
 CASE_I16 = ("category", "n_misroute", "n_rework", "n_reopen", "n_extension", "n_attempt",
             "hop", "unit", "n_return")
 CASE_I8 = ("channel", "status", "resolved", "satisfied", "on_spot", "order_type")
-CASE_I64 = ("pool_seq",)
+CASE_I64 = ("pool_seq", "route_key")
 #: Internal case columns (not part of a run's output): the team-queue link, the next
-#: forwarding hop, and the pool order (-priority, queue time, sequence number).
-CASE_INTERNAL = ("qnext", "hop", "pool_rank", "pool_queued", "pool_seq")
+#: forwarding hop, the pool order (-priority, queue time, sequence number) and the
+#: position a routing policy gave the task in its team's sequence (``route_key``).
+CASE_INTERNAL = ("qnext", "hop", "pool_rank", "pool_queued", "pool_seq", "route_key")
 
 (T_OCCUR, T_REPORT, T_REGISTER, T_DISPATCH, T_CLOSE, T_POOL, DEADLINE, POOL_RANK,
  POOL_QUEUED) = range(len(CASE_F64))
-PSEQ = 0
+PSEQ, RKEY = range(len(CASE_I64))
+#: ``route_key = round * ROUTE_ROUND + position``: a task routed in a dispatch round
+#: goes, in its team's queue, before the tasks of the same round the policy's sequence
+#: puts after it (``Assignment.order``); -1 = not routed (the queue is first signed,
+#: first served). Positions stay below it (a round offers at most a few thousand tasks).
+ROUTE_BITS = 24
+ROUTE_ROUND = 1 << ROUTE_BITS
 D_REGISTER, D_SIGN, D_PREP, D_WORK, D_VERIFY, D_FEEDBACK, U_LOOP = range(len(CASE_F32))
 CELL, TEAM, QNEXT = range(len(CASE_I32))
 (CATEGORY, N_MISROUTE, N_REWORK, N_REOPEN, N_EXTENSION, N_ATTEMPT, HOP, UNIT,
@@ -650,6 +657,7 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
             continue
         done[i] = True
         CB[c, STATUS] = Status.ASSIGNED
+        st.case_i64[c, RKEY] = -1  # the caller sets it when the policy sequenced the round
         CI[c, TEAM] = j
         if math.isnan(CF[c, T_DISPATCH]):
             CF[c, T_DISPATCH] = now
@@ -874,14 +882,30 @@ def _draw_work(st, fx, k):  # pragma: no cover - compiled
 
 @_jit
 def _queue_append(st, j, c):  # pragma: no cover - compiled
-    CI, TI = st.case_i32, st.team_i64
-    CI[c, QNEXT] = -1
-    tail = TI[QTAIL, j]
-    if tail < 0:
+    """Queue the signed order ``c`` at team ``j``: at the tail, except that a task the
+    policy sequenced (``route_key`` >= 0) goes before the queued, unstarted tasks of its
+    own round that the sequence puts after it (orders are signed in random order; the
+    route is the crew's order of work)."""
+    CI, TI, CL = st.case_i32, st.team_i64, st.case_i64
+    key = CL[c, RKEY]
+    prev = TI[QTAIL, j]
+    nxt = np.int64(-1)
+    if key >= 0:
+        prev = -1
+        nxt = TI[QHEAD, j]
+        while nxt >= 0:
+            k = CL[nxt, RKEY]
+            if k > key and (k >> ROUTE_BITS) == (key >> ROUTE_BITS):
+                break
+            prev = nxt
+            nxt = np.int64(CI[nxt, QNEXT])
+    CI[c, QNEXT] = nxt
+    if prev < 0:
         TI[QHEAD, j] = c
     else:
-        CI[tail, QNEXT] = c
-    TI[QTAIL, j] = c
+        CI[prev, QNEXT] = c
+    if nxt < 0:
+        TI[QTAIL, j] = c
 
 
 @_jit

@@ -88,7 +88,7 @@ def _substream(parent: np.random.Generator, *key: int) -> np.random.Generator:
 #: Fill value of a new case column (default 0; every ``t_*`` column NaN).
 _FILL = {"deadline": np.nan, "pool_rank": np.nan, "pool_queued": np.nan, "cell": -1,
          "team": -1, "qnext": -1, "category": -1, "channel": -1, "resolved": -1,
-         "satisfied": -1, "unit": -1, "order_type": -1}
+         "satisfied": -1, "unit": -1, "order_type": -1, "route_key": -1}
 
 
 def _fill(name: str) -> float:
@@ -296,6 +296,7 @@ class Model:
         self._room = None
         self._constants: dict[int, np.ndarray] = {}
         self.n_policy_calls = 0
+        self._route_rounds = 0  # rounds whose policy sequenced its tasks (route_key)
         self.n_simpy_events = 0
         self._next_day = 0.0  # when the arrivals process next puts cases into the core
         self.round_seconds = 0.0
@@ -679,16 +680,17 @@ class Model:
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
          capacity, shift_start, shift_end, load, area, travel) = snap
         n, m = ids.size, team_id.size
+        team_cell, travel_all, cell_travel = self._cells(now, ids, team_id, travel)
         problem = make_problem(
             self._Problem, self._validate,
             now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
             task_skill=task_skill, task_deadline=deadline, task_work=work,
             task_area=task_area, task_pinned=self._constant(-1, n),
             task_current=self._constant(-1, n), task_crews=self._constant(1, n),
-            team_id=team_id, team_cell=self._constant(0, m), team_skills=team_skills,
+            team_id=team_id, team_cell=team_cell, team_skills=team_skills,
             team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
-            team_shift_end=shift_end, team_load=load, team_area=area, travel=travel,
-            weights=self._weights, cell_travel=None,
+            team_shift_end=shift_end, team_load=load, team_area=area, travel=travel_all,
+            weights=self._weights, cell_travel=cell_travel,
         )
         t0 = time.perf_counter()
         result = self.policy(problem)
@@ -702,7 +704,58 @@ class Model:
                 f"index >= {m} (the snapshot's team count); Assignment.team must hold one "
                 "index into the snapshot's teams (or -1) per task")
         self._ensure_space(extra_rows=n, extra_events=n)
-        _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel, inv)
+        done = _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel,
+                                  inv)
+        if result.order is not None:
+            self._keep_route(ids, done, result.order)
+
+    def _cells(self, now: float, ids: np.ndarray, team_id: np.ndarray,
+               travel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The snapshot's cells beyond the task cells: ``(team_cell, travel, cell_travel)``.
+
+        The snapshot's cell index space is the round's distinct task cells, sorted (the
+        core's ``task_cell`` columns), then the teams' current cells that hold no task.
+        ``travel`` gets ``inf`` columns for the latter (no task there: no policy reads
+        them); ``cell_travel[a, b]`` is the travel time from cell ``a`` to cell ``b`` of
+        that space in the travel mode most of the snapshot's teams use (one matrix per
+        snapshot: a team of another mode routes its later legs in that mode's times),
+        times the travel surges in force, as ``travel`` is. Costs one gather of
+        ``cells²`` entries, only on rounds that go through Python.
+        """
+        task_cells = np.unique(self.cases.cell[ids])  # the core's sorted task cells
+        at = self.team_cell[team_id]
+        u = task_cells.size
+        k = np.minimum(np.searchsorted(task_cells, at), max(u - 1, 0))
+        on_task = (task_cells[k] == at) if u else np.zeros(at.size, dtype=bool)
+        others = np.unique(at[~on_task])
+        team_cell = np.where(on_task, k, u + np.searchsorted(others, at)).astype(np.int32)
+        cells = np.concatenate([task_cells, others])
+        if others.size:
+            travel = np.concatenate(
+                [travel, np.full((team_id.size, others.size), np.inf, np.float32)], axis=1)
+        stack = self.team_stack[team_id]
+        mode = int(np.bincount(stack).argmax()) if stack.size else 0
+        # the stacks are destination-major: [to, from] transposed gives [from, to]
+        cell_travel = np.ascontiguousarray(self._tstack[mode][np.ix_(cells, cells)].T)
+        if self._fx.surges.shape[0]:
+            f = _core._travel_factor(self._fx, float(now))
+            if f != 1.0:
+                cell_travel *= np.float32(f)
+        return team_cell, travel, cell_travel
+
+    def _keep_route(self, ids: np.ndarray, done: np.ndarray, order) -> None:
+        """Remember the policy's sequence (``Assignment.order``) of the dispatched tasks:
+        each team then works this round's tasks in that order (``_core._queue_append``)."""
+        pos = np.asarray(order, dtype=np.int64)
+        if pos.shape != ids.shape:
+            raise ValueError(f"dispatch policy answered an order of {pos.shape[0]} "
+                             f"positions for {ids.size} tasks; Assignment.order must hold "
+                             "one position per task (or be None)")
+        keep = done & (pos >= 0)
+        if (pos[keep] >= _core.ROUTE_ROUND).any():
+            raise ValueError(f"Assignment.order holds a position >= {_core.ROUTE_ROUND}")
+        self._route_rounds += 1
+        self.cases.route_key[ids[keep]] = self._route_rounds * _core.ROUTE_ROUND + pos[keep]
 
     # ------------------------------------------------------------------ run
     def run(self, progress=None) -> None:

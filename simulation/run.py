@@ -293,7 +293,7 @@ def _gc_tuned():
 
 
 def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 0,
-             progress=None, policy=None) -> RunResult:
+             progress=None, policy=None, on_model=None) -> RunResult:
     """Run one replication of ``scenario``.
 
     Parameters
@@ -308,6 +308,11 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         Optional callable receiving the fraction of simulated time done, once per day.
     policy
         A dispatch policy callable overriding ``scenario.dispatch.policy``.
+    on_model
+        Optional callable given the :class:`Model` once it is built, before it runs: for
+        instruments that read the run's state while it runs (the reference-instance
+        recorder of ``benchmarks/instances.py`` reads the cells of the snapshot's tasks
+        and teams). It must not change the model.
 
     Returns
     -------
@@ -328,6 +333,8 @@ def simulate(scenario: Scenario, *, seed: int | None = None, replication: int = 
         policy = get_policy(scenario.dispatch.policy, **params)
     model = Model(scenario, space, catalogue, cal, policy, streams_for(seed, replication),
                   teams, load_departments())
+    if on_model is not None:
+        on_model(model)
     t_setup = time.perf_counter() - t0
     with _gc_tuned():
         model.run(progress)
