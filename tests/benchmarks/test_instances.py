@@ -103,7 +103,8 @@ def test_dispatch_instance_prints_the_objective_and_the_best_known(capsys, tmp_p
     assert f"best known       {best['objective']:,.3f}  (optimal by the exact min-cost" in out
     assert "gap to best known 0.0000%" in out
     plan = pd.read_csv(tmp_path / "plan.csv")
-    assert len(plan) == 39 and (plan.status == "assigned").all()
+    sizes = json.loads((bench.FOLDER / "small" / "instance.json").read_text())["sizes"]
+    assert len(plan) == sizes["tasks"] and (plan.status == "assigned").all()
     # a heuristic: the same line with its own gap
     assert main(["dispatch", "--instance", "small", "--method", "greedy"]) == 0
     out = capsys.readouterr().out
@@ -140,9 +141,10 @@ def test_a_malformed_instance_json_names_the_field(tmp_path, district):
     with pytest.raises(InputError, match=r"instance.json: best_known.objective"):
         read_instance(tmp_path / "small", district=district)
     info["best_known"]["objective"] = 1.0
-    info["sizes"]["tasks"] = 40
+    n = info["sizes"]["tasks"]
+    info["sizes"]["tasks"] = n + 1
     path.write_text(json.dumps(info))
-    with pytest.raises(InputError, match="sizes.tasks = 40 but the tables hold 39"):
+    with pytest.raises(InputError, match=f"sizes.tasks = {n + 1} but the tables hold {n}"):
         read_instance(tmp_path / "small", district=district)
 
 
@@ -166,8 +168,9 @@ def test_pinned_and_current_tasks_go_through_the_tables(district):
     tasks["pinned_team"] = pd.Series([teams.id[team[0]]], dtype="Int64")
     tasks["current_team"] = pd.Series([None, teams.id[team[1]]], dtype="Int64")
     p, _, _ = build_problem(tasks, teams, district, now=info["now"])
-    assert p.task_pinned.tolist() == [team[0]] + [-1] * 38
-    assert p.task_current.tolist() == [-1, team[1]] + [-1] * 37
+    n = len(tasks)
+    assert p.task_pinned.tolist() == [team[0]] + [-1] * (n - 1)
+    assert p.task_current.tolist() == [-1, team[1]] + [-1] * (n - 2)
     # written back, the same columns (build_problem numbers skills as the teams name them)
     names = list(dict.fromkeys(n for v in teams.skills for n in v.split(";")))
     t2, m2 = problem_tables(p, task_cells=tasks.cell, team_cells=teams.cell,
@@ -298,5 +301,5 @@ def test_the_results_table_prices_every_method_with_evaluate(tmp_path):
     assert rows["small_crews"]["methods"]["mcf"] is None
     text = md.read_text()
     assert "Instance set version **1.0**" in text
-    assert "| small_crews | 39 × 20 | 18,619.0 | CP-SAT optimal (`cpsat`) | n/a |" in text
+    assert "| small_crews | 40 × 20 | 20,703.2 | CP-SAT optimal (`cpsat`) | n/a |" in text
     assert json.loads(js.read_text())["set_version"] == "1.0"
