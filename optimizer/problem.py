@@ -301,6 +301,15 @@ class DispatchProblem:
     cell_travel
         Optional float32[n_cells, n_cells], cell-to-cell travel seconds used to sequence
         several tasks of one team (routing); without it sequencing uses each team's row.
+    forecast
+        Optional float64[n_cells, n_skills] >= 0 with ``forecast_horizon`` > 0: the
+        expected number of new tasks in each cell needing each skill (column ``b`` is
+        skill bit ``b`` of ``task_skill``) over the next ``forecast_horizon`` seconds, for
+        look-ahead policies. The simulation fills it when ``dispatch.forecast_hours`` > 0
+        from its own demand model (the intensity, not the future arrivals); the built-in
+        policies do not read it.
+    forecast_horizon
+        Seconds the forecast covers (0 without a forecast).
     weights
         :class:`ScoreWeights`.
     """
@@ -328,6 +337,8 @@ class DispatchProblem:
     weights: ScoreWeights = field(default_factory=ScoreWeights)
     task_crews: np.ndarray | int = 1
     cell_travel: np.ndarray | None = None
+    forecast: np.ndarray | None = None
+    forecast_horizon: float = 0.0
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -382,6 +393,7 @@ class DispatchProblem:
             if ct.size and not (ct.min() >= 0):
                 raise InputError("DispatchProblem.cell_travel must be >= 0 without NaN")
             put(self, "cell_travel", ct)
+        self._check_forecast(n_cells)
 
         _check_range("task_cell", self.task_cell, 0, n_cells - 1)
         _check_range("team_cell", self.team_cell, 0, n_cells - 1)
@@ -446,6 +458,34 @@ class DispatchProblem:
         """A validated copy with some fields changed (for what-if variants)."""
         return dataclasses.replace(self, **changes)
 
+    def _check_forecast(self, n_cells: int) -> None:
+        """Coerce and check ``forecast`` and ``forecast_horizon`` (see the class doc)."""
+        put = object.__setattr__
+        try:
+            horizon = float(self.forecast_horizon)
+        except (TypeError, ValueError):
+            raise InputError("DispatchProblem.forecast_horizon must be a number of seconds, "
+                             f"got {self.forecast_horizon!r}") from None
+        if self.forecast is None:
+            if horizon != 0.0:
+                raise InputError("DispatchProblem.forecast_horizon is given without a forecast")
+            put(self, "forecast_horizon", 0.0)
+            return
+        if not (np.isfinite(horizon) and horizon > 0):
+            raise InputError(f"DispatchProblem.forecast_horizon = {horizon!r} must be > 0 "
+                             "seconds with a forecast")
+        try:
+            fc = np.ascontiguousarray(self.forecast, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError("DispatchProblem.forecast must hold numbers") from None
+        if fc.ndim != 2 or fc.shape[0] != n_cells:
+            raise InputError(f"DispatchProblem.forecast has shape {fc.shape}, expected "
+                             f"({n_cells}, number of skills)")
+        if fc.size and not (np.isfinite(fc).all() and fc.min() >= 0):
+            raise InputError("DispatchProblem.forecast must be finite and >= 0")
+        put(self, "forecast", fc)
+        put(self, "forecast_horizon", horizon)
+
     @classmethod
     def unchecked(cls, **fields: Any) -> DispatchProblem:
         """A problem from arrays already in the validated form, without any check.
@@ -462,6 +502,8 @@ class DispatchProblem:
         d = obj.__dict__
         d["weights"] = _DEFAULT_WEIGHTS
         d["cell_travel"] = None
+        d["forecast"] = None
+        d["forecast_horizon"] = 0.0
         d.update(fields)
         missing = _REQUIRED.difference(d)
         if missing:

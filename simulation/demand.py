@@ -243,8 +243,10 @@ class DemandModel:
                     for c, name in enumerate(CHANNELS)}
         return {name: float(self.volume[c]) for c, name in enumerate(CHANNELS)}
 
-    def forecast(self, t0: float, t1: float, group: np.ndarray, n_groups: int) -> np.ndarray:
-        """Expected arrivals in ``[t0, t1)`` per cell × group, shape ``(n_cells, n_groups)``.
+    def forecast(self, t0: float, t1: float, group: np.ndarray, n_groups: int,
+                 cells: np.ndarray | None = None) -> np.ndarray:
+        """Expected arrivals in ``[t0, t1)`` per cell × group, shape ``(n_cells, n_groups)``
+        (only the rows of ``cells``, cell indices, when given).
 
         ``group[k]`` is the group of category ``k`` (a skill index, say; ``-1`` leaves the
         category out). The forecast is the model's own intensity (hour and day profiles,
@@ -255,8 +257,9 @@ class DemandModel:
         run, times the window's length.
         """
         group = np.asarray(group, dtype=np.int64)
-        n = self.cell_cdf[0].shape[0]
-        out = np.zeros((n, n_groups))
+        rows = (np.arange(self.cell_cdf[0].shape[0]) if cells is None
+                else np.asarray(cells, dtype=np.int64))
+        out = np.zeros((rows.size, n_groups))
         use = group >= 0
         if t1 <= t0:
             return out
@@ -264,8 +267,9 @@ class DemandModel:
             tr = self.trace
             g = group[tr.category]
             keep = g >= 0
-            np.add.at(out, (tr.cell[keep], g[keep]), 1.0)
-            return out * ((t1 - t0) / (self._trace_span_days * DAY))
+            full = np.zeros((self.cell_cdf[0].shape[0], n_groups))
+            np.add.at(full, (tr.cell[keep], g[keep]), 1.0)
+            return full[rows] * ((t1 - t0) / (self._trace_span_days * DAY))
         # expected count per channel and hour overlapping the window, local surges kept
         # per cell (their extra arrivals follow the channel's cell weights inside)
         cal = self.calendar
@@ -282,13 +286,13 @@ class DemandModel:
                 total = float(rates[c].sum())
                 if total <= 0.0:
                     continue
-                p_cell = np.diff(self.cell_cdf[c], prepend=0.0) * total
+                p_cell = np.diff(self.cell_cdf[c], prepend=0.0)[rows] * total
                 for sg in self.surges:
                     if sg.cells is None or c not in sg.channels:
                         continue
                     active = float((rates[c] * sg.active(mid)).sum()) / total
-                    p_cell = np.where(sg.cells, p_cell * (1.0 + (sg.factor - 1.0) * active),
-                                      p_cell)
+                    p_cell = np.where(sg.cells[rows],
+                                      p_cell * (1.0 + (sg.factor - 1.0) * active), p_cell)
                 p_cat = np.diff(self.cat_cdf[c], prepend=0.0)
                 p_group = np.bincount(group[use], weights=p_cat[use], minlength=n_groups)
                 out += np.outer(p_cell, p_group)

@@ -50,6 +50,8 @@ def test_integral_floats_are_accepted_but_fractions_are_not():
         ("travel", np.full((3, 4), np.nan), "travel must be >= 0"),
         ("travel", np.full((3, 4), -1.0), "travel must be >= 0"),
         ("cell_travel", np.zeros((3, 3)), "cell_travel has shape"),
+        ("forecast", np.ones((4, 2)), "forecast_horizon = 0.0 must be > 0"),
+        ("forecast_horizon", 3600.0, "forecast_horizon is given without a forecast"),
         ("task_id", np.array([[1, 2, 3]]), "1-D"),
         ("now", float("nan"), "now must be finite"),
         ("now", "soon", "now must be a number"),
@@ -112,3 +114,16 @@ def test_score_weights_from_mapping():
     assert ScoreWeights.from_mapping({"travel": 2}).travel == 2.0
     with pytest.raises(InputError, match="unknown score weight.*'speed'"):
         ScoreWeights.from_mapping({"speed": 1}, source="scenario.toml")
+
+
+def test_forecast_is_kept_with_its_horizon():
+    p = DispatchProblem(**tiny_kwargs(forecast=np.ones((4, 2), dtype=np.float32),
+                                      forecast_horizon=7200))
+    assert p.forecast.dtype == np.float64 and p.forecast.shape == (4, 2)
+    assert p.forecast_horizon == 7200.0
+    assert DispatchProblem(**tiny_kwargs()).forecast is None
+    for bad, match in [(np.zeros((3, 2)), "forecast has shape"),
+                       (np.full((4, 2), -1.0), "forecast must be finite and >= 0"),
+                       (np.full((4, 2), np.inf), "forecast must be finite and >= 0")]:
+        with pytest.raises(InputError, match=match):
+            DispatchProblem(**tiny_kwargs(forecast=bad, forecast_horizon=60))

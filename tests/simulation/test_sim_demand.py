@@ -325,3 +325,12 @@ def test_forecast_follows_surges_in_their_cells_and_hours():
     # the next day is ordinary again
     assert np.allclose(dem.forecast(86400.0, 2 * 86400.0, group, 1),
                        base.forecast(86400.0, 2 * 86400.0, group, 1))
+
+
+def test_forecast_of_some_cells_is_their_rows_of_the_whole():
+    s, space, dem = _demand(**{"demand.cases_per_day": 3000})
+    group = np.arange(load_catalogue().n) % 3
+    whole = dem.forecast(3600.0, 5 * 3600.0, group, 3)
+    cells = np.array([7, 2, 2, 40])
+    assert np.array_equal(dem.forecast(3600.0, 5 * 3600.0, group, 3, cells=cells),
+                          whole[cells])
