@@ -111,6 +111,7 @@ class Count(IntEnum):
     N_ROUNDS = 13    #: rounds held
     N_COMPILED = 14  #: rounds decided by the compiled policy
     N_HANDOFF = 15   #: work orders whose crew part ended, waiting in ``handoff``
+    TZ_CUR = 16      #: next normal variate in ``tz``
 
 
 class Mark(IntEnum):
@@ -208,6 +209,7 @@ class Params(NamedTuple):
     n_bits: int          #: skills (pools per sub-district)
     per_slot: int        #: tasks a round offers per free slot
     area_bound: bool     #: crews serve only their own sub-district
+    travel_sigma: float  #: sigma of the lognormal per-trip travel factor (0: none)
     policy: int          #: the compiled policy's kind (PYTHON_POLICY: none)
     weights: Weights
 
@@ -279,6 +281,7 @@ class CoreState(NamedTuple):
     handoff_t: np.ndarray    #: ... and when
     u: np.ndarray            #: uniform variates for repeat attempts
     z: np.ndarray            #: standard normal variates for repeat attempts
+    tz: np.ndarray           #: standard normal variates for the trips' travel factors
     counters: np.ndarray     #: int64, indexed by Count
     marks: np.ndarray        #: float64, indexed by Mark
     travel: np.ndarray       #: destination-major travel matrices (mode, to, from)
@@ -408,6 +411,16 @@ def _z(st):  # pragma: no cover - compiled
     k = I[Count.Z_CUR]
     I[Count.Z_CUR] = k + 1
     return st.z[k]
+
+
+@_jit
+def _trip_factor(st, sigma):  # pragma: no cover - compiled
+    """A trip's travel-time factor: lognormal with mean 1 and log-sd ``sigma``
+    (``scenario.travel``), from its own stream ``tz``."""
+    I = st.counters
+    k = I[Count.TZ_CUR]
+    I[Count.TZ_CUR] = k + 1
+    return math.exp(sigma * st.tz[k] - 0.5 * sigma * sigma)
 
 
 @_jit
@@ -958,6 +971,9 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     tt = np.float64(st.travel[TI[STACK, j], cell, TI[TCELL, j]])
     if fx.surges.shape[0]:
         tt *= _travel_factor(fx, now)
+    if prm.travel_sigma > 0.0:
+        # the trip takes its own time; the dispatcher planned with the expected one
+        tt *= _trip_factor(st, prm.travel_sigma)
     if CS[c, N_ATTEMPT] == 0:
         w = np.float64(CG[c, D_WORK])
     else:
@@ -1174,6 +1190,7 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
     cap_side = st.side_t.shape[0]
     cap_u = st.u.shape[0]
     cap_z = st.z.shape[0]
+    cap_tz = st.tz.shape[0]
     cap_pool = st.pool_heap.shape[1]
     cap_hand = st.handoff.shape[0]
     none = np.empty(0, dtype=np.int64)
@@ -1211,7 +1228,7 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
         if (cap_heap - I[Count.H_N] < margin or cap_log - I[Count.L_N] < margin
                 or cap_side - I[Count.S_N] < margin or cap_pool - I[Count.POOL_MAX] < margin
                 or cap_u - I[Count.U_CUR] < margin or cap_z - I[Count.Z_CUR] < margin
-                or cap_hand - I[Count.N_HANDOFF] < 2):
+                or cap_tz - I[Count.TZ_CUR] < margin or cap_hand - I[Count.N_HANDOFF] < 2):
             return Stop.SPACE, none
         payload = _pop(st)
         kind = payload % _KIND_BITS

@@ -291,6 +291,13 @@ class Model:
         self._handoff = np.zeros(4096, dtype=np.int64)
         self._handoff_t = np.zeros(4096)
         self._fx = self._fixed_inputs(scenario, catalogue, calendar, teams)
+        # The trips' travel factors (scenario.travel) have their own stream, so that
+        # turning them on leaves every other draw alone; off, the core reads none and
+        # the buffer is a never-refilled placeholder of zeros.
+        self._travel_varies = scenario.travel.cv > 0.0
+        self._rng_tz = _substream(self.rng_repeat, 2)
+        self._tz = (self._rng_tz.standard_normal(_DRAW_BLOCK) if self._travel_varies
+                    else np.zeros(2 * self._fx.params.margin))
         self._tick = float(self._fx.params.tick)
         self._st = None
         self._room = None
@@ -376,6 +383,7 @@ class Model:
             n_bits=len(cat.skills),
             per_slot=sc.dispatch.batch_per_slot,
             area_bound=sc.dispatch.area_bound,
+            travel_sigma=float(np.sqrt(np.log1p(sc.travel.cv ** 2))),
             policy=_core.PYTHON_POLICY if form is None else int(form.kind),
             weights=Weights(w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer),
         )
@@ -420,7 +428,7 @@ class Model:
                 log_t=log[0].a, log_case=log[1].a, log_kind=log[2].a, log_team=log[3].a,
                 side_t=side[0].a, side_case=side[1].a, side_kind=side[2].a,
                 side_team=side[3].a, handoff=self._handoff, handoff_t=self._handoff_t,
-                u=self._u, z=self._z, counters=self._counters,
+                u=self._u, z=self._z, tz=self._tz, counters=self._counters,
                 marks=self._marks, travel=self._tstack, pool_heap=self._pool_heap,
                 pool_size=self._pool_n)
         return self._st
@@ -435,7 +443,8 @@ class Model:
                     and I[Count.H_N] + extra_events < r[2]
                     and I[Count.U_CUR] + extra_rows < r[3]
                     and I[Count.Z_CUR] + extra_rows < r[4]
-                    and I[Count.POOL_MAX] + extra_events < r[5]):
+                    and I[Count.POOL_MAX] + extra_events < r[5]
+                    and I[Count.TZ_CUR] < r[6]):
                 return
         margin = self._fx.params.margin
         grew = False
@@ -462,13 +471,20 @@ class Model:
                 setattr(self, name, np.concatenate([buf[k:], more]))
                 I[cur] = 0
                 grew = True
+        k = int(I[Count.TZ_CUR])
+        if self._travel_varies and self._tz.shape[0] - k < margin:
+            # at most one trip per event: the core's margin check before each event
+            more = self._rng_tz.standard_normal(max(_DRAW_BLOCK, margin))
+            self._tz = np.concatenate([self._tz[k:], more])
+            I[Count.TZ_CUR] = 0
+            grew = True
         if grew:
             self._st = None
         # Counter limits below which every buffer still has its margin (fast check).
         self._room = (self._log[0].a.shape[0] - margin, self._side[0].a.shape[0] - margin,
                       self._heap[0].a.shape[0] - margin,
                       self._u.shape[0] - margin, self._z.shape[0] - margin,
-                      self._pool_heap.shape[1] - margin)
+                      self._pool_heap.shape[1] - margin, self._tz.shape[0] - margin)
 
     def _advance(self, until: float) -> float:
         """Run the core's events with time ``< until`` and the dispatch rounds due
@@ -881,7 +897,7 @@ class Model:
         variate buffers), so that copying the outputs does not add to the run's peak
         memory."""
         self._st = self._room = None
-        self._heap = self._pool_heap = self._u = self._z = None
+        self._heap = self._pool_heap = self._u = self._z = self._tz = None
 
     def take_logs(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Hand over the main log (time order) and the side log (rows logged ahead of

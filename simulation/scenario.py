@@ -44,6 +44,7 @@ __all__ = [
     "Scenario",
     "ShiftConfig",
     "SurgeConfig",
+    "TravelConfig",
     "WorkflowConfig",
     "WorkstationConfig",
     "load_scenario",
@@ -199,6 +200,20 @@ class SurgeConfig(_Model):
             raise ValueError("travel_factor applies to the whole district: a surge limited "
                              "to subdistricts cannot set it (give it a surge of its own)")
         return self
+
+
+class TravelConfig(_Model):
+    """Trip-to-trip variation of travel times (traffic, lights, parking, finding the
+    spot). Each trip a crew sets out on takes its planned time (the mode's travel matrix
+    times the surges in force) times a factor drawn for that trip, lognormal with mean 1
+    and coefficient of variation ``cv``; the dispatcher plans with the planned time, the
+    expected one. ``cv = 0`` (the default) keeps travel deterministic."""
+
+    distribution: Literal["lognormal"] = Field(
+        "lognormal", description="distribution of the per-trip factor (mean 1)")
+    cv: float = Field(0.0, ge=0.0, le=3.0,
+                      description="coefficient of variation of the per-trip factor "
+                      "(0: deterministic travel), assumption")
 
 
 def _default_hours() -> list[float]:
@@ -708,6 +723,7 @@ class Scenario(_Model):
     workflow: WorkflowConfig = Field(default_factory=WorkflowConfig)
     orders: OrdersConfig = Field(default_factory=OrdersConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    travel: TravelConfig = Field(default_factory=TravelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @field_validator("shifts", mode="before")
