@@ -312,6 +312,10 @@ class Model:
         self.demand = DemandModel(scenario, space, catalogue, calendar,
                                   self.inspector_windows)
         self._trace_refs: list[tuple[int, np.ndarray]] = []  # (first case, trace rows)
+        # look-ahead: the snapshot's forecast per cell and skill bit (Model._forecast)
+        self._forecast_s = scenario.dispatch.forecast_hours * 3600.0
+        self._skill_of_category = np.asarray(catalogue.skill_index(), dtype=np.int64)
+        self._n_skills = len(catalogue.skills)
         self._prep_factor = wf.prep_factor
         # Probability per category that a patrol report is fixed on the spot (the
         # catalogue's own figure, else the patrol channel's).
@@ -696,7 +700,7 @@ class Model:
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
          capacity, shift_start, shift_end, load, area, travel) = snap
         n, m = ids.size, team_id.size
-        team_cell, travel_all, cell_travel = self._cells(now, ids, team_id, travel)
+        cells, team_cell, travel_all, cell_travel = self._cells(now, ids, team_id, travel)
         problem = make_problem(
             self._Problem, self._validate,
             now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
@@ -706,7 +710,7 @@ class Model:
             team_id=team_id, team_cell=team_cell, team_skills=team_skills,
             team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
             team_shift_end=shift_end, team_load=load, team_area=area, travel=travel_all,
-            weights=self._weights, cell_travel=cell_travel,
+            weights=self._weights, cell_travel=cell_travel, **self._forecast(now, cells),
         )
         t0 = time.perf_counter()
         result = self.policy(problem)
@@ -725,9 +729,10 @@ class Model:
         if result.order is not None:
             self._keep_route(ids, done, result.order)
 
-    def _cells(self, now: float, ids: np.ndarray, team_id: np.ndarray,
-               travel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The snapshot's cells beyond the task cells: ``(team_cell, travel, cell_travel)``.
+    def _cells(self, now: float, ids: np.ndarray, team_id: np.ndarray, travel: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The snapshot's cells beyond the task cells: ``(cells, team_cell, travel,
+        cell_travel)``, ``cells`` the district cell of each snapshot cell.
 
         The snapshot's cell index space is the round's distinct task cells, sorted (the
         core's ``task_cell`` columns), then the teams' current cells that hold no task.
@@ -757,7 +762,17 @@ class Model:
             f = _core._travel_factor(self._fx, float(now))
             if f != 1.0:
                 cell_travel *= np.float32(f)
-        return team_cell, travel, cell_travel
+        return cells, team_cell, travel, cell_travel
+
+    def _forecast(self, now: float, cells: np.ndarray) -> dict:
+        """``forecast`` and ``forecast_horizon`` of a snapshot whose cells are the district
+        cells ``cells``: the demand model's expected arrivals per cell and skill over the
+        next ``dispatch.forecast_hours`` (none when 0, the default)."""
+        if self._forecast_s <= 0.0:
+            return {}
+        fc = self.demand.forecast(now, now + self._forecast_s, self._skill_of_category,
+                                  self._n_skills, cells=cells)
+        return {"forecast": fc, "forecast_horizon": self._forecast_s}
 
     def _keep_route(self, ids: np.ndarray, done: np.ndarray, order) -> None:
         """Remember the policy's sequence (``Assignment.order``) of the dispatched tasks:

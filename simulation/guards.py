@@ -21,6 +21,8 @@ setting to change; ``simulate`` prints them and stores them in ``kpis.json["warn
                        warm-up (:mod:`urbangrid.simulation.warmup`)
 ``trace``              with ``demand.trace``: rows of the log outside the run (not
                        simulated), and the demand settings a traced run ignores
+``forecast``           ``dispatch.forecast_hours`` set while the policy ran compiled
+                       (no snapshot, so no policy read the forecast)
 =====================  =============================================================
 """
 
@@ -79,6 +81,7 @@ def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
         if steep and growth >= GROWTH_MIN and growth >= GROWTH * max(level, 1.0):
             out.append(_growth_warning(kpis, result, growth, level, daily.size))
     out += _trace_warnings(result)
+    out += _forecast_warnings(result)
     if not warm.ok:
         out.append(
             f"not steady: MSER-5 on the backlog puts the end of the start-up transient at "
@@ -131,6 +134,18 @@ def _trace_warnings(result) -> list[str]:
         out.append(f"trace: {', '.join(given)} set but ignored: a traced run's arrivals "
                    "are the log's rows")
     return out
+
+
+def _forecast_warnings(result) -> list[str]:
+    """A forecast only reaches policies called from Python: a built-in policy runs
+    compiled inside the core and never sees a snapshot."""
+    sc = result.scenario
+    if sc.dispatch.forecast_hours > 0 and not result.stats.get("policy_calls"):
+        return [f"forecast: dispatch.forecast_hours = {sc.dispatch.forecast_hours:g} set but "
+                f"ignored: the policy {sc.dispatch.policy!r} ran compiled, without "
+                "snapshots; forecasts reach policies called from Python (a policy of "
+                "your own, or dispatch.validate_snapshots = true)"]
+    return []
 
 
 def _get(obj, dotted: str):

@@ -694,6 +694,11 @@ class DispatchConfig(_Model):
         "pool for the crews on duty (else they wait for its next shift)")
     shift_lookahead_h: float = Field(0.5, ge=0.0, le=48.0,
                                      description="off-duty teams starting within this count")
+    forecast_hours: float = Field(
+        0.0, ge=0.0, le=168.0,
+        description="look-ahead: snapshots carry the demand model's expected arrivals per "
+        "cell and skill over the next forecast_hours (DispatchProblem.forecast) for Python "
+        "policies; 0 = none")
 
 
 class OutputConfig(_Model):
