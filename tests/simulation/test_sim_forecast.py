@@ -5,8 +5,7 @@ import pytest
 
 from tests.toys import toy_scenario
 from urbangrid.catalogue import load_catalogue
-from urbangrid.simulation import simulate
-from urbangrid.simulation import DemandModel
+from urbangrid.simulation import DemandModel, simulate
 from urbangrid.simulation.run import build_space, build_teams, make_calendar
 
 

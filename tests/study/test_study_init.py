@@ -72,8 +72,8 @@ def test_init_places_iot_coverage_over_the_whole_district(tmp_path, capsys):
     # coverage is placed, and each part of the district gets its share.
     import numpy as np
 
-    from urbangrid.simulation.run import _demand_model, build_space, make_calendar
     from urbangrid.catalogue import load_catalogue
+    from urbangrid.simulation.run import _demand_model, build_space, make_calendar
 
     assert cli.main(["init", "--boundary", str(TWO_PARTS), "--population", "60000",
                      "--out", str(tmp_path)]) == 0
