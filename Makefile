@@ -52,7 +52,9 @@ bench-ci: $(STAMP)
 # Dispatch policies at equal staffing, 10 replications under common random numbers,
 # published to benchmarks/POLICIES.md and .json (a plain run writes to results/policies).
 bench-policies: $(STAMP)
-	$(BIN)/python -m benchmarks.policies --replications 10 --publish
+	$(BIN)/python -m benchmarks.policies scenarios/jingan_integrated.toml \
+		scenarios/reference_stressed.toml scenarios/reference_surge.toml \
+		--replications 10 --pair greedy:mcf --pair fair_mcf:mcf --publish
 
 # Hashes of reference runs and optimizer records against benchmarks/fingerprints.json: a
 # refactoring must leave them all as stored (benchmarks/fingerprint.py).
