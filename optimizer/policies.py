@@ -402,8 +402,11 @@ def fair_mcf(strength: float = 4.0, candidates: int = 8,
     and ``mcf`` solves that snapshot: a lagging sub-district's tasks weigh more in the
     lateness and deferral terms, so they get the teams that reach them first and are
     deferred last. The answer is reported at the real snapshot's cost (:func:`evaluate`),
-    which is at least ``mcf``'s: the price paid for fairness; its status is
-    ``"feasible"`` (it is optimal only for the re-weighted snapshot).
+    which is at least ``mcf``'s optimum (up to its cost rounding): the price paid for
+    fairness; its status is ``"feasible"`` (it is optimal only for the re-weighted
+    snapshot). It reads nothing but the snapshot, and within one round it can only
+    choose among the tasks the round offers: the order in which the pools hand tasks
+    out is the simulation's, the same for every policy.
 
     Parameters
     ----------
