@@ -406,7 +406,10 @@ def fair_mcf(strength: float = 4.0, candidates: int = 8,
     fairness; its status is ``"feasible"`` (it is optimal only for the re-weighted
     snapshot). It reads nothing but the snapshot, and within one round it can only
     choose among the tasks the round offers: the order in which the pools hand tasks
-    out is the simulation's, the same for every policy.
+    out is the simulation's, the same for every policy. Measured on
+    ``scenarios/reference_stressed.toml`` (``benchmarks/HISTORY.md``, 2026-12-07) it does
+    not improve the fairness KPIs: there the sub-districts differ by their channel mix
+    (the hotline's share), not by how the crews are dispatched.
 
     Parameters
     ----------
