@@ -11,7 +11,7 @@ indices, i.e. under common random numbers, so each replication sees the same arr
 and case fates. Per scenario, a table gives each KPI's mean ± 95 % t-interval per policy
 and the paired difference against the first policy (``nearest`` by default), titled
 with the scenario's name and file; ``--pair A:B`` adds the paired differences ``A − B``
-of two other policies (``fair_mcf:mcf``: what leaning towards lagging sub-districts
+of any two of the policies (``fair_mcf:mcf``: what leaning towards lagging sub-districts
 costs and buys against the policy it modifies).
 
 ``make bench-policies`` publishes the reference scenarios for dynamic policies
