@@ -52,7 +52,9 @@ bench-ci: $(STAMP)
 # Dispatch policies at equal staffing, 10 replications under common random numbers,
 # published to benchmarks/POLICIES.md and .json (a plain run writes to results/policies).
 bench-policies: $(STAMP)
-	$(BIN)/python -m benchmarks.policies --replications 10 --publish
+	$(BIN)/python -m benchmarks.policies scenarios/jingan_integrated.toml \
+		scenarios/reference_stressed.toml scenarios/reference_surge.toml \
+		--replications 10 --pair greedy:mcf --pair fair_mcf:mcf --publish
 
 # The reference dispatch instances (benchmarks/instances) solved by every method and priced
 # by urbangrid.optimizer.evaluate: writes benchmarks/INSTANCES.md and .json (about a minute;

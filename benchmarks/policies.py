@@ -2,14 +2,22 @@
 
     python -m benchmarks.policies [SCENARIO.toml ...] [--scenario SCENARIO.toml ...]
                                   [--replications 10] [--days 7] [--policy NAME ...]
-                                  [--import MODULE ...] [--out DIR | --publish]
+                                  [--pair A:B ...] [--import MODULE ...]
+                                  [--out DIR | --publish]
 
 Every policy runs each scenario (``scenarios/jingan_integrated.toml`` when none is
 given; only ``dispatch.policy`` changed) with the same root seed and replication
 indices, i.e. under common random numbers, so each replication sees the same arrivals
 and case fates. Per scenario, a table gives each KPI's mean ± 95 % t-interval per policy
 and the paired difference against the first policy (``nearest`` by default), titled
-with the scenario's name and file.
+with the scenario's name and file; ``--pair A:B`` adds the paired differences ``A − B``
+of any two of the policies (``fair_mcf:mcf``: what leaning towards lagging sub-districts
+costs and buys against the policy it modifies).
+
+``make bench-policies`` publishes the reference scenarios for dynamic policies
+(``scenarios/jingan_integrated.toml``, ``reference_stressed.toml``: the same with crews
+at ~85 % utilisation, ``reference_surge.toml``: a 3-day surge of the field channels)
+with the default policies, every built-in one and the example ``fair_mcf``.
 
 The results go to ``--out DIR`` (default ``results/policies``): ``POLICIES.md`` (the
 tables) and ``POLICIES.json`` (per scenario, the comparison document of
@@ -30,14 +38,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from urbangrid.errors import InputError
 from urbangrid.optimizer import check_policy, get_policy, policy_factory
-from urbangrid.simulation import Scenario, load_scenario
+from urbangrid.simulation import Scenario, json_safe, load_scenario, t_interval
 from urbangrid.study import compare_scenarios, comparison_document
 
 HERE = Path(__file__).resolve().parent
@@ -48,7 +59,7 @@ SCENARIO = ROOT / "scenarios" / "jingan_integrated.toml"
 DEFAULT_OUT = Path("results") / "policies"
 MARKDOWN = "POLICIES.md"
 JSON = "POLICIES.json"
-DEFAULT_POLICIES = ("nearest", "legacy", "mcf", "mcf_route")
+DEFAULT_POLICIES = ("nearest", "greedy", "legacy", "mcf", "mcf_route", "fair_mcf")
 KPIS = (
     ("all", "handling_days_calendar_mean", "{:.3f}"),
     ("hotline", "handling_days_calendar_mean", "{:.3f}"),
@@ -58,6 +69,10 @@ KPIS = (
     ("all", "backlog_mean", "{:.0f}"),
     ("all", "utilisation_mean", "{:.2%}"),
     ("all", "dispatch_delay_min_mean", "{:.1f}"),
+    ("fairness", "handling_subdistrict_gini", "{:.3f}"),
+    ("fairness", "handling_subdistrict_max_min", "{:.2f}"),
+    ("fairness", "handling_channel_gini", "{:.3f}"),
+    ("fairness", "on_time_worst_subdistrict", "{:.2%}"),
 )
 
 
@@ -78,9 +93,29 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def scenario_table(doc: dict[str, Any], policies: list[str]) -> list[str]:
+def paired(doc: dict[str, Any], a: str, b: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{group: {kpi: record}}`` of the paired differences ``a − b`` over the
+    replications of one scenario's document (its ``per_replication`` values), in the
+    form of the comparison's ``differences``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    values = doc["per_replication"]
+    for group, name, _ in KPIS:
+        x = np.array(values[a].get(group, {}).get(name, []), dtype=float)
+        y = np.array(values[b].get(group, {}).get(name, []), dtype=float)
+        if x.size == 0 or x.size != y.size:
+            continue
+        mean, half, n = t_interval(x - y)
+        out.setdefault(group, {})[name] = {
+            "mean": mean, "ci95": half if math.isfinite(half) else None, "n": n,
+            "crosses_zero": bool(math.isfinite(half) and abs(mean) <= half)}
+    return out
+
+
+def scenario_table(doc: dict[str, Any], policies: list[str],
+                   pairs: list[tuple[str, str]] = ()) -> list[str]:
     """The markdown section of one scenario's document: its title (the scenario's name
-    and file), the KPIs per policy and the paired differences against the first policy."""
+    and file), the KPIs per policy, the paired differences against the first policy and
+    those of each of ``pairs``."""
     base = policies[0]
     lines = [
         f"## {doc['scenario']} (`{doc['file']}`)",
@@ -105,24 +140,37 @@ def scenario_table(doc: dict[str, Any], policies: list[str]) -> list[str]:
             star = " *" if rec and rec.get("crosses_zero") else ""
             cells.append(_cell(rec, fmt) + star)
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if pairs:
+        lines += ["", "| paired Δ | " + " | ".join(f"{a} − {b}" for a, b in pairs) + " |",
+                  "| --- |" + " --- |" * len(pairs)]
+        diffs = [doc["pairs"][f"{a}:{b}"] for a, b in pairs]
+        for group, name, fmt in KPIS:
+            label = name if group == "all" else f"{name} ({group})"
+            cells = []
+            for d in diffs:
+                rec = d.get(group, {}).get(name)
+                star = " *" if rec and rec.get("crosses_zero") else ""
+                cells.append(_cell(rec, fmt) + star)
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 
-def markdown(docs: list[dict[str, Any]], policies: list[str], replications: int,
-             days: float) -> str:
-    """``POLICIES.md``: the common method, then one section per scenario's document."""
+def markdown(docs: list[dict[str, Any]], policies: list[str], command: str,
+             pairs: list[tuple[str, str]] = ()) -> str:
+    """``POLICIES.md``: the command and the common method, then one section per
+    scenario's document."""
     lines = [
         "# Dispatch policies at equal staffing",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `python -m benchmarks.policies "
-        f"--replications {replications} --days {days:g}` on "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} with `{command}` on "
         f"{len(docs)} scenario(s). Same scenario and staffing for every policy, common "
         f"random numbers; mean ± 95 % t-interval over replications; Δ is the paired "
-        f"difference against `{policies[0]}` (* where its interval crosses zero). The "
-        f"values of every replication are in `{JSON}`.",
+        f"difference against `{policies[0]}` (* where its interval crosses zero), or "
+        f"between the two policies its column names. The values of every replication "
+        f"are in `{JSON}`.",
     ]
     for doc in docs:
-        lines += ["", *scenario_table(doc, policies)]
+        lines += ["", *scenario_table(doc, policies, pairs)]
     return "\n".join(lines) + "\n"
 
 
@@ -177,6 +225,27 @@ def check_policy_list(policies: list[str]) -> None:
         raise InputError(f"--policy {', '.join(repeated)}: given more than once")
 
 
+def parse_pairs(items: list[str], policies: list[str]) -> list[tuple[str, str]]:
+    """``--pair A:B`` options as ``(A, B)``, both among the benchmark's policies.
+
+    Raises
+    ------
+    InputError
+        Naming the option when it is not ``A:B`` of two different listed policies.
+    """
+    out = []
+    for item in items:
+        a, sep, b = item.partition(":")
+        if not sep or not a or not b or a == b:
+            raise InputError(f"--pair {item}: expected A:B, two different policies")
+        missing = [x for x in (a, b) if x not in policies]
+        if missing:
+            raise InputError(f"--pair {item}: {', '.join(missing)} not among the policies "
+                             f"({', '.join(policies)})")
+        out.append((a, b))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policy", action="append", default=[],
                     help="policy name or package.module:function (repeatable; default "
                          f"{', '.join(DEFAULT_POLICIES)})")
+    ap.add_argument("--pair", action="append", default=[], metavar="A:B",
+                    help="also the paired differences A - B of two of the policies "
+                         "(repeatable)")
     ap.add_argument("--import", dest="imports", action="append", default=[],
                     help="module to import first (it registers extra policies)")
     ap.add_argument("--out", type=Path, default=None,
@@ -208,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in policies:  # a registered name, an entry point or "package.module:function"
             policy_factory(p, key="--policy")
         check_policy_list(policies)
+        pairs = parse_pairs(args.pair, policies)
     except InputError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -218,15 +291,23 @@ def main(argv: list[str] | None = None) -> int:
         runs = [base.replace({"dispatch.policy": p, "name": p}) for p in policies]
         comparison = compare_scenarios(runs, replications=args.replications,
                                        seed=args.seed, days=args.days, keep_first=False)
-        docs.append(comparison_document(comparison, extra={
+        doc = comparison_document(comparison, extra={
             "scenario": base.name, "file": shown_path(file),
             "per_replication": per_replication_values(comparison.per_replication),
-        }))
+        })
+        doc["pairs"] = json_safe({f"{a}:{b}": paired(doc, a, b) for a, b in pairs})
+        docs.append(doc)
     out.mkdir(parents=True, exist_ok=True)
-    text = markdown(docs, policies, args.replications, args.days)
+    command = " ".join(["python -m benchmarks.policies",
+                        *(shown_path(f) for f in files),
+                        f"--replications {args.replications}", f"--days {args.days:g}",
+                        *([f"--seed {args.seed}"] if args.seed is not None else []),
+                        *(f"--policy {p}" for p in policies),
+                        *(f"--pair {a}:{b}" for a, b in pairs)])
+    text = markdown(docs, policies, command, pairs)
     (out / MARKDOWN).write_text(text, encoding="utf-8")
-    document = {"policies": policies, "days": args.days,
-                "scenarios": docs}
+    document = {"policies": policies, "days": args.days, "command": command,
+                "pairs": [f"{a}:{b}" for a, b in pairs], "scenarios": docs}
     (out / JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(text)
     print(f"wrote {out / MARKDOWN} and {out / JSON}")

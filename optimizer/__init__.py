@@ -25,7 +25,7 @@ _WHERE = {
     "greedy_assign": "assignment", "Evaluation": "evaluation", "evaluate": "evaluation",
     "PolicyContractError": "check", "check_assignment": "check", "check_policy": "check",
     "Policy": "policies", "available_policies": "policies", "get_policy": "policies",
-    "policy_factory": "policies", "register_policy": "policies",
+    "policy_factory": "policies", "register_policy": "policies", "area_lag": "policies",
     "Assignment": "problem", "DeferReason": "problem", "DispatchProblem": "problem",
     "ScoreWeights": "problem",
     "RoutePlan": "routing", "Router": "routing", "route": "routing",

@@ -33,6 +33,10 @@ Built-in policies
     Batch min-cost flow, optimal for the score (:func:`solve` ``method="mcf"``).
 ``mcf_route``
     ``mcf`` followed by per-team sequencing (:func:`urbangrid.optimizer.route`).
+``fair_mcf``
+    An example of a fairness-aware policy: ``mcf`` on the snapshot with the tasks of a
+    lagging sub-district made more urgent (:func:`area_lag`), its answer reported at the
+    snapshot's own cost (:func:`urbangrid.optimizer.evaluate`).
 
 Every built-in policy gives each task a team or a :class:`DeferReason`, respects skills,
 capacities and shift ends, keeps pinned tasks on their team, and is deterministic.
@@ -60,8 +64,8 @@ from .compiled import KIND_LEGACY, KIND_MCF, KIND_NEAREST, CompiledPolicy
 from .problem import Assignment, DeferReason, DispatchProblem
 from .solver import solve
 
-__all__ = ["ENTRY_POINT_GROUP", "Policy", "available_policies", "get_policy", "policy_factory",
-           "register_policy"]
+__all__ = ["ENTRY_POINT_GROUP", "Policy", "area_lag", "available_policies", "get_policy",
+           "policy_factory", "register_policy"]
 
 Policy = Callable[[DispatchProblem], Assignment]
 
@@ -366,5 +370,68 @@ def mcf_route(candidates: int = 8, time_limit: float | None = None, solver: str 
     def run(p: DispatchProblem) -> Assignment:
         a = base(p)
         return dataclasses.replace(router(p, a), method="mcf_route")
+
+    return run
+
+
+def area_lag(p: DispatchProblem) -> np.ndarray:
+    """float64[n]: how far each task's sub-district lags in the snapshot, from what the
+    snapshot gives only: the share of its sub-district's tasks that are late whatever
+    is done (due before ``now + work``, the lateness every pair and the deferral of the
+    task carry) minus that share over all tasks, or 0 when not above it. A task
+    without a sub-district (``task_area`` -1) lags by 0."""
+    n = p.n_tasks
+    if n == 0:
+        return np.zeros(0)
+    late = (p.now + p.task_work > p.task_deadline).astype(np.float64)
+    key = p.task_area.astype(np.int64) + 1  # -1 (no sub-district) -> 0
+    tasks = np.bincount(key)
+    share = np.bincount(key, weights=late) / np.maximum(tasks, 1)
+    lag = np.maximum(share[key] - late.mean(), 0.0)
+    lag[key == 0] = 0.0
+    return lag
+
+
+@register_policy("fair_mcf")
+def fair_mcf(strength: float = 4.0, candidates: int = 8,
+             time_limit: float | None = None) -> Policy:
+    """``mcf`` that leans towards lagging sub-districts (an example of a fairness-aware
+    policy).
+
+    Each task's priority is multiplied by ``1 + strength * area_lag`` (:func:`area_lag`)
+    and ``mcf`` solves that snapshot: a lagging sub-district's tasks weigh more in the
+    lateness and deferral terms, so they get the teams that reach them first and are
+    deferred last. The answer is reported at the real snapshot's cost (:func:`evaluate`),
+    which is at least ``mcf``'s optimum (up to its cost rounding): the price paid for
+    fairness; its status is ``"feasible"`` (it is optimal only for the re-weighted
+    snapshot). It reads nothing but the snapshot, and within one round it can only
+    choose among the tasks the round offers: the order in which the pools hand tasks
+    out is the simulation's, the same for every policy. Measured on
+    ``scenarios/reference_stressed.toml`` (``benchmarks/HISTORY.md``, 2026-12-07) it does
+    not improve the fairness KPIs: there the sub-districts differ by their channel mix
+    (the hotline's share), not by how the crews are dispatched.
+
+    Parameters
+    ----------
+    strength
+        How much a lag of 1 (every task of the sub-district late, none elsewhere) adds
+        to the priority; 0 is ``mcf``.
+    candidates, time_limit
+        As :func:`mcf`.
+    """
+    from .evaluation import evaluate
+
+    if not (isinstance(strength, (int, float)) and np.isfinite(strength) and strength >= 0):
+        raise InputError(f"fair_mcf: strength must be a finite number >= 0, got {strength!r}")
+    base = mcf(candidates=candidates, time_limit=time_limit)
+
+    def run(p: DispatchProblem) -> Assignment:
+        t0 = time.perf_counter()
+        boost = 1.0 + strength * area_lag(p)
+        leaned = p.replace(task_priority=p.task_priority * boost) if (boost > 1.0).any() else p
+        a = base(leaned)
+        # the team's work order is the snapshot's (priority, then deadline), as mcf's
+        return evaluate(p, a.team).to_assignment(
+            "fair_mcf", solve_seconds=time.perf_counter() - t0)
 
     return run

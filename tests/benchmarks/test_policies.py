@@ -40,7 +40,8 @@ def benchmark_run(tmp_path_factory):
     before = _snapshot(bench.HERE)
     code = bench.main([str(first), "--scenario", str(second), "--policy", POLICIES[0],
                        "--policy", POLICIES[1], "--replications", str(REPLICATIONS),
-                       "--days", "0.5", "--out", str(out)])
+                       "--days", "0.5", "--pair", f"{POLICIES[1]}:{POLICIES[0]}",
+                       "--out", str(out)])
     after = _snapshot(bench.HERE)
     return code, out, (first, second), before, after
 
@@ -110,6 +111,27 @@ def test_the_json_keeps_every_replication_and_its_intervals_follow(benchmark_run
     assert checked > 2 * len(bench.KPIS)
 
 
+def test_a_pair_gets_its_paired_differences_from_the_replications(benchmark_run):
+    _, out, files, _, _ = benchmark_run
+    text = (out / "POLICIES.md").read_text(encoding="utf-8")
+    assert text.count("| paired Δ | mcf − nearest |") == 2
+    # the header gives the whole command, scenarios and pair included
+    assert f"{files[0]} {files[1]} --replications {REPLICATIONS}" in text
+    assert "--pair mcf:nearest`" in text
+    doc = json.loads((out / "POLICIES.json").read_text(encoding="utf-8"))
+    assert doc["pairs"] == ["mcf:nearest"]
+    for scenario in doc["scenarios"]:
+        values = scenario["per_replication"]
+        pair = scenario["pairs"]["mcf:nearest"]
+        assert {(g, k) for g in pair for k in pair[g]} == {(g, k) for g, k, _ in bench.KPIS}
+        for group, kpi, _ in bench.KPIS:
+            diff = _values(values["mcf"][group][kpi]) - _values(values["nearest"][group][kpi])
+            mean, half, n = t_interval(diff)
+            rec = pair[group][kpi]
+            assert _same(rec["mean"], mean) and _same(rec["ci95"], half), (group, kpi)
+            assert rec["n"] == n
+
+
 def test_the_default_folder_is_a_results_folder_not_benchmarks():
     assert bench.output_folder(None, publish=False) == Path("results") / "policies"
     assert bench.output_folder(None, publish=True) == bench.HERE
@@ -122,6 +144,9 @@ def test_the_default_folder_is_a_results_folder_not_benchmarks():
     (["missing.toml", "--policy", "mcf"], "missing.toml"),
     ([], "--policy nearest: the benchmark compares at least two policies"),
     (["--policy", "mcf", "--policy", "nearest"], "--policy nearest: given more than once"),
+    (["--policy", "mcf", "--pair", "mcf"], "--pair mcf: expected A:B"),
+    (["--policy", "mcf", "--pair", "mcf:mcf"], "--pair mcf:mcf: expected A:B"),
+    (["--policy", "mcf", "--pair", "greedy:mcf"], "--pair greedy:mcf: greedy not among"),
 ])
 def test_bad_arguments_are_refused_before_any_run(tmp_path, monkeypatch, capsys, args,
                                                   message):
