@@ -14,9 +14,11 @@ setting to change; ``simulate`` prints them and stores them in ``kpis.json["warn
                        line, slope :data:`TREND_T` standard errors above 0) by at
                        least :data:`GROWTH_MIN` cases and :data:`GROWTH` of its
                        level, while the crews (:data:`BUSY_CREWS`) or an office
-                       (:data:`BUSY_OFFICE`) are busy: demand exceeds what they can do
-``growing``            the same trend with every crew and office slack: work that
-                       outlasts the warm-up is still piling up
+                       (:data:`BUSY_OFFICE`) are busy and the part of the open cases
+                       that waits for them (the crews' cases, the offices' work
+                       orders) itself trends up: demand exceeds what they can do
+``growing``            the same trend where the growing part's crews or offices have
+                       slack: work that outlasts the warm-up is still piling up
 ``not steady``         MSER-5 puts the end of the start-up transient after the
                        warm-up (:mod:`urbangrid.simulation.warmup`)
 ``trace``              with ``demand.trace``: rows of the log outside the run (not
@@ -33,7 +35,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .kpis import daily_backlog
+from .kpis import daily_backlog, work_orders
 from .warmup import WarmupCheck
 
 __all__ = ["BUSY_CREWS", "BUSY_OFFICE", "CENSORED_SHARE", "GROWTH", "GROWTH_MIN", "MIN_DAYS",
@@ -70,16 +72,16 @@ def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
             f"{result.scenario.run.drain_days:g}); handling times count closed cases only "
             "and are biased low: lengthen run.drain_days, or add crews if the backlog "
             "grows")
-    daily = daily_backlog(result)
     # judge the trend after the start-up transient, where MSER-5 puts its end
-    daily = daily[max(0, math.ceil(warm.detected_days - warm.configured_days)):]
+    skip = max(0, math.ceil(warm.detected_days - warm.configured_days))
+    daily = daily_backlog(result)[skip:]
     if daily.size >= MIN_DAYS:
-        fit = stats.linregress(np.arange(daily.size, dtype=float), daily)
-        growth = float(fit.slope) * (daily.size - 1)
-        level = float(fit.intercept)
-        steep = fit.stderr == 0.0 or fit.slope / fit.stderr >= TREND_T
-        if steep and growth >= GROWTH_MIN and growth >= GROWTH * max(level, 1.0):
-            out.append(_growth_warning(kpis, result, growth, level, daily.size))
+        growth, level = _trend(daily)
+        if growth is not None and growth >= GROWTH * max(level, 1.0):
+            orders = work_orders(result)
+            parts = {part: _trend(daily_backlog(result, cases=mask)[skip:])[0]
+                     for part, mask in (("crews", ~orders), ("offices", orders))}
+            out.append(_growth_warning(kpis, result, growth, level, daily.size, parts))
     out += _trace_warnings(result)
     out += _forecast_warnings(result)
     if not warm.ok:
@@ -92,18 +94,36 @@ def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
     return out
 
 
-def _growth_warning(kpis: dict, result, growth: float, level: float, days: int) -> str:
+def _trend(daily: np.ndarray) -> tuple[float | None, float]:
+    """``(growth, level)`` of a daily series's least-squares line over its days, growth
+    None unless it is a trend: :data:`TREND_T` standard errors above 0 and at least
+    :data:`GROWTH_MIN` cases."""
+    fit = stats.linregress(np.arange(daily.size, dtype=float), daily)
+    growth = float(fit.slope) * (daily.size - 1)
+    steep = fit.stderr == 0.0 or fit.slope / fit.stderr >= TREND_T
+    return (growth if steep and growth >= GROWTH_MIN else None), float(fit.intercept)
+
+
+def _growth_warning(kpis: dict, result, growth: float, level: float, days: int,
+                    parts: dict[str, float | None]) -> str:
     """Growth with a busy resource is saturation; growth while every crew and office has
     slack is work that lasts longer than the warm-up still piling up (long work orders
-    in a run started empty), which a longer warm-up cures."""
+    in a run started empty), which a longer warm-up cures. A resource is blamed only
+    for the part of the open cases that waits for it and grows (``parts``: the crews'
+    cases, the offices' work orders): busy crews beside a growing office backlog are
+    not a saturation of the crews."""
     crew = (kpis.get("utilisation_mean") or {}).get("mean")
     offices = {name: row.get("utilisation") for name, row
                in getattr(result, "organisations", {}).items()}
-    busy = [f"crews {crew:.0%}"] if crew is not None and crew >= BUSY_CREWS else []
-    busy += [f"{name} {u:.0%}" for name, u in offices.items()
-             if u is not None and math.isfinite(u) and u >= BUSY_OFFICE]
+    busy = ([f"crews {crew:.0%}"] if parts.get("crews") is not None and crew is not None
+            and crew >= BUSY_CREWS else [])
+    if parts.get("offices") is not None:
+        busy += [f"{name} {u:.0%}" for name, u in offices.items()
+                 if u is not None and math.isfinite(u) and u >= BUSY_OFFICE]
+    grew = [f"{part} +{g:,.0f}" for part, g in parts.items() if g is not None]
     what = (f"the open cases grew by {growth:,.0f} over the last {days} days of the window "
-            f"from a daily mean of {level:,.0f}")
+            f"from a daily mean of {level:,.0f}"
+            + (f" (waiting for the {', '.join(grew)})" if grew else ""))
     if busy:
         return (f"saturated: {what}, with {', '.join(busy)} busy; demand exceeds what they "
                 "can do, so no steady state exists: add crews or staff, or lower "

@@ -194,14 +194,18 @@ def _case_kpis(result, sel: np.ndarray, m: dict[str, np.ndarray]) -> dict[str, f
 
 
 def backlog_series(result, step_s: float = 3600.0, *, start: float | None = None,
-                   end: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   end: float | None = None, cases: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Open cases at ``start, start + step, …`` up to ``end`` (default start: the end of
     the warm-up, 0 for the whole run as the warm-up detection reads it; default end: the
-    horizon, :func:`run_end` for the drain too)."""
+    horizon, :func:`run_end` for the drain too); only those of the boolean mask
+    ``cases`` when given."""
     c = result.cases
-    ends = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
-    starts = np.sort(c["t_report"])
-    ends = np.sort(ends)
+    report, close = c["t_report"], c["t_close"]
+    if cases is not None:
+        report, close = report[cases], close[cases]
+    ends = np.sort(np.where(np.isnan(close), np.inf, close))
+    starts = np.sort(report)
     t0 = result.t_stats if start is None else start
     t1 = result.t_end if end is None else end
     grid = np.arange(t0, t1 + 1e-9, step_s)
@@ -216,11 +220,13 @@ def run_end(result) -> float:
     return result.t_end + result.scenario.run.drain_days * DAY
 
 
-def daily_backlog(result, *, start: float | None = None) -> np.ndarray:
+def daily_backlog(result, *, start: float | None = None,
+                  cases: np.ndarray | None = None) -> np.ndarray:
     """Daily means of the hourly open-case counts from ``start`` (default: the end of the
     warm-up) over whole days: the day's cycle of arrivals and office hours averaged out,
-    as the warm-up detection and the run-time guards read the backlog."""
-    _, counts = backlog_series(result, 3600.0, start=start)
+    as the warm-up detection and the run-time guards read the backlog (of the cases in
+    the boolean mask ``cases`` when given)."""
+    _, counts = backlog_series(result, 3600.0, start=start, cases=cases)
     days = counts.size // 24
     return counts[: 24 * days].reshape(days, 24).mean(axis=1)
 
@@ -255,6 +261,17 @@ def _field_seconds(result) -> float:
     return float(np.clip(hi - lo, 0.0, None).sum())
 
 
+def work_orders(result) -> np.ndarray:
+    """Boolean mask of the cases that are work orders, handled by the offices (with a
+    crew part when they need one): hotline cases with an order type, and those not yet
+    through intake, which are with the municipal centre."""
+    c = result.cases
+    order = c.get("order_type")
+    is_order = (order >= 0) if order is not None else np.zeros(c["t_report"].shape, bool)
+    return is_order | ((c["channel"] == Channel.HOTLINE) & ~np.isfinite(c["t_register"])
+                       & result.scenario.orders.enabled)
+
+
 def _backlog_split(result) -> tuple[float, float]:
     """Time-weighted mean open cases waiting for a crew and for an office: a work order
     is with an office except while its crew part runs; every other open case waits for
@@ -264,11 +281,7 @@ def _backlog_split(result) -> tuple[float, float]:
     s = c["t_report"]
     e = np.where(np.isnan(c["t_close"]), np.inf, c["t_close"])
     overlap = np.clip(np.minimum(e, b) - np.maximum(s, a), 0.0, None)
-    order = c.get("order_type")
-    is_order = (order >= 0) if order is not None else np.zeros(s.shape, dtype=bool)
-    # an order not yet through intake is with the municipal centre (an office)
-    is_order = is_order | ((c["channel"] == Channel.HOTLINE) & ~np.isfinite(c["t_register"])
-                           & result.scenario.orders.enabled)
+    is_order = work_orders(result)
     field = _field_seconds(result)
     office = overlap[is_order].sum() - field
     crew = overlap[~is_order].sum() + field

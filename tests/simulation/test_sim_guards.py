@@ -63,3 +63,25 @@ def test_simulate_prints_them_and_writes_them_to_kpis_json(tmp_path, caplog):
     assert "censored" in _kinds(doc["warnings"])
     assert any(r.levelname == "WARNING" and r.getMessage().startswith("censored")
                for r in caplog.records)
+
+
+def test_busy_crews_beside_a_growing_office_backlog_are_not_blamed():
+    # The stressed reference scenario: crews ~85 % busy with a flat pool, while the
+    # offices' work orders still pile up with their staff slack. Only the part of the
+    # open cases that grows is attributed, to its own resource.
+    from types import SimpleNamespace
+
+    from urbangrid.simulation.guards import _growth_warning
+
+    kpis = {"utilisation_mean": {"mean": 0.85}}
+    result = SimpleNamespace(organisations={"housing": {"utilisation": 0.6}})
+    text = _growth_warning(kpis, result, 900.0, 11_000.0, 7,
+                           {"crews": None, "offices": 900.0})
+    assert text.startswith("growing") and "offices +900" in text and "crews 85%" not in text
+    text = _growth_warning(kpis, result, 900.0, 11_000.0, 7,
+                           {"crews": 700.0, "offices": None})
+    assert text.startswith("saturated") and "crews 85%" in text and "crews +700" in text
+    busy_office = SimpleNamespace(organisations={"housing": {"utilisation": 0.95}})
+    text = _growth_warning(kpis, busy_office, 900.0, 11_000.0, 7,
+                           {"crews": None, "offices": 900.0})
+    assert text.startswith("saturated") and "housing 95%" in text and "crews 85%" not in text
