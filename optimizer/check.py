@@ -58,6 +58,7 @@ def check_assignment(p: DispatchProblem, a: Assignment, *, where: str = "") -> N
     mixed = np.flatnonzero((team >= 0) & (reason != DeferReason.ASSIGNED))
     if mixed.size:
         fail(f"task {mixed[0]} has a team and a deferral reason")
+    _check_holds(p, a, team, reason, fail)
     pinned = np.flatnonzero(p.task_pinned >= 0)
     moved = pinned[team[pinned] != p.task_pinned[pinned]]
     if moved.size:
@@ -162,6 +163,28 @@ def _check_claims(p: DispatchProblem, a: Assignment, e: Evaluation, crews: np.nd
         if got is not None and got != want:
             fail(f"stats[{key!r}] = {got!r}, the answer has {want}")
     _check_reasons(p, a, e, fail)
+
+
+def _check_holds(p: DispatchProblem, a: Assignment, team: np.ndarray, reason: np.ndarray,
+                 fail) -> None:
+    """Postponement: exactly the tasks deferred as ``POSTPONED`` carry a finite
+    ``hold_until`` after ``now``; every other entry is NaN."""
+    postponed = reason == DeferReason.POSTPONED
+    if a.hold_until is None:
+        if postponed.any():
+            fail(f"task {np.flatnonzero(postponed)[0]} deferred as POSTPONED without "
+                 "Assignment.hold_until")
+        return
+    hold = np.asarray(a.hold_until, dtype=np.float64)
+    if hold.shape != team.shape:
+        fail(f"Assignment.hold_until has shape {hold.shape}, expected {team.shape}")
+    bad = np.flatnonzero(postponed & ~(np.isfinite(hold) & (hold > p.now)))
+    if bad.size:
+        fail(f"task {bad[0]} is POSTPONED until {hold[bad[0]]!r}: give a finite time after "
+             f"now ({p.now:g})")
+    stray = np.flatnonzero(~postponed & ~np.isnan(hold))
+    if stray.size:
+        fail(f"task {stray[0]} has a hold_until but is not deferred as POSTPONED")
 
 
 def _check_reasons(p: DispatchProblem, a: Assignment, e: Evaluation, fail) -> None:

@@ -125,6 +125,8 @@ class DeferReason(enum.IntEnum):
     OUT_OF_AREA = 6
     #: the task needs more crews than could be given together (CP-SAT side constraint)
     CREWS_UNAVAILABLE = 7
+    #: the policy holds the task until a time it chose (``Assignment.hold_until``)
+    POSTPONED = 8
 
 
 _FLOAT_FIELDS = {
@@ -555,6 +557,12 @@ class Assignment:
     crew_teams
         Optional int32[n, k]: every team serving each task when some task needs more than
         one crew (``cpsat`` method), -1 padded; ``team`` holds the first of them.
+    hold_until
+        Optional float64[n], postponement: a task deferred with reason ``POSTPONED`` is
+        not offered again before this absolute time (finite, after ``now``); NaN for the
+        other tasks. In the simulation it leaves its pool and comes back then, in line
+        where it was (event ``postponed``); other deferred tasks are offered again at the
+        next round. ``None`` (every built-in method) postpones nothing.
     """
 
     team: np.ndarray
@@ -569,6 +577,7 @@ class Assignment:
     order: np.ndarray | None = None
     lower_bound: float = float("nan")
     crew_teams: np.ndarray | None = None
+    hold_until: np.ndarray | None = None
 
     @property
     def n_assigned(self) -> int:

@@ -144,6 +144,7 @@ class Due(IntEnum):
     REPOOL = 8       #: an extension ends, the case goes back to its pool
     VERIFIED = 9     #: the inspector (or the camera) confirms
     FIELD = 10       #: a work order's handling unit sends a crew (case enters the pool)
+    RELEASE = 11     #: a postponed task goes back to its pool, in line where it was
 
 
 _KIND_BITS = 16
@@ -650,13 +651,29 @@ def _sign_time(st, fx, j, now, d):  # pragma: no cover - compiled
     return s2 + min(rest, e2 - s2)
 
 
+#: ``assign_batch``'s team of a task the policy postponed (:func:`postpone` holds it).
+HELD = -2
+
+
+@_jit
+def postpone(st, now, ids, until):  # pragma: no cover - compiled
+    """Hold tasks ``ids`` (taken out of their pools by :func:`offer`) until ``until``:
+    each goes back to its pool then, in line where it was (``Due.RELEASE``); the same
+    call to :func:`assign_batch` must give them the team :data:`HELD`."""
+    for i in range(ids.shape[0]):
+        c = ids[i]
+        _log(st, now, c, Event.POSTPONED, NO_TEAM)
+        _push(st, until[i], c * _KIND_BITS + Due.RELEASE)
+
+
 @_jit
 def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma: no cover
     """Apply a policy's answer: task ``i`` (case ``ids[i]``) goes to team
     ``team_id[team[i]]`` with estimated travel ``travel[team[i], task_cell[i]]``, in
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
-    team's free slots go back to their pool, in line where they were. Returns the mask
-    of tasks dispatched."""
+    team's free slots go back to their pool, in line where they were, except those of
+    team :data:`HELD` (postponed: :func:`postpone`). Returns the mask of tasks
+    dispatched."""
     CF, CG, CI, CS, CB = st.case_f64, st.case_f32, st.case_i32, st.case_i16, st.case_i8
     TF, TI = st.team_f64, st.team_i64
     prm, CAT = fx.params, fx.cat
@@ -664,6 +681,8 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
     for i in range(ids.shape[0]):
         c = ids[i]
         k = team[i]
+        if k == HELD:
+            continue  # postponed: the caller scheduled its release (postpone)
         j = team_id[k] if k >= 0 else -1
         if j < 0 or TI[SLOTS, j] <= 0:
             _repool(st, fx, c)
@@ -1261,6 +1280,8 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
             _on_unresolved(st, fx, x, t)
         elif kind == Due.REPOOL:
             _to_pool(st, fx, x, t, t)
+        elif kind == Due.RELEASE:
+            _repool(st, fx, x)
     return Stop.DONE, none
 
 

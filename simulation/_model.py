@@ -724,10 +724,33 @@ class Model:
                 f"index >= {m} (the snapshot's team count); Assignment.team must hold one "
                 "index into the snapshot's teams (or -1) per task")
         self._ensure_space(extra_rows=n, extra_events=n)
+        if result.hold_until is not None:
+            team = self._postpone(now, ids, team, result.hold_until)
         done = _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel,
                                   inv)
         if result.order is not None:
             self._keep_route(ids, done, result.order)
+
+    def _postpone(self, now: float, ids: np.ndarray, team: np.ndarray,
+                  hold_until) -> np.ndarray:
+        """Hold the deferred tasks with a ``hold_until`` after ``now`` out of their pools
+        until then (``_core.postpone``); returns ``team`` with them marked ``HELD`` for
+        ``assign_batch``. A hold that is not a finite time stops the run: the task would
+        never come back (no case is ever silently dropped)."""
+        hold = np.asarray(hold_until, dtype=np.float64)
+        if hold.shape != ids.shape:
+            raise ValueError(f"dispatch policy answered hold_until of shape {hold.shape} for "
+                             f"{ids.size} tasks; give one time (or NaN) per task")
+        held = (team < 0) & (hold > now)  # NaN compares False: not held
+        if not np.isfinite(hold[held]).all():
+            raise ValueError("dispatch policy answered an infinite hold_until: a postponed "
+                             "task must come back at a finite time")
+        if not held.any():
+            return team
+        _core.postpone(self._state(), float(now), ids[held], hold[held])
+        team = team.copy()
+        team[held] = _core.HELD
+        return team
 
     def _cells(self, now: float, ids: np.ndarray, team_id: np.ndarray, travel: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -49,6 +49,8 @@ class Event(IntEnum):
     REPLIED = 26          #: the unit replies (答复)
     ESCALATED = 27        #: replied after the deadline: escalated (督办)
     REDO = 28             #: second attempt after a dissatisfied callback (重办)
+    # dispatch
+    POSTPONED = 29        #: a policy held the task out of the pool until a time it chose
 
 
 class Status(IntEnum):
