@@ -8,28 +8,16 @@ import pytest
 
 from tests.shared import SCENARIOS
 from urbangrid.simulation import build_space, load_scenario, simulate
+from urbangrid.simulation.scenario import scenario_diff
 
 INTEGRATED = SCENARIOS / "jingan_integrated.toml"
 STRESSED = SCENARIOS / "reference_stressed.toml"
 SURGE = SCENARIOS / "reference_surge.toml"
 
 
-def _flatten(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def _changed(path):
-    base = _flatten(load_scenario(INTEGRATED).to_dict())
-    what = _flatten(load_scenario(path).to_dict())
-    return {k for k in base.keys() | what.keys() if base.get(k) != what.get(k)} - {
-        "name", "description"}
+    diff = scenario_diff(load_scenario(INTEGRATED), load_scenario(path))
+    return {k for k, _, _ in diff} - {"name", "description"}
 
 
 def _teams_per_crew(scenario, n_sub: int) -> dict[str, int]:

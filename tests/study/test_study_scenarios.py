@@ -6,6 +6,7 @@ import pytest
 
 from tests.shared import SCENARIOS
 from urbangrid.simulation import load_scenario
+from urbangrid.simulation.scenario import flatten
 
 # What-if file -> the scenario keys (dotted prefixes) it may change relative to the
 # integrated scenario, besides name and description.
@@ -24,17 +25,6 @@ WHATIFS = {
                                    "channels.other.share"],
     "whatif_department_staff_plus20.toml": ["orders.staff.scale"],
 }
-
-
-def _flatten(d, prefix=""):
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def _grid_files():
@@ -62,8 +52,8 @@ def test_whatif_states_its_question_and_changes_only_its_keys(name):
     assert text.startswith("# Question"), f"{name} must open with the question it answers"
     assert "Compare: urbangrid compare" in text
     tomllib.loads(text)
-    base = _flatten(load_scenario(SCENARIOS / "jingan_integrated.toml").to_dict())
-    what = _flatten(load_scenario(path).to_dict())
+    base = flatten(load_scenario(SCENARIOS / "jingan_integrated.toml").to_dict())
+    what = flatten(load_scenario(path).to_dict())
     changed = {k for k in base.keys() | what.keys() if base.get(k) != what.get(k)}
     changed -= {"name", "description"}
     allowed = WHATIFS[name]
@@ -81,8 +71,8 @@ def test_pairs_differ_only_in_their_knob():
                        "dispatch.policy"),
                       ("whatif_iot_coverage_30.toml", "whatif_iot_coverage_80.toml",
                        "channels.iot.coverage")]:
-        x = _flatten(load_scenario(SCENARIOS / a).to_dict())
-        y = _flatten(load_scenario(SCENARIOS / b).to_dict())
+        x = flatten(load_scenario(SCENARIOS / a).to_dict())
+        y = flatten(load_scenario(SCENARIOS / b).to_dict())
         assert {k for k in x if x[k] != y[k]} - {"name", "description"} == {key}
 
 
