@@ -50,7 +50,7 @@ bench-ci: $(STAMP)
 	$(BIN)/python -m benchmarks.run --ci --out results/bench-ci
 
 # Dispatch policies at equal staffing on the three reference scenarios, 5 replications
-# under common random numbers (about 40 minutes on 2 cores; `legacy`, which saturates the
+# under common random numbers (about 25 minutes on 2 cores; `legacy`, which saturates the
 # stressed scenario, is left out), published to benchmarks/POLICIES.md and .json (a plain
 # run of benchmarks.policies writes to results/policies).
 bench-policies: $(STAMP)

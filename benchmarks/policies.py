@@ -22,10 +22,12 @@ with the default policies, every built-in one and the example ``fair_mcf``.
 The results go to ``--out DIR`` (default ``results/policies``): ``POLICIES.md`` (the
 tables) and ``POLICIES.json`` (per scenario, the comparison document of
 :func:`urbangrid.study.comparison_document` plus ``per_replication``, every policy's
-value of every KPI in every replication, so the intervals can be recomputed). The
-project's published ``benchmarks/POLICIES.md`` is written only when asked, with
-``--publish`` (``make bench-policies``) or ``--out benchmarks``: a trial run on one's
-own scenario must not overwrite the reference table.
+value of every KPI in every replication, so the intervals can be recomputed; only the
+district, channel and fairness groups, :data:`JSON_GROUPS`: the per-sub-district and
+per-office ones made 21 MB for three scenarios). The project's published
+``benchmarks/POLICIES.md`` is written only when asked, with ``--publish`` (``make
+bench-policies``) or ``--out benchmarks``: a trial run on one's own scenario must not
+overwrite the reference table.
 
 A researcher's policy: ``--policy my_package.my_module:my_policy`` (a policy factory in
 any importable module, e.g. on ``PYTHONPATH``), an installed package's entry point
@@ -188,6 +190,28 @@ def per_replication_values(per_replication: dict[str, list[dict[str, dict[str, f
     return out
 
 
+#: Groups of KPIs the JSON keeps: the district, its channels and the fairness KPIs. The
+#: per-sub-district, per-channel-in-sub-district and per-office groups and tables of the
+#: comparison document (about 3.5 MB per scenario and 5 policies) stay out of it.
+JSON_GROUPS = ("all", "iot", "patrol", "hotline", "other", "fairness")
+_TABLES_LEFT_OUT = ("subdistricts", "departments", "subdistrict_differences",
+                    "department_differences")
+
+
+def json_scenario(doc: dict[str, Any]) -> dict[str, Any]:
+    """One scenario's document as the JSON keeps it: :data:`JSON_GROUPS` of ``kpis``,
+    ``differences``, ``per_replication`` and ``pairs``, every other field as is."""
+    def groups(by_policy: dict) -> dict:
+        return {pol: {g: v for g, v in grp.items() if g in JSON_GROUPS}
+                for pol, grp in by_policy.items()}
+
+    out = {k: v for k, v in doc.items() if k not in _TABLES_LEFT_OUT}
+    for key in ("kpis", "differences", "per_replication", "pairs"):
+        if key in out:
+            out[key] = groups(out[key])
+    return out
+
+
 def output_folder(out: Path | None, publish: bool) -> Path:
     """The folder the two files go to: ``--out``, ``benchmarks/`` with ``--publish``,
     else :data:`DEFAULT_OUT`.
@@ -307,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(docs, policies, command, pairs)
     (out / MARKDOWN).write_text(text, encoding="utf-8")
     document = {"policies": policies, "days": args.days, "command": command,
-                "pairs": [f"{a}:{b}" for a, b in pairs], "scenarios": docs}
-    (out / JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+                "pairs": [f"{a}:{b}" for a, b in pairs],
+                "scenarios": [json_scenario(d) for d in docs]}
+    (out / JSON).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     print(text)
     print(f"wrote {out / MARKDOWN} and {out / JSON}")
     return 0

@@ -109,6 +109,9 @@ def test_the_json_keeps_every_replication_and_its_intervals_follow(benchmark_run
         assert len(first["per_replication"]["mcf"][group][kpi]) == REPLICATIONS
     assert first["kpis"]["nearest"]["all"]["cases_created"]["ci95"] is not None
     assert checked > 2 * len(bench.KPIS)
+    # the per-sub-district and per-office detail stays out (megabytes per scenario)
+    assert set(first["kpis"]["mcf"]) <= set(bench.JSON_GROUPS)
+    assert "subdistricts" not in first and "departments" not in first
 
 
 def test_a_pair_gets_its_paired_differences_from_the_replications(benchmark_run):
