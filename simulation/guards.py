@@ -128,8 +128,10 @@ def _growth_warning(kpis: dict, result, growth: float, level: float, days: int,
         return (f"saturated: {what}, with {', '.join(busy)} busy; demand exceeds what they "
                 "can do, so no steady state exists: add crews or staff, or lower "
                 "demand.cases_per_day")
-    return (f"growing: {what} while crews and offices have slack: work that lasts "
-            "longer than the warm-up is still piling up; lengthen run.warmup_days")
+    slack = " and ".join(part for part, g in parts.items() if g is not None)
+    return (f"growing: {what} while the {slack or 'crews and offices'} have slack: work "
+            "that lasts longer than the warm-up is still piling up; lengthen "
+            "run.warmup_days")
 
 
 #: Demand settings that shape the Poisson streams, which a traced run does not use.

@@ -78,6 +78,7 @@ def test_busy_crews_beside_a_growing_office_backlog_are_not_blamed():
     text = _growth_warning(kpis, result, 900.0, 11_000.0, 7,
                            {"crews": None, "offices": 900.0})
     assert text.startswith("growing") and "offices +900" in text and "crews 85%" not in text
+    assert "while the offices have slack" in text
     text = _growth_warning(kpis, result, 900.0, 11_000.0, 7,
                            {"crews": 700.0, "offices": None})
     assert text.startswith("saturated") and "crews 85%" in text and "crews +700" in text
