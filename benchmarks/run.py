@@ -60,6 +60,15 @@ SPREAD_FACTOR = 3.0
 # ratios (policy ticks, two-thread scoring, service p99), which no gate can use.
 CI_MAX_SPREAD = 0.25
 CI_MIN_TOLERANCE = 1.0
+#: Ratios steady in the stored runs but not across machines, left out of the CI gate (the
+#: full suite still measures them), with the reason.
+CI_UNGATED = {
+    "scoring_8000x600_numba_vs_floor":
+        "its reference writes 19.2 MB, which a 32 MB L3 cache sometimes holds: the floor "
+        "took 370 µs when the baseline was written and 92 - 150 µs on 2026-12-07's "
+        "machines while the kernel stayed at 810 - 840 µs (ratio 5.6 - 8.8 against 3.2); "
+        "scoring_8000x600_numba_vs_numpy gates the same kernel",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +115,8 @@ def ci_baseline(baseline: dict) -> dict:
     """The baseline the CI gate checks: the steady entries, tolerances widened.
 
     An entry is steady when ``(max − min) / median`` of its stored ``ratios`` is at most
-    :data:`CI_MAX_SPREAD`; its tolerance becomes at least :data:`CI_MIN_TOLERANCE`.
+    :data:`CI_MAX_SPREAD`; its tolerance becomes at least :data:`CI_MIN_TOLERANCE`. The
+    entries of :data:`CI_UNGATED` are left out, steady or not.
     """
     keep = []
     for m in baseline.get("measurements", []):
@@ -114,6 +124,8 @@ def ci_baseline(baseline: dict) -> dict:
         if len(ratios) < 2 or not m.get("ratio"):
             continue
         if (max(ratios) - min(ratios)) / m["ratio"] > CI_MAX_SPREAD:
+            continue
+        if m["name"] in CI_UNGATED:
             continue
         keep.append({**m, "tolerance": max(CI_MIN_TOLERANCE, m.get("tolerance", 0.0))})
     return {**baseline, "measurements": keep}

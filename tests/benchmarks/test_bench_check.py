@@ -203,6 +203,16 @@ def test_ci_gate_keeps_steady_ratios_and_lets_them_double():
     assert bench_run.evaluate([fig("steady", 2.01)], gate).code == 1
 
 
+def test_ci_gate_leaves_out_the_ungated_ratios_even_when_steady():
+    name = "scoring_8000x600_numba_vs_floor"
+    assert name in bench_run.CI_UNGATED
+    b = {"measurements": [
+        {"name": name, "ratio": 3.0, "ratios": [2.9, 3.0, 3.1], "tolerance": 0.5},
+        {"name": "steady", "ratio": 1.0, "ratios": [0.95, 1.0, 1.1], "tolerance": 0.5},
+    ]}
+    assert [m["name"] for m in bench_run.ci_baseline(b)["measurements"]] == ["steady"]
+
+
 def test_every_stored_benchmark_maps_to_its_suite():
     stored = json.loads((bench_run.HERE / "baseline.json").read_text())["measurements"]
     for m in stored:
