@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from urbangrid.catalogue import CHANNELS
 from urbangrid.errors import InputError
 from urbangrid.optimizer import check_policy, get_policy, policy_factory
 from urbangrid.simulation import Scenario, json_safe, load_scenario, t_interval
@@ -193,7 +194,7 @@ def per_replication_values(per_replication: dict[str, list[dict[str, dict[str, f
 #: Groups of KPIs the JSON keeps: the district, its channels and the fairness KPIs. The
 #: per-sub-district, per-channel-in-sub-district and per-office groups and tables of the
 #: comparison document (about 3.5 MB per scenario and 5 policies) stay out of it.
-JSON_GROUPS = ("all", "iot", "patrol", "hotline", "other", "fairness")
+JSON_GROUPS = ("all", *CHANNELS, "fairness")
 _TABLES_LEFT_OUT = ("subdistricts", "departments", "subdistrict_differences",
                     "department_differences")
 

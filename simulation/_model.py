@@ -314,8 +314,6 @@ class Model:
         self._trace_refs: list[tuple[int, np.ndarray]] = []  # (first case, trace rows)
         # look-ahead: the snapshot's forecast per cell and skill bit (Model._forecast)
         self._forecast_s = scenario.dispatch.forecast_hours * 3600.0
-        self._skill_of_category = np.asarray(catalogue.skill_index(), dtype=np.int64)
-        self._n_skills = len(catalogue.skills)
         self._prep_factor = wf.prep_factor
         # Probability per category that a patrol report is fixed on the spot (the
         # catalogue's own figure, else the patrol channel's).
@@ -793,8 +791,9 @@ class Model:
         next ``dispatch.forecast_hours`` (none when 0, the default)."""
         if self._forecast_s <= 0.0:
             return {}
-        fc = self.demand.forecast(now, now + self._forecast_s, self._skill_of_category,
-                                  self._n_skills, cells=cells)
+        # group = each category's skill bit, the columns of the snapshot's skill masks
+        fc = self.demand.forecast(now, now + self._forecast_s, self._fx.cat_bit,
+                                  len(self.cat.skills), cells=cells)
         return {"forecast": fc, "forecast_horizon": self._forecast_s}
 
     def _keep_route(self, ids: np.ndarray, done: np.ndarray, order) -> None:

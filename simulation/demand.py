@@ -272,6 +272,9 @@ class DemandModel:
             return full[rows] * ((t1 - t0) / (self._trace_span_days * DAY))
         # expected count per channel and hour overlapping the window, local surges kept
         # per cell (their extra arrivals follow the channel's cell weights inside)
+        # each channel's category mix folded into the groups, the same on every day
+        p_group = [np.bincount(group[use], weights=np.diff(cdf, prepend=0.0)[use],
+                               minlength=n_groups) for cdf in self.cat_cdf]
         cal = self.calendar
         for day in range(int(cal.day_index(t0)), int(cal.day_index(t1 - 1e-9)) + 1):
             d0 = cal.day_start(day)
@@ -293,9 +296,7 @@ class DemandModel:
                     active = float((rates[c] * sg.active(mid)).sum()) / total
                     p_cell = np.where(sg.cells[rows],
                                       p_cell * (1.0 + (sg.factor - 1.0) * active), p_cell)
-                p_cat = np.diff(self.cat_cdf[c], prepend=0.0)
-                p_group = np.bincount(group[use], weights=p_cat[use], minlength=n_groups)
-                out += np.outer(p_cell, p_group)
+                out += np.outer(p_cell, p_group[c])
         return out
 
     def _hour_rates(self, day: int) -> np.ndarray:
