@@ -86,10 +86,10 @@ CHANNEL, STATUS, RESOLVED, SATISFIED, ON_SPOT, ORDER_TYPE = range(len(CASE_I8))
 TEAM_F64 = ("free_at", "shift_start", "shift_end", "busy_s", "travel_s", "task_start",
             "task_travel")
 TEAM_I64 = ("skills", "area", "home", "cell", "mode", "pattern", "capacity", "kind",
-            "load", "slots", "tasks", "busy", "waking", "qhead", "qtail", "stack")
+            "load", "slots", "tasks", "busy", "waking", "qhead", "qtail", "stack", "doing")
 FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = range(7)
 (SKILLS, AREA, HOME, TCELL, MODE, PATTERN, CAPACITY, KIND, LOAD, SLOTS, TASKS, BUSY,
- WAKING, QHEAD, QTAIL, STACK) = range(len(TEAM_I64))
+ WAKING, QHEAD, QTAIL, STACK, DOING) = range(len(TEAM_I64))
 
 
 class Count(IntEnum):
@@ -213,6 +213,7 @@ class Params(NamedTuple):
     travel_sigma: float  #: sigma of the lognormal per-trip travel factor (0: none)
     policy: int          #: the compiled policy's kind (PYTHON_POLICY: none)
     weights: Weights
+    reoffer: bool        #: rounds re-offer the queued, unstarted tasks of crews on duty
 
 
 def typed(record):
@@ -662,8 +663,17 @@ def postpone(st, now, ids, until):  # pragma: no cover - compiled
     call to :func:`assign_batch` must give them the team :data:`HELD`."""
     for i in range(ids.shape[0]):
         c = ids[i]
+        if st.case_i8[c, STATUS] == Status.IN_PROGRESS:
+            _give_back(st, c, now)
         _log(st, now, c, Event.POSTPONED, NO_TEAM)
         _push(st, until[i], c * _KIND_BITS + Due.RELEASE)
+
+
+@_inline
+def _give_back(st, c, now):  # pragma: no cover - compiled
+    """A re-offered task (:func:`_pull_back`) leaves its team: it is waiting again."""
+    _log(st, now, c, Event.HANDED_BACK, np.int64(st.case_i32[c, TEAM]))
+    st.case_i8[c, STATUS] = Status.WAITING
 
 
 @_jit
@@ -673,7 +683,16 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
     team's free slots go back to their pool, in line where they were, except those of
     team :data:`HELD` (postponed: :func:`postpone`). Returns the mask of tasks
-    dispatched."""
+    dispatched.
+
+    A re-offered task (status ``in_progress``, :func:`_pull_back`) that the policy
+    gives to its team or leaves out stays: it takes its slot again and goes back into
+    the team's queue in :func:`requeue`, after the caller has set the round's route
+    keys (re-offered tasks come first in ``ids``, so their slots are still free unless
+    the policy moved other queued tasks there: then it goes back to its pool). Moved to
+    another team it is handed back (event ``handed_back``, its old team) and dispatched
+    like any task, the new team signing for it. A dispatcher does not take a task away
+    from a crew to leave it unassigned: only a postponement (:func:`postpone`) does."""
     CF, CG, CI, CS, CB = st.case_f64, st.case_f32, st.case_i32, st.case_i16, st.case_i8
     TF, TI = st.team_f64, st.team_i64
     prm, CAT = fx.params, fx.cat
@@ -684,10 +703,27 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
         if k == HELD:
             continue  # postponed: the caller scheduled its release (postpone)
         j = team_id[k] if k >= 0 else -1
+        pulled = CB[c, STATUS] == Status.IN_PROGRESS
+        if pulled and j < 0:
+            j = np.int64(CI[c, TEAM])  # left out: it stays with its crew
+            k = 0
+            while team_id[k] != j:  # its crew is in the snapshot (_snapshot's current)
+                k += 1
         if j < 0 or TI[SLOTS, j] <= 0:
+            if pulled:
+                _give_back(st, c, now)
             _repool(st, fx, c)
             continue
         done[i] = True
+        if pulled and CI[c, TEAM] == j:
+            TI[LOAD, j] += 1
+            TI[SLOTS, j] -= 1
+            fa = TF[FREE_AT, j]
+            TF[FREE_AT, j] = ((fa if fa > now else now) + np.float64(travel[k, task_cell[i]])
+                              + CAT.work_mean[CS[c, CATEGORY]])
+            continue
+        if pulled:
+            _give_back(st, c, now)
         CB[c, STATUS] = Status.ASSIGNED
         st.case_i64[c, RKEY] = -1  # the caller sets it when the policy sequenced the round
         CI[c, TEAM] = j
@@ -710,6 +746,64 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
 
 
 @_jit
+def requeue(st, fx, now, ids, done):  # pragma: no cover - compiled
+    """The re-offered tasks among ``ids`` that stayed with their team (``done`` and
+    still ``in_progress``: :func:`assign_batch`) go back into its queue, in the order
+    of ``ids`` and by the route keys the caller set for the round."""
+    CI, CB, TI = st.case_i32, st.case_i8, st.team_i64
+    for i in range(ids.shape[0]):
+        c = ids[i]
+        if done[i] and CB[c, STATUS] == Status.IN_PROGRESS:
+            j = np.int64(CI[c, TEAM])
+            _queue_append(st, j, c)
+            if not TI[BUSY, j]:
+                _team_next(st, fx, j, now)
+
+
+@_jit
+def _pull_back(st, fx, now):  # pragma: no cover - compiled
+    """Take the queued, unstarted tasks of the crews on duty within the look-ahead
+    out of their queues for the round to re-offer (``Params.reoffer``): each frees its
+    slot and keeps its team (``team``) and status ``in_progress``, the marks of a
+    re-offered task; the team's free time becomes the expected end of the task in
+    progress. A started task is never re-offered (it is pinned). Returns the case
+    ids, team by team in queue order."""
+    CS, CL = st.case_i16, st.case_i64
+    TF, TI = st.team_f64, st.team_i64
+    prm = fx.params
+    horizon = now + prm.lookahead
+    m = TF.shape[1]
+    n = 0
+    for j in range(m):
+        n += TI[LOAD, j]
+    out = np.empty(n, dtype=np.int64)
+    n = 0
+    for j in range(m):
+        if TI[QHEAD, j] < 0:
+            continue
+        if TF[SHIFT_END, j] <= now:
+            s, e = _pattern_window(fx, TI[PATTERN, j], now)
+            TF[SHIFT_START, j] = s
+            TF[SHIFT_END, j] = e
+        if TF[SHIFT_START, j] > horizon:
+            continue  # off duty: its queue waits for its shift (or its hand-over)
+        while TI[QHEAD, j] >= 0:
+            c = _queue_pop(st, j)
+            CL[c, RKEY] = -1
+            TI[LOAD, j] -= 1
+            TI[SLOTS, j] += 1
+            out[n] = c
+            n += 1
+        if TI[BUSY, j]:
+            d = TI[DOING, j]
+            TF[FREE_AT, j] = (TF[TASK_START, j] + TF[TASK_TRAVEL, j]
+                              + fx.cat.work_mean[CS[d, CATEGORY]])
+        else:
+            TF[FREE_AT, j] = now
+    return out[:n]
+
+
+@_jit
 def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     """The first half of a dispatch round: bring stale shift windows up to date, find
     the teams with a free slot that are on duty within the look-ahead, and take the
@@ -719,8 +813,9 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     pools with the most urgent head first; with area-bound crews each (skill,
     sub-district) pool also at most that many per free slot that may serve it (own-area
     plus district-wide crews). ``min_prio`` > 0 offers only tasks of at least that
-    priority (urgent rounds). Returns the case ids in offer order and their snapshot
-    (:func:`_snapshot`; no tasks: empty ids).
+    priority (urgent rounds). With ``Params.reoffer`` the queued, unstarted tasks of the
+    crews on duty come first (:func:`_pull_back`), whatever their priority. Returns the
+    case ids in offer order and their snapshot (:func:`_snapshot`; no tasks: empty ids).
     """
     CF, I = st.case_f64, st.counters
     prm = fx.params
@@ -729,11 +824,14 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
     heap, size = st.pool_heap, st.pool_size
     n_pools = size.shape[0]
     n_areas = n_pools // prm.n_bits
+    pulled = _pull_back(st, fx, now) if prm.reoffer else np.empty(0, dtype=np.int64)
+    n = pulled.shape[0]
     cand, skill_left, avail = _candidates(st, fx, now)
     k = cand.shape[0]
-    ids = np.empty(min(I[Count.N_WAIT], skill_left.sum()), dtype=np.int64)
-    if k == 0 or ids.shape[0] == 0:
-        ids = ids[:0]
+    ids = np.empty(n + min(I[Count.N_WAIT], skill_left.sum()), dtype=np.int64)
+    ids[:n] = pulled
+    if k == 0 or ids.shape[0] == n:
+        ids = ids[:n]
         return ids, _snapshot(st, fx, now, cand, ids)
     # pools by their head, most urgent first (insertion sort: a few hundred pools). Pools
     # the round cannot take from (no free slot of their skill, head below min_prio) stay
@@ -750,7 +848,6 @@ def offer(st, fx, now, min_prio):  # pragma: no cover - compiled
                 i -= 1
             heads[i] = p
             hn += 1
-    n = 0
     for h in range(hn):
         p = heads[h]
         if -CF[heap[p, 0], POOL_RANK] < min_prio:
@@ -827,7 +924,8 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
     from the destination-major matrices for the pairs where the team has a skill a task
     in the cell needs, +inf elsewhere (the policies read only those,
     ``DispatchProblem.travel``), times the travel factor of the surges in force; area-bound
-    crews get +inf outside their area.
+    crews get +inf outside their area. ``current`` is a re-offered task's team
+    (:func:`_pull_back`) as a snapshot index, -1 for the others (``task_current``).
     """
     CF, CI, CS, TF, TI = st.case_f64, st.case_i32, st.case_i16, st.team_f64, st.team_i64
     CAT, cell_sub, cat_bit = fx.cat, fx.cell_sub, fx.cat_bit
@@ -870,6 +968,15 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
                         break
     teams = cand[keep]
     m = teams.shape[0]
+    current = np.full(n, -1, dtype=np.int32)
+    if fx.params.reoffer:
+        pos = np.full(TF.shape[1], -1, dtype=np.int32)
+        for q in range(m):
+            pos[teams[q]] = q
+        for i in range(n):
+            c = ids[i]
+            if st.case_i8[c, STATUS] == Status.IN_PROGRESS:
+                current[i] = pos[CI[c, TEAM]]
     travel = gather_travel(st.travel, TI[STACK][teams], TI[TCELL][teams], uc,
                            TI[SKILLS][teams], cell_skill)
     if fx.surges.shape[0]:
@@ -896,7 +1003,7 @@ def _snapshot(st, fx, now, cand, ids):  # pragma: no cover - compiled
         area[q] = TI[AREA, j]
     return (inv, task_skill, task_area, deadline, prio, work, teams, TI[SKILLS][teams],
             free_at, capacity, TF[SHIFT_START][teams], TF[SHIFT_END][teams], load, area,
-            travel)
+            travel, current)
 
 
 @_inline
@@ -986,6 +1093,7 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
         return
     c = _queue_pop(st, j)
     TI[BUSY, j] = 1
+    TI[DOING, j] = c
     cell = CI[c, CELL]
     tt = np.float64(st.travel[TI[STACK, j], cell, TI[TCELL, j]])
     if fx.surges.shape[0]:
@@ -1161,13 +1269,13 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     if n == 0:
         return ids
     (inv, task_skill, task_area, deadline, prio, work, teams, team_skills, free_at, capacity,
-     shift_start, shift_end, load, area, travel) = snap
-    none = np.full(n, -1, dtype=np.int32)  # task_current, task_pinned
+     shift_start, shift_end, load, area, travel, current) = snap
+    none = np.full(n, -1, dtype=np.int32)  # task_pinned: a started task is never offered
     team = np.empty(n, dtype=np.int32)
     w = prm.weights
     batch = Batch(now=now, task_cell=inv, task_skill=task_skill, task_work=work,
                   task_area=task_area, task_deadline=deadline, task_priority=prio,
-                  task_current=none, task_pinned=none, travel=travel, team_skills=team_skills,
+                  task_current=current, task_pinned=none, travel=travel, team_skills=team_skills,
                   team_area=area, team_free_at=free_at, team_shift_start=shift_start,
                   team_shift_end=shift_end, team_capacity=capacity, team_load=load,
                   cell_travel=np.zeros((1, 1), dtype=np.float32), use_cell_travel=False,
@@ -1177,7 +1285,9 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     if status != 0:
         return ids
     I[Count.N_COMPILED] += 1
-    assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
+    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
+    if prm.reoffer:
+        requeue(st, fx, now, ids, done)
     return ids[:0]
 
 
@@ -1222,11 +1332,14 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
             now = F[Mark.REQ_T] if is_request else F[Mark.NEXT_TICK]
             prio = I[Count.REQ_PRIO] if is_request else 0
             if compiled:
-                # room for the round's worst case: every waiting task logged and signed
+                # room for the round's worst case: every waiting task logged and signed,
+                # and every re-offered one (at most the crews' load) handed back too
                 need = margin + I[Count.N_WAIT]
+                if prm.reoffer:
+                    need += 2 * st.team_i64[LOAD].sum()
                 if (cap_heap - I[Count.H_N] < need or cap_log - I[Count.L_N] < need
                         or cap_u - I[Count.U_CUR] < need or cap_z - I[Count.Z_CUR] < need):
-                    I[Count.NEED] = I[Count.N_WAIT]
+                    I[Count.NEED] = need - margin
                     return Stop.SPACE, none
             if is_request:
                 I[Count.REQ_PRIO] = NO_REQUEST

@@ -388,6 +388,7 @@ class Model:
             travel_sigma=float(np.sqrt(np.log1p(sc.travel.cv ** 2))),
             policy=_core.PYTHON_POLICY if form is None else int(form.kind),
             weights=Weights(w.travel, w.wait, w.lateness, w.balance, w.reassignment, w.defer),
+            reoffer=sc.dispatch.reoffer,
         )
         table = CategoryTable(
             resolution=np.asarray(cat.resolution_prob, dtype=np.float64),
@@ -696,7 +697,7 @@ class Model:
     def _decide(self, now: float, ids: np.ndarray, snap: tuple) -> None:
         """Call the policy on the snapshot of tasks ``ids`` and apply its answer."""
         (inv, task_skill, task_area, deadline, prio, work, team_id, team_skills, free_at,
-         capacity, shift_start, shift_end, load, area, travel) = snap
+         capacity, shift_start, shift_end, load, area, travel, current) = snap
         n, m = ids.size, team_id.size
         cells, team_cell, travel_all, cell_travel = self._cells(now, ids, team_id, travel)
         problem = make_problem(
@@ -704,7 +705,7 @@ class Model:
             now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
             task_skill=task_skill, task_deadline=deadline, task_work=work,
             task_area=task_area, task_pinned=self._constant(-1, n),
-            task_current=self._constant(-1, n), task_crews=self._constant(1, n),
+            task_current=current, task_crews=self._constant(1, n),
             team_id=team_id, team_cell=team_cell, team_skills=team_skills,
             team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
             team_shift_end=shift_end, team_load=load, team_area=area, travel=travel_all,
@@ -721,13 +722,17 @@ class Model:
                 f"dispatch policy answered {team.shape[0]} teams for {n} tasks, or a team "
                 f"index >= {m} (the snapshot's team count); Assignment.team must hold one "
                 "index into the snapshot's teams (or -1) per task")
-        self._ensure_space(extra_rows=n, extra_events=n)
+        # room for every task logged and signed, a re-offered one also handed back
+        reoffer = self._fx.params.reoffer
+        self._ensure_space(extra_rows=2 * n if reoffer else n, extra_events=n)
         if result.hold_until is not None:
             team = self._postpone(now, ids, team, result.hold_until)
         done = _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel,
                                   inv)
         if result.order is not None:
             self._keep_route(ids, done, result.order)
+        if reoffer:
+            _core.requeue(self._state(), self._fx, now, ids, done)
 
     def _postpone(self, now: float, ids: np.ndarray, team: np.ndarray,
                   hold_until) -> np.ndarray:

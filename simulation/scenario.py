@@ -692,6 +692,11 @@ class DispatchConfig(_Model):
     handover: bool = Field(
         False, description="a crew whose shift ends hands its unstarted tasks back to the "
         "pool for the crews on duty (else they wait for its next shift)")
+    reoffer: bool = Field(
+        False, description="every round with new tasks also re-offers the queued, "
+        "unstarted tasks of the crews on duty (task_current): the policy may move one to "
+        "another crew (at the cost ScoreWeights.reassignment) or postpone it; left out, "
+        "it stays with its crew; a started task is never re-offered")
     shift_lookahead_h: float = Field(0.5, ge=0.0, le=48.0,
                                      description="off-duty teams starting within this count")
     forecast_hours: float = Field(

@@ -8,7 +8,7 @@ import pytest
 
 from tests.shared import SCENARIOS
 from urbangrid.simulation import build_space, load_scenario, simulate
-from urbangrid.simulation.scenario import scenario_diff
+from urbangrid.simulation.scenario import flatten, scenario_diff
 
 INTEGRATED = SCENARIOS / "jingan_integrated.toml"
 STRESSED = SCENARIOS / "reference_stressed.toml"
@@ -47,6 +47,15 @@ def test_the_stressed_scenario_only_cuts_crews_of_every_skill():
         b = sum(before[c.name] for c in base.crews if skill in c.skills)
         a = sum(after[c.name] for c in stressed.crews if skill in c.skills)
         assert 0.4 * b < a < b, (skill, b, a)
+
+
+def test_the_stressed_reoffer_twin_only_switches_reoffer_on():
+    twin = SCENARIOS / "reference_stressed_reoffer.toml"
+    assert twin.read_text(encoding="utf-8").startswith("# Question")
+    x = flatten(load_scenario(STRESSED).to_dict())
+    y = flatten(load_scenario(twin).to_dict())
+    assert {k for k in x if x[k] != y[k]} - {"name", "description"} == {"dispatch.reoffer"}
+    assert y["dispatch.reoffer"] is True
 
 
 def test_the_surge_scenario_doubles_the_field_channels_inside_the_window():

@@ -19,6 +19,7 @@ WHATIFS = {
     "whatif_sanitation_night_shift.toml": ["crews"],
     "whatif_dispatch_nearest.toml": ["dispatch.policy"],
     "whatif_dispatch_mcf.toml": ["dispatch.policy"],
+    "whatif_dispatch_reoffer.toml": ["dispatch.reoffer"],
     "whatif_workstation_pengpu.toml": ["workstations"],
     "whatif_hotline_double.toml": ["demand.cases_per_day", "channels.iot.share",
                                    "channels.patrol.share", "channels.hotline.share",
