@@ -28,7 +28,7 @@ from urbangrid.optimizer import (
 )
 from urbangrid.optimizer.instances import ENV_VAR, gap, instances_folder, read_instance
 
-NAMES = ("backlog", "day", "saturated", "small", "small_crews")
+NAMES = ("backlog", "day", "queued", "saturated", "small", "small_crews")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_every_instance_loads_and_matches_its_description(name, district):
     assert info.best_known.proof in ("optimal by the exact min-cost flow", "CP-SAT optimal")
 
 
-@pytest.mark.parametrize("name", ["small", "day", "saturated", "backlog"])
+@pytest.mark.parametrize("name", ["small", "day", "saturated", "backlog", "queued"])
 def test_the_exact_flow_gives_back_the_best_known_objective(name, district):
     inst = load_instance(name, bench.FOLDER, district=district)
     a = solve(inst.problem, method="mcf")
@@ -79,6 +79,22 @@ def test_the_exact_flow_gives_back_the_best_known_objective(name, district):
     for method in ("nearest", "greedy"):
         other, _ = bench.solve_with(inst.problem, method)
         assert evaluate(inst.problem, other).objective >= objective - 1e-6
+
+
+def test_queued_tasks_carry_their_crew_and_moving_them_is_priced(district):
+    inst = load_instance("queued", bench.FOLDER, district=district)
+    p = inst.problem
+    cur = p.task_current >= 0
+    assert cur.sum() == inst.info.sizes["current"] > p.n_tasks // 2
+    e = evaluate(p, solve(p, method="mcf"))
+    moved = cur & (e.team >= 0) & (e.team != p.task_current)
+    # the optimum keeps most queued tasks with their crew and pays for each it moves
+    assert 0 < moved.sum() < cur.sum() // 2
+    assert e.reassignment == pytest.approx(moved.sum() * p.weights.reassignment)
+    # without the reassignment cost the same round moves more of them
+    free = solve(dataclasses.replace(p, weights=dataclasses.replace(
+        p.weights, reassignment=0.0)), method="mcf").team
+    assert (cur & (free >= 0) & (free != p.task_current)).sum() > moved.sum()
 
 
 def test_cpsat_gives_back_the_multi_crew_best_known(district):
@@ -99,7 +115,7 @@ def test_dispatch_instance_prints_the_objective_and_the_best_known(capsys, tmp_p
     assert main(["dispatch", "--instance", "small", "--out", "plan.csv"]) == 0
     out = capsys.readouterr().out
     best = json.loads((bench.FOLDER / "small" / "instance.json").read_text())["best_known"]
-    assert "instance         small (set version 1.0)" in out
+    assert f"instance         small (set version {bench.SET_VERSION})" in out
     assert f"best known       {best['objective']:,.3f}  (optimal by the exact min-cost" in out
     assert "gap to best known 0.0000%" in out
     plan = pd.read_csv(tmp_path / "plan.csv")
@@ -117,7 +133,7 @@ def test_an_unknown_instance_is_refused_with_the_list(capsys):
     assert main(["dispatch", "--instance", "smal"]) == 2
     err = capsys.readouterr().err
     assert "no reference instance 'smal'" in err
-    assert "available: backlog, day, saturated, small, small_crews" in err
+    assert "available: backlog, day, queued, saturated, small, small_crews" in err
     with pytest.raises(InputError, match="available: none"):
         load_instance("small", bench.FOLDER / "no_such_folder")
 
@@ -300,6 +316,6 @@ def test_the_results_table_prices_every_method_with_evaluate(tmp_path):
     assert small["nearest"]["gap"] > 0 and small["greedy"]["gap"] > 0
     assert rows["small_crews"]["methods"]["mcf"] is None
     text = md.read_text()
-    assert "Instance set version **1.0**" in text
+    assert f"Instance set version **{bench.SET_VERSION}**" in text
     assert "| small_crews | 40 × 20 | 20,703.2 | CP-SAT optimal (`cpsat`) | n/a |" in text
-    assert json.loads(js.read_text())["set_version"] == "1.0"
+    assert json.loads(js.read_text())["set_version"] == bench.SET_VERSION
