@@ -565,13 +565,14 @@ def markdown(res: dict) -> str:
                      f"{b['objective']:,.1f} | {b['proof']} (`{b['method']}`) | "
                      + " | ".join(cells) + " |")
     lines += ["", "Sizes (from each `instance.json`):", "",
-              "| instance | tasks | teams | cells | skills | capacity | overdue | busy teams "
-              "| teams before shift |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| instance | tasks | teams | cells | skills | capacity | overdue | queued at a "
+              "crew | multi-crew | busy teams | teams before shift |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in res["instances"]:
         s = row["sizes"]
         lines.append(f"| {row['name']} | {s['tasks']} | {s['teams']} | {s['cells']} | "
-                     f"{s['skills']} | {s['capacity']} | {s['overdue']} | "
-                     f"{s['teams_busy']} | {s['teams_off_shift']} |")
+                     f"{s['skills']} | {s['capacity']} | {s['overdue']} | {s['current']} | "
+                     f"{s['multi_crew']} | {s['teams_busy']} | {s['teams_off_shift']} |")
     return "\n".join(lines) + "\n"
 
 
