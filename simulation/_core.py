@@ -705,10 +705,12 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
         j = team_id[k] if k >= 0 else -1
         pulled = CB[c, STATUS] == Status.IN_PROGRESS
         if pulled and j < 0:
-            j = np.int64(CI[c, TEAM])  # left out: it stays with its crew
+            # left out: it stays with its crew, which is in the snapshot (_pull_back
+            # takes only from crews that are candidates once their slots are free)
             k = 0
-            while team_id[k] != j:  # its crew is in the snapshot (_snapshot's current)
+            while k < team_id.shape[0] and team_id[k] != CI[c, TEAM]:
                 k += 1
+            j = team_id[k] if k < team_id.shape[0] else -1
         if j < 0 or TI[SLOTS, j] <= 0:
             if pulled:
                 _give_back(st, c, now)
