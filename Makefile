@@ -57,7 +57,7 @@ bench-policies: $(STAMP)
 	$(BIN)/python -m benchmarks.policies scenarios/jingan_integrated.toml \
 		scenarios/reference_stressed.toml scenarios/reference_surge.toml \
 		--policy nearest --policy greedy --policy mcf --policy mcf_route --policy fair_mcf \
-		--replications 5 --pair greedy:mcf --pair mcf_route:mcf --pair fair_mcf:mcf --publish
+		--replications 10 --pair greedy:mcf --pair mcf_route:mcf --pair fair_mcf:mcf --publish
 
 # The reference dispatch instances (benchmarks/instances) solved by every method and priced
 # by urbangrid.optimizer.evaluate: writes benchmarks/INSTANCES.md and .json (about a minute;
