@@ -677,7 +677,8 @@ def _give_back(st, c, now):  # pragma: no cover - compiled
 
 
 @_jit
-def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma: no cover
+def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell,
+                 current):  # pragma: no cover - compiled
     """Apply a policy's answer: task ``i`` (case ``ids[i]``) goes to team
     ``team_id[team[i]]`` with estimated travel ``travel[team[i], task_cell[i]]``, in
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
@@ -685,8 +686,9 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
     team :data:`HELD` (postponed: :func:`postpone`). Returns the mask of tasks
     dispatched.
 
-    A re-offered task (status ``in_progress``, :func:`_pull_back`) that the policy
-    gives to its team or leaves out stays: it takes its slot again and goes back into
+    A re-offered task (status ``in_progress``, :func:`_pull_back`; its team's snapshot
+    index ``current[i]``, :func:`_snapshot`) that the policy gives to its team or leaves
+    out stays: it takes its slot again and goes back into
     the team's queue in :func:`requeue`, after the caller has set the round's route
     keys (re-offered tasks come first in ``ids``, so their slots are still free unless
     the policy moved other queued tasks there: then it goes back to its pool). Moved to
@@ -705,12 +707,8 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell):  # pragma:
         j = team_id[k] if k >= 0 else -1
         pulled = CB[c, STATUS] == Status.IN_PROGRESS
         if pulled and j < 0:
-            # left out: it stays with its crew, which is in the snapshot (_pull_back
-            # takes only from crews that are candidates once their slots are free)
-            k = 0
-            while k < team_id.shape[0] and team_id[k] != CI[c, TEAM]:
-                k += 1
-            j = team_id[k] if k < team_id.shape[0] else -1
+            k = current[i]  # left out: it stays with its crew
+            j = team_id[k] if k >= 0 else -1
         if j < 0 or TI[SLOTS, j] <= 0:
             if pulled:
                 _give_back(st, c, now)
@@ -1287,7 +1285,8 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     if status != 0:
         return ids
     I[Count.N_COMPILED] += 1
-    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
+    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv,
+                        current)
     if prm.reoffer:
         requeue(st, fx, now, ids, done)
     return ids[:0]

@@ -1,6 +1,7 @@
 """Re-offering queued tasks (``dispatch.reoffer``): every round with new tasks also offers
 the queued, unstarted tasks of the crews on duty, each with its crew as
-``task_current``; the policy keeps, moves (at the reassignment cost) or defers them."""
+``task_current``; the policy keeps, moves (at the reassignment cost) or postpones them,
+and one it leaves out stays with its crew."""
 
 import numpy as np
 import pytest
