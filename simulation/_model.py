@@ -666,9 +666,10 @@ class Model:
             g = _substream(self.rng_orders, key, Channel.HOTLINE)
             ou = g.random((h.size, N_FIRST_DRAWS))
             oz = g.standard_normal(h.size)
-            env, order = self.env, self.orders.order
-            for r, k in enumerate(h):
-                env.process(order(int(i0 + k), float(t[k]), ou[r], float(oz[r])))
+            start = self.orders.start
+            for k, tk, uk, zk in zip(h.tolist(), t[h].tolist(), ou.tolist(), oz.tolist(),
+                                     strict=True):
+                start(i0 + k, tk, uk, zk)
         self._flush_order_log()
 
     def _constant(self, value: int, size: int) -> np.ndarray:
@@ -833,6 +834,7 @@ class Model:
         if progress is not None:
             env.process(self._progress(progress))
         lead = self.sc.orders.book_min * 60.0
+        peek, step = env.peek, env.step
         reached = 0.0
         while True:
             t_next = env.peek()
@@ -845,9 +847,11 @@ class Model:
                 reached = self._advance(bound)
             if t_next < reached:
                 # SimPy catches up with the core
-                while env.peek() < reached:
-                    env.step()
-                    self.n_simpy_events += 1
+                n = 0
+                while peek() < reached:
+                    step()
+                    n += 1
+                self.n_simpy_events += n
             elif t_next < self.t_stop:
                 env.step()  # the event the core waits for (a day's arrivals)
                 self.n_simpy_events += 1
@@ -922,11 +926,10 @@ class Model:
         n = int(I[Count.N_HANDOFF])
         if n == 0:
             return
-        env, done = self.env, self.orders.field_done
+        done = self.orders.field_done
         for case, t in zip(self._handoff[:n].tolist(), self._handoff_t[:n].tolist(),
                            strict=True):
-            ev = env.timeout(t - env.now)
-            ev.callbacks.append(lambda _ev, c=case: done(c))
+            done(case, t)
         I[Count.N_HANDOFF] = 0
 
     @property

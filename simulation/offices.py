@@ -24,7 +24,20 @@ import simpy
 
 from urbangrid.calendar import WorkCalendar
 
-__all__ = ["Office", "OfficeStats"]
+__all__ = ["DeferredTimeout", "Office", "OfficeStats"]
+
+
+class DeferredTimeout(simpy.Event):
+    """A timeout whose delay is known only later: pending until :meth:`schedule` sets it
+    (as :class:`simpy.Timeout` schedules itself). A queued piece of work waits for one,
+    scheduled at the piece's end when a person takes it; a work order waits for one
+    while its crew is out, scheduled when the crews' core hands the case back."""
+
+    def schedule(self, delay: float) -> None:
+        """Trigger the event ``delay`` seconds from now."""
+        self._ok = True
+        self._value = None
+        self.env.schedule(self, simpy.events.NORMAL, delay)
 
 
 @dataclass
@@ -74,13 +87,13 @@ class Office:
         self.cal = calendar
         self.t_stats = t_stats
         self.t_end = t_end
-        # The people as a counting resource with a priority queue of SimPy events: work
-        # that finds someone free starts at once (one SimPy event: its timeout), queued
-        # work is woken by the person who frees up (``(priority, request time, seq)``
+        # The people as a counting resource with a priority queue of pending work: work
+        # that finds someone free starts at once (one SimPy event: its timeout); queued
+        # work is started by the person who frees up (``(priority, request time, seq)``
         # order, as simpy.PriorityResource), so nothing is pre-empted.
         self._open = self._close = -math.inf  # the cached working period
         self.busy = 0
-        self._queue: list[tuple[float, float, int, simpy.Event]] = []
+        self._queue: list[tuple] = []  # (priority, t_req, seq, DeferredTimeout, seconds, on_start)
         self._seq = 0
         self.stats = OfficeStats()
 
@@ -108,30 +121,50 @@ class Office:
         return start
 
     def work(self, seconds: float, priority: float = 0.0, stage: str = "",
-             on_start=None):
+             on_start=None, at: float = -math.inf):
         """Process: wait for a staff member (by ``priority``, lower first, then request
-        time) and hold them for ``seconds`` of duty time. ``yield from`` it.
+        time) and hold them for ``seconds`` of duty time; with ``at`` in the future, ask
+        for one then. ``yield from`` it.
         ``on_start(end)``, if given, is called when the work starts, with its end.
-        (``stage`` names the work in the order's process; it is not counted.)"""
+        (``stage`` names the work in the order's process; it is not counted.)
+
+        One SimPy event per piece of work: a piece that finds someone free waits for
+        its own end; a queued piece waits for a :class:`DeferredTimeout` that the person who frees
+        up schedules at the piece's end (rather than waking the piece to schedule it)."""
         env = self.env
+        if at > env.now:
+            yield env.timeout(at - env.now)
         t_req = env.now
-        st = self.stats
-        t_stats, t_end = self.t_stats, self.t_end
-        if t_stats <= t_req < t_end:
-            st.arrivals += 1
+        if self.t_stats <= t_req < self.t_end:
+            self.stats.arrivals += 1
         if self.busy < self.staff and not self._queue:
             self.busy += 1
+            yield env.timeout(self._begin(t_req, seconds, on_start) - t_req)
         else:
-            granted = env.event()
+            done = DeferredTimeout(env)
             self._seq += 1
-            heapq.heappush(self._queue, (priority, t_req, self._seq, granted))
-            yield granted
+            heapq.heappush(self._queue, (priority, t_req, self._seq, done, seconds,
+                                         on_start))
+            yield done
+        # the person takes the next piece of work, or is free
+        if self._queue:
+            _, t_next, _, done, seconds, on_start = heapq.heappop(self._queue)
+            now = env.now
+            done.schedule(self._begin(t_next, seconds, on_start) - now)
+        else:
+            self.busy -= 1
+
+    def _begin(self, t_req: float, seconds: float, on_start) -> float:
+        """A person starts ``seconds`` of work requested at ``t_req`` (now, or at the
+        next opening when off duty): count it and return its end."""
         if self.office_hours:
-            start = self.next_on_duty(env.now)
+            start = self.next_on_duty(self.env.now)
             end = self.end_of(start, seconds)
         else:
-            start = env.now
+            start = self.env.now
             end = start + seconds
+        st = self.stats
+        t_stats, t_end = self.t_stats, self.t_end
         if t_stats <= start < t_end:
             st.started += 1
             st.queue_s += start - t_req
@@ -144,12 +177,7 @@ class Office:
                 st.busy_s += self._duty_seconds(lo, hi)
         if on_start is not None:
             on_start(end)
-        yield env.timeout(end - env.now)
-        # the person takes the next piece of work, or is free
-        if self._queue:
-            heapq.heappop(self._queue)[3].succeed()
-        else:
-            self.busy -= 1
+        return end
 
     def _duty_seconds(self, t0: float, t1: float) -> float:
         if not self.office_hours:

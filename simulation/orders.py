@@ -14,10 +14,10 @@ it through the offices of :mod:`.offices`:
    dispatched again (after ``max_returns`` bounces the office rules who takes it);
 4. **the handling unit** (a sub-district office, a department or a public-service
    company) signs, calls the caller when it must (again the next working day when the
-   call fails), handles the order (staff time by order type), sends a crew when the
-   attempt needs one (it books the crew; the case then goes through the crews'
-   dispatch pool in the compiled core, which hands it back when the crew part ends),
-   and replies. Under
+   call fails), handles the order (staff time by order type) and in the same sitting
+   books a crew when the attempt needs one (the case then goes through the crews'
+   dispatch pool in the compiled core, which hands it back when the crew part ends,
+   and the unit replies) or writes the reply. Under
    ``supervision = "ranking"`` a unit takes its orders first come, first served and
    starts an attempt only when ``start_margin`` of its limit is left; under ``"live"``
    it takes the earliest deadline first and starts at once;
@@ -36,6 +36,7 @@ from a second stream in event order.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 
@@ -49,7 +50,7 @@ from urbangrid.organisations import Departments
 
 from ._kernels import work_time_compiled
 from .codes import Event, Status
-from .offices import Office
+from .offices import DeferredTimeout, Office
 from .scenario import Scenario
 
 __all__ = ["N_FIRST_DRAWS", "WorkOrders"]
@@ -67,6 +68,25 @@ def _split(total: float, load: np.ndarray) -> list[int]:
     order = np.lexsort((np.arange(n), -(raw - out)))
     out[order[: total - n - int(out.sum())]] += 1
     return (out + 1).tolist()
+
+
+class _ProcessAt(simpy.Process):
+    """A SimPy process whose generator starts at time ``t`` (not before now).
+
+    ``env.process`` starts a generator at once (an initialisation event), so an order
+    generated at the start of its day would then wait for its report time (a second
+    event); this process is resumed first by a timeout at ``t``: one event per order
+    less, about a twelfth of the work orders' events. It sets up what
+    :class:`simpy.Process` sets up, with that timeout as the first target
+    (tests/simulation/test_offices.py checks the start time).
+    """
+
+    def __init__(self, env: simpy.Environment, generator, t: float) -> None:
+        self.env = env
+        self.callbacks = []
+        self._generator = generator
+        self._target = env.timeout(max(0.0, t - env.now))
+        self._target.callbacks.append(self._resume)
 
 
 #: Uniform variates drawn per order when its day is generated (then one normal).
@@ -159,20 +179,21 @@ class WorkOrders:
         types = list(oc.types.values())
         self.type_names = list(oc.types)
         cum = np.cumsum([t.share for t in types])
-        self._type_cum = cum / cum[-1]
+        self._type_cum = (cum / cum[-1]).tolist()
         self._limit = [t.limit_working_days for t in types]
         self._work_s = [t.work_hours * oc.work_scale * 3600.0 for t in types]
         self._field = [t.field_prob for t in types]
         self._resolve = [t.resolve_prob for t in types]
         self._park = [t.park_prob for t in types]
         self._cv = float(oc.work_cv)
-        self._field_done: dict[int, simpy.Event] = {}
+        self._field_done: dict[int, DeferredTimeout] = {}
         self._live = oc.supervision == "live"
 
     # ------------------------------------------------------------------ hand-offs
-    def field_done(self, case: int) -> None:
-        """The crew part of ``case`` ended (called at that time): resume its order."""
-        self._field_done.pop(case).succeed()
+    def field_done(self, case: int, t: float) -> None:
+        """The crew part of ``case`` ends at ``t`` (not before now): its order resumes
+        then."""
+        self._field_done.pop(case).schedule(t - self.env.now)
 
     # ------------------------------------------------------------------ helpers
     def _work(self, mean_s: float, z: float) -> float:
@@ -216,13 +237,12 @@ class WorkOrders:
         return t_received
 
     def _stage(self, office: Office, seconds: float, prio: float, stage: str,
-               t_received: float, limit_wd: float):
-        """Process: a stage of ``seconds`` of work with a limit (see :meth:`_start_time`)."""
-        env = self.env
-        t = self._start_time(office, t_received, limit_wd)
-        if t > env.now:
-            yield env.timeout(t - env.now)
-        yield from office.work(seconds, prio, stage)
+               t_received: float, limit_wd: float, on_start=None):
+        """Process: a stage of ``seconds`` of work with a limit (see :meth:`_start_time`);
+        ``yield from`` it. (Returns the office's process rather than wrapping it: one
+        generator frame less on every resume.)"""
+        return office.work(seconds, prio, stage, on_start,
+                           at=self._start_time(office, t_received, limit_wd))
 
     def _route(self, c: int, target: Office, prio: float, stage: str):
         """Process: the dispatching hops that bring order ``c`` to ``target``: the hotline
@@ -239,16 +259,18 @@ class WorkOrders:
                 yield from self._stage(sub, dispatch_s, prio, stage, env.now, hop)
                 self.log(env.now, c, Event.ROUTED)
 
-    def order(self, c: int, t_report: float, u: np.ndarray, z: float):
+    def start(self, c: int, t_report: float, u: list[float], z: float) -> None:
+        """Start the process of work order ``c`` (:meth:`order`) at ``t_report``."""
+        _ProcessAt(self.env, self.order(c, t_report, u, z), t_report)
+
+    def order(self, c: int, t_report: float, u: list[float], z: float):
         """Process of work order ``c`` reported at ``t_report`` with first draws ``u``
-        (:data:`N_FIRST_DRAWS` uniforms) and ``z`` (a standard normal)."""
+        (:data:`N_FIRST_DRAWS` uniforms, a list: indexing a NumPy row costs more) and
+        ``z`` (a standard normal)."""
         env, cfg, cs = self.env, self.cfg, self.cases
-        if t_report > env.now:
-            yield env.timeout(t_report - env.now)
         yield from self.municipal.work(cfg.intake_min * 60.0, stage="intake")
         t_reg = env.now
-        k = min(int(np.searchsorted(self._type_cum, u[_U_TYPE], side="right")),
-                len(self._limit) - 1)
+        k = min(bisect.bisect_right(self._type_cum, u[_U_TYPE]), len(self._limit) - 1)
         limit = self._limit[k]
         deadline = self._after_working_days(t_reg, limit)
         cs.t_register[c] = t_reg
@@ -299,30 +321,38 @@ class WorkOrders:
                     # not reached: again the next working day
                     yield env.timeout(self._after_working_days(env.now, 1.0) - env.now)
                     reached = self.rng.random() < cfg.reach_prob
+            # the attempt's decisions: its staff time, a crew or not, and (without a
+            # crew) whether it resolves the problem or is parked
             zk = z if attempt == 0 else self.rng.standard_normal()
-            yield from self._stage(unit, self._work(self._work_s[k], zk), prio, "handle",
-                                   t_attempt, limit)
-            resolved = True
-            u_field = u[_U_FIELD] if attempt == 0 else self.rng.random()
-            if u_field < self._field[k]:
-                done = env.event()
+            field = (u[_U_FIELD] if attempt == 0 else self.rng.random()) < self._field[k]
+            handle_s = self._work(self._work_s[k], zk)
+            if field:
+                done = DeferredTimeout(env)
                 self._field_done[c] = done
                 if attempt > 0:
                     cs.n_attempt[c] += 1
-                # the unit books a crew (fixed staff time); the case reaches the crews'
-                # pool when that is done, which the model knows as soon as it starts
-                yield from unit.work(cfg.book_min * 60.0, prio, "book",
-                                     on_start=lambda end, c=c: self.send_field(c, end))
+                # the person who handles the order books the crew (fixed staff time);
+                # the case reaches the crews' pool when that is done, which the model
+                # knows as soon as the work starts
+                yield from self._stage(unit, handle_s + cfg.book_min * 60.0, prio, "handle",
+                                       t_attempt, limit,
+                                       on_start=lambda end, c=c: self.send_field(c, end))
                 yield done
-                resolved = bool(cs.resolved[c] == 1)
                 self.log(env.now, c, Event.FIELD_DONE)
-            u_res = u[_U_RESOLVE] if attempt == 0 else self.rng.random()
-            resolved = resolved and u_res < self._resolve[k]
-            u_park = u[_U_PARK] if attempt == 0 else self.rng.random()
-            if not resolved and u_park < self._park[k]:
-                self._finish(c, Status.PARKED, resolved=False, satisfied=None)
-                return
-            yield from unit.work(cfg.reply_min * 60.0, prio, "reply")
+                resolved, parked = self._outcome(k, attempt, u, bool(cs.resolved[c] == 1))
+                if parked:
+                    self._finish(c, Status.PARKED, resolved=False, satisfied=None)
+                    return
+                yield from unit.work(cfg.reply_min * 60.0, prio, "reply")
+            else:
+                resolved, parked = self._outcome(k, attempt, u, True)
+                if parked:
+                    yield from self._stage(unit, handle_s, prio, "handle", t_attempt, limit)
+                    self._finish(c, Status.PARKED, resolved=False, satisfied=None)
+                    return
+                # the person who handles the order writes the reply
+                yield from self._stage(unit, handle_s + cfg.reply_min * 60.0, prio,
+                                       "handle", t_attempt, limit)
             self.log(env.now, c, Event.REPLIED)
             late = self._late_days(due, env.now)
             if late > 0.0:
@@ -350,6 +380,16 @@ class WorkOrders:
             due = self._after_working_days(t_attempt, limit)
             if live:
                 prio = due
+
+    def _outcome(self, k: int, attempt: int, u: list[float], crew_resolved: bool
+                 ) -> tuple[bool, bool]:
+        """Whether an attempt of an order of type ``k`` resolved the problem (the crew's
+        part, if any, and the type's resolution probability), and whether an unresolved
+        one is parked (挂账) rather than replied to."""
+        u_res = u[_U_RESOLVE] if attempt == 0 else self.rng.random()
+        resolved = crew_resolved and u_res < self._resolve[k]
+        u_park = u[_U_PARK] if attempt == 0 else self.rng.random()
+        return resolved, (not resolved and u_park < self._park[k])
 
     def _count_reply(self, unit: Office, on_time: bool) -> None:
         if unit.t_stats <= self.env.now < unit.t_end:

@@ -15,6 +15,7 @@ from urbangrid.catalogue import CHANNELS
 from urbangrid.simulation import compute_kpis, simulate
 from urbangrid.simulation.codes import Event, Status
 from urbangrid.simulation.offices import Office
+from urbangrid.simulation.orders import _ProcessAt
 
 HOTLINE = CHANNELS.index("hotline")
 
@@ -73,6 +74,32 @@ def test_office_hours_hold_work_until_the_next_working_morning():
     # half an hour on Friday, 90 minutes on Monday morning
     assert done == [7 * 86400.0 + 10.5 * 3600.0]
 
+
+
+def test_an_order_process_starts_at_its_time_with_one_event():
+    """A work order's process is created at the start of its day and first runs at its
+    report time, resumed by a single event (no SimPy initialisation event before it);
+    its return ends the process as any SimPy process."""
+    env = simpy.Environment(initial_time=10.0)
+    seen = []
+
+    def order():
+        seen.append(env.now)
+        yield env.timeout(1.0)
+        seen.append(env.now)
+        return "done"
+
+    proc = _ProcessAt(env, order(), 25.0)
+    assert env.peek() == 25.0 and seen == []
+    env.step()  # one event: the generator runs
+    assert seen == [25.0]
+    env.run()
+    assert seen == [25.0, 26.0] and proc.value == "done"
+    # a time already past starts at once
+    late = _ProcessAt(env, order(), 3.0)
+    assert env.peek() == env.now
+    env.run()
+    assert seen[-2:] == [26.0, 27.0] and late.value == "done"
 
 #: Short limits, so that a run's orders finish within its drain.
 _TYPES = {
