@@ -677,8 +677,8 @@ def _give_back(st, c, now):  # pragma: no cover - compiled
 
 
 @_jit
-def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell,
-                 current):  # pragma: no cover - compiled
+def assign_batch(st, fx, now, ids, team, team_id, travel,
+                 task_cell):  # pragma: no cover - compiled
     """Apply a policy's answer: task ``i`` (case ``ids[i]``) goes to team
     ``team_id[team[i]]`` with estimated travel ``travel[team[i], task_cell[i]]``, in
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
@@ -686,15 +686,15 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell,
     team :data:`HELD` (postponed: :func:`postpone`). Returns the mask of tasks
     dispatched.
 
-    A re-offered task (status ``in_progress``, :func:`_pull_back`; its team's snapshot
-    index ``current[i]``, :func:`_snapshot`) that the policy gives to its team or leaves
-    out stays: it takes its slot again and goes back into
-    the team's queue in :func:`requeue`, after the caller has set the round's route
-    keys (re-offered tasks come first in ``ids``, so their slots are still free unless
-    the policy moved other queued tasks there: then it goes back to its pool). Moved to
-    another team it is handed back (event ``handed_back``, its old team) and dispatched
-    like any task, the new team signing for it. A dispatcher does not take a task away
-    from a crew to leave it unassigned: only a postponement (:func:`postpone`) does."""
+    A re-offered task (status ``in_progress``, :func:`_pull_back`) that the policy gives
+    to its team stays: it takes its slot again and goes back into the team's queue in
+    :func:`requeue`, after the caller has set the round's route keys (re-offered tasks
+    come first in ``ids``, so their slots are still free unless the policy moved other
+    queued tasks there: then it goes back to its pool). Moved to another team it is
+    handed back (event ``handed_back``, its old team) and dispatched like any task, the
+    new team signing for it. Left out (deferred) or postponed, it is handed back to its
+    pool: the answer is applied as :func:`urbangrid.optimizer.evaluate` prices it (a
+    deferral at the defer cost, not a keep at a pair cost the policy did not choose)."""
     CF, CG, CI, CS, CB = st.case_f64, st.case_f32, st.case_i32, st.case_i16, st.case_i8
     TF, TI = st.team_f64, st.team_i64
     prm, CAT = fx.params, fx.cat
@@ -706,9 +706,6 @@ def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell,
             continue  # postponed: the caller scheduled its release (postpone)
         j = team_id[k] if k >= 0 else -1
         pulled = CB[c, STATUS] == Status.IN_PROGRESS
-        if pulled and j < 0:
-            k = current[i]  # left out: it stays with its crew
-            j = team_id[k] if k >= 0 else -1
         if j < 0 or TI[SLOTS, j] <= 0:
             if pulled:
                 _give_back(st, c, now)
@@ -1285,8 +1282,7 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     if status != 0:
         return ids
     I[Count.N_COMPILED] += 1
-    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv,
-                        current)
+    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
     if prm.reoffer:
         requeue(st, fx, now, ids, done)
     return ids[:0]

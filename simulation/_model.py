@@ -729,7 +729,7 @@ class Model:
         if result.hold_until is not None:
             team = self._postpone(now, ids, team, result.hold_until)
         done = _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel,
-                                  inv, current)
+                                  inv)
         if result.order is not None:
             self._keep_route(ids, done, result.order)
         if reoffer:

@@ -695,8 +695,9 @@ class DispatchConfig(_Model):
     reoffer: bool = Field(
         False, description="every round with new tasks also re-offers the queued, "
         "unstarted tasks of the crews on duty (task_current): the policy may move one to "
-        "another crew (at the cost ScoreWeights.reassignment) or postpone it; left out, "
-        "it stays with its crew; a started task is never re-offered")
+        "another crew (at the cost ScoreWeights.reassignment), postpone it or leave it "
+        "out (it goes back to the pool, as a deferral); a started task is never "
+        "re-offered")
     shift_lookahead_h: float = Field(0.5, ge=0.0, le=48.0,
                                      description="off-duty teams starting within this count")
     forecast_hours: float = Field(

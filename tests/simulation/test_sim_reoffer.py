@@ -1,7 +1,8 @@
 """Re-offering queued tasks (``dispatch.reoffer``): every round with new tasks also offers
 the queued, unstarted tasks of the crews on duty, each with its crew as
-``task_current``; the policy keeps, moves (at the reassignment cost) or postpones them,
-and one it leaves out stays with its crew."""
+``task_current``; the policy keeps, moves (at the reassignment cost), postpones or
+defers them, and one it leaves out goes back to the pool (a deferral, as
+``evaluate`` prices it)."""
 
 import numpy as np
 import pytest
@@ -83,15 +84,39 @@ def test_the_reassignment_weight_prices_moving_a_queued_task(path):
         moves[w] = len(_moves(res))
         _conserved(res)
     assert moves[0.0] > moves[900.0] > moves[1e6] == 0
-    if path == "compiled":  # left out, a queued task stays: no move, no hand-back
-        assert _count(res, Event.HANDED_BACK) == 0
     assert moves[0.0] > 20
+
+
+def test_a_queued_task_the_policy_leaves_out_goes_back_to_the_pool():
+    """Left out, a re-offered task is deferred as evaluate prices it: handed back by its
+    crew to the pool (not dispatched in that round), then served or still open."""
+    mcf = get_policy("mcf")
+    left = []
+
+    def leave_half_out(p):
+        team = mcf(p).team.copy()
+        cur = np.flatnonzero(p.task_current >= 0)[::2]
+        team[cur] = -1
+        left.extend((int(p.task_id[i]), p.now) for i in cur)
+        return evaluate(p, team).to_assignment("leave_half_out")
+
+    res = _run(leave_half_out)
+    assert len(left) > 50
+    ev = res.events
+    back = {(int(c), float(t)) for c, t in zip(ev["case"][ev["kind"] == Event.HANDED_BACK],
+                                                ev["time"][ev["kind"] == Event.HANDED_BACK],
+                                                strict=True)}
+    disp = {(int(c), float(t)) for c, t in zip(ev["case"][ev["kind"] == Event.DISPATCHED],
+                                                ev["time"][ev["kind"] == Event.DISPATCHED],
+                                                strict=True)}
+    assert all(k in back and k not in disp for k in left)
+    _conserved(res)
 
 
 def test_moved_and_deferred_queued_tasks_are_served_and_none_is_lost():
     """A policy that moves every re-offered task to another crew with the skill (and
-    leaves it out when there is none: it stays): each move is logged as handed back by
-    the old crew and dispatched to the new one, which then signs for it."""
+    leaves it out when there is none): each move is logged as handed back by the old
+    crew and dispatched to the new one, which then signs for it."""
     mcf = get_policy("mcf")
 
     def mover(p):
