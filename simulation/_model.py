@@ -329,12 +329,12 @@ class Model:
         if fast.enabled and fast.filing_shift is not None:
             fs = scenario.shifts[fast.filing_shift]
             self._filing_windows = calendar.shift_windows(fs.days, fs.start_seconds, fs.hours)
+        self._olog: list[tuple[float, int, int]] = []
         self.orders = WorkOrders(
             self.env, scenario, catalogue, departments, calendar, space.subdistrict,
             space.n_subdistricts, space.sub_codes, self.cases,
             _substream(self.rng_orders, 0), self.t_stats, self.t_end,
-            self._send_field, self._log_order, self._expected_orders())
-        self._olog: list[list] = [[], [], []]
+            self._send_field, self._olog.append, self._expected_orders())
         self._fields: tuple[list, list] = ([], [])
 
     def _expected_orders(self) -> np.ndarray:
@@ -906,19 +906,16 @@ class Model:
                             np.array(c, dtype=np.int64))
             self._fields = ([], [])
 
-    def _log_order(self, t: float, case: int, event: int) -> None:
-        """A row of the event log from a work-order process (flushed to the side log
-        once a day: one NumPy append per row would cost more than the row)."""
-        self._olog[0].append(t)
-        self._olog[1].append(case)
-        self._olog[2].append(event)
-
     def _flush_order_log(self) -> None:
-        t, c, k = self._olog
-        if t:
-            self._append(self._side, Count.S_N, np.array(t), np.array(c, dtype=np.int64),
-                              np.array(k, dtype=np.int8), _core.NO_TEAM)
-            self._olog = [[], [], []]
+        """Append the rows the work-order processes logged (``(time, case, event)``
+        tuples in ``_olog``, whose ``append`` they call: one NumPy append per row would
+        cost more than the row) to the side log, once a day."""
+        rows = self._olog
+        if rows:
+            a = np.array(rows, dtype=np.float64)  # case ids and codes are exact in float64
+            self._append(self._side, Count.S_N, a[:, 0], a[:, 1].astype(np.int64),
+                         a[:, 2].astype(np.int8), _core.NO_TEAM)
+            rows.clear()
 
     def _hand_over(self) -> None:
         """Resume the work orders whose crew part the core ended (each at its time)."""

@@ -13,8 +13,8 @@ it through the offices of :mod:`.offices`:
    the wrong unit, which reviews the order and sends it back to the hotline office to be
    dispatched again (after ``max_returns`` bounces the office rules who takes it);
 4. **the handling unit** (a sub-district office, a department or a public-service
-   company) signs, calls the caller when it must (again the next working day when the
-   call fails), handles the order (staff time by order type) and in the same sitting
+   company) signs and in the same sitting calls the caller when it must (again the
+   next working day when the call fails), handles the order (staff time by order type) and in the same sitting
    books a crew when the attempt needs one (the case then goes through the crews'
    dispatch pool in the compiled core, which hands it back when the crew part ends,
    and the unit replies) or writes the reply. Under
@@ -116,7 +116,7 @@ class WorkOrders:
         ``send_field(case, time)``: hand the case to the crews at ``time`` (not before
         the current time plus ``orders.book_min``).
     log
-        ``log(time, case, event)``: a row of the event log.
+        ``log((time, case, event))``: a row of the event log.
     expected
         Expected hotline cases per ordinary day, per category x sub-district (the
         handling units' head counts are split in proportion to their share).
@@ -126,7 +126,7 @@ class WorkOrders:
                  departments: Departments, calendar: WorkCalendar, sub_of_cell: np.ndarray,
                  n_subdistricts: int, sub_codes, cases, rng_loop: np.random.Generator,
                  t_stats: float, t_end: float, send_field: Callable[[int, float], None],
-                 log: Callable[[float, int, int], None], expected: np.ndarray) -> None:
+                 log: Callable[[tuple[float, int, int]], None], expected: np.ndarray) -> None:
         oc = scenario.orders
         self.cfg = oc
         self.env = env
@@ -252,12 +252,12 @@ class WorkOrders:
         hop = cfg.stage_limit_working_days
         dispatch_s = cfg.dispatch_min * 60.0
         yield from self._stage(self.hotline, dispatch_s, prio, stage, env.now, hop)
-        self.log(env.now, c, Event.ROUTED)
+        self.log((env.now, c, Event.ROUTED))
         if cfg.route == "hierarchical":
             sub = self.subdistricts[self.sub_of_cell[self.cases.cell[c]]]
             if target is not sub:
                 yield from self._stage(sub, dispatch_s, prio, stage, env.now, hop)
-                self.log(env.now, c, Event.ROUTED)
+                self.log((env.now, c, Event.ROUTED))
 
     def start(self, c: int, t_report: float, u: list[float], z: float) -> None:
         """Start the process of work order ``c`` (:meth:`order`) at ``t_report``."""
@@ -277,8 +277,8 @@ class WorkOrders:
         cs.deadline[c] = deadline
         cs.order_type[c] = k
         cs.status[c] = Status.REGISTERED
-        self.log(t_report, c, Event.REPORTED)
-        self.log(t_reg, c, Event.REGISTERED)
+        self.log((t_report, c, Event.REPORTED))
+        self.log((t_reg, c, Event.REGISTERED))
         live = self._live
         prio = deadline if live else 0.0
         sub = self.subdistricts[self.sub_of_cell[cs.cell[c]]]
@@ -299,7 +299,7 @@ class WorkOrders:
                                    hop)
             target.stats.returned += int(target.t_stats <= env.now < target.t_end)
             cs.n_return[c] += 1
-            self.log(env.now, c, Event.RETURNED)
+            self.log((env.now, c, Event.RETURNED))
             if cs.n_return[c] >= cfg.max_returns or self.rng.random() < cfg.correct_dispatch_prob:
                 target = unit
             else:
@@ -309,18 +309,21 @@ class WorkOrders:
         t_attempt = t_reg  # the attempt's limit runs from here
         due = deadline
         while True:
-            yield from self._stage(unit, cfg.sign_min * 60.0, prio, "sign", env.now, hop)
-            self.log(env.now, c, Event.SIGNED)
+            sign_s, call_s = cfg.sign_min * 60.0, cfg.contact_min * 60.0
             if attempt == 0 and u[_U_CONTACT] < cfg.contact_prob:
+                # the person who signs calls the caller in the same sitting (again the
+                # next working day while the caller is not reached)
+                yield from self._stage(unit, sign_s + call_s, prio, "sign", env.now, hop)
+                self.log((env.now, c, Event.SIGNED))
                 reached = u[_U_REACH] < cfg.reach_prob
-                while True:
-                    yield from unit.work(cfg.contact_min * 60.0, prio, "contact")
-                    if reached:
-                        self.log(env.now, c, Event.CONTACTED)
-                        break
-                    # not reached: again the next working day
+                while not reached:
                     yield env.timeout(self._after_working_days(env.now, 1.0) - env.now)
+                    yield from unit.work(call_s, prio, "contact")
                     reached = self.rng.random() < cfg.reach_prob
+                self.log((env.now, c, Event.CONTACTED))
+            else:
+                yield from self._stage(unit, sign_s, prio, "sign", env.now, hop)
+                self.log((env.now, c, Event.SIGNED))
             # the attempt's decisions: its staff time, a crew or not, and (without a
             # crew) whether it resolves the problem or is parked
             zk = z if attempt == 0 else self.rng.standard_normal()
@@ -338,7 +341,7 @@ class WorkOrders:
                                        t_attempt, limit,
                                        on_start=lambda end, c=c: self.send_field(c, end))
                 yield done
-                self.log(env.now, c, Event.FIELD_DONE)
+                self.log((env.now, c, Event.FIELD_DONE))
                 resolved, parked = self._outcome(k, attempt, u, bool(cs.resolved[c] == 1))
                 if parked:
                     self._finish(c, Status.PARKED, resolved=False, satisfied=None)
@@ -353,11 +356,11 @@ class WorkOrders:
                 # the person who handles the order writes the reply
                 yield from self._stage(unit, handle_s + cfg.reply_min * 60.0, prio,
                                        "handle", t_attempt, limit)
-            self.log(env.now, c, Event.REPLIED)
+            self.log((env.now, c, Event.REPLIED))
             late = self._late_days(due, env.now)
             if late > 0.0:
                 # replied after the deadline: the order was escalated (督办)
-                self.log(env.now, c, Event.ESCALATED)
+                self.log((env.now, c, Event.ESCALATED))
             self._count_reply(unit, late == 0.0)
             # -- callback
             yield from self._stage(self.hotline, cfg.callback_min * 60.0, prio, "callback",
@@ -368,13 +371,13 @@ class WorkOrders:
             p_sat = 1.0 / (1.0 + math.exp(-x))
             u_sat = u[_U_SATISFY] if attempt == 0 else self.rng.random()
             satisfied = u_sat < p_sat
-            self.log(env.now, c, Event.CALLBACK_OK if satisfied else Event.CALLBACK_BAD)
+            self.log((env.now, c, Event.CALLBACK_OK if satisfied else Event.CALLBACK_BAD))
             if satisfied or attempt >= cfg.max_redo:
                 self._finish(c, Status.CLOSED, resolved=resolved, satisfied=satisfied)
                 return
             attempt += 1
             cs.n_reopen[c] += 1
-            self.log(env.now, c, Event.REDO)
+            self.log((env.now, c, Event.REDO))
             limit = cfg.redo_limit_working_days
             t_attempt = env.now
             due = self._after_working_days(t_attempt, limit)
@@ -403,7 +406,7 @@ class WorkOrders:
         cs.resolved[c] = int(resolved)
         if satisfied is not None:
             cs.satisfied[c] = int(satisfied)
-        self.log(now, c, Event.CLOSED if status == Status.CLOSED else Event.PARKED)
+        self.log((now, c, Event.CLOSED if status == Status.CLOSED else Event.PARKED))
 
     # ------------------------------------------------------------------ results
     def table(self) -> dict[str, dict[str, float]]:
