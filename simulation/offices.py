@@ -93,7 +93,8 @@ class Office:
         # order, as simpy.PriorityResource), so nothing is pre-empted.
         self._open = self._close = -math.inf  # the cached working period
         self.busy = 0
-        self._queue: list[tuple] = []  # (priority, t_req, seq, DeferredTimeout, seconds, on_start)
+        # (priority, request time, seq, DeferredTimeout, seconds, on_start) per piece
+        self._queue: list[tuple] = []
         self._seq = 0
         self.stats = OfficeStats()
 
@@ -129,8 +130,9 @@ class Office:
         (``stage`` names the work in the order's process; it is not counted.)
 
         One SimPy event per piece of work: a piece that finds someone free waits for
-        its own end; a queued piece waits for a :class:`DeferredTimeout` that the person who frees
-        up schedules at the piece's end (rather than waking the piece to schedule it)."""
+        its own end; a queued piece waits for a :class:`DeferredTimeout` that the
+        person who frees up schedules at the piece's end (rather than waking the piece
+        to schedule it)."""
         env = self.env
         if at > env.now:
             yield env.timeout(at - env.now)

@@ -14,10 +14,10 @@ it through the offices of :mod:`.offices`:
    dispatched again (after ``max_returns`` bounces the office rules who takes it);
 4. **the handling unit** (a sub-district office, a department or a public-service
    company) signs and in the same sitting calls the caller when it must (again the
-   next working day when the call fails), handles the order (staff time by order type) and in the same sitting
-   books a crew when the attempt needs one (the case then goes through the crews'
-   dispatch pool in the compiled core, which hands it back when the crew part ends,
-   and the unit replies) or writes the reply. Under
+   next working day when the call fails); it handles the order (staff time by order
+   type) and in the same sitting books a crew when the attempt needs one (the case
+   then goes through the crews' dispatch pool in the compiled core, which hands it
+   back when the crew part ends, and the unit replies) or writes the reply. Under
    ``supervision = "ranking"`` a unit takes its orders first come, first served and
    starts an attempt only when ``start_margin`` of its limit is left; under ``"live"``
    it takes the earliest deadline first and starts at once;
@@ -78,7 +78,7 @@ class _ProcessAt(simpy.Process):
     event); this process is resumed first by a timeout at ``t``: one event per order
     less, about a twelfth of the work orders' events. It sets up what
     :class:`simpy.Process` sets up, with that timeout as the first target
-    (tests/simulation/test_offices.py checks the start time).
+    (tests/simulation/test_sim_orders.py checks the start).
     """
 
     def __init__(self, env: simpy.Environment, generator, t: float) -> None:
