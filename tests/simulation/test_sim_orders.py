@@ -75,7 +75,6 @@ def test_office_hours_hold_work_until_the_next_working_morning():
     assert done == [7 * 86400.0 + 10.5 * 3600.0]
 
 
-
 def test_an_order_process_starts_at_its_time_with_one_event():
     """A work order's process is created at the start of its day and first runs at its
     report time, resumed by a single event (no SimPy initialisation event before it);
@@ -100,6 +99,7 @@ def test_an_order_process_starts_at_its_time_with_one_event():
     assert env.peek() == env.now
     env.run()
     assert seen[-2:] == [26.0, 27.0] and late.value == "done"
+
 
 #: Short limits, so that a run's orders finish within its drain.
 _TYPES = {

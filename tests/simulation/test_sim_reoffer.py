@@ -103,12 +103,12 @@ def test_a_queued_task_the_policy_leaves_out_goes_back_to_the_pool():
     res = _run(leave_half_out)
     assert len(left) > 50
     ev = res.events
-    back = {(int(c), float(t)) for c, t in zip(ev["case"][ev["kind"] == Event.HANDED_BACK],
-                                                ev["time"][ev["kind"] == Event.HANDED_BACK],
-                                                strict=True)}
-    disp = {(int(c), float(t)) for c, t in zip(ev["case"][ev["kind"] == Event.DISPATCHED],
-                                                ev["time"][ev["kind"] == Event.DISPATCHED],
-                                                strict=True)}
+
+    def rows(kind) -> set[tuple[int, float]]:
+        m = ev["kind"] == kind
+        return set(zip(ev["case"][m].tolist(), ev["time"][m].tolist(), strict=True))
+
+    back, disp = rows(Event.HANDED_BACK), rows(Event.DISPATCHED)
     assert all(k in back and k not in disp for k in left)
     _conserved(res)
 
