@@ -56,7 +56,6 @@ bench-ci: $(STAMP)
 bench-policies: $(STAMP)
 	$(BIN)/python -m benchmarks.policies scenarios/jingan_integrated.toml \
 		scenarios/reference_stressed.toml scenarios/reference_surge.toml \
-		scenarios/reference_stressed_reoffer.toml \
 		--policy nearest --policy greedy --policy mcf --policy mcf_route --policy fair_mcf \
 		--replications 10 --pair greedy:mcf --pair mcf_route:mcf --pair fair_mcf:mcf --publish
 

@@ -16,10 +16,8 @@ costs and buys against the policy it modifies).
 
 ``make bench-policies`` publishes the reference scenarios for dynamic policies
 (``scenarios/jingan_integrated.toml``, ``reference_stressed.toml``: the same with crews
-at ~85 % utilisation, ``reference_surge.toml``: a 3-day surge of the field channels,
-``reference_stressed_reoffer.toml``: the stressed one with queued tasks re-offered at
-every round) with the default policies, every built-in one and the example
-``fair_mcf``.
+at ~85 % utilisation, ``reference_surge.toml``: a 3-day surge of the field channels)
+with the default policies, every built-in one and the example ``fair_mcf``.
 
 The results go to ``--out DIR`` (default ``results/policies``): ``POLICIES.md`` (the
 tables) and ``POLICIES.json`` (per scenario, the comparison document of
