@@ -308,8 +308,8 @@ class WorkOrders:
         attempt = 0
         t_attempt = t_reg  # the attempt's limit runs from here
         due = deadline
+        sign_s, call_s = cfg.sign_min * 60.0, cfg.contact_min * 60.0
         while True:
-            sign_s, call_s = cfg.sign_min * 60.0, cfg.contact_min * 60.0
             if attempt == 0 and u[_U_CONTACT] < cfg.contact_prob:
                 # the person who signs calls the caller in the same sitting (again the
                 # next working day while the caller is not reached)
