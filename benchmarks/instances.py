@@ -42,7 +42,7 @@ FOLDER = Path(__file__).resolve().parent / "instances"
 TABLE_MD = Path(__file__).resolve().parent / "INSTANCES.md"
 TABLE_JSON = Path(__file__).resolve().parent / "INSTANCES.json"
 #: version of the instance set: bump it whenever an instance's tables change
-SET_VERSION = "1.1"
+SET_VERSION = "1.2"
 SCENARIO = "scenarios/jingan_integrated.toml"
 DAY = 86_400.0
 #: the methods of the results table, in its column order
@@ -75,8 +75,10 @@ class Spec:
     #: (skill, crews): the round's tasks of that skill need this many teams at once, a
     #: side constraint added to the frozen round (the simulation has no multi-crew tasks)
     multi_crew: tuple[str, int] | None = None
-    #: which round of the window is kept: the one offering the most tasks ("tasks") or
-    #: the most re-offered, queued ones ("current", with ``dispatch.reoffer``)
+    #: which round of the window is kept: the one offering the most tasks ("tasks"),
+    #: the most re-offered, queued ones ("current", with ``dispatch.reoffer``) or the
+    #: most teams whose shift has not started yet ("off_shift": a shift change); ties
+    #: keep the earlier round
     most: str = "tasks"
 
 
@@ -120,6 +122,10 @@ SPECS = (
     Spec("saturated", "the round offering the most tasks on the third day with every crew "
          "scaled to 60 % (the pools grow from day to day; one task offered per free slot)",
          "saturated", (2 * DAY, 3 * DAY)),
+    Spec("shift_change", "the round with the most teams before their shift on the third "
+         "day with every crew scaled to 60 % (06:30, half an hour before the day shift: "
+         "the night crews end soon, the day crews are offered from their shift start)",
+         "saturated", (2 * DAY, 3 * DAY), most="off_shift"),
     Spec("queued", "the round re-offering the most queued tasks on the third day with every "
          "crew scaled to 60 % and the crews' queued, unstarted tasks re-offered at every "
          "round (dispatch.reoffer): each has its crew as current_team, and moving it costs "
@@ -219,7 +225,11 @@ class Recorder:
 
 def _size(p, spec: Spec) -> int:
     """What the recorder maximises over ``spec``'s window (:attr:`Spec.most`)."""
-    return int((p.task_current >= 0).sum()) if spec.most == "current" else p.n_tasks
+    if spec.most == "current":
+        return int((p.task_current >= 0).sum())
+    if spec.most == "off_shift":
+        return int((p.team_shift_start > p.now).sum())
+    return p.n_tasks
 
 
 # ---------------------------------------------------------------- writing and checking

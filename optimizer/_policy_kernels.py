@@ -173,17 +173,41 @@ def qualified_lists(task_skill, team_skills):
 
 
 @njit(cache=True)
+def keep_current(b, order, start, cap, load, team):
+    """The sequential policies do not re-plan a crew's queue: each re-offered task of
+    ``order`` (``task_current >= 0``, not pinned) stays with its current team while that
+    team can still take it (qualified, capacity left, reaches it by its shift end), in
+    ``order``; the team's ``start`` moves on by travel + work, its ``cap`` drops and its
+    ``load`` rises by one. The others keep ``team = -1`` for the task loop. Kept first,
+    so that a queued task holds its place against new ones (as a crew that has it
+    would)."""
+    for k in range(order.shape[0]):
+        i = order[k]
+        j = b.task_current[i]
+        if team[i] >= 0 or j < 0:
+            continue
+        sk = b.task_skill[i]
+        a = start[j] + np.float64(b.travel[j, b.task_cell[i]])
+        if (b.team_skills[j] & sk) == sk and cap[j] > 0 and a <= b.team_shift_end[j] \
+                and a < np.inf:
+            team[i] = j
+            cap[j] -= 1
+            load[j] += 1
+            start[j] = a + b.task_work[i]
+
+
+@njit(cache=True)
 def nearest_loop(b, order, start, cap, team, reason):
-    """``nearest``: each task of ``order`` not pinned (``task_pinned < 0``) to the
-    qualified team with capacity whose arrival ``start + travel`` is earliest and not
-    after its shift end (first such team on ties); that team's ``start`` moves on by
-    travel + work, its ``cap`` drops by one. ``team``/``reason``/``start``/``cap`` are
-    updated in place."""
+    """``nearest``: each task of ``order`` without a team yet (pinned or kept ones have
+    theirs) to the qualified team with capacity whose arrival ``start + travel`` is
+    earliest and not after its shift end (first such team on ties); that team's
+    ``start`` moves on by travel + work, its ``cap`` drops by one.
+    ``team``/``reason``/``start``/``cap`` are updated in place."""
     travel, team_skills, end = b.travel, b.team_skills, b.team_shift_end
     m = team_skills.shape[0]
     for k in range(order.shape[0]):
         i = order[k]
-        if b.task_pinned[i] >= 0:
+        if team[i] >= 0:
             continue
         c = b.task_cell[i]
         sk = b.task_skill[i]
@@ -208,7 +232,7 @@ def nearest_loop(b, order, start, cap, team, reason):
 
 @njit(cache=True)
 def legacy_loop(b, order, start, cap, load, team, reason):
-    """``legacy``: each task of ``order`` not pinned to the feasible team of its own area
+    """``legacy``: each task of ``order`` without a team yet to the feasible team of its own area
     with the fewest queued tasks (``load``, first on ties), else to such a district-wide
     team (``team_area == -1``); ``load``/``start``/``cap``/``team``/``reason`` updated in
     place. Each task scans only its qualified teams (:func:`qualified_lists`): on the
@@ -217,7 +241,7 @@ def legacy_loop(b, order, start, cap, load, team, reason):
     cls, qstart, qteams = qualified_lists(b.task_skill, b.team_skills)
     for k in range(order.shape[0]):
         i = order[k]
-        if b.task_pinned[i] >= 0:
+        if team[i] >= 0:
             continue
         c = b.task_cell[i]
         ta = b.task_area[i]
@@ -447,7 +471,8 @@ def team_start(free_at, shift_start, now):
 @njit(cache=True, inline="always")
 def sequential(legacy, b, record, out):
     """``nearest`` (or with ``legacy`` the ``legacy`` policy) on the :class:`Batch` ``b``:
-    pinned tasks keep their team, the others go in :func:`priority_order` through the
+    pinned tasks keep their team, re-offered ones stay where they are queued while they
+    can (:func:`keep_current`), the others go in :func:`priority_order` through the
     task loop, which moves a copy of the team start times on (the record reads the
     original). Fills ``out`` and returns :func:`finish_core`'s ``(assigned, deferred,
     slot_pairs)``; without ``record`` only ``out.team`` (returns zeros)."""
@@ -460,8 +485,10 @@ def sequential(legacy, b, record, out):
     start0 = team_start(b.team_free_at, b.team_shift_start, b.now)
     start = start0.copy()
     cap = b.team_capacity.astype(np.int64)
+    load = b.team_load.astype(np.int64)
+    keep_current(b, order, start, cap, load, team)
     if legacy:
-        legacy_loop(b, order, start, cap, b.team_load.astype(np.int64), team, why)
+        legacy_loop(b, order, start, cap, load, team, why)
     else:
         nearest_loop(b, order, start, cap, team, why)
     if not record:  # the caller reads only `team`

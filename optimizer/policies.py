@@ -27,6 +27,10 @@ Built-in policies
     Pre-reform practice: each task (same order) goes to a qualified team of its own
     sub-district (``team_area == task_area``) with the fewest queued tasks, ignoring
     travel; failing that to a district-wide team (``team_area == -1``); else deferred.
+
+Neither re-plans a crew's queue: a re-offered task (``task_current >= 0``) stays with
+its current team while that team can still take it, before any new task is placed, so
+with ``dispatch.reoffer`` they only move the tasks their crew can no longer reach.
 ``greedy``
     Global cheapest pair on the score matrix (:func:`solve` ``method="greedy"``).
 ``mcf``
@@ -270,14 +274,26 @@ def _sequential_reference(p: DispatchProblem, method: str) -> Assignment:
     order = priority_order_numpy(p)
     order = order[p.task_pinned[order] < 0]
     reason = np.zeros(p.n_tasks, np.int8)
-    choose = _nearest_choice if method == "nearest" else _legacy_choice(p)
+    load = p.team_load.astype(np.int64)
+    choose = _nearest_choice if method == "nearest" else _legacy_choice(p, load)
     if order.size and p.n_teams:
         start = p.team_start()
         cap = p.team_capacity.astype(np.int64)
         end = p.team_shift_end
         q = qualified(p, order)  # (k, m), one vectorised pass
         tr = p.travel[:, p.task_cell[order]].T.astype(np.float64)  # (k, m)
+        # a re-offered task stays with its current team while that team can take it
         for k, i in enumerate(order):
+            j = int(p.task_current[i])
+            if j >= 0 and q[k, j] and cap[j] > 0 and start[j] + tr[k, j] <= end[j] \
+                    and start[j] + tr[k, j] < np.inf:
+                team[i] = j
+                cap[j] -= 1
+                load[j] += 1
+                start[j] = start[j] + tr[k, j] + p.task_work[i]
+        for k, i in enumerate(order):
+            if team[i] >= 0:
+                continue
             j, why = choose(i, q[k], tr[k], start, end, cap)
             if j >= 0:
                 team[i] = j
@@ -310,8 +326,7 @@ def _why_not(q, tr, start, end, cap) -> int:
     return DeferReason.NO_CAPACITY
 
 
-def _legacy_choice(p: DispatchProblem):
-    load = p.team_load.astype(np.int64)
+def _legacy_choice(p: DispatchProblem, load: np.ndarray):
     wide = p.team_area == -1
 
     def choose(i, q, tr, start, end, cap):

@@ -28,7 +28,7 @@ from urbangrid.optimizer import (
 )
 from urbangrid.optimizer.instances import ENV_VAR, gap, instances_folder, read_instance
 
-NAMES = ("backlog", "day", "queued", "saturated", "small", "small_crews")
+NAMES = ("backlog", "day", "queued", "saturated", "shift_change", "small", "small_crews")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,8 @@ def test_every_instance_loads_and_matches_its_description(name, district):
     assert info.best_known.proof in ("optimal by the exact min-cost flow", "CP-SAT optimal")
 
 
-@pytest.mark.parametrize("name", ["small", "day", "saturated", "backlog", "queued"])
+@pytest.mark.parametrize("name", ["small", "day", "saturated", "backlog", "queued",
+                                  "shift_change"])
 def test_the_exact_flow_gives_back_the_best_known_objective(name, district):
     inst = load_instance(name, bench.FOLDER, district=district)
     a = solve(inst.problem, method="mcf")
@@ -95,6 +96,20 @@ def test_queued_tasks_carry_their_crew_and_moving_them_is_priced(district):
     free = solve(dataclasses.replace(p, weights=dataclasses.replace(
         p.weights, reassignment=0.0)), method="mcf").team
     assert (cur & (free >= 0) & (free != p.task_current)).sum() > moved.sum()
+
+
+def test_the_shift_change_offers_teams_before_their_shift(district):
+    inst = load_instance("shift_change", bench.FOLDER, district=district)
+    p = inst.problem
+    later = p.team_shift_start > p.now
+    assert later.sum() == inst.info.sizes["teams_off_shift"] > p.n_teams // 4
+    # a team's start is its shift start at the earliest: every task given to a team
+    # before its shift arrives after that start, and some are
+    e = evaluate(p, solve(p, method="mcf"))
+    given = np.flatnonzero(e.team >= 0)
+    starts = p.team_shift_start[e.team[given]]
+    assert (e.eta[given] >= starts).all()
+    assert later[e.team[given]].any()
 
 
 def test_cpsat_gives_back_the_multi_crew_best_known(district):
@@ -133,7 +148,7 @@ def test_an_unknown_instance_is_refused_with_the_list(capsys):
     assert main(["dispatch", "--instance", "smal"]) == 2
     err = capsys.readouterr().err
     assert "no reference instance 'smal'" in err
-    assert "available: backlog, day, queued, saturated, small, small_crews" in err
+    assert "available: backlog, day, queued, saturated, shift_change, small, small_crews" in err
     with pytest.raises(InputError, match="available: none"):
         load_instance("small", bench.FOLDER / "no_such_folder")
 

@@ -95,6 +95,26 @@ def test_pinned_task_stays_and_uses_no_capacity(name):
     check_assignment(p, a)
 
 
+@pytest.mark.parametrize("name", ["nearest", "legacy"])
+def test_a_queued_task_stays_with_its_crew_while_the_crew_can_take_it(name):
+    # task 0 (roads, cell 0) is queued at team 1, three cells away; team 0 stands on it.
+    # Re-offered (dispatch.reoffer), a policy without re-optimisation keeps it there,
+    # before it places the new task 1, which then goes to team 0 (team 1 is later)
+    p = DispatchProblem(**tiny_kwargs(task_current=np.array([1, -1, -1]),
+                                      team_capacity=np.array([2, 2, 1])))
+    a = get_policy(name)(p)
+    check_assignment(p, a)
+    assert a.team[0] == 1
+    assert get_policy(name)(p.replace(task_current=np.full(3, -1))).team[0] == 0
+    if name == "nearest":
+        assert a.team[1] == 0
+    # a crew that can no longer take it (no room left) gives it up
+    full = p.replace(team_capacity=np.array([2, 0, 1]))
+    b = get_policy(name)(full)
+    check_assignment(full, b)
+    assert b.team[0] == 0
+
+
 def test_legacy_keeps_tasks_in_their_area_and_balances_queues():
     # tasks 1, 2 in area 1; team 1 (area 1, both skills) is free but has 5 queued,
     # team 0 (area 0) is district-wide here
