@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from simpy import Environment
 
 from urbangrid.calendar import DAY, WorkCalendar
 from urbangrid.catalogue import CHANNELS, Catalogue
@@ -49,6 +48,7 @@ from ._core import (
 from ._kernels import work_time
 from .codes import Channel, Event, Status
 from .demand import DemandModel
+from .environment import Environment
 from .orders import N_FIRST_DRAWS, WorkOrders
 from .scenario import Scenario
 from .space import MODES, Space
@@ -834,7 +834,6 @@ class Model:
         if progress is not None:
             env.process(self._progress(progress))
         lead = self.sc.orders.book_min * 60.0
-        peek, step = env.peek, env.step
         reached = 0.0
         while True:
             t_next = env.peek()
@@ -847,11 +846,7 @@ class Model:
                 reached = self._advance(bound)
             if t_next < reached:
                 # SimPy catches up with the core
-                n = 0
-                while peek() < reached:
-                    step()
-                    n += 1
-                self.n_simpy_events += n
+                self.n_simpy_events += env.run_before(reached)
             elif t_next < self.t_stop:
                 env.step()  # the event the core waits for (a day's arrivals)
                 self.n_simpy_events += 1
