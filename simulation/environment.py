@@ -12,7 +12,8 @@ same with either).
 
 :meth:`Environment.run_before` runs the events due before a time in one loop (the
 model's catch-up with its compiled core): SimPy's :meth:`~simpy.Environment.step`
-inlined, without a method call and a ``peek`` per event.
+inlined, without a method call and a ``peek`` per event. Its ``now`` is a plain
+attribute rather than SimPy's property.
 """
 
 from __future__ import annotations
@@ -40,8 +41,13 @@ class Environment(simpy.Environment):
     that hold events are in the heap ``_windows``. The heap's head is therefore the
     next event whenever the heap is not empty."""
 
+    #: The current time as a plain attribute, kept equal to SimPy's ``_now`` (SimPy's
+    #: ``now`` is a property; the orders read the clock about five times an event).
+    now: float = 0.0
+
     def __init__(self, initial_time: float = 0.0) -> None:
         super().__init__(initial_time)
+        self.now = self._now
         self._horizon = (initial_time // WINDOW + 1) * WINDOW
         self._later: dict[int, list] = {}
         self._windows: list[int] = []
@@ -81,7 +87,8 @@ class Environment(simpy.Environment):
         # simpy.Environment.step, with the refill
         if not self._queue and not self._refill():
             raise EmptySchedule
-        self._now, _, _, event = heappop(self._queue)
+        t, _, _, event = heappop(self._queue)
+        self._now = self.now = t
         callbacks, event.callbacks = event.callbacks, None
         try:
             for callback in callbacks:
@@ -103,7 +110,8 @@ class Environment(simpy.Environment):
         while q or self._refill():
             if q[0][0] >= t:
                 break
-            self._now, _, _, event = heappop(q)
+            t_event, _, _, event = heappop(q)
+            self._now = self.now = t_event
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)

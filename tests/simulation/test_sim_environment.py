@@ -40,6 +40,7 @@ def _trace(env_cls, seed: int, catch_up: bool) -> list[tuple]:
                 out.append((env.now, k, step, "signal", got))
                 continue
             yield env.timeout(d)
+            assert env.now == env._now
             out.append((env.now, k, step))
 
     for k in range(30):
