@@ -129,25 +129,18 @@ class Office:
         ``on_start(end)``, if given, is called when the work starts, with its end.
         (``stage`` names the work in the order's process; it is not counted.)
 
-        One SimPy event per piece of work: a piece that finds someone free waits for
-        its own end; a queued piece waits for a :class:`DeferredTimeout` that the
-        person who frees up schedules at the piece's end (rather than waking the piece
-        to schedule it)."""
+        The process waits for one event, its piece's end (a :class:`DeferredTimeout`):
+        scheduled by the request when someone is free, else by the person who takes the
+        piece from the queue. A request ``at`` a later time is made by a timeout's
+        callback, not by resuming the process."""
         env = self.env
+        done = DeferredTimeout(env)
         if at > env.now:
-            yield env.timeout(at - env.now)
-        t_req = env.now
-        if self.t_stats <= t_req < self.t_end:
-            self.stats.arrivals += 1
-        if self.busy < self.staff and not self._queue:
-            self.busy += 1
-            yield env.timeout(self._begin(t_req, seconds, on_start) - t_req)
+            env.timeout(at - env.now).callbacks.append(
+                lambda _: self._request(done, seconds, priority, on_start))
         else:
-            done = DeferredTimeout(env)
-            self._seq += 1
-            heapq.heappush(self._queue, (priority, t_req, self._seq, done, seconds,
-                                         on_start))
-            yield done
+            self._request(done, seconds, priority, on_start)
+        yield done
         # the person takes the next piece of work, or is free
         if self._queue:
             _, t_next, _, done, seconds, on_start = heapq.heappop(self._queue)
@@ -155,6 +148,21 @@ class Office:
             done.schedule(self._begin(t_next, seconds, on_start) - now)
         else:
             self.busy -= 1
+
+    def _request(self, done: DeferredTimeout, seconds: float, priority: float,
+                 on_start) -> None:
+        """A piece of work asks for a person now: one free starts it (``done`` at its
+        end), else it joins the queue."""
+        t_req = self.env.now
+        if self.t_stats <= t_req < self.t_end:
+            self.stats.arrivals += 1
+        if self.busy < self.staff and not self._queue:
+            self.busy += 1
+            done.schedule(self._begin(t_req, seconds, on_start) - t_req)
+        else:
+            self._seq += 1
+            heapq.heappush(self._queue, (priority, t_req, self._seq, done, seconds,
+                                         on_start))
 
     def _begin(self, t_req: float, seconds: float, on_start) -> float:
         """A person starts ``seconds`` of work requested at ``t_req`` (now, or at the

@@ -71,7 +71,8 @@ def _split(total: float, load: np.ndarray) -> list[int]:
 
 
 class _ProcessAt(simpy.Process):
-    """A SimPy process whose generator starts at time ``t`` (not before now).
+    """A SimPy process whose generator starts at time ``t`` (not before now), and whose
+    end is no event when nothing waits for it.
 
     ``env.process`` starts a generator at once (an initialisation event), so an order
     generated at the start of its day would then wait for its report time (a second
@@ -79,6 +80,12 @@ class _ProcessAt(simpy.Process):
     less, about a twelfth of the work orders' events. It sets up what
     :class:`simpy.Process` sets up, with that timeout as the first target
     (tests/simulation/test_sim_orders.py checks the start).
+
+    SimPy schedules every process's end as an event, for the processes that wait for
+    it; nothing waits for an order, so when its generator returns with no callback
+    registered the process is marked processed at once (:meth:`_resume`): another
+    event per order less, and the same order of all others (the queue's keys keep
+    their order). A failure is still scheduled, so that it stops the run.
     """
 
     def __init__(self, env: simpy.Environment, generator, t: float) -> None:
@@ -87,6 +94,42 @@ class _ProcessAt(simpy.Process):
         self._generator = generator
         self._target = env.timeout(max(0.0, t - env.now))
         self._target.callbacks.append(self._resume)
+
+    def _resume(self, event: simpy.Event) -> None:
+        # simpy.Process._resume (SimPy 4.1), but for the end of a generator nobody waits
+        # for: processed at once instead of scheduled
+        env = self.env
+        env._active_proc = self
+        while True:
+            try:
+                if event._ok:
+                    event = self._generator.send(event._value)
+                else:
+                    event._defused = True
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    event = self._generator.throw(exc)
+            except StopIteration as e:
+                event = None
+                self._ok = True
+                self._value = e.args[0] if len(e.args) else None
+                if self.callbacks:
+                    env.schedule(self)
+                else:
+                    self.callbacks = None  # processed: nothing to call
+                break
+            except BaseException as e:
+                event = None
+                self._ok = False
+                e.__traceback__ = e.__traceback__.tb_next
+                self._value = e
+                env.schedule(self)
+                break
+            if event.callbacks is not None:
+                event.callbacks.append(self._resume)
+                break
+        self._target = event
+        env._active_proc = None
 
 
 #: Uniform variates drawn per order when its day is generated (then one normal).

@@ -99,6 +99,28 @@ def test_an_order_process_starts_at_its_time_with_one_event():
     assert env.peek() == env.now
     env.run()
     assert seen[-2:] == [26.0, 27.0] and late.value == "done"
+    # its end is no event when nothing waits for it (an order), one when something does
+    quiet = _ProcessAt(env, order(), 30.0)
+    env.step()
+    env.step()  # the timeout: the generator returns
+    assert quiet.processed and quiet.value == "done" and env.peek() == math.inf
+    waited = _ProcessAt(env, order(), 40.0)
+    after = []
+    waited.callbacks.append(lambda e: after.append((env.now, e.value)))
+    env.run()
+    assert after == [(41.0, "done")]
+
+
+def test_a_failing_order_process_stops_the_run():
+    env = simpy.Environment()
+
+    def order():
+        yield env.timeout(1.0)
+        raise KeyError("unit")
+
+    _ProcessAt(env, order(), 2.0)
+    with pytest.raises(KeyError, match="unit"):
+        env.run()
 
 
 #: Short limits, so that a run's orders finish within its drain.
