@@ -223,6 +223,11 @@ class Recorder:
                  "last": int(w[day == d][-1])} for d in np.unique(day)]
 
 
+#: what :attr:`Spec.most` maximises, in words (``instance.json`` ``source.selection``)
+_MOST = {"tasks": "tasks", "current": "re-offered tasks queued at a crew",
+         "off_shift": "teams before their shift"}
+
+
 def _size(p, spec: Spec) -> int:
     """What the recorder maximises over ``spec``'s window (:attr:`Spec.most`)."""
     if spec.most == "current":
@@ -391,8 +396,8 @@ def write_instance(folder: Path, spec: Spec, run: Run, scenario, snap: Snapshot,
             "seed": scenario.run.seed if run.seed is None else run.seed, "replication": 0,
             "round": snap.round, "simulated_time_s": p.now, "simulated_time": _clock(p.now),
             "waiting": snap.waiting, "pool_by_day": list(pool_by_day),
-            "selection": f"the round offering the most tasks in simulated time "
-                         f"[{spec.window[0]:g}, {spec.window[1]:g}) s",
+            "selection": f"the round offering the most {_MOST[spec.most]} in simulated "
+                         f"time [{spec.window[0]:g}, {spec.window[1]:g}) s",
             "team_cells": "the snapshot's team_cell, in district cells through the model's "
                           "Model.team_cell at the round (read by the recorder); the "
                           "snapshot's travel rows and cell-to-cell travel are checked "

@@ -22,15 +22,16 @@ Built-in policies
 ``nearest``
     Tasks in priority-then-deadline order, each to the qualified team with capacity that
     arrives first (``max(now, free_at, shift_start) + travel``); the chosen team's free
-    time moves on by travel + work before the next task.
+    time moves on by travel + work before the next task. It does not re-plan a crew's
+    queue: a re-offered task (``task_current >= 0``) stays with its current team while
+    that team can still take it (room left, reaches it by its shift end), before any
+    new task is placed, so with ``dispatch.reoffer`` it moves only the tasks their crew
+    can no longer take.
 ``legacy``
     Pre-reform practice: each task (same order) goes to a qualified team of its own
     sub-district (``team_area == task_area``) with the fewest queued tasks, ignoring
     travel; failing that to a district-wide team (``team_area == -1``); else deferred.
-
-Neither re-plans a crew's queue: a re-offered task (``task_current >= 0``) stays with
-its current team while that team can still take it, before any new task is placed, so
-with ``dispatch.reoffer`` they only move the tasks their crew can no longer reach.
+    Re-offered tasks stay with their crew as under ``nearest``.
 ``greedy``
     Global cheapest pair on the score matrix (:func:`solve` ``method="greedy"``).
 ``mcf``

@@ -18,19 +18,16 @@ attribute rather than SimPy's property.
 
 from __future__ import annotations
 
-import sys
 from heapq import heapify, heappop, heappush
 
 import simpy
-from simpy.core import EmptySchedule, Infinity, StopSimulation
+from simpy.core import BoundClass, EmptySchedule, Infinity, StopSimulation
 from simpy.events import NORMAL
 
 __all__ = ["WINDOW", "Environment"]
 
 #: Seconds of one window of the far level (an hour: a few hundred events each).
 WINDOW = 3600.0
-#: The window of events scheduled at infinity (after every other one).
-_LAST = sys.maxsize
 
 
 class Environment(simpy.Environment):
@@ -48,17 +45,24 @@ class Environment(simpy.Environment):
     def __init__(self, initial_time: float = 0.0) -> None:
         super().__init__(initial_time)
         self.now = self._now
+        # SimPy binds ``timeout``, ``event``, ``process``, ... to the instance, but only
+        # those of the instance's own class: bind the base class's too
+        for name, obj in vars(simpy.Environment).items():
+            if type(obj) is BoundClass:
+                setattr(self, name, getattr(self, name))
         self._horizon = (initial_time // WINDOW + 1) * WINDOW
-        self._later: dict[int, list] = {}
-        self._windows: list[int] = []
+        self._later: dict[float, list] = {}
+        self._windows: list[float] = []
 
     def schedule(self, event, priority=NORMAL, delay=0) -> None:
         t = self._now + delay
         entry = (t, priority, next(self._eid), event)
-        if t < self._horizon:
+        if t < self._horizon or self._horizon == Infinity:
+            # (with the window at infinity loaded, every event joins the heap)
             heappush(self._queue, entry)
             return
-        k = int(t // WINDOW) if t < Infinity else _LAST
+        # the window's number; infinity's comes after every finite one
+        k = int(t // WINDOW) if t < Infinity else Infinity
         waiting = self._later.get(k)
         if waiting is None:
             self._later[k] = [entry]
@@ -72,7 +76,7 @@ class Environment(simpy.Environment):
         if not self._windows:
             return False
         k = heappop(self._windows)
-        self._horizon = (k + 1) * WINDOW
+        self._horizon = (k + 1) * WINDOW  # infinity for the window at infinity
         q = self._queue
         q.extend(self._later.pop(k))
         heapify(q)

@@ -125,9 +125,15 @@ class _ProcessAt(simpy.Process):
                 self._value = e
                 env.schedule(self)
                 break
-            if event.callbacks is not None:
-                event.callbacks.append(self._resume)
-                break
+            try:
+                if event.callbacks is not None:
+                    event.callbacks.append(self._resume)
+                    break
+            except AttributeError:
+                if hasattr(event, "callbacks"):
+                    raise
+                raise RuntimeError(f"work order process yielded {event!r}, not an event"
+                                   ) from None
         self._target = event
         env._active_proc = None
 

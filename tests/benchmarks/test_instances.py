@@ -103,13 +103,14 @@ def test_the_shift_change_offers_teams_before_their_shift(district):
     p = inst.problem
     later = p.team_shift_start > p.now
     assert later.sum() == inst.info.sizes["teams_off_shift"] > p.n_teams // 4
-    # a team's start is its shift start at the earliest: every task given to a team
-    # before its shift arrives after that start, and some are
+    # the optimum gives some tasks to teams that start later, rather than to the crews
+    # on duty now, and those wait for the shift: their ETA is past its start, past now
     e = evaluate(p, solve(p, method="mcf"))
-    given = np.flatnonzero(e.team >= 0)
-    starts = p.team_shift_start[e.team[given]]
-    assert (e.eta[given] >= starts).all()
-    assert later[e.team[given]].any()
+    waits = np.flatnonzero((e.team >= 0) & later[np.maximum(e.team, 0)])
+    assert waits.size > 0
+    assert (e.eta[waits] >= p.team_shift_start[e.team[waits]]).all()
+    assert (e.eta[waits] > p.now + 1800.0 - 1e-6).all()
+    assert "teams before their shift" in inst.info.source.selection
 
 
 def test_cpsat_gives_back_the_multi_crew_best_known(district):

@@ -107,3 +107,32 @@ def test_run_until_and_a_failed_event_behave_as_in_simpy():
     env.process(boom())
     with pytest.raises(RuntimeError, match="order failed"):
         env.run_before(math.inf)
+
+
+def test_events_at_infinity_keep_simpys_order():
+    """Two timeouts at infinity, the first starting a process: SimPy runs the process
+    (scheduled at infinity with an urgent priority) before the second timeout."""
+    def trace(env_cls):
+        env = env_cls()
+        seen = []
+
+        def child():
+            seen.append("child")
+            yield env.timeout(0)
+
+        a = env.timeout(math.inf)
+        a.callbacks.append(lambda e: (seen.append("a"), env.process(child())))
+        env.timeout(math.inf).callbacks.append(lambda e: seen.append("b"))
+        env.timeout(10 * WINDOW).callbacks.append(lambda e: seen.append("finite"))
+        env.run()
+        return seen
+
+    assert trace(Environment) == trace(simpy.Environment) == ["finite", "a", "child", "b"]
+
+
+def test_simpys_event_constructors_are_bound_to_the_instance():
+    env = Environment()
+    for name in ("timeout", "event", "process", "all_of", "any_of"):
+        assert name in vars(env), name
+    assert env.timeout(5).env is env
+

@@ -122,6 +122,13 @@ def test_a_failing_order_process_stops_the_run():
     with pytest.raises(KeyError, match="unit"):
         env.run()
 
+    def wrong():
+        yield 5
+
+    _ProcessAt(env, wrong(), env.now + 1.0)
+    with pytest.raises(RuntimeError, match="yielded 5, not an event"):
+        env.run()
+
 
 #: Short limits, so that a run's orders finish within its drain.
 _TYPES = {
