@@ -34,8 +34,9 @@ class Environment(simpy.Environment):
     """:class:`simpy.Environment` with a two-level event queue (see the module doc).
 
     Invariant: every scheduled event due before ``horizon`` is in the heap
-    (``_queue``), every later one in ``_later[int(time // WINDOW)]``; the window numbers
-    that hold events are in the heap ``_windows``. The heap's head is therefore the
+    (``_queue``), every later one in ``_later[int(time // WINDOW)]`` (events at
+    infinity under the key ``inf``, loaded last); the window numbers that hold events
+    are in the heap ``_windows``. The heap's head is therefore the
     next event whenever the heap is not empty."""
 
     #: The current time as a plain attribute, kept equal to SimPy's ``_now`` (SimPy's

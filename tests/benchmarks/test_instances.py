@@ -104,12 +104,11 @@ def test_the_shift_change_offers_teams_before_their_shift(district):
     later = p.team_shift_start > p.now
     assert later.sum() == inst.info.sizes["teams_off_shift"] > p.n_teams // 4
     # the optimum gives some tasks to teams that start later, rather than to the crews
-    # on duty now, and those wait for the shift: their ETA is past its start, past now
+    # on duty now, and those wait for the shift: their ETA is past its start
     e = evaluate(p, solve(p, method="mcf"))
     waits = np.flatnonzero((e.team >= 0) & later[np.maximum(e.team, 0)])
     assert waits.size > 0
     assert (e.eta[waits] >= p.team_shift_start[e.team[waits]]).all()
-    assert (e.eta[waits] > p.now + 1800.0 - 1e-6).all()
     assert "teams before their shift" in inst.info.source.selection
 
 
