@@ -73,7 +73,8 @@ class Spec:
     run: str
     window: tuple[float, float]
     #: (skill, crews): the round's tasks of that skill need this many teams at once, a
-    #: side constraint added to the frozen round (the simulation has no multi-crew tasks)
+    #: side constraint added to the frozen round (frozen before the simulation had
+    #: multi-crew tasks; kept so that set 1.x stays comparable)
     multi_crew: tuple[str, int] | None = None
     #: which round of the window is kept: the one offering the most tasks ("tasks"),
     #: the most re-offered, queued ones ("current", with ``dispatch.reoffer``) or the

@@ -38,6 +38,12 @@ Built-in policies
     Batch min-cost flow, optimal for the score (:func:`solve` ``method="mcf"``).
 ``mcf_route``
     ``mcf`` followed by per-team sequencing (:func:`urbangrid.optimizer.route`).
+``cpsat``
+    ``mcf`` on rounds whose tasks each need one crew; on a round with a multi-crew task
+    (``task_crews > 1``) CP-SAT (:func:`solve` ``method="cpsat"``, one worker, a
+    deterministic time limit), which staffs it with all its crews at once
+    (``Assignment.crew_teams``). The one built-in policy for scenarios whose catalogue
+    has categories with ``crews > 1`` (it says so: ``multi_crew = True``).
 ``fair_mcf``
     An example of a fairness-aware policy: ``mcf`` on the snapshot with the tasks of a
     lagging sub-district made more urgent (:func:`area_lag`), its answer reported at the
@@ -387,6 +393,30 @@ def mcf_route(candidates: int = 8, time_limit: float | None = None, solver: str 
         a = base(p)
         return dataclasses.replace(router(p, a), method="mcf_route")
 
+    return run
+
+
+@register_policy("cpsat")
+def cpsat(candidates: int = 8, deterministic_time: float = 5.0, seed: int = 0) -> Policy:
+    """``mcf`` on single-crew rounds, CP-SAT on rounds with a multi-crew task.
+
+    CP-SAT runs on one worker with ``seed`` and stops at ``deterministic_time`` (its own
+    work units, not wall-clock seconds), so a simulation with it gives the same bytes on
+    every run and machine; starting from the flow's answer, it reports
+    ``"time_limit"`` when it stopped before proving its optimum.
+    """
+    params = FlowParams(candidates=candidates)
+    deterministic_time = checked_time_limit(deterministic_time, "deterministic_time")
+    base = mcf(candidates=candidates)
+
+    def run(p: DispatchProblem) -> Assignment:
+        if not (p.task_crews > 1).any():
+            return dataclasses.replace(base(p), method="cpsat")
+        return solve(p, method="cpsat", seed=seed, params=params, workers=1,
+                     deterministic_time=deterministic_time,
+                     time_limit=max(60.0, 10.0 * deterministic_time))
+
+    run.multi_crew = True
     return run
 
 

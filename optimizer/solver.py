@@ -54,6 +54,7 @@ def solve(
     *,
     params: FlowParams = FlowParams(),  # noqa: B008 (immutable)
     workers: int = 1,
+    deterministic_time: float | None = None,
 ) -> Assignment:
     """Assign the problem's tasks to teams.
 
@@ -72,7 +73,13 @@ def solve(
         The flow's knobs (:class:`FlowParams`); ``params.candidates`` also sets the
         teams per task CP-SAT considers.
     workers
-        CP-SAT search workers; 1 (default) keeps CP-SAT deterministic.
+        CP-SAT search workers; 1 (default) keeps CP-SAT deterministic when it proves
+        its optimum or stops at ``deterministic_time``.
+    deterministic_time
+        CP-SAT's limit in its own deterministic time units (about seconds of work on
+        a current core, independent of the machine's load); with one worker, a search
+        stopped by it gives the same answer on every run, which a wall-clock
+        ``time_limit`` does not. ``None``: none.
 
     Returns
     -------
@@ -84,6 +91,8 @@ def solve(
     time_limit = checked_time_limit(time_limit)
     if not isinstance(params, FlowParams):
         raise InputError(f"params must be a FlowParams, got {type(params).__name__}")
+    if deterministic_time is not None:
+        deterministic_time = checked_time_limit(deterministic_time, "deterministic_time")
     t0 = time.perf_counter()
     if method == "mcf" and time_limit is None:
         got = _solve_small(problem, params, t0)
@@ -93,12 +102,13 @@ def solve(
         # flow stopped before a proven optimum or found bad costs: the Python loop at once
         return _solve_steps(problem, method, time_limit, seed, params, workers, t0,
                             compiled=got in (PINNED, NOT_SMALL))
-    return _solve_steps(problem, method, time_limit, seed, params, workers, t0)
+    return _solve_steps(problem, method, time_limit, seed, params, workers, t0,
+                        deterministic_time=deterministic_time)
 
 
 def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed: int,
-                 params: FlowParams, workers: int, t0: float, compiled: bool = True
-                 ) -> Assignment:
+                 params: FlowParams, workers: int, t0: float, compiled: bool = True,
+                 deterministic_time: float | None = None) -> Assignment:
     # solve() step by step: scores, flow (or greedy / CP-SAT), record; compiled=False
     # skips the compiled candidate flow (see _assign). The reference of _solve_small.
     costs, offset = scoring.score_and_offset(p)
@@ -118,7 +128,7 @@ def _solve_steps(p: DispatchProblem, method: str, time_limit: float | None, seed
     stats["flow_method"] = r.method
     if method == "cpsat":
         return _solve_cpsat(p, costs, r.team, t0, stats, time_limit, seed, params.candidates,
-                            workers)
+                            workers, deterministic_time)
     lb = float("nan")
     if r.status in ("optimal", OPTIMAL_ROUNDED):
         lb = _lower_bound(p, r)
@@ -177,7 +187,8 @@ def _lower_bound(p: DispatchProblem, r) -> float:
     return r.lower_bound + fixed
 
 
-def _solve_cpsat(p, costs, flow_team, t0, stats, time_limit, seed, candidates, workers):
+def _solve_cpsat(p, costs, flow_team, t0, stats, time_limit, seed, candidates, workers,
+                 deterministic_time=None):
     from ortools.sat.python import cp_model
 
     n, m = costs.shape
@@ -226,6 +237,8 @@ def _solve_cpsat(p, costs, flow_team, t0, stats, time_limit, seed, candidates, w
         model.add_hint(v, int(flow_team[i] >= 0 and crews[i] == 1))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit or CPSAT_DEFAULT_LIMIT)
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = float(deterministic_time)
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(workers)
     ts = time.perf_counter()

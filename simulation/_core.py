@@ -82,14 +82,21 @@ CELL, TEAM, QNEXT = range(len(CASE_I32))
  N_RETURN) = range(len(CASE_I16))
 CHANNEL, STATUS, RESOLVED, SATISFIED, ON_SPOT, ORDER_TYPE = range(len(CASE_I8))
 
-#: Team columns: float64 and int64 blocks, ``block[column, team]``.
+#: Team columns: float64 and int64 blocks, ``block[column, team]``. ``task_end`` is when
+#: the team's current work ends (its task's ``WORK_DONE``; once called to a multi-crew
+#: task, that task's ``CREW_DONE``); ``join`` the
+#: multi-crew task the team is committed to as an extra crew (-1: none; at most one at a
+#: time), ``called`` 1 once that task's first crew has set out, and then ``join_at`` and
+#: ``join_travel`` when the team leaves for it and its trip.
 TEAM_F64 = ("free_at", "shift_start", "shift_end", "busy_s", "travel_s", "task_start",
-            "task_travel")
+            "task_travel", "task_end", "join_at", "join_travel")
 TEAM_I64 = ("skills", "area", "home", "cell", "mode", "pattern", "capacity", "kind",
-            "load", "slots", "tasks", "busy", "waking", "qhead", "qtail", "stack", "doing")
-FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL = range(7)
+            "load", "slots", "tasks", "busy", "waking", "qhead", "qtail", "stack", "doing",
+            "join", "called")
+(FREE_AT, SHIFT_START, SHIFT_END, BUSY_S, TRAVEL_S, TASK_START, TASK_TRAVEL, TASK_END,
+ JOIN_AT, JOIN_TRAVEL) = range(len(TEAM_F64))
 (SKILLS, AREA, HOME, TCELL, MODE, PATTERN, CAPACITY, KIND, LOAD, SLOTS, TASKS, BUSY,
- WAKING, QHEAD, QTAIL, STACK, DOING) = range(len(TEAM_I64))
+ WAKING, QHEAD, QTAIL, STACK, DOING, JOIN, CALLED) = range(len(TEAM_I64))
 
 
 class Count(IntEnum):
@@ -145,6 +152,7 @@ class Due(IntEnum):
     VERIFIED = 9     #: the inspector (or the camera) confirms
     FIELD = 10       #: a work order's handling unit sends a crew (case enters the pool)
     RELEASE = 11     #: a postponed task goes back to its pool, in line where it was
+    CREW_DONE = 12   #: an extra crew's part of a multi-crew task ends (payload: team)
 
 
 _KIND_BITS = 16
@@ -236,6 +244,7 @@ class CategoryTable(NamedTuple):
     work_cv: np.ndarray     #: its coefficient of variation
     work_dist: np.ndarray   #: WORK_DISTS code
     priority: np.ndarray    #: dispatch priority
+    crews: np.ndarray       #: crews the on-site work needs at once (int64)
 
 
 class CoreInputs(NamedTuple):
@@ -636,6 +645,20 @@ def _release(st, fx, j, now):  # pragma: no cover - compiled
 
 
 @_jit
+def _drop_crews(st, fx, c, now):  # pragma: no cover - compiled
+    """Free the extra crews committed to multi-crew task ``c`` (``join``): the task left
+    its first crew's queue before the work began (declined at signing, handed back at
+    the shift's end, re-offered), so it will be staffed again when it is dispatched
+    again. A rare event: one pass over the teams."""
+    TI = st.team_i64
+    for j in range(TI.shape[1]):
+        if TI[JOIN, j] == c:
+            TI[JOIN, j] = -1
+            _log(st, now, c, Event.CREW_RELEASED, np.int64(j))
+            _release(st, fx, np.int64(j), now)
+
+
+@_jit
 def _sign_time(st, fx, j, now, d):  # pragma: no cover - compiled
     """When the order is signed: ``d`` after ``now``; under ``legacy``, ``d`` of team
     ``j``'s duty time (an office-hours crew's unit signs in office hours)."""
@@ -677,14 +700,23 @@ def _give_back(st, c, now):  # pragma: no cover - compiled
 
 
 @_jit
-def assign_batch(st, fx, now, ids, team, team_id, travel,
-                 task_cell):  # pragma: no cover - compiled
+def assign_batch(st, fx, now, ids, team, team_id, travel, task_cell, crew_ptr,
+                 crew_team):  # pragma: no cover - compiled
     """Apply a policy's answer: task ``i`` (case ``ids[i]``) goes to team
     ``team_id[team[i]]`` with estimated travel ``travel[team[i], task_cell[i]]``, in
     order, while that team has a free slot. Tasks left out (``team[i] < 0``) or beyond a
     team's free slots go back to their pool, in line where they were, except those of
     team :data:`HELD` (postponed: :func:`postpone`). Returns the mask of tasks
     dispatched.
+
+    A multi-crew task (category ``crews`` = k > 1) takes its k - 1 extra crews from
+    ``crew_team[crew_ptr[i]:crew_ptr[i + 1]]`` (snapshot team indices, as ``team``): each
+    is committed to it (``join``, a slot taken, event ``crew_joined``) and comes when the
+    first crew sets out for it (:func:`_call_crews`). It is dispatched only if it gets
+    all of them, each with a free slot and no other multi-crew task committed, else it
+    goes back to its pool as a task beyond its team's slots does. One pending
+    multi-crew task per extra crew keeps crews from waiting on each other in a circle:
+    an extra crew only ever finishes its current task before it comes.
 
     A re-offered task (status ``in_progress``, :func:`_pull_back`) that the policy gives
     to its team stays: it takes its slot again and goes back into the team's queue in
@@ -706,7 +738,9 @@ def assign_batch(st, fx, now, ids, team, team_id, travel,
             continue  # postponed: the caller scheduled its release (postpone)
         j = team_id[k] if k >= 0 else -1
         pulled = CB[c, STATUS] == Status.IN_PROGRESS
-        if j < 0 or TI[SLOTS, j] <= 0:
+        extra = CAT.crews[CS[c, CATEGORY]] - 1
+        if j < 0 or TI[SLOTS, j] <= 0 or (extra > 0 and not _crews_free(
+                st, team_id, crew_team, crew_ptr[i], crew_ptr[i + 1], j, extra)):
             if pulled:
                 _give_back(st, c, now)
             _repool(st, fx, c)
@@ -718,6 +752,9 @@ def assign_batch(st, fx, now, ids, team, team_id, travel,
             fa = TF[FREE_AT, j]
             TF[FREE_AT, j] = ((fa if fa > now else now) + np.float64(travel[k, task_cell[i]])
                               + CAT.work_mean[CS[c, CATEGORY]])
+            if extra > 0:
+                _join_crews(st, fx, now, c, team_id, crew_team, crew_ptr[i], extra, travel,
+                            task_cell[i])
             continue
         if pulled:
             _give_back(st, c, now)
@@ -732,6 +769,9 @@ def assign_batch(st, fx, now, ids, team, team_id, travel,
         TF[FREE_AT, j] = ((fa if fa > now else now) + np.float64(travel[k, task_cell[i]])
                           + CAT.work_mean[CS[c, CATEGORY]])
         _log(st, now, c, Event.DISPATCHED, j)
+        if extra > 0:
+            _join_crews(st, fx, now, c, team_id, crew_team, crew_ptr[i], extra, travel,
+                        task_cell[i])
         if CS[c, N_ATTEMPT] == 0:
             d = np.float64(CG[c, D_SIGN])
         elif prm.iot_fast and CB[c, CHANNEL] == Channel.IOT:
@@ -740,6 +780,45 @@ def assign_batch(st, fx, now, ids, team, team_id, travel,
             d = _exp(st, prm.sign)
         _push(st, _sign_time(st, fx, j, now, d), c * _KIND_BITS + Due.SIGNED)
     return done
+
+
+@_jit
+def _crews_free(st, team_id, crew_team, a, b, j, extra):  # pragma: no cover - compiled
+    """Whether the answer gives a multi-crew task ``extra`` distinct extra crews in
+    ``crew_team[a:b]`` (its first ``extra`` entries), none of them its first crew ``j``,
+    each with a free slot and no multi-crew task committed."""
+    TI = st.team_i64
+    if b - a < extra:
+        return False
+    for x in range(a, a + extra):
+        k = crew_team[x]
+        if k < 0:
+            return False
+        j2 = team_id[k]
+        if j2 == j or TI[SLOTS, j2] <= 0 or TI[JOIN, j2] >= 0:
+            return False
+        for y in range(a, x):
+            if crew_team[y] == k:
+                return False
+    return True
+
+
+@_jit
+def _join_crews(st, fx, now, c, team_id, crew_team, a, extra, travel,
+                cell):  # pragma: no cover - compiled
+    """Commit the extra crews ``crew_team[a:a + extra]`` to multi-crew task ``c``."""
+    TF, TI = st.team_f64, st.team_i64
+    w = fx.cat.work_mean[st.case_i16[c, CATEGORY]]
+    for x in range(a, a + extra):
+        k = crew_team[x]
+        j2 = team_id[k]
+        TI[JOIN, j2] = c
+        TI[CALLED, j2] = 0
+        TI[LOAD, j2] += 1
+        TI[SLOTS, j2] -= 1
+        fa = TF[FREE_AT, j2]
+        TF[FREE_AT, j2] = (fa if fa > now else now) + np.float64(travel[k, cell]) + w
+        _log(st, now, c, Event.CREW_JOINED, np.int64(j2))
 
 
 @_jit
@@ -789,6 +868,8 @@ def _pull_back(st, fx, now):  # pragma: no cover - compiled
             CL[c, RKEY] = -1
             TI[LOAD, j] -= 1
             TI[SLOTS, j] += 1
+            if fx.cat.crews[CS[c, CATEGORY]] > 1:
+                _drop_crews(st, fx, c, now)
             out[n] = c
             n += 1
         if TI[BUSY, j]:
@@ -1062,6 +1143,11 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     CF, CG, CI, CS = st.case_f64, st.case_f32, st.case_i32, st.case_i16
     TF, TI = st.team_f64, st.team_i64
     prm = fx.params
+    if TI[CALLED, j]:
+        # a multi-crew task's first crew has set out: this crew goes next, whatever
+        # its queue holds (its part was planned when it was called, _call_crews)
+        _help(st, j)
+        return
     if TI[QHEAD, j] < 0:
         TI[BUSY, j] = 0
         TF[FREE_AT, j] = now
@@ -1081,6 +1167,8 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
                 c = _queue_pop(st, j)
                 _log(st, now, c, Event.HANDED_BACK, j)
                 _release(st, fx, j, now)
+                if fx.cat.crews[CS[c, CATEGORY]] > 1:
+                    _drop_crews(st, fx, c, now)
                 _to_pool(st, fx, c, now, CF[c, T_POOL])
             return
         # Off duty: the queue waits for the next shift.
@@ -1109,7 +1197,95 @@ def _team_next(st, fx, j, now):  # pragma: no cover - compiled
     _log(st, now, c, Event.TRAVEL, j)
     if now + tt < prm.t_stop:
         _log_side(st, now + tt, c, Event.ARRIVED, j)
-    _push(st, now + (tt + w), c * _KIND_BITS + Due.WORK_DONE)
+    if fx.cat.crews[CS[c, CATEGORY]] > 1:
+        end = _call_crews(st, fx, c, cell, now, now + tt, w)
+    else:
+        end = now + (tt + w)
+    TF[TASK_END, j] = end
+    _push(st, end, c * _KIND_BITS + Due.WORK_DONE)
+
+
+@_jit
+def _call_crews(st, fx, c, cell, now, arrive, w):  # pragma: no cover - compiled
+    """The first crew of multi-crew task ``c`` sets out at ``now`` and arrives at
+    ``arrive``: each extra crew committed to it is called (``crew_called``) and comes
+    when it is free, after its current task (or at its shift's start, if off duty);
+    the work (``w`` seconds) begins when the last crew is there and holds every crew
+    until it ends (``Due.CREW_DONE`` for the extra ones). Returns when it ends. Each
+    crew's time, waiting on site included, counts as busy."""
+    TF, TI = st.team_f64, st.team_i64
+    prm = fx.params
+    f = _travel_factor(fx, now) if fx.surges.shape[0] else 1.0
+    m = TF.shape[1]
+    for j in range(m):
+        if TI[JOIN, j] != c:
+            continue
+        if TI[BUSY, j]:
+            a = TF[TASK_END, j]
+        else:
+            if TF[SHIFT_END, j] <= now:
+                s, e = _pattern_window(fx, TI[PATTERN, j], now)
+                TF[SHIFT_START, j] = s
+                TF[SHIFT_END, j] = e
+            a = TF[SHIFT_START, j] if TF[SHIFT_START, j] > now else now
+        tt = np.float64(st.travel[TI[STACK, j], cell, TI[TCELL, j]]) * f
+        if prm.travel_sigma > 0.0:
+            tt *= _trip_factor(st, prm.travel_sigma)
+        TI[CALLED, j] = 1
+        TF[JOIN_AT, j] = a
+        TF[JOIN_TRAVEL, j] = tt
+        _log(st, now, c, Event.CREW_CALLED, np.int64(j))
+        if a + tt > arrive:
+            arrive = a + tt
+    end = arrive + w
+    for j in range(m):
+        if TI[JOIN, j] == c:
+            if not TI[BUSY, j]:
+                _help(st, np.int64(j))
+            TF[TASK_END, j] = end
+            _push(st, end, np.int64(j) * _KIND_BITS + Due.CREW_DONE)
+    return end
+
+
+@_jit
+def _help(st, j):  # pragma: no cover - compiled
+    """Called crew ``j`` is now on its way to its multi-crew task (``join``)."""
+    TF, TI = st.team_f64, st.team_i64
+    c = TI[JOIN, j]
+    TI[BUSY, j] = 1
+    TI[DOING, j] = c
+    TF[TASK_START, j] = TF[JOIN_AT, j]
+    TF[TASK_TRAVEL, j] = TF[JOIN_TRAVEL, j]
+    TI[TCELL, j] = st.case_i32[c, CELL]
+
+
+@_inline
+def _count_busy(st, fx, j, now):  # pragma: no cover - compiled
+    """Add team ``j``'s task that ends at ``now`` to its statistics (the part inside the
+    statistics window)."""
+    TF, TI, prm = st.team_f64, st.team_i64, fx.params
+    t0 = TF[TASK_START, j]
+    lo = t0 if t0 > prm.t_stats else prm.t_stats
+    hi = now if now < prm.t_end else prm.t_end
+    if hi > lo:
+        TF[BUSY_S, j] += hi - lo
+        tr_end = min(t0 + TF[TASK_TRAVEL, j], hi)
+        if tr_end > lo:
+            TF[TRAVEL_S, j] += tr_end - lo
+    if now <= prm.t_end:
+        TI[TASKS, j] += 1
+
+
+@_inline
+def _on_crew_done(st, fx, j, now):  # pragma: no cover - compiled
+    """Extra crew ``j``'s part of its multi-crew task ended (with the first crew's)."""
+    TI = st.team_i64
+    _log(st, now, np.int64(TI[JOIN, j]), Event.CREW_DONE, j)
+    _count_busy(st, fx, j, now)
+    TI[JOIN, j] = -1
+    TI[CALLED, j] = 0
+    _release(st, fx, j, now)
+    _team_next(st, fx, j, now)
 
 
 @_inline
@@ -1123,6 +1299,8 @@ def _on_signed(st, fx, c, now):  # pragma: no cover - compiled
         # The unit declines the order at signing (退单): the crew never starts it, so its
         # slot is free now; only the paperwork of the return takes time.
         _release(st, fx, j, now)
+        if fx.cat.crews[CS[c, CATEGORY]] > 1:
+            _drop_crews(st, fx, c, now)
         d = _exp(st, prm.return_mean)
         _push(st, _after(st, fx, now, d), c * _KIND_BITS + Due.RETURNED)
         return
@@ -1174,20 +1352,10 @@ def _handoff(st, fx, c, now, resolved):  # pragma: no cover - compiled
 @_inline
 def _on_work_done(st, fx, c, now):  # pragma: no cover - compiled
     CG, CI, CS, CB = st.case_f32, st.case_i32, st.case_i16, st.case_i8
-    TF, TI = st.team_f64, st.team_i64
     prm, CAT, F = fx.params, fx.cat, st.marks
     j = np.int64(CI[c, TEAM])
     _log(st, now, c, Event.WORK_DONE, j)
-    t0 = TF[TASK_START, j]
-    lo = t0 if t0 > prm.t_stats else prm.t_stats
-    hi = now if now < prm.t_end else prm.t_end
-    if hi > lo:
-        TF[BUSY_S, j] += hi - lo
-        tr_end = min(t0 + TF[TASK_TRAVEL, j], hi)
-        if tr_end > lo:
-            TF[TRAVEL_S, j] += tr_end - lo
-    if now <= prm.t_end:
-        TI[TASKS, j] += 1
+    _count_busy(st, fx, j, now)
     _release(st, fx, j, now)
     _team_next(st, fx, j, now)
     first = CS[c, N_ATTEMPT] == 0
@@ -1282,7 +1450,8 @@ def _compiled_round(st, fx, now, min_prio):  # pragma: no cover - compiled
     if status != 0:
         return ids
     I[Count.N_COMPILED] += 1
-    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv)
+    done = assign_batch(st, fx, now, ids, team.astype(np.int64), teams, travel, inv,
+                        np.zeros(n + 1, dtype=np.int64), np.empty(0, dtype=np.int64))
     if prm.reoffer:
         requeue(st, fx, now, ids, done)
     return ids[:0]
@@ -1392,6 +1561,8 @@ def run_until(st, fx, until):  # pragma: no cover - compiled
             _to_pool(st, fx, x, t, t)
         elif kind == Due.RELEASE:
             _repool(st, fx, x)
+        elif kind == Due.CREW_DONE:
+            _on_crew_done(st, fx, x, t)
     return Stop.DONE, none
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from urbangrid.calendar import DAY, WorkCalendar
 from urbangrid.catalogue import CHANNELS, Catalogue
+from urbangrid.errors import InputError
 from urbangrid.organisations import Departments
 
 from . import _core
@@ -243,6 +244,7 @@ class Model:
         self.team_shift_end[:] = -1.0  # stale: the first round (_core.offer) sets them
         self.team_qhead[:] = -1
         self.team_qtail[:] = -1
+        self.team_join[:] = -1
         self.patterns = teams["patterns"]  # list of ShiftWindows
         used = [k for k, mode in enumerate(MODES) if (self.team_mode == k).any()]
         # Transposed (destination-major) copies: a batch reads the rows of its few task
@@ -251,9 +253,22 @@ class Model:
         self._tstack = space.travel_stack_t(tuple(MODES[k] for k in used))
         self.team_stack[:] = np.searchsorted(np.array(used), self.team_mode)
         self._validate = scenario.dispatch.validate_snapshots
+        # Crews per task: a category whose work needs several crews at once needs a policy
+        # that staffs it (says so with ``multi_crew = True``, as ``cpsat`` does).
+        self._crews = np.asarray(catalogue.crews, dtype=np.int32)
+        self._multi_crew = bool((self._crews > 1).any())
+        if self._multi_crew and not getattr(policy, "multi_crew", False):
+            need = ", ".join(f"{catalogue.code[k]} ({self._crews[k]})"
+                             for k in np.flatnonzero(self._crews > 1))
+            raise InputError(
+                f"dispatch.policy = {scenario.dispatch.policy!r} gives each task one crew, "
+                f"but these categories need several at once (catalogue crews): {need}; "
+                "use dispatch.policy = \"cpsat\" (or a policy with multi_crew = True)")
         # Rounds of a built-in policy run in the core (its compiled form); validated
-        # snapshots need the Python constructor, so they go through Python.
-        self._form = None if self._validate else compiled_form(policy)
+        # snapshots need the Python constructor, so they go through Python, as do
+        # multi-crew tasks (no compiled form staffs them).
+        self._form = (None if self._validate or self._multi_crew
+                      else compiled_form(policy))
         self.inspector_windows = teams["inspector_windows"]
 
         # -- cases, pools, logs, the core's heap and buffers
@@ -397,6 +412,7 @@ class Model:
             work_dist=np.array([_core.WORK_DISTS.index(d) for d in cat.work_dist],
                                dtype=np.int64),
             priority=np.asarray(cat.priority, dtype=np.float64),
+            crews=np.asarray(cat.crews, dtype=np.int64),
         )
         forward = np.array([h * 3600.0 for h in wf.forwarding_hours], dtype=np.float64)
         surges = np.array([(s.start_day * DAY, (s.start_day + s.days) * DAY,
@@ -701,12 +717,14 @@ class Model:
          capacity, shift_start, shift_end, load, area, travel, current) = snap
         n, m = ids.size, team_id.size
         cells, team_cell, travel_all, cell_travel = self._cells(now, ids, team_id, travel)
+        crews = (self._crews[self.cases.category[ids]] if self._multi_crew
+                 else self._constant(1, n))
         problem = make_problem(
             self._Problem, self._validate,
             now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
             task_skill=task_skill, task_deadline=deadline, task_work=work,
             task_area=task_area, task_pinned=self._constant(-1, n),
-            task_current=current, task_crews=self._constant(1, n),
+            task_current=current, task_crews=crews,
             team_id=team_id, team_cell=team_cell, team_skills=team_skills,
             team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
             team_shift_end=shift_end, team_load=load, team_area=area, travel=travel_all,
@@ -723,17 +741,56 @@ class Model:
                 f"dispatch policy answered {team.shape[0]} teams for {n} tasks, or a team "
                 f"index >= {m} (the snapshot's team count); Assignment.team must hold one "
                 "index into the snapshot's teams (or -1) per task")
-        # room for every task logged and signed, a re-offered one also handed back
+        crew_ptr, crew_team = self._extra_crews(crews, team, result.crew_teams, m)
+        # room for every task logged and signed, a re-offered one also handed back, and
+        # every extra crew's commitment
         reoffer = self._fx.params.reoffer
-        self._ensure_space(extra_rows=2 * n if reoffer else n, extra_events=n)
+        self._ensure_space(extra_rows=(2 * n if reoffer else n) + crew_team.size,
+                           extra_events=n)
         if result.hold_until is not None:
             team = self._postpone(now, ids, team, result.hold_until)
         done = _core.assign_batch(self._state(), self._fx, now, ids, team, team_id, travel,
-                                  inv)
+                                  inv, crew_ptr, crew_team)
         if result.order is not None:
             self._keep_route(ids, done, result.order)
         if reoffer:
             _core.requeue(self._state(), self._fx, now, ids, done)
+
+    def _extra_crews(self, crews: np.ndarray, team: np.ndarray, crew_teams, m: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """The extra crews of the answer's multi-crew tasks for ``_core.assign_batch``:
+        ``(ptr, teams)``, task ``i``'s in ``teams[ptr[i]:ptr[i + 1]]`` (snapshot team
+        indices, ``Assignment.crew_teams[i, 1:]``). A multi-crew task given to a team
+        without all its crews stops the run: the policy does not staff such tasks, and
+        it would be offered again at every round, never worked."""
+        n = team.shape[0]
+        if not self._multi_crew:
+            return np.zeros(n + 1, dtype=np.int64), np.empty(0, dtype=np.int64)
+        need = np.where(team >= 0, crews.astype(np.int64) - 1, 0)
+        if crew_teams is None:
+            extra = np.full((n, 0), -1, dtype=np.int64)
+        else:
+            ct = np.asarray(crew_teams, dtype=np.int64)
+            if ct.ndim != 2 or ct.shape[0] != n or ct.shape[1] < 1 or ct.max(initial=-1) >= m:
+                raise ValueError(
+                    f"dispatch policy answered crew_teams of shape {ct.shape} for {n} tasks, "
+                    f"or a team index >= {m}; Assignment.crew_teams must hold one row of "
+                    "snapshot team indices (-1 padded) per task")
+            extra = ct[:, 1:]
+        given = (extra >= 0).sum(axis=1)
+        short = np.flatnonzero(given < need)
+        if short.size:
+            i = int(short[0])
+            raise ValueError(
+                f"dispatch policy gave {short.size} multi-crew task(s) fewer crews than they "
+                f"need (task {i}: {given[i] + 1} of {need[i] + 1}); a policy that runs a "
+                "scenario with catalogue crews > 1 must staff them (Assignment.crew_teams)")
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(need, out=ptr[1:])
+        # each row's first `need` non-negative entries, in the order given (row-major)
+        rank = np.cumsum(extra >= 0, axis=1) - 1
+        pick = (extra >= 0) & (rank < need[:, None])
+        return ptr, extra[pick]
 
     def _postpone(self, now: float, ids: np.ndarray, team: np.ndarray,
                   hold_until) -> np.ndarray:

@@ -51,6 +51,12 @@ class Event(IntEnum):
     REDO = 28             #: second attempt after a dissatisfied callback (重办)
     # dispatch
     POSTPONED = 29        #: a policy held the task out of the pool until a time it chose
+    # multi-crew tasks (catalogue ``crews`` > 1): the extra crews; the first crew is the
+    # task's ``team`` and logs its life cycle as any crew does
+    CREW_JOINED = 30      #: an extra crew is committed to the task (with its dispatch)
+    CREW_RELEASED = 31    #: ... freed before the work began (returned, handed back, re-offered)
+    CREW_CALLED = 32      #: ... called by the first crew starting out: it comes next
+    CREW_DONE = 33        #: ... the joint work ended (logged at that time)
 
 
 class Status(IntEnum):

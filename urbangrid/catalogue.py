@@ -29,6 +29,11 @@ its own file (same columns) and override single fields per category. Columns:
                     ``onspot_fix_prob`` (one figure for every fixable category).
                     ``onspot_fixable = 0`` rules it out, so a positive ``onspot_prob``
                     on a category that is not fixable is refused
+``crews``           optional: how many crews the on-site work needs at once (a whole
+                    number, 1 – 8; empty or absent = 1). A case of a category with more
+                    than one is worked when all its crews are there, each busy until the
+                    work ends; only a dispatch policy that staffs such tasks (``cpsat``)
+                    can run a scenario that has them
 ``iot`` ``patrol``  affinity of each discovery channel for this category: a channel's
 ``hotline``         category mix is ``share × affinity`` normalised
 ``other``
@@ -77,7 +82,9 @@ _NUMERIC = {
 }
 COLUMNS = _TEXT + tuple(_NUMERIC)
 # Optional numeric columns (absent or empty = NaN, meaning "the scenario's figure").
-_OPTIONAL = {"onspot_prob": (0.0, 1.0)}
+_OPTIONAL = {"onspot_prob": (0.0, 1.0), "crews": (1.0, 8.0)}
+#: Value of an optional column left empty, when it is not NaN ("the scenario's figure").
+_OPTIONAL_DEFAULT = {"crews": 1.0}
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class Catalogue:
     resolution_prob: np.ndarray
     onspot_fixable: np.ndarray
     onspot_prob: np.ndarray  # NaN = the patrol channel's onspot_fix_prob
+    crews: np.ndarray  # int64, crews the on-site work needs at once
     affinity: np.ndarray  # (n_categories, 4) in CHANNELS order
     source: str
 
@@ -220,7 +228,7 @@ def load_catalogue(
         for col, (lo, hi) in (_NUMERIC | _OPTIONAL).items():
             raw = str(r.get(col) or "").strip()
             if col in _OPTIONAL and not raw:
-                num[col].append(float("nan"))
+                num[col].append(_OPTIONAL_DEFAULT.get(col, float("nan")))
                 continue
             if raw.lower() in ("true", "false"):
                 raw = "1" if raw.lower() == "true" else "0"
@@ -243,6 +251,9 @@ def load_catalogue(
             raise InputError(f"{where}: onspot_prob = {num['onspot_prob'][-1]:g} but "
                              "onspot_fixable = 0 (not fixable on the spot): set "
                              "onspot_fixable = 1, or onspot_prob = 0 or empty",
+                             source=source)
+        if num["crews"][-1] != int(num["crews"][-1]):
+            raise InputError(f"{where}: crews = {num['crews'][-1]:g} is not a whole number",
                              source=source)
         if not r["skill"].strip():
             raise InputError(f"{where}: skill is empty", source=source)
@@ -275,6 +286,7 @@ def load_catalogue(
         resolution_prob=np.array(num["resolution_prob"]),
         onspot_fixable=np.array(num["onspot_fixable"]) > 0,
         onspot_prob=np.array(num["onspot_prob"]),
+        crews=np.array(num["crews"], dtype=np.int64),
         affinity=affinity,
         source=source,
     )

@@ -45,7 +45,8 @@ def test_typed_records_have_one_type():
     w = _core.Weights(1, 1, 2, 60, 900, 1e6)
     t = _core.typed(w)
     assert all(type(v) is float for v in t)
-    cat = _core.CategoryTable(np.ones(2), np.ones(2), np.ones(2), np.zeros(2, int), np.ones(2))
+    cat = _core.CategoryTable(np.ones(2), np.ones(2), np.ones(2), np.zeros(2, int), np.ones(2),
+                              np.ones(2, int))
     with pytest.raises(TypeError):  # arrays are not scalars: typed() is for Params records
         _core.typed(cat)
 

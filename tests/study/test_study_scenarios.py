@@ -25,6 +25,9 @@ WHATIFS = {
                                    "channels.patrol.share", "channels.hotline.share",
                                    "channels.other.share"],
     "whatif_department_staff_plus20.toml": ["orders.staff.scale"],
+    "whatif_joint_crews.toml": ["dispatch.policy", "catalogue.overrides.fallen_tree.crews",
+                                "catalogue.overrides.road_flooding.crews",
+                                "catalogue.overrides.housing_facade.crews"],
 }
 
 
