@@ -108,8 +108,29 @@ def test_time_limit_reported():
     check_assignment(p, a)
 
 
+def test_the_cpsat_policy_staffs_multi_crew_rounds_and_is_mcf_elsewhere():
+    policy = get_policy("cpsat")
+    assert policy.multi_crew is True
+    p = random_problem(2, 25, 12, n_cells=50, capacity=(1, 3))
+    single = policy(p)
+    np.testing.assert_array_equal(single.team, solve(p).team)
+    assert single.method == "cpsat" and single.crew_teams is None
+    crews = np.ones(25, int)
+    crews[[0, 5, 9]] = 2
+    q = p.replace(task_crews=crews, task_priority=np.where(crews == 2, 5.0, p.task_priority))
+    a, b = policy(q), policy(q)
+    check_assignment(q, a)
+    np.testing.assert_array_equal(a.crew_teams, b.crew_teams)
+    staffed = np.flatnonzero((crews == 2) & (a.team >= 0))
+    assert staffed.size == 3
+    assert all(len(set(a.crew_teams[i])) == 2 and (a.crew_teams[i] >= 0).all()
+               for i in staffed)
+
+
 @pytest.mark.parametrize(("kw", "match"), [({"method": "simplex"}, "unknown method"),
-                                           ({"time_limit": 0}, "time_limit")])
+                                           ({"time_limit": 0}, "time_limit"),
+                                           ({"method": "cpsat", "deterministic_time": -1},
+                                            "deterministic_time")])
 def test_bad_arguments(tiny, kw, match):
     with pytest.raises(InputError, match=match):
         solve(tiny, **kw)
