@@ -294,6 +294,13 @@ class DispatchProblem:
         int32[m] >= 0, tasks already queued at the team (for balancing).
     team_area
         int32[m] >= -1, home sub-district, -1 for a district-wide team.
+    team_joins
+        int32[m] >= 0 or None (the default: no limit), how many tasks needing several
+        crews (``task_crews > 1``) the team may take part in within this batch, as any
+        of their crews. The simulation gives 0 to a crew already committed to one as an
+        extra crew (it joins one at a time) and 1 to the others. Only the ``cpsat``
+        method enforces it, as it does ``task_crews``. Kept as None when not given, so
+        that ``replace`` with other team arrays needs no value for it.
     travel
         float32[m, n_cells] >= 0, seconds from each team's current cell to every cell
         (``inf`` = unreachable); the caller gives each team's row for its travel mode.
@@ -335,6 +342,7 @@ class DispatchProblem:
     team_shift_end: np.ndarray
     team_load: np.ndarray | int = 0
     team_area: np.ndarray | int = -1
+    team_joins: np.ndarray | None = None
     travel: np.ndarray
     weights: ScoreWeights = field(default_factory=ScoreWeights)
     task_crews: np.ndarray | int = 1
@@ -409,6 +417,9 @@ class DispatchProblem:
         _check_range("task_crews", self.task_crews, 1, max(m, 1))
         _check_range("team_capacity", self.team_capacity, 0, None)
         _check_range("team_load", self.team_load, 0, None)
+        if self.team_joins is not None:
+            put(self, "team_joins", _as_int("team_joins", self.team_joins, np.int32, m))
+            _check_range("team_joins", self.team_joins, 0, None)
         if n and not (self.task_priority > 0).all():
             k = int(np.flatnonzero(~(self.task_priority > 0))[0])
             raise InputError(
@@ -506,6 +517,7 @@ class DispatchProblem:
         d["cell_travel"] = None
         d["forecast"] = None
         d["forecast_horizon"] = 0.0
+        d["team_joins"] = None
         d.update(fields)
         missing = _REQUIRED.difference(d)
         if missing:

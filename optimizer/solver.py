@@ -216,6 +216,15 @@ def _solve_cpsat(p, costs, flow_team, t0, stats, time_limit, seed, candidates, w
             objective.append(int(round(float(costs[i, j]) * scale)) * v)
         model.add(sum(xs) == int(crews[i]) * y[i])
         objective.append(int(round(float(p.defer_cost()[i]) * scale)) * (1 - y[i]))
+    # tasks of several crews a team may take part in (DispatchProblem.team_joins)
+    if p.team_joins is not None:
+        joins: list[list] = [[] for _ in range(m)]
+        for (i, j), v in x.items():
+            if crews[i] > 1:
+                joins[j].append(v)
+        for j in range(m):
+            if len(joins[j]) > p.team_joins[j]:
+                model.add(sum(joins[j]) <= int(p.team_joins[j]))
     bal = p.weights.balance
     for j in range(m):
         if not team_vars[j]:

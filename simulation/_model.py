@@ -719,6 +719,10 @@ class Model:
         cells, team_cell, travel_all, cell_travel = self._cells(now, ids, team_id, travel)
         crews = (self._crews[self.cases.category[ids]] if self._multi_crew
                  else self._constant(1, n))
+        # a crew committed to a multi-crew task as an extra crew joins no other until it
+        # is done (_core.assign_batch); the others may join one per round
+        joins = ({"team_joins": (self.team_join[team_id] < 0).astype(np.int32)}
+                 if self._multi_crew else {})
         problem = make_problem(
             self._Problem, self._validate,
             now=float(now), task_id=ids, task_cell=inv, task_priority=prio,
@@ -729,6 +733,7 @@ class Model:
             team_free_at=free_at, team_capacity=capacity, team_shift_start=shift_start,
             team_shift_end=shift_end, team_load=load, team_area=area, travel=travel_all,
             weights=self._weights, cell_travel=cell_travel, **self._forecast(now, cells),
+            **joins,
         )
         t0 = time.perf_counter()
         result = self.policy(problem)

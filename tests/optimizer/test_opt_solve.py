@@ -127,6 +127,29 @@ def test_the_cpsat_policy_staffs_multi_crew_rounds_and_is_mcf_elsewhere():
                for i in staffed)
 
 
+def test_cpsat_keeps_teams_out_of_multi_crew_tasks_beyond_their_team_joins():
+    p = random_problem(2, 25, 12, n_cells=50, capacity=(1, 3))
+    crews = np.ones(25, int)
+    crews[[0, 5, 9]] = 2
+    q = p.replace(task_crews=crews, task_priority=np.where(crews == 2, 5.0, p.task_priority))
+    free = solve(q, method="cpsat")
+    busy = np.unique(free.crew_teams[crews == 2])
+    busy = busy[busy >= 0]
+    assert busy.size >= 2
+    joins = np.ones(12, np.int32)
+    joins[busy[:2]] = 0  # two of the crews it chose are committed elsewhere
+    r = q.replace(team_joins=joins)
+    a = solve(r, method="cpsat")
+    check_assignment(r, a)
+    used = a.crew_teams[crews == 2]
+    assert not np.isin(used[used >= 0], busy[:2]).any()
+    # the check holds an answer to the limit
+    with pytest.raises(AssertionError, match="team_joins"):
+        check_assignment(r, free)
+    with pytest.raises(InputError, match="team_joins"):
+        q.replace(team_joins=-np.ones(12, np.int32))
+
+
 @pytest.mark.parametrize(("kw", "match"), [({"method": "simplex"}, "unknown method"),
                                            ({"time_limit": 0}, "time_limit"),
                                            ({"method": "cpsat", "deterministic_time": -1},
