@@ -15,7 +15,10 @@ entry-point group ``urbangrid.policies`` (:func:`policy_factory`). ``run`` may
 choose the teams by any rule and fill the answer with the one cost of an answer,
 ``evaluate(problem, team).to_assignment("my_policy")``
 (:func:`urbangrid.optimizer.evaluate`). Check a new policy against the contract with
-:func:`urbangrid.optimizer.check_policy`.
+:func:`urbangrid.optimizer.check_policy`. A policy that staffs tasks needing several crews
+(``task_crews > 1``, answered in ``Assignment.crew_teams``) says so with
+``run.multi_crew = True``; the simulation refuses a scenario whose catalogue has such
+categories with a policy that does not.
 
 Built-in policies
 -----------------
