@@ -4,9 +4,9 @@ A refactoring of the simulation or the optimizer must leave every output bit for
 it was. This tool runs a fixed set of reference runs and optimizer calls and hashes what
 they produce:
 
-- eight simulation runs (the integrated scenario with four policies and both other
-  ``on_events`` modes, the legacy scenario, a longer ``mcf`` run): SHA-256 over the event
-  log, the case table and the KPIs of each;
+- nine simulation runs (the integrated scenario with four policies and both other
+  ``on_events`` modes, the legacy scenario, a longer ``mcf`` run, the multi-crew
+  what-if): SHA-256 over the event log, the case table and the KPIs of each;
 - the optimizer's records: :func:`~urbangrid.optimizer.solve` per method and every
   registered built-in policy on seeded random problems (team, reason, cost, ETA,
   objective, status), and :func:`~urbangrid.optimizer.assign` on raw cost matrices.
@@ -48,6 +48,10 @@ SIM_RUNS: dict[str, tuple[str, dict]] = {
                                   {"dispatch.on_events": "none"}),
     "integrated_mcf_10d": ("scenarios/jingan_integrated.toml",
                            {"dispatch.policy": "mcf", "run.days": 10}),
+    # multi-crew tasks (cpsat, every round through Python): a day of warm-up and drain
+    # keep it short
+    "joint_crews": ("scenarios/whatif_joint_crews.toml",
+                    {"run.warmup_days": 1, "run.drain_days": 1}),
 }
 _SIM_DEFAULTS = {"run.days": 2, "run.replications": 1, "run.seed": 20261127}
 
