@@ -116,14 +116,14 @@ def _check_crews(p: DispatchProblem, a: Assignment, team: np.ndarray, fail) -> n
         fail(f"task {i} needs {p.task_crews[i]} crew(s) and was given {crews[i]}")
     ei, ek = np.nonzero((ct[:, 1:] >= 0) & (p.task_pinned < 0)[:, None])
     _check_reach(p, ei, ct[:, 1:][ei, ek], lambda i: "given an extra crew", fail)
-    multi = ct[(p.task_crews > 1) & (p.task_pinned < 0)]
-    joins = np.bincount(multi[multi >= 0], minlength=p.n_teams)
-    over = (np.flatnonzero(joins > p.team_joins) if p.team_joins is not None
-            else np.zeros(0, np.int64))
-    if over.size:
-        j = over[0]
-        fail(f"team {j} takes part in {joins[j]} multi-crew task(s), more than its "
-             f"team_joins = {p.team_joins[j]}")
+    if p.team_joins is not None:
+        multi = ct[(p.task_crews > 1) & (p.task_pinned < 0)]
+        joins = np.bincount(multi[multi >= 0], minlength=p.n_teams)
+        over = np.flatnonzero(joins > p.team_joins)
+        if over.size:
+            j = over[0]
+            fail(f"team {j} takes part in {joins[j]} multi-crew task(s), more than its "
+                 f"team_joins = {p.team_joins[j]}")
     return crews
 
 

@@ -81,9 +81,9 @@ _NUMERIC = {
     "other": (0.0, 1e6),
 }
 COLUMNS = _TEXT + tuple(_NUMERIC)
-# Optional numeric columns (absent or empty = NaN, meaning "the scenario's figure").
+# Optional numeric columns: absent or empty = the value in _OPTIONAL_DEFAULT, else NaN
+# (meaning "the scenario's figure").
 _OPTIONAL = {"onspot_prob": (0.0, 1.0), "crews": (1.0, 8.0)}
-#: Value of an optional column left empty, when it is not NaN ("the scenario's figure").
 _OPTIONAL_DEFAULT = {"crews": 1.0}
 
 
