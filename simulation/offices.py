@@ -52,6 +52,7 @@ class OfficeStats:
     orders: int = 0            #: orders this office handled to a reply (handling units)
     on_time: int = 0           #: ... of which replied by their deadline
     returned: int = 0          #: misrouted orders it sent back (退单)
+    extended: int = 0          #: orders it asked to extend (延期), approved
 
 
 class Office:
@@ -215,5 +216,6 @@ class Office:
             "queue_mean": s.queue_s / window if window > 0 else np.nan,
             "orders": s.orders,
             "returned": s.returned,
+            "extended": s.extended,
             "on_time_rate": s.on_time / s.orders if s.orders else np.nan,
         }

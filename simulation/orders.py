@@ -28,6 +28,15 @@ it through the offices of :mod:`.offices`:
    after which the order closes as it stands. An unresolved attempt may be parked
    (挂账) instead of replied to.
 
+Extensions (延期): after signing, a unit may judge that an order cannot be done within
+its limit (``extension_prob`` of its order type, first attempts only) and ask for more
+time; the hotline office approves the request (a stage of its own, ``extension_min``)
+and the deadline moves ``extension_working_days`` later. The unit then works to the new
+deadline: under ranking its start is drawn over the longer limit, under live supervision
+the warning comes before the new deadline. The per-unit table counts the reply against
+the extended deadline (an approved extension is not late); the ``on_time_rate`` KPI
+keeps the published limit.
+
 Random numbers: every order's first decisions come from one block drawn when its day is
 generated (its own stream, so the same citizens make the same requests in every
 scenario: common random numbers); loops (returns, failed calls, second attempts) draw
@@ -139,9 +148,9 @@ class _ProcessAt(simpy.Process):
 
 
 #: Uniform variates drawn per order when its day is generated (then one normal).
-N_FIRST_DRAWS = 10
+N_FIRST_DRAWS = 11
 (_U_TYPE, _U_LOCAL, _U_CORRECT, _U_CONTACT, _U_FIELD, _U_RESOLVE, _U_SATISFY, _U_PARK,
- _U_WRONG, _U_REACH) = range(N_FIRST_DRAWS)
+ _U_WRONG, _U_REACH, _U_EXTEND) = range(N_FIRST_DRAWS)
 
 
 class WorkOrders:
@@ -234,6 +243,7 @@ class WorkOrders:
         self._field = [t.field_prob for t in types]
         self._resolve = [t.resolve_prob for t in types]
         self._park = [t.park_prob for t in types]
+        self._extend = [t.extension_prob for t in types]
         self._cv = float(oc.work_cv)
         self._field_done: dict[int, DeferredTimeout] = {}
         self._live = oc.supervision == "live"
@@ -373,6 +383,20 @@ class WorkOrders:
             else:
                 yield from self._stage(unit, sign_s, prio, "sign", env.now, hop)
                 self.log((env.now, c, Event.SIGNED))
+            if attempt == 0 and u[_U_EXTEND] < self._extend[k]:
+                # the unit judges the order cannot be done within its limit and asks
+                # for an extension (延期); the hotline office approves it, and the
+                # unit then works to the new deadline
+                yield from self._stage(self.hotline, cfg.extension_min * 60.0, prio,
+                                       "extension", env.now, hop)
+                ext = cfg.extension_working_days
+                limit += ext
+                due = self._after_working_days(due, ext)
+                if live:
+                    prio = due
+                cs.n_extension[c] += 1
+                unit.stats.extended += int(unit.t_stats <= env.now < unit.t_end)
+                self.log((env.now, c, Event.EXTENDED))
             # the attempt's decisions: its staff time, a crew or not, and (without a
             # crew) whether it resolves the problem or is parked
             zk = z if attempt == 0 else self.rng.standard_normal()

@@ -514,14 +514,19 @@ class OrderTypeConfig(_Model):
     park_prob: Fraction = Field(
         0.0, description="probability an unresolved attempt is parked (挂账: cannot be "
         "solved within limits) instead of replied to, assumption")
+    extension_prob: Fraction = Field(
+        0.0, description="probability the unit asks for an extension (延期) of a first "
+        "attempt after signing (the order cannot be done within its limit); assumption: "
+        "no rate is published")
 
 
 def _default_order_types() -> dict[str, OrderTypeConfig]:
     # Dispatched work orders, not calls: pure consultations are answered on the line by
     # the municipal centre (about half of all contacts in large hotlines: Beijing 2019-21,
-    # 58.5 % consultations) and never reach the
-    # district. Shares, work content and outcome probabilities are assumptions; limits
-    # are the Jing'an Daning Road sub-district 12345 rules (2019).
+    # 58.5 % consultations) and never reach the district. Shares, work content, outcome
+    # and extension probabilities are assumptions (extensions: a few per cent of ordinary
+    # orders, a fifth of complex ones; no rate is published); limits are the Jing'an
+    # Daning Road sub-district 12345 rules (2019).
     return {
         "consultation": OrderTypeConfig(share=0.15, limit_working_days=1, work_hours=0.25,
                                         field_prob=0.0, resolve_prob=0.9),
@@ -529,9 +534,11 @@ def _default_order_types() -> dict[str, OrderTypeConfig]:
                                                 work_hours=0.5, field_prob=0.3,
                                                 resolve_prob=0.8),
         "help_complaint": OrderTypeConfig(share=0.65, limit_working_days=5, work_hours=0.75,
-                                          field_prob=0.8, resolve_prob=0.8),
+                                          field_prob=0.8, resolve_prob=0.8,
+                                          extension_prob=0.05),
         "complex": OrderTypeConfig(share=0.10, limit_working_days=15, work_hours=4.0,
-                                   field_prob=0.8, resolve_prob=0.6, park_prob=0.2),
+                                   field_prob=0.8, resolve_prob=0.6, park_prob=0.2,
+                                   extension_prob=0.2),
     }
 
 
@@ -634,11 +641,19 @@ class OrdersConfig(_Model):
         "an order, the callback): sign within 1 working day (the published rule), the same "
         "assumed for the others")
     start_margin: float = Field(
-        -0.543, ge=-5.0, le=1.0,
+        -0.455, ge=-5.0, le=1.0,
         description="everyone 'works to the deadline': a stage starts on average when this "
         "share of its limit is left (uniform over [0, 2 (1 - start_margin)] limits after "
         "receipt), negative = that share past the deadline (shared behaviour; calibrated "
         "on the legacy scenario only, scenarios/CALIBRATION.md)")
+    extension_working_days: float = Field(
+        15.0, ge=0.0, le=365.0,
+        description="working days an approved extension (延期) adds to the deadline: the "
+        "published 'up to 15 working days with approval'")
+    extension_min: float = Field(
+        15.0, ge=0.0, le=10000.0,
+        description="hotline office staff time to review and approve an extension request, "
+        "assumption")
     # -- reform levers -----------------------------------------------------------------
     dispatch_hours: Literal["office", "always"] = Field(
         "always", description="lever: duty of the district hotline office / operations "

@@ -112,7 +112,8 @@ _OFFICE_COLUMNS = (
     ("staff", "people on duty", "{:.0f}"), ("arrivals_per_day", "work items / day", "{:,.0f}"),
     ("utilisation", "staff utilisation", "{:.1%}"), ("queue_mean", "queue (mean)", "{:,.1f}"),
     ("queue_hours_mean", "time in queue (h)", "{:.2f}"), ("orders", "orders replied", "{:,.0f}"),
-    ("returned", "orders returned", "{:,.0f}"), ("on_time_rate", "replied on time", "{:.1%}"),
+    ("returned", "orders returned", "{:,.0f}"),
+    ("extended", "orders extended", "{:,.0f}"), ("on_time_rate", "replied on time", "{:.1%}"),
 )
 
 

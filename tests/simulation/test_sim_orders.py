@@ -239,6 +239,41 @@ def test_resolution_and_satisfaction_follow_their_causes():
     assert bouncy["satisfaction_rate"] < k()["satisfaction_rate"]
 
 
+def test_an_extension_moves_the_deadline_the_unit_works_to():
+    types = {**_TYPES, "help_complaint": {**_TYPES["help_complaint"], "extension_prob": 1.0}}
+    ext = {"orders.types": types, "orders.extension_working_days": 5.0}
+    base, res = simulate(_orders_toy()), simulate(_orders_toy(**ext))
+    c, ev = res.cases, res.events
+    hot = _hotline(res)
+    help_ = hot[c["order_type"][hot] == 1]
+    # every first attempt of a help order is extended once, after signing and before
+    # the reply, and no consultation is
+    assert (c["n_extension"][help_] == 1).all()
+    assert (c["n_extension"][hot[c["order_type"][hot] == 0]] == 0).all()
+    assert (base.cases["n_extension"][_hotline(base)] == 0).all()
+    for case in help_[:50].tolist():
+        rows = ev["kind"][ev["case"] == case].tolist()
+        assert rows.count(Event.EXTENDED) == 1
+        assert rows.index(Event.SIGNED) < rows.index(Event.EXTENDED) < rows.index(
+            Event.REPLIED)
+    # the unit works to the later deadline: extended orders take longer, and the reply
+    # counts on time against it in the units' table but late against the published
+    # limit in the KPI
+    k0, k1 = (compute_kpis(r)["hotline"] for r in (base, res))
+    assert k1["handling_days_working_mean"] > k0["handling_days_working_mean"] + 1.0
+    assert k1["on_time_rate"] < k0["on_time_rate"] - 0.1
+    units = [row for row in res.organisations.values()
+             if row["kind"] not in ("hotline", "dispatch")]
+    ext_rows = (ev["kind"] == Event.EXTENDED) & (c["order_type"][ev["case"]] >= 0)
+    t = ev["time"][ext_rows]
+    assert sum(row["extended"] for row in units) == int(
+        ((t >= res.t_stats) & (t < res.t_end)).sum()) > 0
+    replied_on_time = sum(row["orders"] * row["on_time_rate"] for row in units
+                          if row["orders"]) / sum(row["orders"] for row in units)
+    assert replied_on_time > k1["on_time_rate"] + 0.1
+    assert k1["cases_open_end"] <= 0.01 * k1["cases_created"]  # the means are not censored
+
+
 def test_the_legacy_levers_make_orders_slower():
     fast = compute_kpis(simulate(_orders_toy()))["hotline"]
     slow = compute_kpis(simulate(_orders_toy(**{
