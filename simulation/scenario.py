@@ -641,7 +641,7 @@ class OrdersConfig(_Model):
         "an order, the callback): sign within 1 working day (the published rule), the same "
         "assumed for the others")
     start_margin: float = Field(
-        -0.455, ge=-5.0, le=1.0,
+        -0.445, ge=-5.0, le=1.0,
         description="everyone 'works to the deadline': a stage starts on average when this "
         "share of its limit is left (uniform over [0, 2 (1 - start_margin)] limits after "
         "receipt), negative = that share past the deadline (shared behaviour; calibrated "
