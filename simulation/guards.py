@@ -8,7 +8,12 @@ setting to change; ``simulate`` prints them and stores them in ``kpis.json["warn
 
 =====================  =============================================================
 ``censored``           more than :data:`CENSORED_SHARE` of the window's cases are still
-                       open when the run ends: handling-time KPIs are biased low
+                       open when the run ends: handling-time KPIs are biased low; or,
+                       in one channel, the open ones are few but old enough that the
+                       channel's mean handling time would be :data:`CENSORED_BIAS`
+                       or more higher had they closed only at the run's end (a bound
+                       on the bias: long work orders cut by a short drain; from
+                       :data:`CENSORED_MIN` open cases)
 ``saturated``          after the start-up transient, the daily mean of open cases
                        trends up over :data:`MIN_DAYS` days or more (least-squares
                        line, slope :data:`TREND_T` standard errors above 0) by at
@@ -35,14 +40,23 @@ import math
 import numpy as np
 from scipy import stats
 
-from .kpis import daily_backlog, work_orders
+from urbangrid.catalogue import CHANNELS
+
+from .codes import Status
+from .kpis import daily_backlog, run_end, work_orders
 from .warmup import WarmupCheck
 
-__all__ = ["BUSY_CREWS", "BUSY_OFFICE", "CENSORED_SHARE", "GROWTH", "GROWTH_MIN", "MIN_DAYS",
-           "TREND_T", "run_warnings"]
+__all__ = ["BUSY_CREWS", "BUSY_OFFICE", "CENSORED_BIAS", "CENSORED_MIN", "CENSORED_SHARE", "GROWTH",
+           "GROWTH_MIN", "MIN_DAYS", "TREND_T", "censoring_warnings", "run_warnings"]
 
 #: Share of the window's cases still open at the end above which means are censored.
 CENSORED_SHARE = 0.05
+#: Least rise of a channel's mean handling time, had its open cases closed at the run's
+#: end, that marks the mean as censored.
+CENSORED_BIAS = 0.01
+#: ... judged from this many open cases in the channel (one case stuck for good is not a
+#: drain too short for the channel's cases).
+CENSORED_MIN = 10
 #: Growth over the judged days, as a share of the starting level, that marks a trend.
 GROWTH = 0.2
 #: ... when the slope is also this many standard errors above zero (noise is not a trend).
@@ -72,6 +86,8 @@ def run_warnings(kpis: dict, result, warm: WarmupCheck) -> list[str]:
             f"{result.scenario.run.drain_days:g}); handling times count closed cases only "
             "and are biased low: lengthen run.drain_days, or add crews if the backlog "
             "grows")
+    else:
+        out += censoring_warnings(result)
     # judge the trend after the start-up transient, where MSER-5 puts its end
     skip = max(0, math.ceil(warm.detected_days - warm.configured_days))
     daily = daily_backlog(result)[skip:]
@@ -174,3 +190,42 @@ def _get(obj, dotted: str):
     for part in dotted.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def censoring_warnings(result) -> list[str]:
+    """Per channel, the bias that the cases still open at the run's end put on the mean
+    handling time of ``result``'s window: each open case is at least as old as it is at
+    the end, so the mean with them counted at that age is a lower bound of the true
+    mean; a bound :data:`CENSORED_BIAS` or more above the closed cases' mean is a
+    warning (few open cases can matter when they are the longest ones), from
+    :data:`CENSORED_MIN` open cases."""
+    c = result.cases
+    if c["status"].size == 0:
+        return []
+    end = run_end(result)
+    reg = c["t_register"]
+    window = (c["t_report"] >= result.t_stats) & (c["t_report"] < result.t_end) \
+        & np.isfinite(reg)
+    st = c["status"]
+    closed = window & (st == Status.CLOSED)
+    still = window & ~np.isin(st, (Status.CLOSED, Status.PARKED, Status.INVALID))
+    out = []
+    for code, name in enumerate(CHANNELS):
+        mine = c["channel"] == code
+        n_open = int((still & mine).sum())
+        n_closed = int((closed & mine).sum())
+        if n_open < CENSORED_MIN or n_closed == 0:
+            continue
+        took = (c["t_close"] - reg)[closed & mine]
+        age = end - reg[still & mine]
+        mean = float(took.mean())
+        bound = float((took.sum() + age.sum()) / (n_closed + n_open))
+        if mean > 0 and bound >= mean * (1.0 + CENSORED_BIAS):
+            out.append(
+                f"censored: {n_open:,} {name} cases of the window "
+                f"({n_open / (n_open + n_closed):.1%}) were still open when the run "
+                f"ended (run.drain_days = {result.scenario.run.drain_days:g}); counted "
+                "at their age then, the "
+                f"channel's mean handling time would be at least {bound / mean - 1.0:.0%} "
+                "higher: lengthen run.drain_days")
+    return out

@@ -414,6 +414,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from urbangrid.simulation import GROUP_KPIS, parse_overrides
+    from urbangrid.simulation.guards import censoring_warnings
 
     from .compare import compare_scenarios, comparison_document
     from .report import write_comparison_report
@@ -443,6 +444,9 @@ def run_compare(args: argparse.Namespace) -> int:
                                 days=args.days, processes=args.processes,
                                 on_done=lambda k: bar.update(task, completed=k))
     wall = time.perf_counter() - t0
+    for name, first in cmp.first.items():
+        for text in censoring_warnings(first):
+            log.warning("%s (first replication): %s", name, text)
     doc = comparison_document(cmp, extra={
         "files": dict(zip(cmp.names, [str(Path(p)) for p in args.scenarios], strict=True))})
     (out / "comparison.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False),

@@ -36,6 +36,41 @@ def test_a_run_without_drain_is_censored():
                                                  "run.drain_days": 40}))
 
 
+def _cases_with_open(age_days: float, n_open: int = 10):
+    """A window of 500 hotline cases that each took a day and ``n_open`` still open
+    ``age_days`` old when the run ends (day 40: window days 0 - 10, a 30-day drain)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from urbangrid.catalogue import CHANNELS
+    from urbangrid.simulation.codes import Status
+
+    day, n = 86400.0, 500 + n_open
+    reg = np.concatenate([np.linspace(0.0, 9.0, 500), np.full(n_open, 40.0 - age_days)]) * day
+    closed = np.arange(n) < 500
+    cases = {"t_report": np.minimum(reg, 9.5 * day), "t_register": reg,
+             "t_close": np.where(closed, reg + day, np.nan),
+             "status": np.where(closed, Status.CLOSED, Status.WAITING),
+             "channel": np.full(n, CHANNELS.index("hotline"))}
+    return SimpleNamespace(cases=cases, t_stats=0.0, t_end=10 * day,
+                           scenario=SimpleNamespace(run=SimpleNamespace(drain_days=30.0)))
+
+
+def test_few_but_old_open_cases_are_censoring():
+    # 2 % of the window still open but 35 days old: the hotline mean of 1 day would be
+    # at least (500 + 10 x 35) / 510 - 1 = 67 % higher; open ones just registered put
+    # no bound above the mean, and a few stuck cases are not judged
+    from urbangrid.simulation.guards import CENSORED_MIN, censoring_warnings
+
+    got = censoring_warnings(_cases_with_open(35.0))
+    assert len(got) == 1 and got[0].startswith("censored: 10 hotline cases")
+    assert "(2.0%)" in got[0] and "at least 67% higher" in got[0]
+    assert "run.drain_days = 30" in got[0]
+    assert censoring_warnings(_cases_with_open(0.5)) == []
+    assert censoring_warnings(_cases_with_open(35.0, n_open=CENSORED_MIN - 1)) == []
+
+
 def test_too_few_crews_for_the_demand_is_saturation():
     got = _warnings(**{**QUICK, "run.drain_days": 2, "demand.cases_per_day": 3000})
     assert "saturated" in _kinds(got)
