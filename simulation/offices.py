@@ -122,31 +122,42 @@ class Office:
         self._close = midnight + cal.work_end
         return start
 
-    def work(self, seconds: float, priority: float = 0.0, stage: str = "",
-             on_start=None, at: float = -math.inf):
-        """Process: wait for a staff member (by ``priority``, lower first, then request
-        time) and hold them for ``seconds`` of duty time; with ``at`` in the future, ask
-        for one then. ``yield from`` it.
+    def request(self, seconds: float, priority: float = 0.0, stage: str = "",
+                on_start=None, at: float = -math.inf) -> DeferredTimeout:
+        """A piece of work: wait for a staff member (by ``priority``, lower first, then
+        request time) and hold them for ``seconds`` of duty time; with ``at`` in the
+        future, ask for one then. Returns the event of the piece's end: a process
+        ``yield``\ s it.
         ``on_start(end)``, if given, is called when the work starts, with its end.
         (``stage`` names the work in the order's process; it is not counted.)
 
-        The process waits for one event, its piece's end (a :class:`DeferredTimeout`):
-        scheduled by the request when someone is free, else by the person who takes the
-        piece from the queue. A request ``at`` a later time is made by a timeout's
-        callback, not by resuming the process."""
+        The end is scheduled by the request when someone is free, else by the person
+        who takes the piece from the queue; when it comes, that person takes the next
+        piece or is free (the event's first callback, so before the waiting process
+        resumes). A request ``at`` a later time is made by a timeout's callback, not by
+        resuming the process. (An event rather than a sub-process: no generator to
+        create and delegate through for each of the orders' millions of pieces.)"""
         env = self.env
         done = DeferredTimeout(env)
+        done.callbacks.append(self._release)
         if at > env.now:
             env.timeout(at - env.now).callbacks.append(
                 lambda _: self._request(done, seconds, priority, on_start))
         else:
             self._request(done, seconds, priority, on_start)
-        yield done
-        # the person takes the next piece of work, or is free
+        return done
+
+    def work(self, seconds: float, priority: float = 0.0, stage: str = "",
+             on_start=None, at: float = -math.inf):
+        """Process: :meth:`request` as a generator (``env.process(office.work(...))``
+        or ``yield from``)."""
+        yield self.request(seconds, priority, stage, on_start, at)
+
+    def _release(self, _end: DeferredTimeout) -> None:
+        """A piece ended: its person takes the next piece of work, or is free."""
         if self._queue:
             _, t_next, _, done, seconds, on_start = heapq.heappop(self._queue)
-            now = env.now
-            done.schedule(self._begin(t_next, seconds, on_start) - now)
+            done.schedule(self._begin(t_next, seconds, on_start) - self.env.now)
         else:
             self.busy -= 1
 

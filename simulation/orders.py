@@ -297,11 +297,10 @@ class WorkOrders:
 
     def _stage(self, office: Office, seconds: float, prio: float, stage: str,
                t_received: float, limit_wd: float, on_start=None):
-        """Process: a stage of ``seconds`` of work with a limit (see :meth:`_start_time`);
-        ``yield from`` it. (Returns the office's process rather than wrapping it: one
-        generator frame less on every resume.)"""
-        return office.work(seconds, prio, stage, on_start,
-                           at=self._start_time(office, t_received, limit_wd))
+        """A stage of ``seconds`` of work with a limit (see :meth:`_start_time`): the event
+        of its end (:meth:`.Office.request`), to ``yield``."""
+        return office.request(seconds, prio, stage, on_start,
+                              at=self._start_time(office, t_received, limit_wd))
 
     def _route(self, c: int, target: Office, prio: float, stage: str):
         """Process: the dispatching hops that bring order ``c`` to ``target``: the hotline
@@ -310,12 +309,12 @@ class WorkOrders:
         env, cfg = self.env, self.cfg
         hop = cfg.stage_limit_working_days
         dispatch_s = cfg.dispatch_min * 60.0
-        yield from self._stage(self.hotline, dispatch_s, prio, stage, env.now, hop)
+        yield self._stage(self.hotline, dispatch_s, prio, stage, env.now, hop)
         self.log((env.now, c, Event.ROUTED))
         if cfg.route == "hierarchical":
             sub = self.subdistricts[self.sub_of_cell[self.cases.cell[c]]]
             if target is not sub:
-                yield from self._stage(sub, dispatch_s, prio, stage, env.now, hop)
+                yield self._stage(sub, dispatch_s, prio, stage, env.now, hop)
                 self.log((env.now, c, Event.ROUTED))
 
     def start(self, c: int, t_report: float, u: list[float], z: float) -> None:
@@ -327,7 +326,7 @@ class WorkOrders:
         (:data:`N_FIRST_DRAWS` uniforms, a list: indexing a NumPy row costs more) and
         ``z`` (a standard normal)."""
         env, cfg, cs = self.env, self.cfg, self.cases
-        yield from self.municipal.work(cfg.intake_min * 60.0, stage="intake")
+        yield self.municipal.request(cfg.intake_min * 60.0, stage="intake")
         t_reg = env.now
         k = min(bisect.bisect_right(self._type_cum, u[_U_TYPE]), len(self._limit) - 1)
         limit = self._limit[k]
@@ -354,7 +353,7 @@ class WorkOrders:
                                    else "redispatch")
             if target is unit:
                 break
-            yield from self._stage(target, cfg.review_min * 60.0, prio, "review", env.now,
+            yield self._stage(target, cfg.review_min * 60.0, prio, "review", env.now,
                                    hop)
             target.stats.returned += int(target.t_stats <= env.now < target.t_end)
             cs.n_return[c] += 1
@@ -372,22 +371,22 @@ class WorkOrders:
             if attempt == 0 and u[_U_CONTACT] < cfg.contact_prob:
                 # the person who signs calls the caller in the same sitting (again the
                 # next working day while the caller is not reached)
-                yield from self._stage(unit, sign_s + call_s, prio, "sign", env.now, hop)
+                yield self._stage(unit, sign_s + call_s, prio, "sign", env.now, hop)
                 self.log((env.now, c, Event.SIGNED))
                 reached = u[_U_REACH] < cfg.reach_prob
                 while not reached:
                     yield env.timeout(self._after_working_days(env.now, 1.0) - env.now)
-                    yield from unit.work(call_s, prio, "contact")
+                    yield unit.request(call_s, prio, "contact")
                     reached = self.rng.random() < cfg.reach_prob
                 self.log((env.now, c, Event.CONTACTED))
             else:
-                yield from self._stage(unit, sign_s, prio, "sign", env.now, hop)
+                yield self._stage(unit, sign_s, prio, "sign", env.now, hop)
                 self.log((env.now, c, Event.SIGNED))
             if attempt == 0 and u[_U_EXTEND] < self._extend[k]:
                 # the unit judges the order cannot be done within its limit and asks
                 # for an extension (延期); the hotline office approves it, and the
                 # unit then works to the new deadline
-                yield from self._stage(self.hotline, cfg.extension_min * 60.0, prio,
+                yield self._stage(self.hotline, cfg.extension_min * 60.0, prio,
                                        "extension", env.now, hop)
                 ext = cfg.extension_working_days
                 limit += ext
@@ -410,7 +409,7 @@ class WorkOrders:
                 # the person who handles the order books the crew (fixed staff time);
                 # the case reaches the crews' pool when that is done, which the model
                 # knows as soon as the work starts
-                yield from self._stage(unit, handle_s + cfg.book_min * 60.0, prio, "handle",
+                yield self._stage(unit, handle_s + cfg.book_min * 60.0, prio, "handle",
                                        t_attempt, limit,
                                        on_start=lambda end, c=c: self.send_field(c, end))
                 yield done
@@ -419,15 +418,15 @@ class WorkOrders:
                 if parked:
                     self._finish(c, Status.PARKED, resolved=False, satisfied=None)
                     return
-                yield from unit.work(cfg.reply_min * 60.0, prio, "reply")
+                yield unit.request(cfg.reply_min * 60.0, prio, "reply")
             else:
                 resolved, parked = self._outcome(k, attempt, u, True)
                 if parked:
-                    yield from self._stage(unit, handle_s, prio, "handle", t_attempt, limit)
+                    yield self._stage(unit, handle_s, prio, "handle", t_attempt, limit)
                     self._finish(c, Status.PARKED, resolved=False, satisfied=None)
                     return
                 # the person who handles the order writes the reply
-                yield from self._stage(unit, handle_s + cfg.reply_min * 60.0, prio,
+                yield self._stage(unit, handle_s + cfg.reply_min * 60.0, prio,
                                        "handle", t_attempt, limit)
             self.log((env.now, c, Event.REPLIED))
             late = self._late_days(due, env.now)
@@ -436,7 +435,7 @@ class WorkOrders:
                 self.log((env.now, c, Event.ESCALATED))
             self._count_reply(unit, late == 0.0)
             # -- callback
-            yield from self._stage(self.hotline, cfg.callback_min * 60.0, prio, "callback",
+            yield self._stage(self.hotline, cfg.callback_min * 60.0, prio, "callback",
                                    env.now, hop)
             a, b_res, b_late, b_bounce = cfg.satisfaction
             x = (a + b_res * resolved - b_late * late
