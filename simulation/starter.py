@@ -35,8 +35,8 @@ __all__ = ["DRAIN_DAYS", "JINGAN_RESIDENTS", "Starter", "WARMUP_DAYS", "jingan_r
 #: Jing'an's residents (the seed: "~1 M residents").
 JINGAN_RESIDENTS = 1_000_000
 #: Warm-up and drain of ``scenarios/jingan_integrated.toml`` (CALIBRATION.md).
-WARMUP_DAYS = 15.0
-DRAIN_DAYS = 35.0
+WARMUP_DAYS = 20.0
+DRAIN_DAYS = 60.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def starter_scenario(*, name: str, boundary: str, area_km2: float, n_subdistrict
         rules.append(f"orders.staff.{key} = {got} (Jing'an {ref} × scale, at least {low})")
 
     # the built-in integrated scenario's window settings: its work orders need a
-    # 15-day warm-up (MSER-5 on the backlog) and a drain that lets the window's orders
+    # 20-day warm-up (MSER-5 on the backlog) and a drain that lets the window's orders
     # close, or the first run is censored
     changes.update({"run.warmup_days": WARMUP_DAYS, "run.drain_days": DRAIN_DAYS})
     rules.append(f"run.warmup_days = {WARMUP_DAYS:g}, run.drain_days = {DRAIN_DAYS:g} (the "
