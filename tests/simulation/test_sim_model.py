@@ -458,10 +458,11 @@ def test_deferral_is_the_last_resort_unless_the_scenario_sets_its_weight(toy):
 
 
 def test_drain_follows_the_window_cohort_without_changing_the_window():
-    # (half the toy's demand: its crews keep up over the long drain)
+    # (half the toy's demand: its crews keep up over the long drain; 60 days close the
+    # extended complex orders too)
     base = {"run.warmup_days": 1, "run.days": 2, "demand.cases_per_day": 150}
     cut = simulate(toy_scenario(**base))
-    drained = simulate(toy_scenario(**base, **{"run.drain_days": 40}))
+    drained = simulate(toy_scenario(**base, **{"run.drain_days": 60}))
     assert drained.t_end == cut.t_end
     k0, k1 = compute_kpis(cut), compute_kpis(drained)
     for name in ("cases_created", "backlog_mean"):
