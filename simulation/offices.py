@@ -127,7 +127,7 @@ class Office:
         """A piece of work: wait for a staff member (by ``priority``, lower first, then
         request time) and hold them for ``seconds`` of duty time; with ``at`` in the
         future, ask for one then. Returns the event of the piece's end: a process
-        ``yield``\ s it.
+        yields it.
         ``on_start(end)``, if given, is called when the work starts, with its end.
         (``stage`` names the work in the order's process; it is not counted.)
 
