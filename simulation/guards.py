@@ -225,7 +225,6 @@ def censoring_warnings(result) -> list[str]:
                 f"censored: {n_open:,} {name} cases of the window "
                 f"({n_open / (n_open + n_closed):.1%}) were still open when the run "
                 f"ended (run.drain_days = {result.scenario.run.drain_days:g}); counted "
-                "at their age then, the "
-                f"channel's mean handling time would be at least {bound / mean - 1.0:.0%} "
-                "higher: lengthen run.drain_days")
+                "at their age then, the channel's mean handling time would be at least "
+                f"{bound / mean - 1.0:.0%} higher: lengthen run.drain_days")
     return out

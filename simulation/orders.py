@@ -353,8 +353,7 @@ class WorkOrders:
                                    else "redispatch")
             if target is unit:
                 break
-            yield self._stage(target, cfg.review_min * 60.0, prio, "review", env.now,
-                                   hop)
+            yield self._stage(target, cfg.review_min * 60.0, prio, "review", env.now, hop)
             target.stats.returned += int(target.t_stats <= env.now < target.t_end)
             cs.n_return[c] += 1
             self.log((env.now, c, Event.RETURNED))
@@ -387,7 +386,7 @@ class WorkOrders:
                 # for an extension (延期); the hotline office approves it, and the
                 # unit then works to the new deadline
                 yield self._stage(self.hotline, cfg.extension_min * 60.0, prio,
-                                       "extension", env.now, hop)
+                                  "extension", env.now, hop)
                 ext = cfg.extension_working_days
                 limit += ext
                 due = self._after_working_days(due, ext)
@@ -410,8 +409,8 @@ class WorkOrders:
                 # the case reaches the crews' pool when that is done, which the model
                 # knows as soon as the work starts
                 yield self._stage(unit, handle_s + cfg.book_min * 60.0, prio, "handle",
-                                       t_attempt, limit,
-                                       on_start=lambda end, c=c: self.send_field(c, end))
+                                  t_attempt, limit,
+                                  on_start=lambda end, c=c: self.send_field(c, end))
                 yield done
                 self.log((env.now, c, Event.FIELD_DONE))
                 resolved, parked = self._outcome(k, attempt, u, bool(cs.resolved[c] == 1))
@@ -427,7 +426,7 @@ class WorkOrders:
                     return
                 # the person who handles the order writes the reply
                 yield self._stage(unit, handle_s + cfg.reply_min * 60.0, prio,
-                                       "handle", t_attempt, limit)
+                                  "handle", t_attempt, limit)
             self.log((env.now, c, Event.REPLIED))
             late = self._late_days(due, env.now)
             if late > 0.0:
@@ -436,7 +435,7 @@ class WorkOrders:
             self._count_reply(unit, late == 0.0)
             # -- callback
             yield self._stage(self.hotline, cfg.callback_min * 60.0, prio, "callback",
-                                   env.now, hop)
+                              env.now, hop)
             a, b_res, b_late, b_bounce = cfg.satisfaction
             x = (a + b_res * resolved - b_late * late
                  - b_bounce * (cs.n_return[c] + attempt))
